@@ -1,0 +1,196 @@
+/* common.c - errors, logging, versions, BLAS threads, small file helpers. */
+#include "internal.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static _Thread_local char g_err[1024];
+static ng_log_fn g_log_fn;
+static void *g_log_user;
+
+const char *ng_last_error(void) { return g_err[0] ? g_err : "no error"; }
+
+ng_status ng_fail(ng_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap); /* a message, not a path buffer: truncation is fine */
+    va_end(ap);
+    return s;
+}
+
+const char *ng_status_name(ng_status s)
+{
+    switch (s) {
+    case NG_OK: return "ok";
+    case NG_EINVAL: return "invalid argument";
+    case NG_EIO: return "i/o error";
+    case NG_EFORMAT: return "format error";
+    case NG_ENOMEM: return "out of memory";
+    case NG_ENUMERIC: return "numerical error";
+    case NG_EMISMATCH: return "mismatch";
+    case NG_EINTERRUPTED: return "interrupted";
+    case NG_EUNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *ng_version(void) { return NG_VERSION_STRING; }
+
+void ng_set_log(ng_log_fn fn, void *user)
+{
+    g_log_fn = fn;
+    g_log_user = user;
+}
+
+void ng_log(int level, const char *fmt, ...)
+{
+    if (!g_log_fn) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    g_log_fn(level, msg, g_log_user);
+}
+
+int ng_blas_threads(void) { return openblas_get_num_threads(); }
+void ng_set_blas_threads(int n)
+{
+    if (n > 0) openblas_set_num_threads(n);
+}
+
+void *ng_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) ng_fail(NG_ENOMEM, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *ng_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) ng_fail(NG_ENOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+char *ng_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = ng_xmalloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+char *ng_asprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = n < 0 ? NULL : ng_xmalloc((size_t)n + 1);
+    if (p) vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+ng_status ng_atomic_open(ng_atomic_file *af, const char *path)
+{
+    memset(af, 0, sizeof *af);
+    af->final_path = ng_strdup(path);
+    af->tmp_path = ng_asprintf("%s.tmp.%ld", path, (long)getpid());
+    if (!af->final_path || !af->tmp_path) {
+        free(af->final_path);
+        free(af->tmp_path);
+        return NG_ENOMEM;
+    }
+    af->f = fopen(af->tmp_path, "wb");
+    if (!af->f) {
+        ng_status s = ng_fail(NG_EIO, "%s: cannot create: %s", path, strerror(errno));
+        free(af->final_path);
+        free(af->tmp_path);
+        memset(af, 0, sizeof *af);
+        return s;
+    }
+    return NG_OK;
+}
+
+void ng_atomic_abort(ng_atomic_file *af)
+{
+    if (af->f) fclose(af->f);
+    if (af->tmp_path) remove(af->tmp_path);
+    free(af->final_path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+ng_status ng_atomic_commit(ng_atomic_file *af)
+{
+    int bad = ferror(af->f) != 0;
+    bad |= fclose(af->f) != 0;
+    af->f = NULL;
+    if (bad) {
+        ng_status s = ng_fail(NG_EIO, "%s: write failed", af->final_path);
+        ng_atomic_abort(af);
+        return s;
+    }
+    if (rename(af->tmp_path, af->final_path) != 0) {
+        ng_status s = ng_fail(NG_EIO, "%s: cannot rename temp file: %s", af->final_path,
+                              strerror(errno));
+        ng_atomic_abort(af);
+        return s;
+    }
+    free(af->final_path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+    return NG_OK;
+}
+
+ng_status ng_read_file(const char *path, unsigned char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    /* gzopen reads plain files unchanged, so one path serves both. */
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) return ng_fail(NG_EIO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = ng_xmalloc(cap);
+    if (!b) {
+        gzclose(gz);
+        return NG_ENOMEM;
+    }
+    for (;;) {
+        if (n == cap) {
+            unsigned char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                gzclose(gz);
+                return ng_fail(NG_ENOMEM, "%s: out of memory reading file", path);
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t want = cap - n;
+        if (want > (1u << 30)) want = 1u << 30;
+        int got = gzread(gz, b + n, (unsigned)want);
+        if (got < 0) {
+            int zerr;
+            const char *m = gzerror(gz, &zerr);
+            ng_status s = ng_fail(NG_EFORMAT, "%s: corrupt compressed data: %s", path, m);
+            free(b);
+            gzclose(gz);
+            return s;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    gzclose(gz);
+    *buf = b;
+    *len = n;
+    return NG_OK;
+}

@@ -1,0 +1,97 @@
+/* ngtest.h - the in-house assertion runner. Each test executable:
+ *     static void test_foo(void) { NG_CHECK(x == 1); NG_CHECK_NEAR(a, b, 1e-9); }
+ *     int main(void) { NG_RUN(test_foo); return ng_test_summary(); }
+ * A failed check prints file:line and the values, marks the current test failed and
+ * goes on; the summary line is "N passed, N failed" and the exit code is non-zero when
+ * any test failed (a test that prints NOT OK but exits 0 is a defect). */
+#ifndef NG_TEST_H
+#define NG_TEST_H
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int ng_t_passed, ng_t_failed, ng_t_cur_failed, ng_t_checks;
+
+#define NG_CHECK(cond)                                                                   \
+    do {                                                                                 \
+        ng_t_checks++;                                                                   \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+            ng_t_cur_failed = 1;                                                         \
+        }                                                                                \
+    } while (0)
+
+#define NG_CHECK_MSG(cond, ...)                                                          \
+    do {                                                                                 \
+        ng_t_checks++;                                                                   \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+            fprintf(stderr, __VA_ARGS__);                                                \
+            fputc('\n', stderr);                                                         \
+            ng_t_cur_failed = 1;                                                         \
+        }                                                                                \
+    } while (0)
+
+/* |a - b| <= tol, NaN fails. */
+#define NG_CHECK_NEAR(a, b, tol)                                                         \
+    do {                                                                                 \
+        double ng_a_ = (double)(a), ng_b_ = (double)(b), ng_tol_ = (double)(tol);        \
+        ng_t_checks++;                                                                   \
+        if (!(fabs(ng_a_ - ng_b_) <= ng_tol_)) {                                         \
+            fprintf(stderr, "  FAIL %s:%d: %s = %.10g vs %s = %.10g (tol %.3g)\n",       \
+                    __FILE__, __LINE__, #a, ng_a_, #b, ng_b_, ng_tol_);                  \
+            ng_t_cur_failed = 1;                                                         \
+        }                                                                                \
+    } while (0)
+
+/* Relative: |a - b| <= rtol * max(|a|, |b|, floor). */
+#define NG_CHECK_REL(a, b, rtol, floor_)                                                 \
+    do {                                                                                 \
+        double ng_a_ = (double)(a), ng_b_ = (double)(b);                                 \
+        double ng_s_ = fmax(fmax(fabs(ng_a_), fabs(ng_b_)), (double)(floor_));           \
+        ng_t_checks++;                                                                   \
+        if (!(fabs(ng_a_ - ng_b_) <= (double)(rtol) * ng_s_)) {                          \
+            fprintf(stderr, "  FAIL %s:%d: %s = %.10g vs %s = %.10g (rtol %.3g)\n",      \
+                    __FILE__, __LINE__, #a, ng_a_, #b, ng_b_, (double)(rtol));           \
+            ng_t_cur_failed = 1;                                                         \
+        }                                                                                \
+    } while (0)
+
+#define NG_RUN(fn)                                                                       \
+    do {                                                                                 \
+        ng_t_cur_failed = 0;                                                             \
+        int ng_c0_ = ng_t_checks;                                                        \
+        fn();                                                                            \
+        if (ng_t_checks == ng_c0_) {                                                     \
+            fprintf(stderr, "  FAIL %s: made no checks\n", #fn);                         \
+            ng_t_cur_failed = 1;                                                         \
+        }                                                                                \
+        if (ng_t_cur_failed) {                                                           \
+            ng_t_failed++;                                                               \
+            printf("not ok - %s\n", #fn);                                                \
+        } else {                                                                         \
+            ng_t_passed++;                                                               \
+            printf("ok - %s\n", #fn);                                                    \
+        }                                                                                \
+        fflush(stdout);                                                                  \
+    } while (0)
+
+static inline int ng_test_summary(void)
+{
+    printf("%d passed, %d failed\n", ng_t_passed, ng_t_failed);
+    return ng_t_failed ? 1 : 0;
+}
+
+/* A fresh path under the build's test-tmp directory (NG_TEST_TMP), malloc'ed. */
+static inline char *ng_test_path(const char *name)
+{
+    const char *dir = getenv("NG_TEST_TMP");
+    if (!dir) dir = "/tmp";
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+#endif

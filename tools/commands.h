@@ -1,0 +1,17 @@
+/* commands.h - entry points of the natgrad subcommands, one file each. */
+#ifndef NG_COMMANDS_H
+#define NG_COMMANDS_H
+
+int ng_cmd_demo(int argc, char **argv);  /* cmd_demo.c */
+int ng_cmd_bench(int argc, char **argv); /* cmd_bench.c: gemm here; ae, dmf below */
+int ng_cmd_plot(int argc, char **argv);  /* cmd_plot.c */
+int ng_cmd_data(int argc, char **argv);  /* cmd_data.c */
+int ng_cmd_repro(int argc, char **argv); /* cmd_repro.c: goldstone-toy */
+int ng_cmd_dmf(int argc, char **argv);   /* cmd_dmf.c: train, synth */
+int ng_cmd_ae(int argc, char **argv);    /* cmd_ae.c: autoencoder training */
+int ng_cmd_mlp(int argc, char **argv);   /* cmd_ae.c: classifier training */
+
+int ng_bench_ae(int argc, char **argv);  /* bench_ae.c */
+int ng_bench_dmf(int argc, char **argv); /* bench_dmf.c */
+
+#endif
