@@ -219,6 +219,82 @@ NG_API int ng_ckpt_exists(const char *dir);
 /* ==== end Goldstone-GD ==== */
 
 /* ==== K-FAC and networks (net.c, kfac.c) ==== */
+
+/* --- feed-forward networks (net.c) ---------------------------------------------------
+ * Layers k = 0..l-1 map d_k inputs to d_{k+1} outputs: s_k = W_k abar_k, where
+ * abar_k = [a_k; 1] (bias = last column of W_k, a d_{k+1} x (d_k + 1) row-major matrix)
+ * and a_{k+1} = act_k(s_k). The output s_{l-1} = z holds the natural parameters of the
+ * output distribution (its nonlinearity is folded into the loss). Minibatches are
+ * row-major with one case per row. All parameters live in one float slab; a gradient or
+ * direction is a slab of the same size and layout. */
+#define NG_NET_MAX_LAYERS 32
+typedef enum { NG_ACT_LOGISTIC = 0, NG_ACT_TANH, NG_ACT_RELU, NG_ACT_SOFTPLUS, NG_ACT_LINEAR } ng_act;
+typedef enum {
+    NG_LOSS_BERNOULLI = 0, /* logistic outputs, cross-entropy; targets in [0, 1] */
+    NG_LOSS_SOFTMAX,       /* softmax outputs, cross-entropy; targets one-hot */
+    NG_LOSS_GAUSSIAN       /* linear outputs, 1/2 ||y - z||^2 */
+} ng_loss;
+typedef struct {
+    int n_layers;                        /* l */
+    size_t sizes[NG_NET_MAX_LAYERS + 1]; /* d_0 .. d_l */
+    ng_act act[NG_NET_MAX_LAYERS];       /* act[k] follows layer k, k < l - 1 */
+    ng_loss loss;
+} ng_net_spec;
+
+/* "784-1000-500-30" with one activation name for every hidden layer, or a
+ * comma list of l-1 names ("logistic,logistic,linear"). */
+NG_API ng_status ng_net_spec_parse(const char *sizes, const char *acts, ng_loss loss,
+                                   ng_net_spec *out);
+/* Paper presets: "mnist", "curves", "faces" (logistic hidden, linear code layer). */
+NG_API ng_status ng_net_spec_preset(const char *name, ng_net_spec *out);
+NG_API const char *ng_act_name(ng_act a);
+NG_API const char *ng_loss_name(ng_loss l);
+
+typedef struct ng_net ng_net;
+/* Allocates parameters and every per-case buffer for minibatches up to max_batch. */
+NG_API ng_status ng_net_new(const ng_net_spec *spec, size_t max_batch, ng_net **out);
+NG_API void ng_net_free(ng_net *net);
+NG_API const ng_net_spec *ng_net_get_spec(const ng_net *net);
+NG_API size_t ng_net_max_batch(const ng_net *net);
+NG_API size_t ng_net_num_params(const ng_net *net);
+NG_API float *ng_net_params(ng_net *net);                 /* the slab */
+NG_API size_t ng_net_layer_offset(const ng_net *net, int k); /* W_k in any slab */
+/* Sparse init (Martens 2010): each unit gets `k` incoming N(0,1) weights, sources drawn
+ * with replacement; other weights and biases 0. Glorot: uniform +-sqrt(6/(in+out)). */
+NG_API void ng_net_init_sparse(ng_net *net, ng_rng *rng, int k);
+NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
+
+/* Forward on m <= max_batch cases X (m x d_0); keeps abar_k, s_k for the other passes. */
+NG_API ng_status ng_net_forward(ng_net *net, const float *X, size_t m);
+/* After forward: mean over the m cases of the loss against targets Y (m x d_l). */
+NG_API double ng_net_loss(const ng_net *net, const float *Y, size_t m);
+/* After forward: backward pass on the FIRST m cases of the last forward (m may be less
+ * than the forward's). Stores g_k = dL/ds_k per case; if grad != NULL writes the mean
+ * gradient (slab layout). Y NULL is an error. */
+NG_API ng_status ng_net_backward(ng_net *net, const float *Y, size_t m, float *grad);
+/* After forward: targets sampled from the model's predictive distribution for the first
+ * m cases (Bernoulli, categorical one-hot, z + N(0, I)), into Yhat (m x d_l). */
+NG_API ng_status ng_net_sample_targets(const ng_net *net, size_t m, ng_rng *rng, float *Yhat);
+/* Per-case buffers of the last passes (row-major, first m rows valid):
+ * abar_k: m x (d_k + 1) with the trailing 1; g_k: m x d_{k+1}; output mean m x d_l. */
+NG_API const float *ng_net_abar(const ng_net *net, int k);
+NG_API const float *ng_net_g(const ng_net *net, int k);
+NG_API const float *ng_net_output_mean(ng_net *net, size_t m);
+/* After forward: forward-mode derivative (R-op) J V for a direction V (slab layout) on
+ * the first m cases, into JV (m x d_l). */
+NG_API ng_status ng_net_rop(ng_net *net, const float *V, size_t m, float *JV);
+/* Mean over the first m cases of Ja_c^T F_out,c Jb_c with the output Fisher F_out of the
+ * loss at the current outputs (Bernoulli diag p(1-p); softmax diag(p) - p p^T; Gaussian I).
+ * With ng_net_rop this gives V1^T F V2 for the exact Fisher (GGN). */
+NG_API double ng_net_output_fisher_dot(const ng_net *net, size_t m, const float *Ja,
+                                       const float *Jb);
+/* After forward: reconstruction error (mean over cases of sum (mean - y)^2, the paper's
+ * measure) or misclassification rate (softmax) on the first m cases. */
+NG_API double ng_net_error(ng_net *net, const float *Y, size_t m);
+/* Loss and error over a whole set in chunks of max_batch (parameters unchanged). */
+NG_API ng_status ng_net_evaluate(ng_net *net, const float *X, const float *Y, size_t n,
+                                 double *loss, double *error);
+
 /* ==== end K-FAC ==== */
 
 #ifdef __cplusplus
