@@ -13,5 +13,6 @@ int ng_cmd_mlp(int argc, char **argv);   /* cmd_ae.c: classifier training */
 
 int ng_bench_ae(int argc, char **argv);  /* bench_ae.c */
 int ng_bench_dmf(int argc, char **argv); /* bench_dmf.c */
+int ng_data_curves(int argc, char **argv); /* data_curves.c: 'natgrad data curves' */
 
 #endif
