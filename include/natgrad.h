@@ -216,6 +216,272 @@ NG_API ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
 NG_API int ng_ckpt_exists(const char *dir);
 
 /* ==== Goldstone-GD (goldstone.c, gauge.c, symmetry sync) ==== */
+/* Models with a rotation symmetry per node t = 0..T-1 of a coupling graph.
+ * Storage of the parameters Z (caller-owned float array of T * N * d):
+ *   slice t = Z + t*N*d is an N x d row-major matrix; row i is the embedding vector
+ *   z_{t,i} (d contiguous floats). For matrix factorisation rows 0..n_rows-1 are U's
+ *   vectors and the rest V's, so one rotation R_t (z -> R_t z) acts on both.
+ * Prior psi(Z) = 1/2 Tr(Z^T L Z) = 1/2 sum_{edges (a,b,w)} w sum_i ||z_{a,i} - z_{b,i}||^2. */
+
+/* --- coupling graph (laplacian.c) ---------------------------------------------------
+ * Weighted undirected graph over T nodes, Laplacian L = D - A. Constructors compute the
+ * dense T x T pseudo-inverse L+ once (eigendecomposition, the zero mode dropped) and
+ * reject a disconnected graph (NG_EINVAL naming the number of components), non-positive
+ * or non-finite weights, self loops and out-of-range nodes. T = 1 is allowed (no edges). */
+typedef struct ng_graph ng_graph;
+NG_API ng_status ng_graph_chain(size_t T, double lambda, ng_graph **out);
+/* Chain with weight w[t] on edge (t, t+1), t = 0..T-2. */
+NG_API ng_status ng_graph_chain_weighted(size_t T, const double *w, ng_graph **out);
+/* General graph: edge e joins a[e] and b[e] with weight w[e] (duplicates add up). */
+NG_API ng_status ng_graph_edges(size_t T, size_t n_edges, const size_t *a, const size_t *b,
+                                const double *w, ng_graph **out);
+NG_API void ng_graph_free(ng_graph *g);
+NG_API size_t ng_graph_nodes(const ng_graph *g);
+NG_API size_t ng_graph_num_edges(const ng_graph *g);
+/* Edge e (0 <= e < num_edges) as (a, b, w) with a < b. */
+NG_API ng_status ng_graph_edge(const ng_graph *g, size_t e, size_t *a, size_t *b, double *w);
+NG_API int ng_graph_is_chain(const ng_graph *g);
+/* Dense T x T Laplacian into L (row-major). */
+NG_API void ng_graph_laplacian(const ng_graph *g, double *L);
+/* The dense T x T pseudo-inverse L+ (owned by the graph). */
+NG_API const double *ng_graph_pinv(const ng_graph *g);
+/* psi(Z) (double accumulation; one pass over Z, OpenMP over N). */
+NG_API double ng_graph_psi(const ng_graph *g, size_t N, size_t d, const float *Z);
+/* psi(Z) into *psi (may be NULL) and ADDS d psi / dZ = L Z into grad (T*N*d floats). */
+NG_API ng_status ng_graph_psi_grad(const ng_graph *g, size_t N, size_t d, const float *Z,
+                                   float *grad, double *psi);
+
+/* --- inner optimisers over a float vector (inner_optim.c) ---------------------------
+ * Learning rate rho_s = rho0 * (sbar / (s + sbar))^p at step s = 0, 1, ... (sbar <= 0:
+ * constant rho0). The gradient is first clipped element-wise to [-clip, clip] (clip <= 0:
+ * none). GD: x -= rho_s g. AdaGrad: h += g^2; x -= rho_s g / (sqrt(h) + eps).
+ * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; x -= rho_s mhat / (sqrt(vhat) + eps)
+ * with bias-corrected mhat, vhat. State is allocated in _new; _step never allocates. */
+typedef enum { NG_INNER_GD = 0, NG_INNER_ADAGRAD = 1, NG_INNER_ADAM = 2 } ng_inner_kind;
+typedef struct {
+    ng_inner_kind kind;
+    double rho0, sbar, p; /* learning-rate schedule */
+    double clip;          /* element-wise gradient clip, <= 0: none */
+    double beta1, beta2;  /* Adam */
+    double eps;           /* AdaGrad, Adam */
+} ng_inner_params;
+/* Defaults per kind: GD rho0 1e-3 constant; AdaGrad rho0 1 (paper), eps 1e-8;
+ * Adam rho0 1e-3, beta 0.9/0.999, eps 1e-8. No clipping, no decay. */
+NG_API ng_inner_params ng_inner_default_params(ng_inner_kind kind);
+NG_API const char *ng_inner_kind_name(ng_inner_kind k); /* "gd", "adagrad", "adam" */
+typedef struct ng_inner ng_inner;
+NG_API ng_status ng_inner_new(const ng_inner_params *p, size_t n, ng_inner **out);
+NG_API void ng_inner_free(ng_inner *o);
+/* One step on x (n floats) with gradient g (not modified). */
+NG_API void ng_inner_step(ng_inner *o, float *x, const float *g);
+NG_API int64_t ng_inner_steps(const ng_inner *o);          /* s: steps done */
+NG_API void ng_inner_set_steps(ng_inner *o, int64_t s);    /* after loading a checkpoint */
+NG_API double ng_inner_rate(const ng_inner *o);            /* rho_s of the next step */
+NG_API void ng_inner_reset(ng_inner *o);                   /* s = 0, state zeroed */
+/* State arrays for checkpoints: count (GD 0, AdaGrad 1 "adagrad_h", Adam 2 "adam_m",
+ * "adam_v"), and array k as a 1-D F32 tensor view of n floats (data owned by o). */
+NG_API size_t ng_inner_num_state(const ng_inner *o);
+NG_API ng_status ng_inner_state(ng_inner *o, size_t k, ng_ckpt_array *arr);
+
+/* --- Goldstone-GD (goldstone.c, gauge.c, sync.c) ------------------------------------ */
+typedef enum {
+    NG_SYM_NONE = 0,          /* the inner optimiser alone (baseline) */
+    NG_SYM_GOLDSTONE = 1,     /* paper: gauge-field natural-gradient phase every k1 steps */
+    NG_SYM_SYNC = 2,          /* exact O(d) alignment along a spanning tree (Procrustes) */
+    NG_SYM_SYNC_GOLDSTONE = 3 /* sync, then the gauge phase (refines graphs with cycles) */
+} ng_symmetry;
+typedef enum {
+    NG_ROT_FIRST_ORDER = 0, /* paper: z <- (I + Gamma) z */
+    NG_ROT_CAYLEY = 1,      /* z <- cayley(Gamma) z, exactly orthogonal */
+    NG_ROT_EXP = 2          /* z <- exp(Gamma) z, exactly orthogonal */
+} ng_rotation;
+NG_API const char *ng_symmetry_name(ng_symmetry s);  /* "none" "goldstone" "sync" "sync+goldstone" */
+NG_API const char *ng_rotation_name(ng_rotation r);  /* "first-order" "cayley" "exp" */
+
+typedef struct {
+    ng_symmetry symmetry;
+    int k1;                /* inner steps between symmetry phases */
+    int k2;                /* natural-gradient steps on the gauge fields per phase */
+    double rho_scale;      /* rho' = rho_scale * d / sum ||z||^2 (paper: 1) */
+    int gauge_reset;       /* 1: gauge fields start from 0 every phase; 0: warm (paper) */
+    ng_rotation rotation;
+    double gauge_clip;     /* clip entries of Gamma~ to +-gauge_clip/d; <= 0: none */
+    double apply_fraction; /* fraction of Gamma applied per phase, (0, 1] (paper: 1) */
+    ng_inner_params inner; /* the inner optimiser */
+} ng_goldstone_params;
+/* natgrad's defaults (best measured on the toy; see README): see goldstone.c. */
+NG_API ng_goldstone_params ng_goldstone_default_params(void);
+/* The paper's exact variant: goldstone, warm start, first-order rotation, rho_scale 1,
+ * no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser left as given). */
+NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
+
+/* The model: computes the LOCAL loss sum_t l(X_t; Z_t) at Z into *ell and ADDS its
+ * gradient into grad (T*N*d floats) unless grad is NULL (loss only). The method adds psi. */
+typedef ng_status (*ng_local_loss_fn)(void *user, const float *Z, float *grad, double *ell);
+
+typedef struct {
+    int64_t step;            /* steps done, counting this one */
+    double loss, ell, psi;   /* L = ell + psi at the Z the gradient was taken at */
+    double seconds;          /* wall time of this call, symmetry phase included */
+    double symmetry_seconds; /* of which the symmetry phase (0 if none ran) */
+    int symmetry_ran;        /* 1 if a phase ran after this step */
+    int walls;               /* reflection walls before the phase, or -1 if not counted */
+} ng_goldstone_stats;
+
+typedef struct ng_goldstone ng_goldstone;
+/* Z (T*N*d floats, T = ng_graph_nodes(g)) stays owned by the caller and is updated in
+ * place by every step; the graph must outlive the state. All workspace is allocated here. */
+NG_API ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *graph,
+                                  size_t N, size_t d, ng_local_loss_fn fn, void *user,
+                                  float *Z, ng_goldstone **out);
+NG_API void ng_goldstone_free(ng_goldstone *gs);
+/* One inner step (gradient of ell + psi at Z, then the optimiser), and after every k1-th
+ * step the symmetry phase. st may be NULL. Set count_walls to also count walls each
+ * phase (costs a Procrustes per edge). NaN/Inf in the loss, gradient or Z after the
+ * step returns NG_ENUMERIC "diverged at step s". */
+NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
+/* L, ell, psi at the current Z (any may be NULL; no gradient). */
+NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi);
+/* Runs the configured symmetry phase now (whatever k1 says). seconds may be NULL. */
+NG_API ng_status ng_goldstone_symmetry_phase(ng_goldstone *gs, double *seconds);
+NG_API int64_t ng_goldstone_steps(const ng_goldstone *gs);
+NG_API const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs);
+/* Checkpoint state (besides Z, which the caller saves): the step counter via
+ * ng_goldstone_steps / _set_steps, and named arrays ("gauge" = Gamma~ as F64 T x d x d,
+ * then the inner optimiser's arrays) as views into the state: *n gets the count; at most
+ * cap are written (arrays may be NULL with cap 0 to query). Load into the same views. */
+NG_API ng_status ng_goldstone_state_arrays(ng_goldstone *gs, ng_ckpt_array *arrays,
+                                           size_t cap, size_t *n);
+NG_API void ng_goldstone_set_steps(ng_goldstone *gs, int64_t s);
+
+/* --- symmetry phases on their own (sync.c, gauge.c) --------------------------------- */
+/* Reflection domain walls: edges whose best O(d) alignment has determinant -1. */
+NG_API ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const float *Z,
+                                int *walls);
+/* Synchronisation: R_root = I, then along a BFS spanning tree (the chain itself for a
+ * chain) R_b = argmin_{R in O(d)} ||R Z_b - R_a Z_a|| and Z_b <- R_b Z_b. Exactly
+ * minimises psi over O(d)^T on a tree. *walls_removed (may be NULL) gets the number of
+ * tree edges whose alignment was a reflection. Allocates its small workspace. */
+NG_API ng_status ng_sync(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed);
+/* One gauge phase (paper's steps a-c) on Z with gauge fields Gt (T*d*d doubles, in/out;
+ * zero them for a cold start): k2 natural-gradient steps with rho' = rho_scale*d/sum||z||^2,
+ * then the rotation. Uses p->k2, rho_scale, rotation, gauge_clip, apply_fraction. */
+NG_API ng_status ng_gauge_phase(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
+                                const ng_goldstone_params *p);
+
+/* --- Model 1: dense dynamic Gaussian matrix factorisation (dmf_gauss.c) --------------
+ * X_t is n_rows x n_cols; l = 1/2 sum_t ||X_t - U_t^T V_t||^2 with U_t (d x n_rows),
+ * V_t (d x n_cols) stored as slice rows (N = n_rows + n_cols). */
+typedef struct ng_gauss_mf ng_gauss_mf;
+/* X: T * n_rows * n_cols floats (slice-major, row-major), copied. */
+NG_API ng_status ng_gauss_mf_new(size_t T, size_t n_rows, size_t n_cols, size_t d,
+                                 const float *X, ng_gauss_mf **out);
+/* The paper's toy data: Ubar, Vbar in R^{d x n} standard normal from data_seed,
+ * X = Ubar^T Vbar + N(0, noise_var) noise, the same X at all T steps. */
+NG_API ng_status ng_gauss_mf_toy(size_t T, size_t n_rows, size_t n_cols, size_t d,
+                                 double noise_var, uint64_t data_seed, ng_gauss_mf **out);
+NG_API void ng_gauss_mf_free(ng_gauss_mf *m);
+NG_API size_t ng_gauss_mf_num_vectors(const ng_gauss_mf *m); /* N = n_rows + n_cols */
+NG_API const float *ng_gauss_mf_data(const ng_gauss_mf *m);  /* X */
+/* An ng_local_loss_fn (user = the ng_gauss_mf). */
+NG_API ng_status ng_gauss_mf_loss(void *user, const float *Z, float *grad, double *ell);
+/* sum_t 1/2 sum_{k>d} sigma_k(X_t)^2 (ng_dsvd): a lower bound of L for any graph, equal
+ * to the optimum L* when all X_t are equal (all Z_t equal, psi = 0). */
+NG_API ng_status ng_gauss_mf_rank_bound(const ng_gauss_mf *m, double *bound);
+/* Z ~ N(0, stddev^2) i.i.d. (T*N*d floats). */
+NG_API void ng_gauss_mf_init(const ng_gauss_mf *m, ng_rng *rng, double stddev, float *Z);
+/* --- dynamic Bernoulli MF on ratings (dmf) --- */
+/* Model 2 of the spec (paper section 5.2) on MovieLens-style ratings
+ * (ratings_prep.c, dmf_bernoulli.c, synth_ratings.c).
+ * Preprocessing: ratings are binarised at the median (x = +1 above, -1 below; ratings
+ * equal to the median are discarded), put into T time bins (equal duration, or equal
+ * count), and split at random into train/valid/test (50/20/30 by default).
+ * Every user and item has a vector in every bin (bins without its ratings included):
+ * Z is T x N x d with N = n_users + n_items, rows 0..n_users-1 = U, the rest V.
+ * Fatal (NG_EINVAL, one line): a single user or a single item, all ratings equal to
+ * the median, all kept ratings at one timestamp while T > 1 (a single bin of data),
+ * T larger than the span allows (duration: T > span in seconds; count: T > number of
+ * kept ratings). Warning (ng_log level 1): bins without any ratings. */
+typedef enum { NG_DMF_BIN_DURATION = 0, NG_DMF_BIN_COUNT = 1 } ng_dmf_binning;
+typedef enum { NG_DMF_TRAIN = 0, NG_DMF_VALID = 1, NG_DMF_TEST = 2 } ng_dmf_split;
+typedef struct {
+    size_t bins;               /* T (100) */
+    ng_dmf_binning binning;    /* NG_DMF_BIN_DURATION */
+    double train_frac;         /* 0.5 */
+    double valid_frac;         /* 0.2; test gets the rest */
+    uint64_t seed;             /* split seed (1) */
+} ng_dmf_prep_params;
+NG_API ng_dmf_prep_params ng_dmf_prep_default_params(void);
+/* Observations of one split, in input order: bin t, user, item, x in {-1, +1}. */
+typedef struct {
+    size_t n;
+    int32_t *t, *user, *item;
+    int8_t *x;
+} ng_dmf_obs;
+typedef struct {
+    size_t T, n_users, n_items;
+    double median;             /* the binarisation threshold */
+    size_t n_input;            /* ratings read */
+    size_t n_discarded;        /* equal to the median */
+    ng_dmf_obs split[3];       /* indexed by ng_dmf_split */
+    int64_t *bin_start;        /* T + 1: bin t holds times in [bin_start[t], bin_start[t+1])
+                                  (the last bin includes its end) */
+    size_t *bin_count;         /* T: kept ratings per bin, all splits */
+    size_t n_empty_bins;
+    int64_t *user_ids, *item_ids; /* original ids (copies) */
+} ng_dmf_data;
+NG_API ng_status ng_dmf_prepare(const ng_ratings *r, const ng_dmf_prep_params *p,
+                                ng_dmf_data *out);
+NG_API void ng_dmf_data_free(ng_dmf_data *d);
+
+/* The local loss l = sum_t [ -sum_{train (i,j,x) in t} log sigma(x u_{t,i}.v_{t,j})
+ *                            + gamma/2 ||Z_t||^2 ]
+ * with a deterministic full-batch gradient (OpenMP over CSR rows by (t, user) and by
+ * (t, item); no float atomics; the result does not depend on the thread count).
+ * The data must outlive the model. */
+typedef struct ng_dmf_model ng_dmf_model;
+NG_API ng_status ng_dmf_model_new(const ng_dmf_data *data, size_t d, double gamma,
+                                  ng_dmf_model **out);
+NG_API void ng_dmf_model_free(ng_dmf_model *m);
+NG_API size_t ng_dmf_num_vectors(const ng_dmf_model *m); /* N = n_users + n_items */
+NG_API size_t ng_dmf_model_bytes(const ng_dmf_model *m); /* memory held by the model */
+/* An ng_local_loss_fn (user = the ng_dmf_model): *ell = l at Z; ADDS dl/dZ into grad
+ * (T*N*d floats) unless grad is NULL. NaN/Inf in l is NG_ENUMERIC. */
+NG_API ng_status ng_dmf_loss(void *user, const float *Z, float *grad, double *ell);
+/* Per split: mean log-likelihood log sigma(x u.v) per rating and accuracy of
+ * sign(u.v) (u.v = 0 counts as wrong); NaN for an empty split. */
+typedef struct {
+    double ll[3], acc[3];
+    size_t n[3];
+} ng_dmf_eval;
+NG_API ng_status ng_dmf_evaluate(const ng_dmf_model *m, const float *Z, ng_dmf_eval *out);
+/* Z ~ N(0, stddev^2) i.i.d. (T*N*d floats), independently in every bin. */
+NG_API void ng_dmf_init(const ng_dmf_model *m, ng_rng *rng, double stddev, float *Z);
+
+/* Synthetic MovieLens-like ratings from known factors that drift slowly in time:
+ * u_i(tau), v_j(tau) in R^dim are random walks (knots every span/32, interpolated
+ * linearly, total change std `drift` per coordinate over the span, unit variance),
+ * users and items drawn with skewed (log-normal / Zipf) popularity, timestamps uniform
+ * in [start_time, start_time + days), rating = 3.5 + item bias + 0.9 u.v/sqrt(dim)
+ * + N(0, 0.4^2), rounded to half stars in [0.5, 5] (or whole stars in [1, 5]).
+ * Deterministic in the seed, independent of the thread count. */
+typedef struct {
+    size_t n_users, n_items, n_ratings; /* 5000, 2000, 1000000 */
+    double days;                        /* 1000 */
+    size_t dim;                         /* 10 */
+    double drift;                       /* 1.0 */
+    uint64_t seed;                      /* 1 */
+    int half_stars;                     /* 1: 0.5..5 step 0.5; 0: 1..5 */
+    int64_t start_time;                 /* 946684800 (2000-01-01) */
+} ng_synth_ratings_params;
+NG_API ng_synth_ratings_params ng_synth_ratings_default_params(void);
+/* Into memory (ids 1..n in first-appearance order as ng_ratings_read gives them; only
+ * users/items that got a rating count); free with ng_synth_ratings_free. */
+NG_API ng_status ng_synth_ratings(const ng_synth_ratings_params *p, ng_ratings *out);
+NG_API void ng_synth_ratings_free(ng_ratings *r);
+/* As MovieLens ratings.csv (header userId,movieId,rating,timestamp), atomically. */
+NG_API ng_status ng_synth_ratings_write(const char *path, const ng_synth_ratings_params *p);
+NG_API ng_status ng_ratings_write_csv(const char *path, const ng_ratings *r);
 /* ==== end Goldstone-GD ==== */
 
 /* ==== K-FAC and networks (net.c, kfac.c) ==== */
@@ -258,13 +524,16 @@ NG_API const ng_net_spec *ng_net_get_spec(const ng_net *net);
 NG_API size_t ng_net_max_batch(const ng_net *net);
 NG_API size_t ng_net_num_params(const ng_net *net);
 NG_API float *ng_net_params(ng_net *net);                 /* the slab */
-NG_API size_t ng_net_layer_offset(const ng_net *net, int k); /* W_k in any slab */
+/* Offset of W_k in any slab; k = n_layers gives num_params (k is clamped to 0..l). */
+NG_API size_t ng_net_layer_offset(const ng_net *net, int k);
 /* Sparse init (Martens 2010): each unit gets `k` incoming N(0,1) weights, sources drawn
  * with replacement; other weights and biases 0. Glorot: uniform +-sqrt(6/(in+out)). */
 NG_API void ng_net_init_sparse(ng_net *net, ng_rng *rng, int k);
 NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
 
-/* Forward on m <= max_batch cases X (m x d_0); keeps abar_k, s_k for the other passes. */
+/* Forward on m <= max_batch cases X (m x d_0); keeps abar_k and z for the other passes
+ * (hidden s_k are not kept: every derivative is taken from the activation value).
+ * loss/error/output_fisher_dot return NaN (and set the error) on a bad m or NULL. */
 NG_API ng_status ng_net_forward(ng_net *net, const float *X, size_t m);
 /* After forward: mean over the m cases of the loss against targets Y (m x d_l). */
 NG_API double ng_net_loss(const ng_net *net, const float *Y, size_t m);
@@ -294,6 +563,118 @@ NG_API double ng_net_error(ng_net *net, const float *Y, size_t m);
 /* Loss and error over a whole set in chunks of max_batch (parameters unchanged). */
 NG_API ng_status ng_net_evaluate(ng_net *net, const float *X, const float *Y, size_t n,
                                  double *loss, double *error);
+/* The output natural parameters z = s_{l-1} of the last forward (m x d_l). */
+NG_API const float *ng_net_output(const ng_net *net);
+/* Cases of the last forward (0 before the first). */
+NG_API size_t ng_net_cases(const ng_net *net);
+/* Bytes held by the network: parameter slab plus every per-case buffer. */
+NG_API size_t ng_net_workspace_bytes(const ng_net *net);
+
+/* --- CURVES-like data (curves.c) and data sources (data_source.c) ---------------------
+ * size x size images of a smooth curve (the quadratic through three random points, a
+ * 6-dimensional manifold) drawn with a soft Gaussian pen, values in [0, 1] stored as u8.
+ * Image i of a set depends only on (seed, stream, i): train = stream 0, test = stream 1. */
+NG_API ng_status ng_curves_generate(size_t n, size_t size, uint64_t seed, uint64_t stream,
+                                    uint8_t *out);
+/* In memory, as ng_dataset (pixels u8 / 255, no labels). */
+NG_API ng_status ng_curves_dataset(size_t n_train, size_t n_test, size_t size, uint64_t seed,
+                                   ng_dataset *out);
+/* DIR (created if missing) gets train-/t10k-images-idx3-ubyte.gz and all-zero
+ * train-/t10k-labels-idx1-ubyte.gz, each written atomically (loadable with
+ * ng_dataset_load_idx_dir). */
+NG_API ng_status ng_curves_write_dir(const char *dir, size_t n_train, size_t n_test, size_t size,
+                                     uint64_t seed);
+/* spec: "fashion-mnist" (NG_FASHION_MNIST_DIR), "curves" (20k/10k 28x28, seed 0, in memory),
+ * a directory of IDX files, FILE.npy (rows = cases, u8 scaled by 1/255 or float; the
+ * last 1/6 of the rows is the test set) or TRAIN.npy,TEST.npy. */
+NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
+
+/* --- K-FAC optimiser (kfac.c) ---------------------------------------------------------
+ * Martens & Grosse 2015 as run by the authors' code: Kronecker-factored Fisher with
+ * block-diagonal or block-tridiagonal inverse, factored Tikhonov damping gamma, quadratic
+ * model (exact Fisher) for the step size alpha and momentum mu, Levenberg-Marquardt lambda.
+ * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
+typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
+typedef struct {
+    ng_kfac_curvature curvature; /* blockdiag */
+    int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
+    int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
+    int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */
+    int adapt_lambda;            /* 1: Levenberg-Marquardt rule every T1 */
+    int adapt_gamma;             /* 1: try 3 gammas every T2 */
+    double tau1;                 /* 1/8: fraction of the minibatch used for statistics */
+    double eps_max;              /* 0.95: eps_k = min(1 - 1/k, eps_max) */
+    int T1, T2, T3;              /* 5, 20, 20 */
+    int refresh_first;           /* 3: also refresh the decompositions on k <= this */
+    double lambda0;              /* 150 */
+    double omega1;               /* 0.95^5 */
+    double omega2;               /* 0.95^10 */
+    double gamma0;               /* <= 0: sqrt(lambda0 + eta) */
+    double eta;                  /* 1e-5 */
+    size_t m1;                   /* 1000: first minibatch size */
+    long full_batch_iter;        /* 500: m_k reaches the training set size at this k */
+    double polyak_xi;            /* 0.99 */
+    long polyak_start;           /* 200 */
+} ng_kfac_params;
+NG_API ng_kfac_params ng_kfac_default_params(void);
+NG_API ng_status ng_kfac_params_check(const ng_kfac_params *p);
+/* m_k = min(floor(m1 2^((k-1)/div)), n), div = (full_batch_iter - 1) / log2(n / m1). */
+NG_API size_t ng_kfac_batch_size(const ng_kfac_params *p, long k, size_t n_train);
+
+typedef struct {
+    long k;                  /* iteration just done (from 1) */
+    size_t batch, stats_batch;
+    double objective;        /* h(theta) on the minibatch before the step */
+    double lambda, gamma;    /* values after this iteration's updates */
+    double alpha, mu;        /* chosen step coefficients */
+    double model_change;     /* M(delta) - M(0) */
+    double rho;              /* reduction ratio, NaN on iterations without LM update */
+    int refreshed;           /* eigendecompositions recomputed */
+    int gamma_adapted;       /* gamma candidates tried */
+} ng_kfac_info;
+
+typedef struct ng_kfac ng_kfac;
+/* Bytes the optimiser allocates for this network (one slab, no allocation in step). */
+NG_API size_t ng_kfac_workspace_bytes(const ng_net *net, const ng_kfac_params *p);
+NG_API ng_status ng_kfac_new(ng_net *net, const ng_kfac_params *p, ng_kfac **out);
+NG_API void ng_kfac_free(ng_kfac *kf);
+/* One iteration on the minibatch X, Y (m <= max_batch cases, already shuffled: the first
+ * ceil(tau1 m) rows feed the statistics). NG_ENUMERIC on NaN/Inf (parameters unchanged). */
+NG_API ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m,
+                              ng_rng *rng, ng_kfac_info *info);
+NG_API long ng_kfac_iter(const ng_kfac *kf);
+/* Polyak-averaged parameters (slab layout), NULL before polyak_start. */
+NG_API const float *ng_kfac_polyak(const ng_kfac *kf);
+/* The optimiser's whole state as named arrays (for ng_ckpt_save/_load; data points into
+ * the optimiser). arrays NULL: returns the count. */
+NG_API size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arrays, size_t cap);
+/* After ng_ckpt_load into those arrays: adopt the loaded scalars (k, lambda, gamma). */
+NG_API void ng_kfac_state_loaded(ng_kfac *kf);
+
+/* --- baselines (net_optim.c): SGD with Nesterov momentum, Adam --------------------------- */
+typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1 } ng_optim_kind;
+typedef struct {
+    ng_optim_kind kind;
+    double lr;      /* 0.01 (sgd), 1e-3 (adam) */
+    double mu_max;  /* 0.99: Sutskever et al. schedule cap */
+    double beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
+    double eta;     /* 1e-5 */
+} ng_optim_params;
+NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
+/* mu_t = min(1 - 2^(-1 - log2(floor(t/250) + 1)), mu_max), t from 0. */
+NG_API double ng_sutskever_mu(long t, double mu_max);
+typedef struct {
+    long t;           /* steps done */
+    double objective; /* h at the point the gradient was taken */
+    double lr, mu;
+} ng_optim_info;
+typedef struct ng_optim ng_optim;
+NG_API ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out);
+NG_API void ng_optim_free(ng_optim *o);
+NG_API ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m,
+                               ng_optim_info *info);
+NG_API size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arrays, size_t cap);
+NG_API void ng_optim_state_loaded(ng_optim *o);
 
 /* ==== end K-FAC ==== */
 

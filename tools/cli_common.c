@@ -2,7 +2,9 @@
 #include "cli.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -36,12 +38,16 @@ int ng_cli_fail(const char *cmd, const char *what)
     return NG_EXIT_FAIL;
 }
 
+/* strto* skip leading blanks (and strtoull takes "-1" as a huge number): a value must start
+ * with its sign or first digit. */
+static int bad_start(const char *s) { return !s || !*s || isspace((unsigned char)*s); }
+
 int ng_cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
 {
-    char *end;
+    char *end = NULL;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    long v = bad_start(s) ? 0 : strtol(s, &end, 10);
+    if (bad_start(s) || errno || end == s || *end || v < lo || v > hi) {
         fprintf(stderr, "natgrad %s: invalid value '%s' for %s: expected an integer in [%ld, %ld]\n",
                 cmd, s, opt, lo, hi);
         return 0;
@@ -54,9 +60,9 @@ int ng_cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *
 {
     char *end;
     errno = 0;
-    if (*s == '-' || *s == '\0') goto bad;
+    if (bad_start(s) || *s == '-' || *s == '+') goto bad;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) goto bad;
+    if (errno || end == s || *end) goto bad;
     *out = (uint64_t)v;
     return 1;
 bad:
@@ -68,10 +74,10 @@ bad:
 int ng_cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                         double *out)
 {
-    char *end;
+    char *end = NULL;
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+    double v = bad_start(s) ? 0 : strtod(s, &end);
+    if (bad_start(s) || errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
         fprintf(stderr, "natgrad %s: invalid value '%s' for %s: expected a number in [%g, %g]\n",
                 cmd, s, opt, lo, hi);
         return 0;
@@ -84,7 +90,7 @@ int ng_cli_parse_range(const char *cmd, const char *opt, const char *s, long *a,
 {
     const char *dots = strstr(s, "..");
     char *end;
-    if (!dots) goto bad;
+    if (!dots || bad_start(s) || bad_start(dots + 2)) goto bad;
     errno = 0;
     long x = strtol(s, &end, 10);
     if (errno || end != dots || end == s) goto bad;
@@ -211,4 +217,21 @@ void ng_cli_request_stop(void) { g_stop = 1; }
 void ng_cli_unlink_quiet(const char *path)
 {
     if (path) unlink(path);
+}
+
+int ng_cli_no_options(const char *cmd, int argc, char **argv, const char *help)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            fputs(help, stdout);
+            return NG_EXIT_OK;
+        }
+        return ng_cli_bad_option(cmd);
+    }
+    if (optind < argc) return ng_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
 }

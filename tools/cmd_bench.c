@@ -1,13 +1,192 @@
-/* cmd_bench.c - 'natgrad bench gemm|ae|dmf' (gemm: not implemented yet). */
+/* cmd_bench.c - 'natgrad bench gemm|ae|dmf'. gemm measures what the BLAS delivers
+ * (sgemm and dgemm GFLOP/s on square sizes): the ceiling the model benchmarks are
+ * compared against. ae and dmf live in bench_ae.c and bench_dmf.c. */
+#include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
 
+#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define GEMM_CMD "bench gemm"
+#define GEMM_DEFAULT_SIZES "256,512,1024,2048"
+#define GEMM_DEFAULT_MIN_SECONDS 1.0
+#define GEMM_MAX_SIZES 32
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: natgrad bench <benchmark> [options]\n\n"
+               "Benchmarks:\n"
+               "  gemm   sgemm/dgemm GFLOP/s of the BLAS on square sizes (the speed ceiling)\n"
+               "  ae     K-FAC autoencoder step throughput\n"
+               "  dmf    dynamic matrix factorisation (Goldstone-GD) step throughput\n\n"
+               "Run 'natgrad bench <benchmark> --help' for its options.\n");
+}
+
+static void gemm_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: natgrad bench gemm [options]\n\n"
+            "Square n x n x n sgemm and dgemm (C = A B, row-major, cblas), each repeated for at\n"
+            "least --min-seconds after one warm-up call; GFLOP/s = 2 n^3 calls / seconds.\n"
+            "Prints a table (size, sgemm GFLOP/s, dgemm GFLOP/s, threads) and, on the last\n"
+            "line, the peak sgemm rate measured.\n\n"
+            "Options:\n"
+            "  --sizes LIST        comma-separated sizes n in [1, 16384] (default %s)\n"
+            "  --threads N         BLAS/OpenMP threads, N >= 1 (default: as configured, e.g.\n"
+            "                      OPENBLAS_NUM_THREADS; currently %d)\n"
+            "  --min-seconds S     minimum timed seconds per size and precision, S in\n"
+            "                      [0, 3600] (default %g)\n"
+            "  -h, --help          show this help\n",
+            GEMM_DEFAULT_SIZES, ng_blas_threads(), GEMM_DEFAULT_MIN_SECONDS);
+}
+
+/* "256,512" -> sizes; prints the usage error and returns 0 on a malformed list. */
+static int parse_sizes(const char *s, size_t *sizes, int *count)
+{
+    char *copy = strdup(s);
+    if (!copy) return 0;
+    int n = 0, ok = 1;
+    const char *p = copy;
+    if (!*p) ok = 0;
+    while (ok && *p) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        long v;
+        if (n >= GEMM_MAX_SIZES) {
+            ok = 0;
+            break;
+        }
+        if (!ng_cli_parse_long(GEMM_CMD, "--sizes", p, 1, 16384, &v)) {
+            free(copy);
+            return 0; /* message printed */
+        }
+        sizes[n++] = (size_t)v;
+        if (!comma) break;
+        p = comma + 1;
+        if (!*p) ok = 0; /* trailing comma */
+    }
+    free(copy);
+    if (!ok) {
+        fprintf(stderr,
+                "natgrad %s: invalid value '%s' for --sizes: expected 1 to %d comma-separated "
+                "integers in [1, 16384]\n",
+                GEMM_CMD, s, GEMM_MAX_SIZES);
+        return 0;
+    }
+    *count = n;
+    return 1;
+}
+
+static int bench_gemm_run(int argc, char **argv);
+
+static int bench_gemm(int argc, char **argv)
+{
+    /* getopt names argv[0] in its messages: make it the full command */
+    char **av = malloc((size_t)(argc + 1) * sizeof *av);
+    if (!av) {
+        fprintf(stderr, "natgrad %s: out of memory\n", GEMM_CMD);
+        return NG_EXIT_FAIL;
+    }
+    memcpy(av, argv, (size_t)argc * sizeof *av);
+    av[0] = (char *)"natgrad " GEMM_CMD;
+    av[argc] = NULL;
+    int rc = bench_gemm_run(argc, av);
+    free(av);
+    return rc;
+}
+
+static int bench_gemm_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sizes", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"min-seconds", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    size_t sizes[GEMM_MAX_SIZES];
+    int nsizes = 0;
+    const char *sizes_arg = GEMM_DEFAULT_SIZES;
+    long threads = 0;
+    double min_seconds = GEMM_DEFAULT_MIN_SECONDS;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': sizes_arg = optarg; break;
+        case 't':
+            if (!ng_cli_parse_long(GEMM_CMD, "--threads", optarg, 1, 1024, &threads))
+                return ng_cli_bad_option(GEMM_CMD);
+            break;
+        case 'm':
+            if (!ng_cli_parse_double(GEMM_CMD, "--min-seconds", optarg, 0.0, 3600.0, &min_seconds))
+                return ng_cli_bad_option(GEMM_CMD);
+            break;
+        case 'h': gemm_usage(stdout); return NG_EXIT_OK;
+        default: return ng_cli_bad_option(GEMM_CMD);
+        }
+    }
+    if (optind < argc) return ng_cli_usage_error(GEMM_CMD, "unexpected argument '%s'", argv[optind]);
+    if (!parse_sizes(sizes_arg, sizes, &nsizes)) return ng_cli_bad_option(GEMM_CMD);
+    if (threads > 0) ng_cli_set_threads((int)threads);
+    int nthr = ng_blas_threads();
+
+    char list[256];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; i < nsizes && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%zu", i ? "," : "", sizes[i]);
+    ng_cli_banner(GEMM_CMD, 0, "sizes %s | min seconds %g", list, min_seconds);
+    ng_cli_install_sigint();
+
+    printf("%8s %15s %15s %8s\n", "size", "sgemm GFLOP/s", "dgemm GFLOP/s", "threads");
+    fflush(stdout);
+    ng_progress prog;
+    ng_progress_init(&prog, 5.0);
+    double peak = 0.0;
+    size_t peak_n = 0;
+    for (int i = 0; i < nsizes; i++) {
+        if (ng_cli_interrupted()) break;
+        ng_progress_force(&prog, "gemm n = %zu (%d/%d): sgemm", sizes[i], i + 1, nsizes);
+        double sg = ng_bench_sgemm_gflops(sizes[i], min_seconds);
+        ng_progress_force(&prog, "gemm n = %zu (%d/%d): dgemm", sizes[i], i + 1, nsizes);
+        double dg = ng_bench_dgemm_gflops(sizes[i], min_seconds);
+        ng_progress_done(&prog);
+        if (sg <= 0.0 || dg <= 0.0) {
+            fprintf(stderr, "natgrad %s: out of memory for n = %zu\n", GEMM_CMD, sizes[i]);
+            return NG_EXIT_FAIL;
+        }
+        printf("%8zu %15.1f %15.1f %8d\n", sizes[i], sg, dg, nthr);
+        fflush(stdout);
+        if (sg > peak) {
+            peak = sg;
+            peak_n = sizes[i];
+        }
+    }
+    if (peak_n) printf("peak sgemm: %.1f GFLOP/s (n = %zu, %d thread%s)\n", peak, peak_n, nthr,
+                       nthr == 1 ? "" : "s");
+    if (ng_cli_interrupted()) {
+        fprintf(stderr, "natgrad %s: interrupted\n", GEMM_CMD);
+        return 130;
+    }
+    return NG_EXIT_OK;
+}
 
 int ng_cmd_bench(int argc, char **argv)
 {
-    if (argc >= 2 && !strcmp(argv[1], "ae")) return ng_bench_ae(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "dmf")) return ng_bench_dmf(argc - 1, argv + 1);
-    fprintf(stderr, "natgrad bench: not implemented yet\n");
-    return NG_EXIT_FAIL;
+    if (argc < 2) {
+        bench_usage(stderr);
+        return NG_EXIT_USAGE;
+    }
+    const char *which = argv[1];
+    if (!strcmp(which, "--help") || !strcmp(which, "-h") || !strcmp(which, "help")) {
+        bench_usage(stdout);
+        return NG_EXIT_OK;
+    }
+    if (!strcmp(which, "gemm")) return bench_gemm(argc - 1, argv + 1);
+    if (!strcmp(which, "ae")) return ng_bench_ae(argc - 1, argv + 1);
+    if (!strcmp(which, "dmf")) return ng_bench_dmf(argc - 1, argv + 1);
+    return ng_cli_usage_error("bench", "unknown benchmark '%s': expected gemm, ae or dmf", which);
 }

@@ -1,11 +1,649 @@
-/* cmd_plot.c - 'natgrad plot' (not implemented yet). */
+/* cmd_plot.c - 'natgrad plot': curves from CSV logs through gnuplot.
+ *
+ *   natgrad plot LOG.csv [LOG2.csv ...] --x COL --y COL[,COL...] [--by COL] --out FIG.png|svg
+ *
+ * The logs are the ones ng_csv writes (header line, comma-separated numbers, an empty field
+ * for an unknown value). Each (file, --by value, y column) becomes one curve; the data and
+ * a gnuplot script go to a private temp directory, gnuplot draws into a temp name beside
+ * FIG, which is renamed into place only when gnuplot succeeded. */
 #include "cli.h"
 #include "commands.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define CMD "plot"
+#define MAX_BY_VALUES 64
+#define GNUPLOT_HINT "gnuplot not found: install it with: apt-get install gnuplot-nox"
+
+typedef struct {
+    const char *x;
+    char *ycols_arg;
+    const char *by;
+    const char *out;
+    const char *title;
+    int logx, logy;
+    long width, height;
+} plot_opts;
+
+typedef struct {
+    char *label;
+    size_t n, cap;
+    double *x, *y;
+    /* identity */
+    size_t file, by, ycol;
+} curve;
+
+typedef struct {
+    curve *c;
+    size_t n, cap;
+} curve_set;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: natgrad plot LOG.csv [LOG.csv ...] --y COL[,COL...] --out FIG.png|FIG.svg "
+            "[options]\n\n"
+            "Draws curves from CSV logs (as written by natgrad's training commands) through "
+            "gnuplot.\nOne curve per y column, per distinct value of the --by column and per "
+            "log file\n(labelled by file name), e.g. K-FAC beside SGD from two runs' logs.\n"
+            "Empty fields (unknown values) are skipped.\n\n"
+            "Options:\n"
+            "  --x COL          column for the horizontal axis (default: step)\n"
+            "  --y COL[,COL]    column(s) for the vertical axis (required)\n"
+            "  --by COL         one curve per distinct value of COL, e.g. method or seed "
+            "(default: none)\n"
+            "  --out FILE       output figure; the extension picks the format: .png or .svg "
+            "(required)\n"
+            "  --logy           logarithmic y axis; values <= 0 are skipped (default: off)\n"
+            "  --logx           logarithmic x axis; values <= 0 are skipped (default: off)\n"
+            "  --title TEXT     figure title (default: none)\n"
+            "  --width N        width in pixels, 100..10000 (default: 900)\n"
+            "  --height N       height in pixels, 100..10000 (default: 560)\n"
+            "  -h, --help       print this help and exit\n\n"
+            "Examples:\n"
+            "  natgrad plot runs/ae.csv --x step --y train_error --by method --logy --out ae.png\n"
+            "  natgrad plot gd.csv kfac.csv --x time_s --y loss,test_loss --out race.svg\n\n"
+            "Needs gnuplot (apt-get install gnuplot-nox). Exit status: 0 ok, 1 failure, 2 "
+            "usage error.\n");
+}
+
+/* ------------------------------------------------------------------ CSV reading */
+
+/* Counts comma-separated fields; with fields != NULL also splits line in place and stores
+ * the first max of them. */
+static size_t split_fields(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    for (;;) {
+        char *c = strchr(p, ',');
+        if (fields && n < max) fields[n] = p;
+        n++;
+        if (!c) break;
+        if (fields) *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t k = strlen(s);
+    while (k && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\r')) s[--k] = '\0';
+    return s;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static int find_col(char **cols, size_t ncols, const char *name)
+{
+    for (size_t i = 0; i < ncols; i++)
+        if (!strcmp(cols[i], name)) return (int)i;
+    return -1;
+}
+
+static void missing_col(const char *path, const char *what, const char *name, char **cols,
+                        size_t ncols)
+{
+    fprintf(stderr, "natgrad plot: %s: no column '%s' (%s); available:", path, name, what);
+    for (size_t i = 0; i < ncols; i++) fprintf(stderr, "%s%s", i ? "," : " ", cols[i]);
+    fputc('\n', stderr);
+}
+
+/* Empty field -> NaN (unknown); otherwise the whole field must be a number. */
+static int parse_num(const char *s, double *v)
+{
+    if (!*s) {
+        *v = NAN;
+        return 1;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end) return 0;
+    *v = d; /* "nan"/"inf" written by other tools: filtered below like empty fields */
+    return 1;
+}
+
+static int curve_add(curve *c, double x, double y)
+{
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? 2 * c->cap : 256;
+        double *nx = realloc(c->x, nc * sizeof *nx);
+        if (!nx) return 0;
+        c->x = nx;
+        double *ny = realloc(c->y, nc * sizeof *ny);
+        if (!ny) return 0;
+        c->y = ny;
+        c->cap = nc;
+    }
+    c->x[c->n] = x;
+    c->y[c->n] = y;
+    c->n++;
+    return 1;
+}
+
+static curve *curve_get(curve_set *cs, size_t file, size_t by, size_t ycol)
+{
+    for (size_t i = cs->n; i-- > 0;)
+        if (cs->c[i].file == file && cs->c[i].by == by && cs->c[i].ycol == ycol) return &cs->c[i];
+    if (cs->n == cs->cap) {
+        size_t nc = cs->cap ? 2 * cs->cap : 16;
+        curve *n = realloc(cs->c, nc * sizeof *n);
+        if (!n) return NULL;
+        cs->c = n;
+        cs->cap = nc;
+    }
+    curve *c = &cs->c[cs->n++];
+    memset(c, 0, sizeof *c);
+    c->file = file;
+    c->by = by;
+    c->ycol = ycol;
+    return c;
+}
+
+/* Reads one log and appends its curves. Returns 0 ok, 1 failure (message printed). */
+static int read_log(const char *path, size_t file_idx, size_t nfiles, const plot_opts *o,
+                    char **ycols, size_t ny, curve_set *cs)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (ng_read_file(path, &buf, &len) != NG_OK) {
+        fprintf(stderr, "natgrad plot: %s\n", ng_last_error());
+        return 1;
+    }
+    char *text = realloc(buf, len + 1);
+    if (!text) {
+        free(buf);
+        fprintf(stderr, "natgrad plot: %s: out of memory\n", path);
+        return 1;
+    }
+    text[len] = '\0';
+    int rc = 1;
+    char **cols = NULL, **fields = NULL;
+    char *by_vals[MAX_BY_VALUES];
+    size_t nby = 0;
+    int *iy = NULL;
+
+    char *cur = text;
+    char *nl = strchr(cur, '\n');
+    if (!*cur || (nl == cur)) {
+        fprintf(stderr, "natgrad plot: %s:1: expected a header line of column names\n", path);
+        goto done;
+    }
+    if (nl) *nl = '\0';
+    char *header = cur;
+    cur = nl ? nl + 1 : cur + strlen(cur);
+    size_t ncols = split_fields(header, NULL, 0);
+    cols = calloc(ncols, sizeof *cols);
+    fields = calloc(ncols + 1, sizeof *fields);
+    iy = calloc(ny, sizeof *iy);
+    if (!cols || !fields || !iy) {
+        fprintf(stderr, "natgrad plot: %s: out of memory\n", path);
+        goto done;
+    }
+    split_fields(header, cols, ncols);
+    for (size_t i = 0; i < ncols; i++) cols[i] = trim(cols[i]);
+
+    int ix = find_col(cols, ncols, o->x);
+    if (ix < 0) {
+        missing_col(path, "--x", o->x, cols, ncols);
+        goto done;
+    }
+    for (size_t k = 0; k < ny; k++) {
+        iy[k] = find_col(cols, ncols, ycols[k]);
+        if (iy[k] < 0) {
+            missing_col(path, "--y", ycols[k], cols, ncols);
+            goto done;
+        }
+    }
+    int iby = -1;
+    if (o->by) {
+        iby = find_col(cols, ncols, o->by);
+        if (iby < 0) {
+            missing_col(path, "--by", o->by, cols, ncols);
+            goto done;
+        }
+    }
+
+    size_t lineno = 1;
+    while (*cur) {
+        lineno++;
+        char *line = cur;
+        nl = strchr(cur, '\n');
+        int torn = nl == NULL; /* last line without newline: a run still writing, or killed */
+        if (nl) *nl = '\0';
+        cur = nl ? nl + 1 : cur + strlen(cur);
+        line = trim(line);
+        if (!*line) continue;
+        size_t nf = split_fields(line, fields, ncols + 1);
+        if (nf != ncols) {
+            if (torn) break;
+            fprintf(stderr, "natgrad plot: %s:%zu: expected %zu fields as in the header, got %zu\n",
+                    path, lineno, ncols, nf);
+            goto done;
+        }
+        double x;
+        if (!parse_num(trim(fields[ix]), &x)) {
+            fprintf(stderr, "natgrad plot: %s:%zu: column '%s': expected a number, got '%s'\n", path,
+                    lineno, o->x, fields[ix]);
+            goto done;
+        }
+        size_t byi = 0;
+        if (iby >= 0) {
+            char *bv = trim(fields[iby]);
+            while (byi < nby && strcmp(by_vals[byi], bv)) byi++;
+            if (byi == nby) {
+                if (nby == MAX_BY_VALUES) {
+                    fprintf(stderr,
+                            "natgrad plot: %s:%zu: --by %s has more than %d distinct values\n",
+                            path, lineno, o->by, MAX_BY_VALUES);
+                    goto done;
+                }
+                by_vals[nby++] = bv; /* points into text, which lives until done */
+            }
+        }
+        for (size_t k = 0; k < ny; k++) {
+            double y;
+            if (!parse_num(trim(fields[iy[k]]), &y)) {
+                fprintf(stderr, "natgrad plot: %s:%zu: column '%s': expected a number, got '%s'\n",
+                        path, lineno, ycols[k], fields[iy[k]]);
+                goto done;
+            }
+            curve *c = curve_get(cs, file_idx, byi, k);
+            if (!c) {
+                fprintf(stderr, "natgrad plot: out of memory\n");
+                goto done;
+            }
+            if (!c->label) {
+                /* file name (several logs), COL=value (--by), y column (several, or alone) */
+                const char *fpart = nfiles > 1 ? base_name(path) : "";
+                char *bpart = iby >= 0 ? ng_asprintf("%s=%s", o->by, by_vals[byi]) : ng_strdup("");
+                const char *ypart = (ny > 1 || (nfiles == 1 && iby < 0)) ? ycols[k] : "";
+                if (!bpart) goto done;
+                c->label = ng_asprintf("%s%s%s%s%s", fpart, *fpart && *bpart ? " " : "", bpart,
+                                       (*fpart || *bpart) && *ypart ? " " : "", ypart);
+                free(bpart);
+                if (!c->label) goto done;
+            }
+            if (!isfinite(x) || !isfinite(y)) continue;
+            if ((o->logy && y <= 0) || (o->logx && x <= 0)) continue;
+            if (!curve_add(c, x, y)) {
+                fprintf(stderr, "natgrad plot: out of memory\n");
+                goto done;
+            }
+        }
+    }
+    rc = 0;
+done:
+    free(iy);
+    free(fields);
+    free(cols);
+    free(text);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ gnuplot */
+
+/* gnuplot single-quoted string: only '' is special; control characters become blanks. */
+static void gp_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'') fputs("''", f);
+        else if ((unsigned char)*s < ' ') fputc(' ', f);
+        else fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* The gnuplot program on PATH, or NULL. */
+static char *find_gnuplot(void)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return NULL;
+    char *copy = ng_strdup(path);
+    if (!copy) return NULL;
+    char *save = NULL, *found = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *p = ng_asprintf("%s/gnuplot", *d ? d : ".");
+        struct stat st;
+        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) found = p;
+        else free(p);
+    }
+    free(copy);
+    return found;
+}
+
+/* Last non-empty line of a file (gnuplot's error), malloc'ed. */
+static char *last_line(const char *path)
+{
+    unsigned char *b;
+    size_t n;
+    if (ng_read_file(path, &b, &n) != NG_OK) return ng_strdup("(no output)");
+    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
+    size_t s = n;
+    while (s && b[s - 1] != '\n') s--;
+    char *r = ng_xmalloc(n - s + 1);
+    if (r) {
+        memcpy(r, b + s, n - s);
+        r[n - s] = '\0';
+    }
+    free(b);
+    return r;
+}
+
+static int run_gnuplot(const char *gnuplot, const char *script, const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    char *argv[] = {(char *)gnuplot, (char *)script, NULL};
+    pid_t pid;
+    int e = posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e) {
+        fprintf(stderr, "natgrad plot: cannot run %s: %s\n", gnuplot, strerror(e));
+        return -1;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "natgrad plot: waiting for gnuplot: %s\n", strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int ends_with_ci(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a > b && !strcasecmp(s + a - b, suf);
+}
+
+static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_out,
+                        const curve_set *cs, char **datpaths, char **ycols, size_t ny)
+{
+    if (svg) {
+        fprintf(f, "set terminal svg size %ld,%ld dynamic noenhanced background rgb 'white'\n",
+                o->width, o->height);
+    } else {
+        fprintf(f,
+                "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                "  set terminal pngcairo size %ld,%ld noenhanced\n"
+                "} else {\n"
+                "  set terminal png size %ld,%ld noenhanced\n"
+                "}\n",
+                o->width, o->height, o->width, o->height);
+    }
+    fputs("set output ", f);
+    gp_quote(f, tmp_out);
+    fputc('\n', f);
+    if (o->title) {
+        fputs("set title ", f);
+        gp_quote(f, o->title);
+        fputc('\n', f);
+    }
+    fputs("set xlabel ", f);
+    gp_quote(f, o->x);
+    fputs("\nset ylabel ", f);
+    {
+        /* y columns joined with ", " */
+        size_t n = 1;
+        for (size_t k = 0; k < ny; k++) n += strlen(ycols[k]) + 2;
+        char *yl = ng_xmalloc(n);
+        if (!yl) return 0;
+        yl[0] = '\0';
+        for (size_t k = 0; k < ny; k++) {
+            if (k) strcat(yl, ", ");
+            strcat(yl, ycols[k]);
+        }
+        gp_quote(f, yl);
+        free(yl);
+    }
+    fputc('\n', f);
+    if (o->logy) fputs("set logscale y\n", f);
+    if (o->logx) fputs("set logscale x\n", f);
+    fputs("set grid\nset key outside right top\nplot ", f);
+    int first = 1;
+    for (size_t i = 0; i < cs->n; i++) {
+        const curve *c = &cs->c[i];
+        if (!c->n) continue;
+        if (!first) fputs(", \\\n     ", f);
+        first = 0;
+        gp_quote(f, datpaths[i]);
+        fprintf(f, " using 1:2 with %s lw 1.5 title ", c->n > 1 ? "lines" : "points");
+        gp_quote(f, c->label && *c->label ? c->label : "data");
+    }
+    fputc('\n', f);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ the command */
 
 int ng_cmd_plot(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "natgrad plot: not implemented yet\n");
-    return NG_EXIT_FAIL;
+    plot_opts o = {"step", NULL, NULL, NULL, NULL, 0, 0, 900, 560};
+    enum { OPT_X = 256, OPT_Y, OPT_BY, OPT_OUT, OPT_LOGY, OPT_LOGX, OPT_TITLE, OPT_W, OPT_H };
+    static const struct option longopts[] = {
+        {"x", required_argument, NULL, OPT_X},         {"y", required_argument, NULL, OPT_Y},
+        {"by", required_argument, NULL, OPT_BY},       {"out", required_argument, NULL, OPT_OUT},
+        {"logy", no_argument, NULL, OPT_LOGY},         {"logx", no_argument, NULL, OPT_LOGX},
+        {"title", required_argument, NULL, OPT_TITLE}, {"width", required_argument, NULL, OPT_W},
+        {"height", required_argument, NULL, OPT_H},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h': usage(stdout); return NG_EXIT_OK;
+        case OPT_X: o.x = optarg; break;
+        case OPT_Y: o.ycols_arg = optarg; break;
+        case OPT_BY: o.by = optarg; break;
+        case OPT_OUT: o.out = optarg; break;
+        case OPT_LOGY: o.logy = 1; break;
+        case OPT_LOGX: o.logx = 1; break;
+        case OPT_TITLE: o.title = optarg; break;
+        case OPT_W:
+            if (!ng_cli_parse_long(CMD, "--width", optarg, 100, 10000, &o.width))
+                return ng_cli_bad_option(CMD);
+            break;
+        case OPT_H:
+            if (!ng_cli_parse_long(CMD, "--height", optarg, 100, 10000, &o.height))
+                return ng_cli_bad_option(CMD);
+            break;
+        default: return ng_cli_bad_option(CMD);
+        }
+    }
+    int nfiles = argc - optind;
+    char **files = argv + optind;
+    if (nfiles < 1) return ng_cli_usage_error(CMD, "no LOG.csv given");
+    if (!o.ycols_arg || !*o.ycols_arg) return ng_cli_usage_error(CMD, "--y COL[,COL...] is required");
+    if (!o.out || !*o.out) return ng_cli_usage_error(CMD, "--out FIG.png|FIG.svg is required");
+    if (!*o.x) return ng_cli_usage_error(CMD, "--x needs a column name");
+    if (o.by && !*o.by) return ng_cli_usage_error(CMD, "--by needs a column name");
+    int svg = ends_with_ci(o.out, ".svg");
+    if (!svg && !ends_with_ci(o.out, ".png"))
+        return ng_cli_usage_error(CMD, "--out '%s': the file name must end in .png or .svg", o.out);
+
+    /* --y list */
+    char *ybuf = ng_strdup(o.ycols_arg);
+    if (!ybuf) return ng_cli_fail(CMD, "parsing --y");
+    size_t ny = split_fields(ybuf, NULL, 0);
+    char **ycols = calloc(ny, sizeof *ycols);
+    if (!ycols) {
+        free(ybuf);
+        fprintf(stderr, "natgrad plot: out of memory\n");
+        return NG_EXIT_FAIL;
+    }
+    split_fields(ybuf, ycols, ny);
+    for (size_t k = 0; k < ny; k++) {
+        ycols[k] = trim(ycols[k]);
+        if (!*ycols[k]) {
+            free(ycols);
+            free(ybuf);
+            return ng_cli_usage_error(CMD, "--y '%s': empty column name", o.ycols_arg);
+        }
+    }
+
+    ng_cli_banner(CMD, 0, "x %s | y %s | by %s | out %s | logy %s | files %d", o.x, o.ycols_arg,
+                  o.by ? o.by : "-", o.out, o.logy ? "on" : "off", nfiles);
+
+    int rc = NG_EXIT_FAIL;
+    curve_set cs = {0};
+    char **datpaths = NULL;
+    char *tmpdir = NULL, *script = NULL, *log = NULL, *tmp_out = NULL, *gnuplot = NULL;
+
+    gnuplot = find_gnuplot();
+    if (!gnuplot) {
+        fprintf(stderr, "natgrad plot: " GNUPLOT_HINT "\n");
+        goto done;
+    }
+    for (int i = 0; i < nfiles; i++)
+        if (read_log(files[i], (size_t)i, (size_t)nfiles, &o, ycols, ny, &cs)) goto done;
+    size_t npoints = 0;
+    for (size_t i = 0; i < cs.n; i++) npoints += cs.c[i].n;
+    if (npoints == 0) {
+        fprintf(stderr, "natgrad plot: no finite%s data points to plot in column(s) %s\n",
+                o.logy || o.logx ? " positive" : "", o.ycols_arg);
+        goto done;
+    }
+
+    const char *td = getenv("TMPDIR");
+    tmpdir = ng_asprintf("%s/natgrad-plot-XXXXXX", td && *td ? td : "/tmp");
+    if (!tmpdir || !mkdtemp(tmpdir)) {
+        fprintf(stderr, "natgrad plot: cannot create a temp directory: %s\n", strerror(errno));
+        free(tmpdir);
+        tmpdir = NULL;
+        goto done;
+    }
+    datpaths = calloc(cs.n ? cs.n : 1, sizeof *datpaths);
+    if (!datpaths) goto oom;
+    for (size_t i = 0; i < cs.n; i++) {
+        if (!cs.c[i].n) continue;
+        datpaths[i] = ng_asprintf("%s/curve%zu.dat", tmpdir, i);
+        if (!datpaths[i]) goto oom;
+        FILE *f = fopen(datpaths[i], "w");
+        if (!f) {
+            fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", datpaths[i], strerror(errno));
+            goto done;
+        }
+        for (size_t j = 0; j < cs.c[i].n; j++) fprintf(f, "%.10g %.10g\n", cs.c[i].x[j], cs.c[i].y[j]);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "natgrad plot: %s: write failed\n", datpaths[i]);
+            goto done;
+        }
+    }
+    script = ng_asprintf("%s/plot.gp", tmpdir);
+    log = ng_asprintf("%s/gnuplot.log", tmpdir);
+    tmp_out = ng_asprintf("%s.tmp.%ld%s", o.out, (long)getpid(), svg ? ".svg" : ".png");
+    if (!script || !log || !tmp_out) goto oom;
+    FILE *f = fopen(script, "w");
+    if (!f) {
+        fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", script, strerror(errno));
+        goto done;
+    }
+    int ok = write_script(f, &o, svg, tmp_out, &cs, datpaths, ycols, ny);
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "natgrad plot: %s: write failed\n", script);
+        goto done;
+    }
+
+    int st = run_gnuplot(gnuplot, script, log);
+    if (st != 0) {
+        if (st > 0) {
+            char *why = last_line(log);
+            fprintf(stderr, "natgrad plot: gnuplot failed (status %d): %s\n", st, why ? why : "");
+            free(why);
+        }
+        ng_cli_unlink_quiet(tmp_out);
+        goto done;
+    }
+    struct stat sb;
+    if (stat(tmp_out, &sb) != 0 || sb.st_size == 0) {
+        char *why = last_line(log);
+        fprintf(stderr, "natgrad plot: gnuplot wrote no figure to %s: %s\n", o.out, why ? why : "");
+        free(why);
+        ng_cli_unlink_quiet(tmp_out);
+        goto done;
+    }
+    if (rename(tmp_out, o.out) != 0) {
+        fprintf(stderr, "natgrad plot: %s: cannot rename the figure into place: %s\n", o.out,
+                strerror(errno));
+        ng_cli_unlink_quiet(tmp_out);
+        goto done;
+    }
+    size_t ncurves = 0;
+    for (size_t i = 0; i < cs.n; i++) ncurves += cs.c[i].n > 0;
+    fprintf(stderr, "natgrad plot: wrote %s (%zu curves, %zu points)\n", o.out, ncurves, npoints);
+    rc = NG_EXIT_OK;
+    goto done;
+oom:
+    fprintf(stderr, "natgrad plot: out of memory\n");
+done:
+    if (tmpdir) {
+        for (size_t i = 0; i < cs.n; i++)
+            if (datpaths && datpaths[i]) ng_cli_unlink_quiet(datpaths[i]);
+        ng_cli_unlink_quiet(script);
+        ng_cli_unlink_quiet(log);
+        rmdir(tmpdir);
+    }
+    for (size_t i = 0; i < cs.n; i++) {
+        free(cs.c[i].x);
+        free(cs.c[i].y);
+        free(cs.c[i].label);
+        if (datpaths) free(datpaths[i]);
+    }
+    free(cs.c);
+    free(datpaths);
+    free(tmpdir);
+    free(script);
+    free(log);
+    free(tmp_out);
+    free(gnuplot);
+    free(ycols);
+    free(ybuf);
+    return rc;
 }

@@ -1,0 +1,74 @@
+/* kfac_internal.h - pieces of K-FAC shared by kfac.c, kfac_tridiag.c, kfac_damping.c and
+ * the tests (linked statically, so these hidden symbols are reachable from tests). */
+#ifndef NG_KFAC_INTERNAL_H
+#define NG_KFAC_INTERNAL_H
+
+#include "natgrad.h"
+#include <stddef.h>
+
+/* ---- dense symmetric helpers (double, row-major) --------------------------------- */
+/* Workspace (doubles / ints) that ng_kfac_eig needs for n x n. */
+size_t ng_kfac_eig_lwork(size_t n);
+size_t ng_kfac_eig_liwork(size_t n);
+/* Eigendecomposition of the symmetric n x n A (row-major, only read): Q gets the
+ * eigenvectors as COLUMNS, w the eigenvalues ascending (LAPACK dsyevd, preallocated
+ * work). Q may alias A. */
+ng_status ng_kfac_eig(size_t n, const double *A, double *Q, double *w, double *work,
+                      int *iwork);
+/* out = Q diag((w + shift)^power) Q^T with w clamped at 0 first; tmp is n x n. */
+void ng_kfac_sym_fn(size_t n, const double *Q, const double *w, double shift, double power,
+                    double *out, double *tmp);
+/* A <- (A + A^T) / 2 */
+void ng_kfac_symmetrise(size_t n, double *A);
+
+/* ---- (A (x) B - C (x) D)^-1, kfac_tridiag.c --------------------------------------- */
+/* Given Ais = A^-1/2 (n x n) and the PSD C (n x n): K = Ais E, s = eig(Ais C Ais) clamped
+ * to [0, 1], where E are the eigenvectors. tmp: n x n; work/iwork as for ng_kfac_eig. */
+ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, double *K,
+                                  double *s, double *tmp, double *work, int *iwork);
+/* X = K2 [ (K2^T V K1) ./ (1 1^T - s2 s1^T) ] K1^T for V (n2 x n1), i.e.
+ * (A (x) B - C (x) D)^-1 vec(V) with (K1, s1) from (A, C), (K2, s2) from (B, D).
+ * tmp: n2 x n1. X may alias V. */
+void ng_kfac_kron_sub_apply(size_t n2, size_t n1, const double *K2, const double *s2,
+                            const double *K1, const double *s1, const double *V, double *X,
+                            double *tmp);
+/* Block-tridiagonal inverse apply (paper §3.3), layers 0..L-1, V_k of shape
+ * dout[k] x din[k] at V + off[k] (double). PsiA[k] = A_{k,k+1} (A^d_{k+1})^-1
+ * (din[k] x din[k+1]), PsiG[k] = G_{k,k+1} (G^d_{k+1})^-1 (dout[k] x dout[k+1]),
+ * (K1,s1,K2,s2)[k] the Sigma_{k|k+1} factors for k < L-1; Ainv/Ginv[L-1] the damped
+ * last-layer inverses. Result X in out (may not alias V). tmp1/tmp2: max dout*din. */
+typedef struct {
+    int L;
+    const size_t *din, *dout, *off;
+    double *const *PsiA, *const *PsiG;
+    double *const *K1, *const *s1, *const *K2, *const *s2;
+    const double *Ainv_last, *Ginv_last;
+} ng_kfac_tridiag_view;
+void ng_kfac_tridiag_apply(const ng_kfac_tridiag_view *t, const double *V, double *out,
+                           double *tmp1, double *tmp2);
+
+/* ---- damping and step-size rules, kfac_damping.c ----------------------------------- */
+/* epsilon_k = min(1 - 1/k, eps_max), k >= 1. */
+double ng_kfac_eps(long k, double eps_max);
+/* Levenberg-Marquardt: rho > 3/4 -> lambda*omega1; rho < 1/4 or NaN -> lambda/omega1. */
+double ng_kfac_lm_update(double lambda, double rho, double omega1);
+/* The three gamma candidates {max(omega2 g, sqrt(eta)), g, min(g/omega2, 1)}. */
+void ng_kfac_gamma_candidates(double gamma, double omega2, double eta, double out[3]);
+/* Index of the lowest finite model value (first on ties), -1 if none finite. */
+int ng_kfac_pick_lowest(const double *vals, int n);
+/* Minimise M(a, m) = 1/2 [a m] H [a m]^T + [a m] . b with H = [h11 h12; h12 h22],
+ * b = (b1, b2). use2 = 0: 1-D in a only (m = 0). Singular systems: pseudo-inverse.
+ * Returns the model value at the minimiser (NaN if H has no positive direction). */
+double ng_kfac_solve_alpha_mu(double h11, double h12, double h22, double b1, double b2,
+                              int use2, double *alpha, double *mu);
+
+/* ---- test hooks (kfac.c) ------------------------------------------------------------ */
+/* Refresh the decompositions from the current statistics, prepare gamma and return
+ * Delta = -Fbreve^-1 grad. */
+ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta);
+/* Fold the net's current abar/g buffers (first ms rows) into the statistics as iter k. */
+void ng_kfac_debug_stats(ng_kfac *kf, long k, size_t ms);
+/* which: 0 A_l, 1 G_l, 2 A_{l,l+1}, 3 G_{l,l+1} (tridiag only), 4 pi (L entries). */
+double *ng_kfac_debug_factor(ng_kfac *kf, int which, int layer);
+
+#endif

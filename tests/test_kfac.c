@@ -1,0 +1,491 @@
+/* test_kfac.c - K-FAC end to end on small nets: the block-diagonal step against the exact
+ * natural gradient (single linear layer, Gaussian output: F = A (x) I, built densely from
+ * R-op columns), Kronecker inverses and exact Tikhonov against dense solves, the running
+ * averages of the statistics, short runs that must reduce the objective, NaN detection,
+ * exact resume from the state arrays, and the SGD-Nesterov / Adam baselines (update
+ * formulas and a finite-difference check of the gradient of h). */
+#include "kfac_internal.h"
+#include "ngtest.h"
+
+#include <lapacke.h>
+
+static ng_net *make_net(const char *sizes, const char *acts, ng_loss loss, size_t maxb, uint64_t seed)
+{
+    ng_net_spec sp;
+    if (ng_net_spec_parse(sizes, acts, loss, &sp) != NG_OK) return NULL;
+    ng_net *net = NULL;
+    if (ng_net_new(&sp, maxb, &net) != NG_OK) return NULL;
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    ng_net_init_glorot(net, &r);
+    return net;
+}
+
+static void fill_uniform(float *x, size_t n, uint64_t seed)
+{
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) x[i] = (float)ng_rng_uniform(&r);
+}
+
+/* dense exact Fisher (GGN) of the mean loss from R-op columns, after a forward on m cases */
+static double *dense_fisher(ng_net *net, size_t m)
+{
+    size_t n = ng_net_num_params(net), dl = ng_net_get_spec(net)->sizes[ng_net_get_spec(net)->n_layers];
+    float *J = malloc(n * m * dl * sizeof(float)), *e = calloc(n, sizeof(float));
+    double *F = malloc(n * n * sizeof(double));
+    for (size_t j = 0; j < n; j++) {
+        e[j] = 1;
+        ng_net_rop(net, e, m, J + j * m * dl);
+        e[j] = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            F[i * n + j] = ng_net_output_fisher_dot(net, m, J + i * m * dl, J + j * m * dl);
+    free(J);
+    free(e);
+    return F;
+}
+
+static void solve(size_t n, double *M, double *b)
+{
+    lapack_int *ip = malloc(n * sizeof *ip);
+    LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)n, 1, M, (lapack_int)n, ip, b, 1);
+    free(ip);
+}
+
+static void test_natural_gradient_linear_gaussian(void)
+{
+    size_t m = 60;
+    ng_net *net = make_net("5-3", NULL, NG_LOSS_GAUSSIAN, m, 1);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    float *X = malloc(m * 5 * sizeof(float)), *Y = malloc(m * 3 * sizeof(float)),
+          *Yh = malloc(m * 3 * sizeof(float)), *g = malloc(n * sizeof(float)), *D = malloc(n * sizeof(float));
+    fill_uniform(X, m * 5, 2);
+    fill_uniform(Y, m * 3, 3);
+    ng_kfac_params p = ng_kfac_default_params();
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 4);
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
+    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
+    ng_kfac_debug_stats(kf, 1, m);
+    /* the expectation of the sampled G is exactly I for a unit-variance Gaussian output */
+    double *G = ng_kfac_debug_factor(kf, 1, 0);
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++) G[i * 3 + j] = (i == j);
+    NG_CHECK(ng_net_backward(net, Y, m, g) == NG_OK);
+    NG_CHECK(ng_kfac_debug_propose(kf, 1e-6, g, D) == NG_OK);
+    double *F = dense_fisher(net, m), *b = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) b[i] = g[i];
+    solve(n, F, b);
+    double err = 0, sc = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs(-D[i] - b[i]));
+        sc = fmax(sc, fabs(b[i]));
+    }
+    NG_CHECK_MSG(err <= 2e-3 * sc, "natural gradient off by %g (scale %g)", err, sc);
+    free(F); free(b); free(X); free(Y); free(Yh); free(g); free(D);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
+/* Block-diagonal factored damping and exact Tikhonov against dense Kronecker solves on
+ * a 2-layer net with sampled-target statistics. */
+static void kron_blockdiag_case(int tikhonov)
+{
+    size_t m = 30;
+    ng_net *net = make_net("4-3-2", "tanh", NG_LOSS_BERNOULLI, m, 5);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    float *X = malloc(m * 4 * sizeof(float)), *Yh = malloc(m * 2 * sizeof(float)),
+          *g = malloc(n * sizeof(float)), *D = malloc(n * sizeof(float));
+    fill_uniform(X, m * 4, 6);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.exact_tikhonov = tikhonov;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 7);
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
+    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
+    ng_kfac_debug_stats(kf, 1, m);
+    for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
+    double gamma = 0.4;
+    NG_CHECK(ng_kfac_debug_propose(kf, gamma, g, D) == NG_OK);
+    const double *pi = ng_kfac_debug_factor(kf, 4, 0);
+    double err = 0, sc = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
+        size_t off = ng_net_layer_offset(net, k), N = din * dout;
+        const double *A = ng_kfac_debug_factor(kf, 0, k), *Gk = ng_kfac_debug_factor(kf, 1, k);
+        double *M = malloc(N * N * sizeof(double)), *b = malloc(N * sizeof(double));
+        /* row-major index i*din + j of W_k; F block = A (x) G: A[j][j'] G[i][i'] */
+        for (size_t i = 0; i < dout; i++)
+            for (size_t j = 0; j < din; j++) {
+                for (size_t i2 = 0; i2 < dout; i2++)
+                    for (size_t j2 = 0; j2 < din; j2++) {
+                        double v;
+                        if (tikhonov)
+                            v = A[j * din + j2] * Gk[i * dout + i2] + (i == i2 && j == j2) * gamma * gamma;
+                        else
+                            v = (A[j * din + j2] + (j == j2) * gamma * pi[k]) * (Gk[i * dout + i2] + (i == i2) * gamma / pi[k]);
+                        M[(i * din + j) * N + i2 * din + j2] = v;
+                    }
+                b[i * din + j] = g[off + i * din + j];
+            }
+        solve(N, M, b);
+        for (size_t q = 0; q < N; q++) {
+            err = fmax(err, fabs(-D[off + q] - b[q]));
+            sc = fmax(sc, fabs(b[q]));
+        }
+        free(M);
+        free(b);
+    }
+    NG_CHECK_MSG(err <= 1e-5 * sc, "%s: off by %g (scale %g)", tikhonov ? "tikhonov" : "factored", err, sc);
+    free(X); free(Yh); free(g); free(D);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+static void test_kron_blockdiag(void) { kron_blockdiag_case(0); }
+static void test_exact_tikhonov(void) { kron_blockdiag_case(1); }
+
+/* Statistics: X_k = eps_k X_{k-1} + (1 - eps_k) Xhat_k with eps_k = min(1 - 1/k, 0.95). */
+static void test_running_average(void)
+{
+    size_t m = 16;
+    ng_net *net = make_net("3-4-2", "logistic", NG_LOSS_BERNOULLI, m, 8);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = NG_KFAC_TRIDIAG;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    float *X = malloc(m * 3 * sizeof(float)), *Y = malloc(m * 2 * sizeof(float));
+    double refA[25] = {0}, refG[16] = {0}, refAx[20] = {0};
+    for (long k = 1; k <= 4; k++) {
+        size_t ms = k == 3 ? 5 : m; /* also a partial statistics batch */
+        fill_uniform(X, m * 3, 100 + (uint64_t)k);
+        fill_uniform(Y, m * 2, 200 + (uint64_t)k);
+        NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+        NG_CHECK(ng_net_backward(net, Y, ms, NULL) == NG_OK);
+        ng_kfac_debug_stats(kf, k, ms);
+        double eps = k == 1 ? 0 : fmin(1 - 1.0 / k, 0.95);
+        const float *a0 = ng_net_abar(net, 0), *a1 = ng_net_abar(net, 1), *g1 = ng_net_g(net, 1);
+        for (size_t i = 0; i < 4; i++)
+            for (size_t j = 0; j < 4; j++) {
+                double s = 0;
+                for (size_t c = 0; c < ms; c++) s += (double)a0[c * 4 + i] * a0[c * 4 + j];
+                refA[i * 4 + j] = eps * refA[i * 4 + j] + (1 - eps) * s / ms;
+            }
+        for (size_t i = 0; i < 2; i++)
+            for (size_t j = 0; j < 2; j++) {
+                double s = 0;
+                for (size_t c = 0; c < ms; c++) s += (double)g1[c * 2 + i] * g1[c * 2 + j];
+                refG[i * 2 + j] = eps * refG[i * 2 + j] + (1 - eps) * s / ms;
+            }
+        for (size_t i = 0; i < 4; i++)
+            for (size_t j = 0; j < 5; j++) {
+                double s = 0;
+                for (size_t c = 0; c < ms; c++) s += (double)a0[c * 4 + i] * a1[c * 5 + j];
+                refAx[i * 5 + j] = eps * refAx[i * 5 + j] + (1 - eps) * s / ms;
+            }
+        const double *A = ng_kfac_debug_factor(kf, 0, 0), *G = ng_kfac_debug_factor(kf, 1, 1),
+                     *Ax = ng_kfac_debug_factor(kf, 2, 0);
+        double e = 0;
+        for (int i = 0; i < 16; i++) e = fmax(e, fabs(A[i] - refA[i]));
+        for (int i = 0; i < 4; i++) e = fmax(e, fabs(G[i] - refG[i]));
+        for (int i = 0; i < 20; i++) e = fmax(e, fabs(Ax[i] - refAx[i]));
+        NG_CHECK_MSG(e <= 1e-6, "iteration %ld: statistics off by %g", k, e);
+        NG_CHECK(A[1] == A[4]); /* symmetric */
+    }
+    free(X); free(Y);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
+/* tiny autoencoder data: 3 latent dims through a fixed random map and a sigmoid */
+static float *ae_data(size_t n, size_t d, uint64_t seed)
+{
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    double P[3 * 64];
+    for (size_t i = 0; i < 3 * d; i++) P[i] = 2.0 * ng_rng_normal(&r);
+    float *X = malloc(n * d * sizeof(float));
+    for (size_t c = 0; c < n; c++) {
+        double z[3] = {ng_rng_normal(&r), ng_rng_normal(&r), ng_rng_normal(&r)};
+        for (size_t j = 0; j < d; j++) {
+            double s = z[0] * P[j] + z[1] * P[d + j] + z[2] * P[2 * d + j];
+            X[c * d + j] = (float)(1.0 / (1.0 + exp(-s)));
+        }
+    }
+    return X;
+}
+
+static double full_h(ng_net *net, const float *X, size_t n, double eta)
+{
+    double loss, err;
+    ng_net_evaluate(net, X, X, n, &loss, &err);
+    const float *th = ng_net_params(net);
+    double s = 0;
+    for (size_t i = 0; i < ng_net_num_params(net); i++) s += (double)th[i] * th[i];
+    return loss + 0.5 * eta * s;
+}
+
+static void kfac_run_case(ng_kfac_curvature curv, int momentum)
+{
+    size_t n = 256, d = 16;
+    float *X = ae_data(n, d, 21);
+    ng_net *net = make_net("16-8-3-8-16", "logistic,linear,logistic", NG_LOSS_BERNOULLI, n, 22);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    ng_rng r;
+    ng_rng_seed(&r, 23);
+    ng_net_init_sparse(net, &r, 15);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = curv;
+    p.momentum = momentum;
+    p.polyak_start = 30;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    NG_CHECK(ng_kfac_workspace_bytes(net, &p) > 0);
+    double h0 = full_h(net, X, n, p.eta);
+    ng_kfac_info info;
+    int lm_seen = 0, gamma_seen = 0, ok = 1, alpha_pos = 1;
+    double lam_prev = p.lambda0;
+    for (int it = 1; it <= 60 && ok; it++) {
+        ok = ng_kfac_step(kf, X, X, n, &r, &info) == NG_OK;
+        if (!ok) fprintf(stderr, "step %d: %s\n", it, ng_last_error());
+        if (it == 1) alpha_pos = info.alpha > 0 && info.mu == 0;
+        if (it % 5 == 0) lm_seen += isfinite(info.rho);
+        else if (info.lambda != lam_prev) lm_seen = -100; /* lambda moves only every T1 */
+        lam_prev = info.lambda;
+        gamma_seen += info.gamma_adapted;
+        if (it <= 3) NG_CHECK(info.refreshed);
+        if (it == 4) NG_CHECK(!info.refreshed);
+        if (it == 20) NG_CHECK(info.refreshed && info.gamma_adapted);
+        NG_CHECK(info.stats_batch == 32);
+    }
+    NG_CHECK(ok);
+    NG_CHECK(alpha_pos);
+    NG_CHECK(lm_seen == 12);
+    NG_CHECK(gamma_seen == 3);
+    NG_CHECK(ng_kfac_iter(kf) == 60);
+    double h1 = full_h(net, X, n, p.eta);
+    NG_CHECK_MSG(h1 < 0.8 * h0, "objective %g -> %g", h0, h1);
+    NG_CHECK(ng_kfac_polyak(kf) != NULL);
+    fprintf(stderr, "  %s%s: h %g -> %g, lambda %g gamma %g\n", curv ? "tridiag" : "blockdiag",
+            momentum ? "" : " (no momentum)", h0, h1, info.lambda, info.gamma);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+    free(X);
+}
+static void test_kfac_run_blockdiag(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 1); }
+static void test_kfac_run_tridiag(void) { kfac_run_case(NG_KFAC_TRIDIAG, 1); }
+static void test_kfac_run_no_momentum(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 0); }
+
+static void test_nan_detected(void)
+{
+    size_t n = 32;
+    float *X = ae_data(n, 16, 31);
+    ng_net *net = make_net("16-4-16", "logistic", NG_LOSS_BERNOULLI, n, 32);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    ng_kfac_params p = ng_kfac_default_params();
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 1);
+    size_t np = ng_net_num_params(net);
+    float *before = malloc(np * sizeof(float));
+    memcpy(before, ng_net_params(net), np * sizeof(float));
+    X[5] = NAN;
+    NG_CHECK(ng_kfac_step(kf, X, X, n, &r, NULL) == NG_ENUMERIC);
+    NG_CHECK(memcmp(before, ng_net_params(net), np * sizeof(float)) == 0);
+    NG_CHECK(strstr(ng_last_error(), "NaN") != NULL);
+    X[5] = 0.5f;
+    NG_CHECK(ng_kfac_step(kf, X, X, n + 1, &r, NULL) == NG_EINVAL); /* beyond max_batch */
+    free(before);
+    free(X);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
+/* State arrays: a copy of the optimiser made from them continues bit-identically. */
+static void test_state_resume(void)
+{
+    size_t n = 64;
+    float *X = ae_data(n, 16, 41);
+    ng_net *a = make_net("16-6-3-6-16", "logistic,linear,logistic", NG_LOSS_BERNOULLI, n, 42);
+    ng_net *b = make_net("16-6-3-6-16", "logistic,linear,logistic", NG_LOSS_BERNOULLI, n, 42);
+    NG_CHECK(a && b);
+    if (!a || !b) return;
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = NG_KFAC_TRIDIAG;
+    p.polyak_start = 3;
+    p.T3 = 4;
+    p.T2 = 4;
+    ng_kfac *ka = NULL, *kb = NULL;
+    NG_CHECK(ng_kfac_new(a, &p, &ka) == NG_OK && ng_kfac_new(b, &p, &kb) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 43);
+    for (int i = 0; i < 6; i++) NG_CHECK(ng_kfac_step(ka, X, X, n, &r, NULL) == NG_OK);
+    size_t cnt = ng_kfac_state(ka, NULL, 0);
+    NG_CHECK(cnt > 4);
+    ng_ckpt_array *sa = calloc(cnt, sizeof *sa), *sb = calloc(cnt, sizeof *sb);
+    NG_CHECK(ng_kfac_state(ka, sa, cnt) == cnt && ng_kfac_state(kb, sb, cnt) == cnt);
+    int names_ok = 1;
+    for (size_t i = 0; i < cnt; i++) {
+        names_ok &= !strcmp(sa[i].name, sb[i].name);
+        for (size_t j = 0; j < i; j++) names_ok &= strcmp(sa[i].name, sa[j].name) != 0;
+        size_t bytes = ng_tensor_count(&sa[i].t) * ng_dtype_size(sa[i].t.dtype);
+        memcpy(sb[i].t.data, sa[i].t.data, bytes);
+    }
+    NG_CHECK(names_ok);
+    ng_kfac_state_loaded(kb);
+    NG_CHECK(ng_kfac_iter(kb) == 6);
+    size_t np = ng_net_num_params(a);
+    memcpy(ng_net_params(b), ng_net_params(a), np * sizeof(float));
+    ng_rng r2 = r;
+    ng_kfac_info ia, ib;
+    for (int i = 0; i < 3; i++) {
+        NG_CHECK(ng_kfac_step(ka, X, X, n, &r, &ia) == NG_OK);
+        NG_CHECK(ng_kfac_step(kb, X, X, n, &r2, &ib) == NG_OK);
+    }
+    NG_CHECK(memcmp(ng_net_params(a), ng_net_params(b), np * sizeof(float)) == 0);
+    NG_CHECK(ia.lambda == ib.lambda && ia.gamma == ib.gamma && ia.k == 9 && ib.k == 9);
+    NG_CHECK(memcmp(ng_kfac_polyak(ka), ng_kfac_polyak(kb), np * sizeof(float)) == 0);
+    free(sa); free(sb); free(X);
+    ng_kfac_free(ka); ng_kfac_free(kb);
+    ng_net_free(a); ng_net_free(b);
+}
+
+static double h_at(ng_net *net, const float *X, size_t m, double eta)
+{
+    ng_net_forward(net, X, m);
+    const float *th = ng_net_params(net);
+    double s = 0;
+    for (size_t i = 0; i < ng_net_num_params(net); i++) s += (double)th[i] * th[i];
+    return ng_net_loss(net, X, m) + 0.5 * eta * s;
+}
+
+static void test_sgd_nesterov(void)
+{
+    size_t m = 32;
+    float *X = ae_data(m, 16, 51);
+    ng_net *net = make_net("16-5-16", "logistic", NG_LOSS_BERNOULLI, m, 52);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    ng_optim_params p = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
+    p.lr = 0.05;
+    p.eta = 0.1; /* large, so the weight-decay term shows in the gradient check */
+    ng_optim *o = NULL;
+    NG_CHECK(ng_optim_new(net, &p, &o) == NG_OK);
+    float *th0 = malloc(n * sizeof(float)), *th1 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float)),
+          *v = malloc(n * sizeof(float));
+    float *P = ng_net_params(net);
+    memcpy(th0, P, n * sizeof(float));
+    ng_optim_info info;
+    NG_CHECK(ng_optim_step(o, X, X, m, &info) == NG_OK);
+    NG_CHECK_NEAR(info.mu, 0.5, 0);
+    memcpy(th1, P, n * sizeof(float));
+    /* step 1 (v = 0): theta1 = theta0 - lr grad h(theta0); check grad h by central FD */
+    double maxe = 0, sc = 0;
+    for (size_t q = 0; q < n; q += 7) {
+        double gq = ((double)th0[q] - th1[q]) / p.lr;
+        memcpy(P, th0, n * sizeof(float));
+        float keep = P[q];
+        double e = 1e-2;
+        P[q] = keep + (float)e;
+        double hp = h_at(net, X, m, p.eta);
+        P[q] = keep - (float)e;
+        double hm = h_at(net, X, m, p.eta);
+        double fd = (hp - hm) / (2 * e);
+        maxe = fmax(maxe, fabs(fd - gq));
+        sc = fmax(sc, fabs(gq));
+    }
+    NG_CHECK_MSG(maxe <= 2e-3 * fmax(sc, 1e-3), "gradient of h vs FD off by %g (scale %g)", maxe, sc);
+    /* step 2: look-ahead gradient at theta1 + mu v1, v1 = theta1 - theta0 */
+    memcpy(P, th1, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) v[i] = th1[i] - th0[i];
+    for (size_t i = 0; i < n; i++) P[i] = th1[i] + 0.5f * v[i];
+    ng_net_forward(net, X, m);
+    ng_net_backward(net, X, m, g);
+    for (size_t i = 0; i < n; i++) g[i] += (float)p.eta * P[i];
+    memcpy(P, th1, n * sizeof(float));
+    NG_CHECK(ng_optim_step(o, X, X, m, &info) == NG_OK);
+    double e2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        float expect = th1[i] + 0.5f * v[i] - (float)p.lr * g[i];
+        e2 = fmax(e2, fabs((double)P[i] - expect));
+    }
+    NG_CHECK_NEAR(e2, 0, 1e-5);
+    /* and it trains */
+    double h0 = h_at(net, X, m, p.eta);
+    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL);
+    double h1 = h_at(net, X, m, p.eta);
+    NG_CHECK_MSG(h1 < h0, "sgd: %g -> %g", h0, h1);
+    free(th0); free(th1); free(g); free(v); free(X);
+    ng_optim_free(o);
+    ng_net_free(net);
+}
+
+static void test_adam(void)
+{
+    size_t m = 32;
+    float *X = ae_data(m, 16, 61);
+    ng_net *net = make_net("16-5-16", "logistic", NG_LOSS_BERNOULLI, m, 62);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    ng_optim_params p = ng_optim_default_params(NG_OPT_ADAM);
+    p.lr = 0.01;
+    ng_optim *o = NULL;
+    NG_CHECK(ng_optim_new(net, &p, &o) == NG_OK);
+    float *th0 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float));
+    float *P = ng_net_params(net);
+    memcpy(th0, P, n * sizeof(float));
+    ng_net_forward(net, X, m);
+    ng_net_backward(net, X, m, g);
+    NG_CHECK(ng_optim_step(o, X, X, m, NULL) == NG_OK);
+    /* first Adam step: theta -= lr * g / (|g| + eps) elementwise */
+    double e = 0;
+    for (size_t i = 0; i < n; i++) {
+        double gi = g[i] + p.eta * th0[i];
+        double expect = th0[i] - p.lr * gi / (fabs(gi) + p.adam_eps);
+        e = fmax(e, fabs(P[i] - expect));
+    }
+    NG_CHECK_NEAR(e, 0, 1e-5);
+    double h0 = h_at(net, X, m, p.eta);
+    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL);
+    NG_CHECK(h_at(net, X, m, p.eta) < h0);
+    p.lr = -1;
+    ng_optim *bad = NULL;
+    NG_CHECK(ng_optim_new(net, &p, &bad) == NG_EINVAL && bad == NULL);
+    free(th0); free(g); free(X);
+    ng_optim_free(o);
+    ng_net_free(net);
+}
+
+int main(void)
+{
+    NG_RUN(test_natural_gradient_linear_gaussian);
+    NG_RUN(test_kron_blockdiag);
+    NG_RUN(test_exact_tikhonov);
+    NG_RUN(test_running_average);
+    NG_RUN(test_kfac_run_blockdiag);
+    NG_RUN(test_kfac_run_tridiag);
+    NG_RUN(test_kfac_run_no_momentum);
+    NG_RUN(test_nan_detected);
+    NG_RUN(test_state_resume);
+    NG_RUN(test_sgd_nesterov);
+    NG_RUN(test_adam);
+    return ng_test_summary();
+}

@@ -1,0 +1,258 @@
+/* test_kfac_tridiag.c - the Kronecker pieces of K-FAC against dense references:
+ * matrix functions from eigendecompositions, (A (x) B - C (x) D)^-1 against a dense solve,
+ * and the block-tridiagonal inverse of a 3-layer net: F^-1 built column by column from
+ * the optimiser must be block-tridiagonal and its inverse must reproduce the damped
+ * Kronecker blocks A_{ij} (x) G_{ij} on the tridiagonal (the defining property of the
+ * paper's F-hat). */
+#include "kfac_internal.h"
+#include "ngtest.h"
+
+#include <lapacke.h>
+
+static void rand_spd(ng_rng *r, size_t n, double shift, double scale, double *A)
+{
+    double *R = malloc(n * n * sizeof *R);
+    for (size_t i = 0; i < n * n; i++) R[i] = ng_rng_normal(r);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t k = 0; k < n; k++) s += R[i * n + k] * R[j * n + k];
+            A[i * n + j] = scale * s / (double)n + (i == j ? shift : 0);
+        }
+    free(R);
+}
+
+static double max_abs_diff(const double *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+static void test_sym_fn(void)
+{
+    ng_rng r;
+    ng_rng_seed(&r, 11);
+    size_t n = 6;
+    double A[36], Q[36], w[6], X[36], T[36], P[36];
+    double *work = malloc(ng_kfac_eig_lwork(n) * sizeof(double));
+    int *iwork = malloc(ng_kfac_eig_liwork(n) * sizeof(int));
+    rand_spd(&r, n, 0.5, 1.0, A);
+    NG_CHECK(ng_kfac_eig(n, A, Q, w, work, iwork) == NG_OK);
+    NG_CHECK(w[0] <= w[n - 1]);
+    /* A^-1/2 A A^-1/2 = I and (A + c I)^-1 (A + c I) = I */
+    ng_kfac_sym_fn(n, Q, w, 0.0, -0.5, X, T);
+    double I1[36], I2[36];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t k = 0; k < n; k++) s += A[i * n + k] * X[k * n + j];
+            P[i * n + j] = s;
+        }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t k = 0; k < n; k++) s += X[i * n + k] * P[k * n + j];
+            I1[i * n + j] = s;
+        }
+    ng_kfac_sym_fn(n, Q, w, 0.7, -1.0, X, T);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t k = 0; k < n; k++) s += (A[i * n + k] + (i == k ? 0.7 : 0)) * X[k * n + j];
+            I2[i * n + j] = s;
+        }
+    double e1 = 0, e2 = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            e1 = fmax(e1, fabs(I1[i * n + j] - (i == j)));
+            e2 = fmax(e2, fabs(I2[i * n + j] - (i == j)));
+        }
+    NG_CHECK_NEAR(e1, 0, 1e-10);
+    NG_CHECK_NEAR(e2, 0, 1e-10);
+    /* non-finite input is reported, not decomposed */
+    A[3] = NAN;
+    NG_CHECK(ng_kfac_eig(n, A, Q, w, work, iwork) == NG_ENUMERIC);
+    free(work);
+    free(iwork);
+}
+
+/* dense (A (x) B - C (x) D) on col-major vec of n2 x n1 matrices, solved by LU */
+static void dense_kron_sub_solve(size_t n2, size_t n1, const double *A, const double *B,
+                                 const double *C, const double *D, const double *V, double *X)
+{
+    size_t N = n1 * n2;
+    double *M = malloc(N * N * sizeof *M), *b = malloc(N * sizeof *b);
+    lapack_int *ip = malloc(N * sizeof *ip);
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < n2; i++)
+            for (size_t jj = 0; jj < n1; jj++)
+                for (size_t ii = 0; ii < n2; ii++)
+                    M[(j * n2 + i) * N + jj * n2 + ii] =
+                        A[j * n1 + jj] * B[i * n2 + ii] - (C ? C[j * n1 + jj] * D[i * n2 + ii] : 0);
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < n2; i++) b[j * n2 + i] = V[i * n1 + j];
+    LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)N, 1, M, (lapack_int)N, ip, b, 1);
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < n2; i++) X[i * n1 + j] = b[j * n2 + i];
+    free(M);
+    free(b);
+    free(ip);
+}
+
+static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
+{
+    double *A = malloc(n1 * n1 * 8), *C = malloc(n1 * n1 * 8), *B = malloc(n2 * n2 * 8),
+           *D = malloc(n2 * n2 * 8), *V = malloc(n1 * n2 * 8), *X = malloc(n1 * n2 * 8),
+           *Xr = malloc(n1 * n2 * 8), *tmp = malloc(n1 * n2 * 8);
+    size_t nm = n1 > n2 ? n1 : n2;
+    double *Q = malloc(nm * nm * 8), *w = malloc(nm * 8), *Ais = malloc(nm * nm * 8),
+           *Bis = malloc(nm * nm * 8), *T = malloc(nm * nm * 8), *K1 = malloc(n1 * n1 * 8),
+           *K2 = malloc(n2 * n2 * 8), *s1 = malloc(n1 * 8), *s2 = malloc(n2 * 8);
+    double *work = malloc(ng_kfac_eig_lwork(nm) * 8);
+    int *iwork = malloc(ng_kfac_eig_liwork(nm) * sizeof(int));
+    rand_spd(r, n1, 1.0, 1.0, A);
+    rand_spd(r, n2, 1.0, 1.0, B);
+    if (near_one) { /* C = A: s1 == 1 up to rounding (clamped) */
+        memcpy(C, A, n1 * n1 * 8);
+        for (size_t i = 0; i < n2 * n2; i++) D[i] = 0.5 * B[i];
+    } else {
+        rand_spd(r, n1, 0.0, 0.3, C);
+        rand_spd(r, n2, 0.0, 0.3, D);
+    }
+    for (size_t i = 0; i < n1 * n2; i++) V[i] = ng_rng_normal(r);
+    NG_CHECK(ng_kfac_eig(n1, A, Q, w, work, iwork) == NG_OK);
+    ng_kfac_sym_fn(n1, Q, w, 0.0, -0.5, Ais, T);
+    NG_CHECK(ng_kfac_eig(n2, B, Q, w, work, iwork) == NG_OK);
+    ng_kfac_sym_fn(n2, Q, w, 0.0, -0.5, Bis, T);
+    NG_CHECK(ng_kfac_kron_sub_factor(n1, Ais, C, K1, s1, T, work, iwork) == NG_OK);
+    NG_CHECK(ng_kfac_kron_sub_factor(n2, Bis, D, K2, s2, T, work, iwork) == NG_OK);
+    int sok = 1;
+    for (size_t i = 0; i < n1; i++) sok &= s1[i] >= 0 && s1[i] <= 1;
+    for (size_t i = 0; i < n2; i++) sok &= s2[i] >= 0 && s2[i] <= 1;
+    NG_CHECK(sok);
+    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, V, X, tmp);
+    dense_kron_sub_solve(n2, n1, A, B, C, D, V, Xr);
+    double scale = 0;
+    for (size_t i = 0; i < n1 * n2; i++) scale = fmax(scale, fabs(Xr[i]));
+    NG_CHECK_MSG(max_abs_diff(X, Xr, n1 * n2) <= 1e-9 * scale, "n1 %zu n2 %zu: diff %g (scale %g)",
+                 n1, n2, max_abs_diff(X, Xr, n1 * n2), scale);
+    /* in-place use gives the same */
+    memcpy(tmp, V, n1 * n2 * 8);
+    double *tmp2 = malloc(n1 * n2 * 8);
+    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, tmp, tmp, tmp2);
+    NG_CHECK(max_abs_diff(tmp, X, n1 * n2) <= 1e-12 * scale);
+    free(tmp2);
+    free(A); free(C); free(B); free(D); free(V); free(X); free(Xr); free(tmp);
+    free(Q); free(w); free(Ais); free(Bis); free(T); free(K1); free(K2); free(s1); free(s2);
+    free(work); free(iwork);
+}
+
+static void test_kron_sub(void)
+{
+    ng_rng r;
+    ng_rng_seed(&r, 5);
+    kron_case(&r, 4, 3, 0);
+    kron_case(&r, 7, 5, 0);
+    kron_case(&r, 3, 6, 0);
+    kron_case(&r, 5, 4, 1);
+}
+
+/* F^-1 of the optimiser's block-tridiagonal inverse, by columns, and its GGM property. */
+static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t seed)
+{
+    ng_net_spec sp;
+    NG_CHECK(ng_net_spec_parse(sizes, "logistic", loss, &sp) == NG_OK);
+    size_t m = 40;
+    ng_net *net = NULL;
+    NG_CHECK(ng_net_new(&sp, m, &net) == NG_OK);
+    if (!net) return;
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    ng_net_init_glorot(net, &r);
+    size_t d0 = sp.sizes[0], dl = sp.sizes[sp.n_layers], n = ng_net_num_params(net);
+    float *X = malloc(m * d0 * sizeof(float)), *Yh = malloc(m * dl * sizeof(float));
+    for (size_t i = 0; i < m * d0; i++) X[i] = (float)ng_rng_uniform(&r);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = NG_KFAC_TRIDIAG;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
+    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
+    ng_kfac_debug_stats(kf, 1, m);
+    double *Fi = calloc(n * n, sizeof(double));
+    float *e = calloc(n, sizeof(float)), *col = malloc(n * sizeof(float));
+    for (size_t j = 0; j < n; j++) {
+        e[j] = 1.0f;
+        NG_CHECK(ng_kfac_debug_propose(kf, gamma, e, col) == NG_OK);
+        for (size_t i = 0; i < n; i++) Fi[i * n + j] = -(double)col[i];
+        e[j] = 0.0f;
+    }
+    int L = sp.n_layers;
+    size_t din[NG_NET_MAX_LAYERS], dout[NG_NET_MAX_LAYERS], off[NG_NET_MAX_LAYERS];
+    for (int k = 0; k < L; k++) {
+        din[k] = sp.sizes[k] + 1;
+        dout[k] = sp.sizes[k + 1];
+        off[k] = ng_net_layer_offset(net, k);
+    }
+    /* symmetric, zero beyond the tridiagonal */
+    double asym = 0, far = 0, big = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            asym = fmax(asym, fabs(Fi[i * n + j] - Fi[j * n + i]));
+            big = fmax(big, fabs(Fi[i * n + j]));
+        }
+    for (int k = 0; k < L; k++)
+        for (int k2 = k + 2; k2 < L; k2++)
+            for (size_t a = 0; a < dout[k] * din[k]; a++)
+                for (size_t b = 0; b < dout[k2] * din[k2]; b++)
+                    far = fmax(far, fabs(Fi[(off[k] + a) * n + off[k2] + b]));
+    NG_CHECK_MSG(asym <= 2e-5 * big, "asymmetry %g (scale %g)", asym, big);
+    NG_CHECK_MSG(far <= 2e-5 * big, "blocks beyond the tridiagonal %g (scale %g)", far, big);
+    /* F-hat = (F^-1)^-1 must equal the damped Kronecker blocks on the tridiagonal */
+    double *F = malloc(n * n * sizeof(double));
+    lapack_int *ip = malloc(n * sizeof *ip);
+    memcpy(F, Fi, n * n * sizeof(double));
+    NG_CHECK(LAPACKE_dgetrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)n, F, (lapack_int)n, ip) == 0);
+    NG_CHECK(LAPACKE_dgetri(LAPACK_ROW_MAJOR, (lapack_int)n, F, (lapack_int)n, ip) == 0);
+    const double *pi = ng_kfac_debug_factor(kf, 4, 0);
+    double err = 0, scale = 0;
+    for (int k = 0; k < L; k++)
+        for (int k2 = k; k2 <= k + 1 && k2 < L; k2++) {
+            const double *A = ng_kfac_debug_factor(kf, k2 == k ? 0 : 2, k);
+            const double *G = ng_kfac_debug_factor(kf, k2 == k ? 1 : 3, k);
+            for (size_t i = 0; i < dout[k]; i++)
+                for (size_t j = 0; j < din[k]; j++)
+                    for (size_t i2 = 0; i2 < dout[k2]; i2++)
+                        for (size_t j2 = 0; j2 < din[k2]; j2++) {
+                            double a = A[j * din[k2] + j2], g = G[i * dout[k2] + i2];
+                            if (k2 == k) {
+                                a += (j == j2) * gamma * pi[k];
+                                g += (i == i2) * gamma / pi[k];
+                            }
+                            double ref = a * g;
+                            double got = F[(off[k] + i * din[k] + j) * n + off[k2] + i2 * din[k2] + j2];
+                            err = fmax(err, fabs(got - ref));
+                            scale = fmax(scale, fabs(ref));
+                        }
+        }
+    NG_CHECK_MSG(err <= 1e-4 * scale, "%s: tridiagonal blocks of F-hat off by %g (scale %g)", sizes, err, scale);
+    free(F); free(ip); free(Fi); free(e); free(col); free(X); free(Yh);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
+static void test_tridiag_inverse_2layer(void) { tridiag_case("4-3-3", NG_LOSS_BERNOULLI, 0.3, 3); }
+static void test_tridiag_inverse_3layer(void) { tridiag_case("3-4-3-2", NG_LOSS_BERNOULLI, 0.5, 7); }
+static void test_tridiag_inverse_4layer(void) { tridiag_case("3-3-4-2-3", NG_LOSS_SOFTMAX, 0.2, 9); }
+
+int main(void)
+{
+    NG_RUN(test_sym_fn);
+    NG_RUN(test_kron_sub);
+    NG_RUN(test_tridiag_inverse_2layer);
+    NG_RUN(test_tridiag_inverse_3layer);
+    NG_RUN(test_tridiag_inverse_4layer);
+    return ng_test_summary();
+}
