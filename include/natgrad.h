@@ -309,7 +309,9 @@ typedef struct {
     double apply_fraction; /* fraction of Gamma applied per phase, (0, 1] (paper: 1) */
     ng_inner_params inner; /* the inner optimiser */
 } ng_goldstone_params;
-/* natgrad's defaults (best measured on the toy; see README): see goldstone.c. */
+/* natgrad's defaults (best measured on the toy; see README): symmetry sync, k1 50, k2 10,
+ * rho_scale 1, gauge_reset 1, rotation cayley, no gauge clip, apply_fraction 1; inner =
+ * the toy's clipped GD (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
 NG_API ng_goldstone_params ng_goldstone_default_params(void);
 /* The paper's exact variant: goldstone, warm start, first-order rotation, rho_scale 1,
  * no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser left as given). */
@@ -596,7 +598,7 @@ NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
  * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
 typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
 typedef struct {
-    ng_kfac_curvature curvature; /* blockdiag */
+    ng_kfac_curvature curvature; /* tridiag (the authors' MNIST runs) */
     int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
     int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
     int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */

@@ -312,6 +312,7 @@ static ng_status parse_manifest(const char *mpath, char *text, manifest *m)
         if (!*line) continue;
         char *save;
         char *key = strtok_r(line, " ", &save);
+        if (!key) continue; /* blanks only */
         if (!strcmp(key, "model")) {
             char *v = strtok_r(NULL, " ", &save);
             if (!v || strtok_r(NULL, " ", &save))

@@ -16,10 +16,14 @@ const char *ng_last_error(void) { return g_err[0] ? g_err : "no error"; }
 
 ng_status ng_fail(ng_status s, const char *fmt, ...)
 {
+    /* Format into a scratch buffer first: callers may pass ng_last_error() as an argument
+     * to add context, and vsnprintf into its own source is undefined. */
+    char msg[sizeof g_err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap); /* a message, not a path buffer: truncation is fine */
+    vsnprintf(msg, sizeof msg, fmt, ap); /* a message, not a path buffer: truncation is fine */
     va_end(ap);
+    memcpy(g_err, msg, sizeof g_err);
     return s;
 }
 

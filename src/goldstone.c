@@ -55,7 +55,10 @@ ng_goldstone_params ng_goldstone_default_params(void)
 {
     ng_goldstone_params p;
     memset(&p, 0, sizeof p);
-    p.symmetry = NG_SYM_GOLDSTONE;
+    /* measured on the toy (README): sync removes twists AND reflection walls; when the
+     * gauge phase is chosen, resetting it and rotating exactly avoids the paper variant's
+     * overshoot */
+    p.symmetry = NG_SYM_SYNC;
     p.k1 = 50;
     p.k2 = 10;
     p.rho_scale = 1.0;
@@ -221,6 +224,10 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
     if (!isfinite(ell) || !isfinite(psi))
         return ng_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (loss %g + psi %g)",
                        (long long)s, ell, psi);
+    /* before the update: clipping would silently turn an Inf/NaN gradient into +-clip */
+    if (!all_finite(gs->grad, n))
+        return ng_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite gradient)",
+                       (long long)s);
     ng_inner_step(gs->inner, gs->Z, gs->grad);
     if (!all_finite(gs->Z, n))
         return ng_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite parameters "

@@ -41,7 +41,7 @@ ng_kfac_params ng_kfac_default_params(void)
 {
     ng_kfac_params p;
     memset(&p, 0, sizeof p);
-    p.curvature = NG_KFAC_BLOCKDIAG;
+    p.curvature = NG_KFAC_TRIDIAG; /* the authors' MNIST runs */
     p.momentum = 1;
     p.empirical_fisher = 0;
     p.exact_tikhonov = 0;
@@ -230,11 +230,22 @@ long ng_kfac_iter(const ng_kfac *kf) { return kf->k; }
 const float *ng_kfac_polyak(const ng_kfac *kf) { return kf->polyak_on ? kf->polyak : NULL; }
 
 /* ---------------------------------------------------------------- small vector helpers */
+/* Deterministic double dot product: fixed blocks summed in order, so results do not
+ * depend on the number of threads (exact resume, reproducible runs). */
+#define NBLK 64
 static double dotf(const float *a, const float *b, size_t n)
 {
+    double part[NBLK];
+    size_t bs = (n + NBLK - 1) / NBLK;
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < NBLK; blk++) {
+        size_t lo = (size_t)blk * bs, hi = lo + bs < n ? lo + bs : n;
+        double s = 0.0;
+        for (size_t i = lo; i < hi; i++) s += (double)a[i] * (double)b[i];
+        part[blk] = s;
+    }
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    for (int blk = 0; blk < NBLK; blk++) s += part[blk];
     return s;
 }
 

@@ -531,10 +531,7 @@ static double fisher_fn(const ng_net *net, const void *vctx, size_t i)
     double acc = 0.0;
     switch (net->spec.loss) {
     case NG_LOSS_BERNOULLI:
-        for (size_t j = 0; j < dl; j++) {
-            double p = ng_sigmoid_d(z[j]);
-            acc += p * (1.0 - p) * a[j] * b[j];
-        }
+        acc = ng_bernoulli_fisher_case(z, a, b, dl);
         break;
     case NG_LOSS_SOFTMAX: {
         double zmax = -INFINITY, s = 0.0, pa = 0.0, pb = 0.0, pab = 0.0;
@@ -580,10 +577,10 @@ static double error_fn(const ng_net *net, const void *ctx, size_t i)
         }
         return az != ay ? 1.0 : 0.0;
     }
+    if (net->spec.loss == NG_LOSS_BERNOULLI) return ng_bernoulli_sqerr_case(z, y, dl);
     double acc = 0.0;
     for (size_t j = 0; j < dl; j++) {
-        double mu = net->spec.loss == NG_LOSS_BERNOULLI ? ng_sigmoid_d(z[j]) : (double)z[j];
-        double r = mu - y[j];
+        double r = (double)z[j] - y[j];
         acc += r * r;
     }
     return acc;

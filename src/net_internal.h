@@ -20,6 +20,17 @@ void ng_loss_grad_case(ng_loss l, const float *z, const float *y, size_t d, floa
 /* Output mean of one case (sigmoid, softmax or identity) into out (d entries). */
 void ng_loss_mean_case(ng_loss l, const float *z, size_t d, float *out);
 
+/* Vectorisable float exp (net_act.c): relative error <= 2.5e-7, argument clamped to
+ * |x| <= 87; exported for the tests. */
+float ng_expf_vec(float x);
+
+/* The float activation of the kernels for one value (tests compare it with libm). */
+float ng_act_scalar(ng_act a, float x);
+/* Bernoulli per-case sums (float terms, double sum): sum (sigma(z) - y)^2 and
+ * sum sigma(z)(1 - sigma(z)) a b. */
+double ng_bernoulli_sqerr_case(const float *z, const float *y, size_t d);
+double ng_bernoulli_fisher_case(const float *z, const float *a, const float *b, size_t d);
+
 /* Numerically stable scalar pieces. */
 double ng_softplus_d(double x); /* log(1 + e^x) */
 double ng_sigmoid_d(double x);

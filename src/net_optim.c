@@ -95,9 +95,16 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
     }
     ng_status st = ng_net_forward(net, X, m);
     if (st) return st;
-    double sq = 0.0;
-#pragma omp parallel for reduction(+ : sq) schedule(static)
-    for (size_t i = 0; i < n; i++) sq += (double)th[i] * th[i];
+    double part[64], sq = 0.0;
+    size_t bs = (n + 63) / 64;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < 64; b++) { /* fixed blocks: thread-count independent */
+        size_t lo = (size_t)b * bs, hi = lo + bs < n ? lo + bs : n;
+        double s = 0.0;
+        for (size_t i = lo; i < hi; i++) s += (double)th[i] * th[i];
+        part[b] = s;
+    }
+    for (int b = 0; b < 64; b++) sq += part[b];
     double h = ng_net_loss(net, Y, m) + 0.5 * o->p.eta * sq;
     st = ng_net_backward(net, Y, m, o->grad);
     if (st) return st;

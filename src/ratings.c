@@ -1,14 +1,15 @@
 /* ratings.c - MovieLens ratings: u.data (tab), ratings.dat (::) and ratings.csv (header
- * userId,movieId,rating,timestamp). Parsed in place from one memory buffer (no per-line
- * allocation); ids are remapped to dense indices in order of first appearance through an
- * open-addressing hash map, so MovieLens-20M-sized inputs load in seconds. */
+ * userId,movieId,rating,timestamp). Streamed through a 1 MiB buffer (plain or gzip) and
+ * parsed in place, no per-line allocation; ids are remapped to dense indices in order of
+ * first appearance through an open-addressing hash map, so MovieLens-20M-sized inputs load
+ * in seconds. */
 #include "internal.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <zlib.h>
 
 static const char k_csv_header[] = "userId,movieId,rating,timestamp";
 static const char *const k_field_names[4] = {"user id", "item id", "rating", "timestamp"};
@@ -17,11 +18,22 @@ enum { FMT_CSV, FMT_DAT, FMT_TAB };
 
 /* ---------------------------------------------------------------- id -> dense index */
 typedef struct {
-    int64_t *keys;
-    int32_t *vals; /* -1 = empty slot */
+    int64_t key;
+    int64_t val; /* dense index, -1 = empty slot (int64 keeps the slot 16 bytes) */
+} slot;
+
+typedef struct {
+    slot *tab; /* key and value side by side: one cache miss per probe */
     size_t cap, used;
     int64_t *ids; /* dense index -> original id */
     size_t ids_cap;
+    int64_t last_key; /* MovieLens files list a user's ratings together: memo the last hit */
+    int32_t last_val;
+    /* Ids in [0, dcap) are looked up directly in dense[] (-1 = not seen): MovieLens ids are
+     * small, and a 0.5 MB array stays in cache where a hash table would not. dcap grows to
+     * cover new ids only while it stays within 16 slots per distinct id (or 2^20). */
+    int32_t *direct;
+    size_t dcap;
 } idmap;
 
 static inline size_t hash64(int64_t k)
@@ -36,58 +48,43 @@ static int idmap_init(idmap *m, size_t cap)
 {
     memset(m, 0, sizeof *m);
     m->cap = cap;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
+    m->tab = malloc(cap * sizeof *m->tab);
     m->ids_cap = 1024;
     m->ids = malloc(m->ids_cap * sizeof *m->ids);
-    if (!m->keys || !m->vals || !m->ids) return 0;
-    memset(m->vals, 0xff, cap * sizeof *m->vals);
+    m->last_val = -1;
+    if (!m->tab || !m->ids) return 0;
+    for (size_t i = 0; i < cap; i++) m->tab[i].val = -1;
     return 1;
 }
 
 static void idmap_free(idmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->tab);
     free(m->ids);
+    free(m->direct);
 }
 
-static int idmap_grow(idmap *m)
+/* Extends the direct table to cover id if that keeps it small; 1 if id is now covered. */
+static int idmap_direct_cover(idmap *m, int64_t id)
 {
-    size_t ncap = m->cap * 2;
-    int64_t *nk = malloc(ncap * sizeof *nk);
-    int32_t *nv = malloc(ncap * sizeof *nv);
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return 0;
-    }
-    memset(nv, 0xff, ncap * sizeof *nv);
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->vals[i] < 0) continue;
-        size_t h = hash64(m->keys[i]) & (ncap - 1);
-        while (nv[h] >= 0) h = (h + 1) & (ncap - 1);
-        nk[h] = m->keys[i];
-        nv[h] = m->vals[i];
-    }
-    free(m->keys);
-    free(m->vals);
-    m->keys = nk;
-    m->vals = nv;
-    m->cap = ncap;
+    if (id < 0 || id >= ((int64_t)1 << 30)) return 0;
+    size_t nc = m->dcap ? m->dcap : 1024;
+    while ((size_t)id >= nc) nc *= 2;
+    size_t budget = 16 * (m->used + 1);
+    if (nc > ((size_t)1 << 20) && nc > budget) return 0;
+    int32_t *d = realloc(m->direct, nc * sizeof *d);
+    if (!d) return 0; /* the hash table still works */
+    memset(d + m->dcap, 0xff, (nc - m->dcap) * sizeof *d);
+    /* ids seen before that now fall in the table (they live in the hash too, unused) */
+    for (size_t j = 0; j < m->used; j++)
+        if (m->ids[j] >= (int64_t)m->dcap && m->ids[j] < (int64_t)nc) d[m->ids[j]] = (int32_t)j;
+    m->direct = d;
+    m->dcap = nc;
     return 1;
 }
 
-/* Dense index of id, adding it if new; -1 on allocation failure or index overflow. */
-static inline int32_t idmap_get(idmap *m, int64_t id)
+static inline int32_t idmap_new(idmap *m, int64_t id)
 {
-    size_t h = hash64(id) & (m->cap - 1);
-    for (;;) {
-        int32_t v = m->vals[h];
-        if (v < 0) break;
-        if (m->keys[h] == id) return v;
-        h = (h + 1) & (m->cap - 1);
-    }
     if (m->used >= (size_t)INT32_MAX) return -1;
     if (m->used == m->ids_cap) {
         int64_t *ni = realloc(m->ids, 2 * m->ids_cap * sizeof *ni);
@@ -97,9 +94,57 @@ static inline int32_t idmap_get(idmap *m, int64_t id)
     }
     int32_t v = (int32_t)m->used;
     m->ids[m->used++] = id;
-    m->keys[h] = id;
-    m->vals[h] = v;
+    return v;
+}
+
+static int idmap_grow(idmap *m)
+{
+    size_t ncap = m->cap * 2;
+    slot *nt = malloc(ncap * sizeof *nt);
+    if (!nt) return 0;
+    for (size_t i = 0; i < ncap; i++) nt[i].val = -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->tab[i].val < 0) continue;
+        size_t h = hash64(m->tab[i].key) & (ncap - 1);
+        while (nt[h].val >= 0) h = (h + 1) & (ncap - 1);
+        nt[h] = m->tab[i];
+    }
+    free(m->tab);
+    m->tab = nt;
+    m->cap = ncap;
+    return 1;
+}
+
+/* Dense index of id, adding it if new; -1 on allocation failure or index overflow. */
+static inline int32_t idmap_get(idmap *m, int64_t id)
+{
+    if ((uint64_t)id < m->dcap || idmap_direct_cover(m, id)) {
+        int32_t v = m->direct[id];
+        if (v < 0) {
+            if ((v = idmap_new(m, id)) < 0) return -1;
+            m->direct[id] = v;
+        }
+        return v;
+    }
+    if (id == m->last_key && m->last_val >= 0) return m->last_val;
+    size_t h = hash64(id) & (m->cap - 1);
+    for (;;) {
+        int64_t v = m->tab[h].val;
+        if (v < 0) break;
+        if (m->tab[h].key == id) {
+            m->last_key = id;
+            m->last_val = (int32_t)v;
+            return (int32_t)v;
+        }
+        h = (h + 1) & (m->cap - 1);
+    }
+    int32_t v = idmap_new(m, id);
+    if (v < 0) return -1;
+    m->tab[h].key = id;
+    m->tab[h].val = v;
     if (2 * m->used > m->cap && !idmap_grow(m)) return -1;
+    m->last_key = id;
+    m->last_val = v;
     return v;
 }
 
@@ -176,7 +221,8 @@ static int parse_num(const char *a, const char *b, double *out)
  * The common, well-formed line in one scan: id SEP id SEP decimal SEP int [\r] \n. The
  * buffer ends in a NUL sentinel, so scans stop there without bounds checks. Anything
  * unusual (spaces, exponents, signs on ids, errors) returns NULL and the general parser
- * below handles the line and words the error. */
+ * below handles the line and words the error. end is the end of the file's data (where the
+ * last line may lack its newline), or NULL when more data follows. */
 static inline const char *fast_int(const char *p, int64_t *out)
 {
     int neg = *p == '-';
@@ -196,8 +242,8 @@ static inline const char *fast_sep(const char *p, int fmt)
     return *p == (fmt == FMT_CSV ? ',' : '\t') ? p + 1 : NULL;
 }
 
-static inline const char *fast_line(const char *p, int fmt, int64_t *u, int64_t *it, double *r,
-                                    int64_t *ts)
+static inline const char *fast_line(const char *p, const char *end, int fmt, int64_t *u,
+                                    int64_t *it, double *r, int64_t *ts)
 {
     static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
     if (!(p = fast_int(p, u)) || !(p = fast_sep(p, fmt))) return NULL;
@@ -213,237 +259,285 @@ static inline const char *fast_line(const char *p, int fmt, int64_t *u, int64_t 
     if (!(p = fast_sep(p, fmt)) || !(p = fast_int(p, ts))) return NULL;
     if (*p == '\r') p++;
     if (*p == '\n') return p + 1;
-    return *p == '\0' ? p : NULL;
+    return (end && p == end) ? p : NULL; /* last line without newline; a stray NUL is not an end */
 }
 
-/* ---------------------------------------------------------------- reader */
-static ng_status bad_field(const char *path, size_t line, int f, const char *what, const char *a,
-                           const char *b)
+/* ---------------------------------------------------------------- reader
+ * Streams the file (plain or gzip, through zlib) in 1 MiB chunks and parses the complete
+ * lines of each chunk; the partial last line is carried into the next chunk. Memory is the
+ * output arrays plus one chunk, whatever the file size. */
+typedef struct {
+    const char *path;
+    int fmt; /* -1 until the first line is seen */
+    char sepc;
+    const char *sepname, *layout;
+    size_t lineno;     /* number of the line being parsed */
+    size_t blank_line; /* first blank line seen, 0 if none */
+    ng_ratings R;
+    size_t cap;
+    idmap users, items;
+} rctx;
+
+static ng_status bad_field(const rctx *c, int f, const char *what, const char *a, const char *b)
 {
     int n = (int)(b - a);
     if (n > 40) n = 40;
     if (a == b)
-        return ng_fail(NG_EFORMAT, "%s:%zu: field %d (%s): expected %s, found an empty field", path,
-                       line, f + 1, k_field_names[f], what);
-    return ng_fail(NG_EFORMAT, "%s:%zu: field %d (%s): expected %s, found '%.*s'", path, line, f + 1,
-                   k_field_names[f], what, n, a);
+        return ng_fail(NG_EFORMAT, "%s:%zu: field %d (%s): expected %s, found an empty field", c->path,
+                       c->lineno, f + 1, k_field_names[f], what);
+    return ng_fail(NG_EFORMAT, "%s:%zu: field %d (%s): expected %s, found '%.*s'", c->path, c->lineno,
+                   f + 1, k_field_names[f], what, n, a);
 }
 
-static ng_status parse_buffer(const char *path, const char *buf, size_t len, ng_ratings *R,
-                              idmap *users, idmap *items)
+static ng_status add(rctx *c, int64_t uid, int64_t iid, double r, int64_t ts)
 {
-    const char *p = buf, *end = buf + len;
+    ng_ratings *R = &c->R;
+    if (R->n == c->cap) {
+        size_t nc = c->cap ? 2 * c->cap : (size_t)1 << 16;
+        int32_t *u = realloc(R->user, nc * sizeof *u);
+        if (u) R->user = u;
+        int32_t *i = realloc(R->item, nc * sizeof *i);
+        if (i) R->item = i;
+        float *rv = realloc(R->rating, nc * sizeof *rv);
+        if (rv) R->rating = rv;
+        int64_t *t = realloc(R->timestamp, nc * sizeof *t);
+        if (t) R->timestamp = t;
+        if (!u || !i || !rv || !t)
+            return ng_fail(NG_ENOMEM, "%s:%zu: out of memory for %zu ratings", c->path, c->lineno, nc);
+        c->cap = nc;
+    }
+    int32_t u = idmap_get(&c->users, uid), it = idmap_get(&c->items, iid);
+    if (u < 0 || it < 0) return ng_fail(NG_ENOMEM, "%s:%zu: out of memory remapping ids", c->path, c->lineno);
+    R->user[R->n] = u;
+    R->item[R->n] = it;
+    R->rating[R->n] = (float)r;
+    R->timestamp[R->n] = ts;
+    R->n++;
+    return NG_OK;
+}
+
+static ng_status unknown_format(const rctx *c, const char *what)
+{
+    return ng_fail(NG_EFORMAT, "%s:1: %s: expected ratings as the CSV header '%s' (ratings.csv), "
+                   "'::'-separated fields (ratings.dat) or tab-separated fields (u.data)",
+                   c->path, what, k_csv_header);
+}
+
+/* Decides the format from line 1 ([p, le), no '\n'); *consumed = 1 for the CSV header. */
+static ng_status detect_format(rctx *c, const char *p, const char *le, int *consumed)
+{
     /* UTF-8 byte-order mark, as some editors write it. */
-    if (len >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+    if (le - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
         (unsigned char)p[2] == 0xBF)
         p += 3;
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *e1 = nl ? nl : end;
-    const char *l1 = e1;
-    if (l1 > p && l1[-1] == '\r') l1--;
-    int fmt;
-    char sepc;
-    const char *sepname, *layout;
-    size_t lineno = 1;
-    if (l1 == p && !nl)
-        return ng_fail(NG_EFORMAT, "%s:1: empty file: expected ratings as the CSV header '%s' "
-                       "(ratings.csv), '::'-separated fields (ratings.dat) or tab-separated "
-                       "fields (u.data)", path, k_csv_header);
-    if ((size_t)(l1 - p) == sizeof k_csv_header - 1 && memcmp(p, k_csv_header, sizeof k_csv_header - 1) == 0) {
-        fmt = FMT_CSV;
-        sepc = ',';
-        sepname = "','";
-        layout = "userId,movieId,rating,timestamp";
-        p = nl ? nl + 1 : end;
-        lineno = 2;
-    } else if (memmem(p, (size_t)(l1 - p), "::", 2)) {
-        fmt = FMT_DAT;
-        sepc = ':';
-        sepname = "'::'";
-        layout = "user::item::rating::timestamp";
-    } else if (memchr(p, '\t', (size_t)(l1 - p))) {
-        fmt = FMT_TAB;
-        sepc = '\t';
-        sepname = "tabs";
-        layout = "user<TAB>item<TAB>rating<TAB>timestamp";
+    if (le > p && le[-1] == '\r') le--;
+    *consumed = 0;
+    if ((size_t)(le - p) == sizeof k_csv_header - 1 && memcmp(p, k_csv_header, sizeof k_csv_header - 1) == 0) {
+        c->fmt = FMT_CSV;
+        c->sepc = ',';
+        c->sepname = "','";
+        c->layout = "userId,movieId,rating,timestamp";
+        *consumed = 1;
+    } else if (memmem(p, (size_t)(le - p), "::", 2)) {
+        c->fmt = FMT_DAT;
+        c->sepc = ':';
+        c->sepname = "'::'";
+        c->layout = "user::item::rating::timestamp";
+    } else if (memchr(p, '\t', (size_t)(le - p))) {
+        c->fmt = FMT_TAB;
+        c->sepc = '\t';
+        c->sepname = "tabs";
+        c->layout = "user<TAB>item<TAB>rating<TAB>timestamp";
     } else {
-        return ng_fail(NG_EFORMAT, "%s:1: unrecognised ratings format: expected the CSV header '%s' "
-                       "(ratings.csv), '::'-separated fields (ratings.dat) or tab-separated "
-                       "fields (u.data)", path, k_csv_header);
+        return unknown_format(c, "unrecognised ratings format");
     }
+    return NG_OK;
+}
 
-    size_t n = 0, blank_line = 0;
-    for (; p < end; lineno++) {
-        if (!blank_line) {
+/* The careful parser for one line [p, le) (no '\n'): blanks, spaces, every error. */
+static ng_status general_line(rctx *c, const char *p, const char *le)
+{
+    if (le > p && le[-1] == '\r') le--;
+    const char *q = p;
+    while (q < le && (*q == ' ' || *q == '\t')) q++;
+    if (q == le) { /* blank: fine only if nothing but blanks follows */
+        if (!c->blank_line) c->blank_line = c->lineno;
+        return NG_OK;
+    }
+    if (c->blank_line)
+        return ng_fail(NG_EFORMAT, "%s:%zu: blank line inside the data: expected %s (only "
+                       "trailing blank lines are allowed)", c->path, c->blank_line, c->layout);
+    const char *fa[4], *fb[4];
+    int nf = 0;
+    const char *s = p;
+    for (;;) {
+        const char *sep;
+        if (c->fmt == FMT_DAT) {
+            sep = s;
+            for (;;) {
+                sep = memchr(sep, ':', (size_t)(le - sep));
+                if (!sep || (sep + 1 < le && sep[1] == ':')) break;
+                sep++;
+            }
+        } else {
+            sep = memchr(s, c->sepc, (size_t)(le - s));
+        }
+        const char *fe = sep ? sep : le;
+        if (nf < 4) {
+            fa[nf] = s;
+            fb[nf] = fe;
+        }
+        nf++;
+        if (!sep) break;
+        s = sep + (c->fmt == FMT_DAT ? 2 : 1);
+    }
+    if (nf != 4)
+        return ng_fail(NG_EFORMAT, "%s:%zu: %s fields: expected 4 separated by %s (%s), found %d",
+                       c->path, c->lineno, nf < 4 ? "too few" : "too many", c->sepname, c->layout, nf);
+    for (int f = 0; f < 4; f++) trim(&fa[f], &fb[f]);
+    int64_t uid, iid, ts;
+    double rv;
+    if (!parse_i64(fa[0], fb[0], &uid)) return bad_field(c, 0, "an integer", fa[0], fb[0]);
+    if (!parse_i64(fa[1], fb[1], &iid)) return bad_field(c, 1, "an integer", fa[1], fb[1]);
+    if (!parse_num(fa[2], fb[2], &rv)) return bad_field(c, 2, "a finite number", fa[2], fb[2]);
+    if (!parse_i64(fa[3], fb[3], &ts)) return bad_field(c, 3, "an integer (seconds)", fa[3], fb[3]);
+    return add(c, uid, iid, rv, ts);
+}
+
+/* Parses [p, end): complete lines each ending in '\n', except that at the end of the file
+ * (final) the last one may lack it. *end is readable; when final it is the NUL sentinel. */
+static ng_status parse_lines(rctx *c, const char *p, const char *end, int final)
+{
+    ng_status s;
+    while (p < end) {
+        if (c->fmt < 0) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            int consumed;
+            if ((s = detect_format(c, p, le, &consumed))) return s;
+            if (consumed) {
+                p = nl ? nl + 1 : end;
+                c->lineno++;
+                continue;
+            }
+        }
+        if (!c->blank_line) {
             int64_t fu, fi, ft;
             double fr;
-            const char *q = fast_line(p, fmt, &fu, &fi, &fr, &ft);
-            if (q && q <= end) {
-                int32_t u = idmap_get(users, fu), it = idmap_get(items, fi);
-                if (u < 0 || it < 0)
-                    return ng_fail(NG_ENOMEM, "%s:%zu: out of memory remapping ids", path, lineno);
-                R->user[n] = u;
-                R->item[n] = it;
-                R->rating[n] = (float)fr;
-                R->timestamp[n] = ft;
-                n++;
+            const char *q = fast_line(p, final ? end : NULL, c->fmt, &fu, &fi, &fr, &ft);
+            if (q) {
+                if ((s = add(c, fu, fi, fr, ft))) return s;
+                c->lineno++;
                 p = q;
                 continue;
             }
         }
-        nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *next = nl ? nl + 1 : end;
-        if (le > p && le[-1] == '\r') le--;
-        const char *q = p;
-        while (q < le && (*q == ' ' || *q == '\t')) q++;
-        if (q == le) { /* blank: fine only if nothing but blanks follows */
-            if (!blank_line) blank_line = lineno;
-            p = next;
-            continue;
-        }
-        if (blank_line)
-            return ng_fail(NG_EFORMAT, "%s:%zu: blank line inside the data: expected %s (only "
-                           "trailing blank lines are allowed)", path, blank_line, layout);
-        /* Split into fields. */
-        const char *fa[4], *fb[4];
-        int nf = 0;
-        const char *s = p;
-        for (;;) {
-            const char *sep;
-            if (fmt == FMT_DAT) {
-                sep = s;
-                for (;;) {
-                    sep = memchr(sep, ':', (size_t)(le - sep));
-                    if (!sep || (sep + 1 < le && sep[1] == ':')) break;
-                    sep++;
-                }
-            } else {
-                sep = memchr(s, sepc, (size_t)(le - s));
-            }
-            const char *fe = sep ? sep : le;
-            if (nf < 4) {
-                fa[nf] = s;
-                fb[nf] = fe;
-            }
-            nf++;
-            if (!sep) break;
-            s = sep + (fmt == FMT_DAT ? 2 : 1);
-        }
-        if (nf != 4)
-            return ng_fail(NG_EFORMAT, "%s:%zu: %s fields: expected 4 separated by %s (%s), found %d",
-                           path, lineno, nf < 4 ? "too few" : "too many", sepname, layout, nf);
-        for (int f = 0; f < 4; f++) trim(&fa[f], &fb[f]);
-        int64_t uid, iid, ts;
-        double rv;
-        if (!parse_i64(fa[0], fb[0], &uid)) return bad_field(path, lineno, 0, "an integer", fa[0], fb[0]);
-        if (!parse_i64(fa[1], fb[1], &iid)) return bad_field(path, lineno, 1, "an integer", fa[1], fb[1]);
-        if (!parse_num(fa[2], fb[2], &rv)) return bad_field(path, lineno, 2, "a finite number", fa[2], fb[2]);
-        if (!parse_i64(fa[3], fb[3], &ts))
-            return bad_field(path, lineno, 3, "an integer (seconds)", fa[3], fb[3]);
-        int32_t u = idmap_get(users, uid), it = idmap_get(items, iid);
-        if (u < 0 || it < 0)
-            return ng_fail(NG_ENOMEM, "%s:%zu: out of memory remapping ids", path, lineno);
-        R->user[n] = u;
-        R->item[n] = it;
-        R->rating[n] = (float)rv;
-        R->timestamp[n] = ts;
-        n++;
-        p = next;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if ((s = general_line(c, p, nl ? nl : end))) return s;
+        c->lineno++;
+        p = nl ? nl + 1 : end;
     }
-    if (n == 0)
-        return ng_fail(NG_EFORMAT, "%s:%zu: no ratings: expected lines of %s", path, lineno, layout);
-    R->n = n;
     return NG_OK;
 }
 
-/* Whole file plus a NUL sentinel. Plain files are read straight into an exactly sized
- * buffer (no growth copies for a 500 MB ratings.csv); gzip goes through ng_read_file. */
-static ng_status read_text(const char *path, unsigned char **buf, size_t *len)
+static ng_status parse_stream(rctx *c, gzFile g)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-        unsigned char m[2] = {0, 0};
-        size_t got = fread(m, 1, 2, f);
-        if (!(got == 2 && m[0] == 0x1f && m[1] == 0x8b)) {
-            size_t n = (size_t)st.st_size;
-            unsigned char *b = ng_xmalloc(n + 1);
-            if (!b) {
-                fclose(f);
-                return NG_ENOMEM;
+    size_t cap = (size_t)1 << 20, have = 0;
+    char *buf = ng_xmalloc(cap + 1);
+    if (!buf) return NG_ENOMEM;
+    ng_status s = NG_OK;
+    int any = 0;
+    for (;;) {
+        if (have == cap) { /* one line fills the buffer: make room */
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) {
+                s = ng_fail(NG_ENOMEM, "%s:%zu: out of memory for a %zu-byte line", c->path,
+                            c->lineno, have);
+                break;
             }
-            memcpy(b, m, got);
-            size_t rest = n > got ? fread(b + got, 1, n - got, f) : 0;
-            int err = ferror(f);
-            fclose(f);
-            if (err) {
-                free(b);
-                return ng_fail(NG_EIO, "%s: read error", path);
-            }
-            n = got + rest; /* the file may have shrunk meanwhile */
-            b[n] = '\0';
-            *buf = b;
-            *len = n;
-            return NG_OK;
+            buf = nb;
+            cap *= 2;
         }
+        size_t want = cap - have;
+        if (want > (1u << 30)) want = 1u << 30;
+        int got = gzread(g, buf + have, (unsigned)want);
+        if (got < 0) {
+            int zerr;
+            s = ng_fail(NG_EFORMAT, "%s: corrupt compressed data: %s", c->path, gzerror(g, &zerr));
+            break;
+        }
+        if (got == 0) { /* end of file: the rest is the last line */
+            buf[have] = '\0';
+            if (!any && have == 0) {
+                s = unknown_format(c, "empty file");
+                break;
+            }
+            s = parse_lines(c, buf, buf + have, 1);
+            break;
+        }
+        any = 1;
+        have += (size_t)got;
+        /* Parse up to the last newline; carry the rest. */
+        char *last = NULL;
+        for (char *q = buf + have; q > buf;)
+            if (*--q == '\n') {
+                last = q;
+                break;
+            }
+        if (!last) continue;
+        size_t done = (size_t)(last + 1 - buf);
+        if ((s = parse_lines(c, buf, last + 1, 0))) break;
+        memmove(buf, buf + done, have - done);
+        have -= done;
     }
-    if (f) fclose(f);
-    unsigned char *b;
-    size_t n;
-    ng_status s = ng_read_file(path, &b, &n);
-    if (s) return s;
-    unsigned char *nb = realloc(b, n + 1);
-    if (!nb) {
-        free(b);
-        return ng_fail(NG_ENOMEM, "%s: out of memory reading file", path);
-    }
-    nb[n] = '\0';
-    *buf = nb;
-    *len = n;
-    return NG_OK;
+    free(buf);
+    return s;
 }
 
 ng_status ng_ratings_read(const char *path, ng_ratings *out)
 {
     if (!path || !out) return ng_fail(NG_EINVAL, "ng_ratings_read: NULL argument");
     memset(out, 0, sizeof *out);
-    unsigned char *buf;
-    size_t len;
-    ng_status s = read_text(path, &buf, &len);
-    if (s) return s;
-    /* Upper bound on records: one per line. */
-    size_t lines = 1;
-    for (const unsigned char *q = buf, *e = buf + len; (q = memchr(q, '\n', (size_t)(e - q))); q++) lines++;
-    ng_ratings R;
-    memset(&R, 0, sizeof R);
-    idmap users, items;
-    int ok = idmap_init(&users, 1 << 12) & idmap_init(&items, 1 << 12);
-    R.user = malloc(lines * sizeof *R.user);
-    R.item = malloc(lines * sizeof *R.item);
-    R.rating = malloc(lines * sizeof *R.rating);
-    R.timestamp = malloc(lines * sizeof *R.timestamp);
-    if (!ok || !R.user || !R.item || !R.rating || !R.timestamp)
-        s = ng_fail(NG_ENOMEM, "%s: out of memory for %zu lines of ratings", path, lines);
-    else
-        s = parse_buffer(path, (const char *)buf, len, &R, &users, &items);
-    free(buf);
+    errno = 0;
+    gzFile g = gzopen(path, "rb"); /* reads plain files unchanged */
+    if (!g) return ng_fail(NG_EIO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+    gzbuffer(g, 1 << 17);
+    rctx c;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.fmt = -1;
+    c.lineno = 1;
+    ng_status s = NG_OK;
+    if (!(idmap_init(&c.users, 1 << 12) & idmap_init(&c.items, 1 << 12)))
+        s = ng_fail(NG_ENOMEM, "%s: out of memory", path);
+    if (!s) s = parse_stream(&c, g);
+    gzclose(g);
+    if (!s && c.R.n == 0)
+        s = ng_fail(NG_EFORMAT, "%s:%zu: no ratings: expected lines of %s", path, c.lineno, c.layout);
     if (s) {
-        idmap_free(&users);
-        idmap_free(&items);
-        ng_ratings_free(&R);
+        idmap_free(&c.users);
+        idmap_free(&c.items);
+        ng_ratings_free(&c.R);
         return s;
     }
-    R.n_users = users.used;
-    R.n_items = items.used;
-    R.user_ids = users.ids;
-    R.item_ids = items.ids;
-    users.ids = items.ids = NULL;
-    idmap_free(&users);
-    idmap_free(&items);
-    *out = R;
+    /* Give back the doubling slack (realloc to a smaller size cannot fail usefully). */
+    if (c.cap > c.R.n) {
+        int32_t *u = realloc(c.R.user, c.R.n * sizeof *u), *i = realloc(c.R.item, c.R.n * sizeof *i);
+        float *rv = realloc(c.R.rating, c.R.n * sizeof *rv);
+        int64_t *t = realloc(c.R.timestamp, c.R.n * sizeof *t);
+        if (u) c.R.user = u;
+        if (i) c.R.item = i;
+        if (rv) c.R.rating = rv;
+        if (t) c.R.timestamp = t;
+    }
+    c.R.n_users = c.users.used;
+    c.R.n_items = c.items.used;
+    c.R.user_ids = c.users.ids;
+    c.R.item_ids = c.items.ids;
+    c.users.ids = c.items.ids = NULL;
+    idmap_free(&c.users);
+    idmap_free(&c.items);
+    *out = c.R;
     return NG_OK;
 }
 

@@ -66,6 +66,7 @@ static void test_natural_gradient_linear_gaussian(void)
     fill_uniform(X, m * 5, 2);
     fill_uniform(Y, m * 3, 3);
     ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = NG_KFAC_BLOCKDIAG;
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
     ng_rng r;
@@ -107,6 +108,7 @@ static void kron_blockdiag_case(int tikhonov)
           *g = malloc(n * sizeof(float)), *D = malloc(n * sizeof(float));
     fill_uniform(X, m * 4, 6);
     ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = NG_KFAC_BLOCKDIAG;
     p.exact_tikhonov = tikhonov;
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);

@@ -184,7 +184,7 @@ static void test_params(void)
     NG_CHECK_NEAR(p.lambda0, 150, 0);
     NG_CHECK_NEAR(p.omega2, pow(0.95, 10), 1e-15);
     NG_CHECK_NEAR(p.polyak_xi, 0.99, 0);
-    NG_CHECK(p.polyak_start == 200 && p.curvature == NG_KFAC_BLOCKDIAG && p.momentum == 1);
+    NG_CHECK(p.polyak_start == 200 && p.curvature == NG_KFAC_TRIDIAG && p.momentum == 1);
     ng_kfac_params q = p;
     q.tau1 = 0;
     NG_CHECK(ng_kfac_params_check(&q) == NG_EINVAL);

@@ -4,6 +4,7 @@
  * targets, backward on a prefix of the batch, initialisers, presets and spec parsing. */
 #include "ngtest.h"
 #include "natgrad.h"
+#include "net_internal.h"
 
 #include <stdint.h>
 
@@ -627,8 +628,24 @@ static void test_bad_calls(void)
     ng_net_free(NULL);
 }
 
+static void test_fast_exp(void)
+{
+    /* the vectorised exp of the logistic layers against libm's double exp */
+    double worst = 0;
+    for (float x = -87.0f; x <= 87.0f; x += 0.0007f) {
+        double e = exp((double)x);
+        worst = fmax(worst, fabs(ng_expf_vec(x) - e) / e);
+    }
+    NG_CHECK_MSG(worst < 3e-7, "relative error %.3g", worst);
+    NG_CHECK(ng_expf_vec(0.0f) == 1.0f);
+    NG_CHECK(isnan(ng_expf_vec(NAN)));
+    NG_CHECK(ng_expf_vec(-1000.0f) > 0.0f && ng_expf_vec(-1000.0f) < 2e-38f);
+    NG_CHECK(isfinite(ng_expf_vec(INFINITY)) && ng_expf_vec(1000.0f) > 1e37f);
+}
+
 int main(void)
 {
+    NG_RUN(test_fast_exp);
     NG_RUN(test_gradient_every_pair);
     NG_RUN(test_loss_extreme_logits);
     NG_RUN(test_rop_vs_finite_differences);

@@ -88,17 +88,34 @@ static void test_formats(void)
 /* Many ids: the hash map grows and stays a bijection in first-appearance order. */
 static void test_remap_many(void)
 {
+    /* ~5 MB: several 1 MiB read chunks, lines cut at chunk ends; plain and gzip */
     char *p = ng_test_path("r_many.csv");
+    char *pz = ng_test_path("r_many.csv.gz");
     FILE *f = fopen(p, "wb");
+    gzFile g = gzopen(pz, "wb1");
     const int n = 200000;
-    if (f) {
+    if (f && g) {
         fputs("userId,movieId,rating,timestamp\n", f);
-        for (int i = 0; i < n; i++)
+        gzputs(g, "userId,movieId,rating,timestamp\n");
+        for (int i = 0; i < n; i++) {
             fprintf(f, "%d,%d,%d.5,%d\n", (i * 7919) % 50021 * 3, (i * 31) % 7001 + 100000, i % 5, i);
-        fclose(f);
+            gzprintf(g, "%d,%d,%d.5,%d\n", (i * 7919) % 50021 * 3, (i * 31) % 7001 + 100000, i % 5, i);
+        }
     }
-    ng_ratings r;
+    if (f) fclose(f);
+    if (g) gzclose(g);
+    ng_ratings r, rz;
+    NG_CHECK_MSG(ng_ratings_read(pz, &rz) == NG_OK, "%s", ng_last_error());
     NG_CHECK_MSG(ng_ratings_read(p, &r) == NG_OK, "%s", ng_last_error());
+    NG_CHECK(rz.n == r.n && rz.n_users == r.n_users && rz.n_items == r.n_items);
+    if (rz.n == r.n && r.n) {
+        NG_CHECK(memcmp(rz.user, r.user, r.n * sizeof *r.user) == 0);
+        NG_CHECK(memcmp(rz.item, r.item, r.n * sizeof *r.item) == 0);
+        NG_CHECK(memcmp(rz.rating, r.rating, r.n * sizeof *r.rating) == 0);
+        NG_CHECK(memcmp(rz.timestamp, r.timestamp, r.n * sizeof *r.timestamp) == 0);
+    }
+    ng_ratings_free(&rz);
+    free(pz);
     NG_CHECK(r.n == (size_t)n);
     NG_CHECK(r.n_users == 50021 && r.n_items == 7001);
     int ok = 1, order = 1;
@@ -116,6 +133,74 @@ static void test_remap_many(void)
     NG_CHECK(ok);
     NG_CHECK(order);
     ng_ratings_free(&r);
+    free(p);
+}
+
+/* Ids far apart (hash table, with growth) and ids that move from the hash table into the
+ * direct table as it grows: the remap must stay consistent throughout. */
+static void test_remap_mixed(void)
+{
+    char *p = ng_test_path("r_mixed.data");
+    FILE *f = fopen(p, "wb");
+    const long small = 140000;
+    if (f) {
+        fprintf(f, "2000000\t5000000000\t1\t0\n");
+        for (long i = 0; i < small; i++)
+            fprintf(f, "%ld\t%lld\t2\t%ld\n", i, 5000000000LL + (long long)(i % 60000) * 1000003LL, i);
+        fprintf(f, "2000001\t-7\t3\t1\n2000000\t5000000000\t4\t2\n-3\t-7\t5\t3\n");
+        fclose(f);
+    }
+    ng_ratings r;
+    NG_CHECK_MSG(ng_ratings_read(p, &r) == NG_OK, "%s", ng_last_error());
+    size_t n = (size_t)small + 4;
+    NG_CHECK(r.n == n && r.n_users == (size_t)small + 3 && r.n_items == 60001);
+    if (r.n == n && r.n_users == (size_t)small + 3) {
+        NG_CHECK(r.user[0] == 0 && r.user[n - 2] == 0 && r.item[n - 2] == 0);
+        NG_CHECK(r.user[n - 3] == (int32_t)small + 1 && r.user_ids[small + 1] == 2000001);
+        NG_CHECK(r.user[n - 1] == (int32_t)small + 2 && r.user_ids[small + 2] == -3);
+        NG_CHECK(r.item[n - 3] == 60000 && r.item[n - 1] == 60000 && r.item_ids[60000] == -7);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) {
+            ok &= r.user_ids[r.user[i]] == (i == 0 || i == n - 2 ? 2000000
+                                            : i == n - 3         ? 2000001
+                                            : i == n - 1         ? -3
+                                                                 : (int64_t)(i - 1));
+        }
+        NG_CHECK(ok);
+        ok = 1;
+        for (long i = 0; i < small; i++)
+            ok &= r.item_ids[r.item[i + 1]] == 5000000000LL + (long long)(i % 60000) * 1000003LL;
+        NG_CHECK(ok);
+        NG_CHECK(r.item[1 + 60000] == r.item[1]);
+    }
+    ng_ratings_free(&r);
+    free(p);
+}
+
+/* A line longer than the read buffer (1 MiB) is still one line. */
+static void test_long_line(void)
+{
+    char *p = ng_test_path("r_long.csv");
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fputs("userId,movieId,rating,timestamp\n1,2,3,", f);
+        for (int i = 0; i < 3000000; i++) fputc(' ', f);
+        fputs("4\n5,6,7,8\n9,9,9,9", f);
+        fclose(f);
+    }
+    ng_ratings r;
+    NG_CHECK_MSG(ng_ratings_read(p, &r) == NG_OK, "%s", ng_last_error());
+    NG_CHECK(r.n == 3);
+    if (r.n == 3) NG_CHECK(r.timestamp[0] == 4 && r.timestamp[1] == 8 && r.user_ids[2] == 9 && r.timestamp[2] == 9);
+    ng_ratings_free(&r);
+    /* the same with an error after it: the line number still counts right */
+    f = fopen(p, "ab");
+    if (f) {
+        fputs("\n1,2,3\n", f);
+        fclose(f);
+    }
+    NG_CHECK(ng_ratings_read(p, &r) == NG_EFORMAT);
+    NG_CHECK_MSG(has(ng_last_error(), ":5: too few fields"), "%s", ng_last_error());
     free(p);
 }
 
@@ -163,12 +248,25 @@ static void test_malformed(void)
     expect_bad("rb_blank_mid.dat", "1::2::3::4\n\n1::2::3::4\n", ":2: blank line", NULL);
     expect_bad("rb_header_only.csv", "userId,movieId,rating,timestamp\n", "no ratings", NULL);
     expect_bad("rb_single_colon.dat", "1::2::3:4\n", ":1: too few fields", "'::'");
+
+    /* an embedded NUL byte is not a line end */
+    char *pn = ng_test_path("rb_nul.data");
+    FILE *f = fopen(pn, "wb");
+    if (f) {
+        fwrite("1\t2\t3\t4\n1\t2\t3\t4\0junk\n", 1, 21, f);
+        fclose(f);
+    }
+    NG_CHECK(ng_ratings_read(pn, &r) == NG_EFORMAT);
+    NG_CHECK_MSG(has(ng_last_error(), ":2: field 4 (timestamp)"), "%s", ng_last_error());
+    free(pn);
 }
 
 int main(void)
 {
     NG_RUN(test_formats);
     NG_RUN(test_remap_many);
+    NG_RUN(test_remap_mixed);
+    NG_RUN(test_long_line);
     NG_RUN(test_malformed);
     return ng_test_summary();
 }

@@ -1,5 +1,6 @@
 /* test_runinfra.c - CSV metric logs and crash-safe checkpoints. */
 #include "natgrad.h"
+#include "internal.h" /* ng_fail, ng_asprintf */
 #include "ngtest.h"
 
 #include <stdint.h>
@@ -363,6 +364,29 @@ static void test_ckpt_mismatches(void)
     s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
     NG_CHECK(s == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:3:") != NULL, "%s", ng_last_error());
+    /* blank-only lines are skipped; an unknown key is named with its line */
+    spit(mp, "natgrad-checkpoint 1\n   \nmodel ae-mnist\nstep 5\nweights W\n");
+    s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
+    NG_CHECK(s == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:5: unknown key 'weights'") != NULL, "%s",
+                 ng_last_error());
+    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W f32 2 -3\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:4:") != NULL, "%s", ng_last_error());
+    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W c64 2 3\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    /* a manifest that matches but a truncated .npy: the .npy reader's error, nothing loaded */
+    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W f32 2 3\n"
+             "array velocity.v f64 4\narray rng_state-1 i64 5\n");
+    char *np = cat2(dir, "/velocity.v.npy");
+    spit(np, "\x93NUMPY");
+    memset(&b, 0, sizeof b);
+    state_arrays(&b, arr);
+    s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
+    NG_CHECK(s == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "velocity.v.npy") != NULL, "%s", ng_last_error());
+    NG_CHECK(b.w[1] == 0.0f && step == -1);
+    free(np);
     spit(mp, "natgrad-checkpoint 2\n");
     NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
     NG_CHECK(!ng_ckpt_exists(dir));
@@ -490,8 +514,29 @@ static void test_ckpt_failed_save_keeps_previous(void)
     free(dir);
 }
 
+/* ng_fail may be given ng_last_error() to add context (common.c formats via a scratch
+ * buffer); ng_asprintf has no fixed size. */
+static void test_fail_context(void)
+{
+    ng_fail(NG_EIO, "inner %d", 42);
+    NG_CHECK(!strcmp(ng_last_error(), "inner 42"));
+    NG_CHECK(ng_fail(NG_EFORMAT, "outer: %s (again: %s)", ng_last_error(), ng_last_error()) ==
+             NG_EFORMAT);
+    NG_CHECK_MSG(!strcmp(ng_last_error(), "outer: inner 42 (again: inner 42)"), "%s",
+                 ng_last_error());
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char *p = ng_asprintf("%s/%s", big, "MANIFEST");
+    NG_CHECK(p && strlen(p) == sizeof big - 1 + 9 && !strcmp(p + sizeof big - 1, "/MANIFEST"));
+    free(p);
+    NG_CHECK(!strcmp(ng_status_name(NG_EMISMATCH), "mismatch"));
+    NG_CHECK(!strcmp(ng_version(), NG_VERSION_STRING));
+}
+
 int main(void)
 {
+    NG_RUN(test_fail_context);
     NG_RUN(test_csv_header_and_rows);
     NG_RUN(test_csv_inf_is_empty);
     NG_RUN(test_csv_append_same_header);

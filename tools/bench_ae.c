@@ -1,11 +1,214 @@
-/* bench_ae.c - 'natgrad bench ae' (not implemented yet). */
+/* bench_ae.c - 'natgrad bench ae': seconds per iteration and GFLOP/s of SGD-Nesterov and
+ * K-FAC (block-diagonal, block-tridiagonal) on one minibatch of random data, against the
+ * machine's sgemm rate. K-FAC's periodic decomposition refresh (every T3) is reported
+ * separately and amortised. FLOPs are counted from the model (gemm-dominated terms). */
+#include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
 
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: natgrad bench ae [options]\n\n"
+               "Time SGD-Nesterov and K-FAC (blockdiag, tridiag) iterations on random data.\n\n"
+               "  --arch A        mnist | curves | faces | SIZES [mnist]\n"
+               "  --batch M       minibatch size [1000]\n"
+               "  --iters N       timed iterations per method (K-FAC runs k = 1..N, N >= T3 + 1\n"
+               "                  so one refresh is seen) [25]\n"
+               "  --threads N     BLAS and OpenMP threads, 0 = leave as is [0]\n"
+               "  --seed S        random seed [1]\n"
+               "  --sgemm-n N     size of the square sgemm probe [1024]\n");
+}
+
+typedef struct {
+    double normal_s, refresh_s, amort_s, flops;
+} kfac_timing;
+
+/* gemm-dominated flop model of one K-FAC iteration without refresh */
+static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int T1)
+{
+    double ms = ceil((double)m / 8.0), f = 0;
+    f += 6.0 * (double)n * (double)m;   /* forward + backward + gradient */
+    f += 2.0 * (double)n * ms;          /* sampled-target backward (no gradient) */
+    f += 8.0 * (double)n * (double)m;   /* two R-op passes */
+    f += 2.0 * (double)n * (double)m / T1; /* the rho forward every T1 */
+    for (int k = 0; k < sp->n_layers; k++) {
+        double a = (double)sp->sizes[k] + 1, g = (double)sp->sizes[k + 1];
+        f += (a * a + g * g) * ms;                      /* syrk statistics */
+        f += 2.0 * (g * g * a + g * a * a);             /* G^-1 V A^-1 */
+        if (tri && k + 1 < sp->n_layers) {
+            double a2 = (double)sp->sizes[k + 1] + 1, g2 = (double)sp->sizes[k + 2];
+            f += 2.0 * (a * a2 + g * g2) * ms;          /* cross moments */
+            f += 2.0 * 2.0 * (g * g2 * a2 + g * a2 * a); /* Xi and Xi^T */
+            f += 2.0 * (g * g * a + g * a * a);         /* Sigma^-1: 4 gemms instead of 2 */
+        }
+    }
+    return f;
+}
+
+static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, long iters,
+                     ng_kfac_curvature curv, uint64_t seed, kfac_timing *t)
+{
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = curv;
+    p.m1 = m;
+    memcpy(ng_net_params(net), init, ng_net_num_params(net) * sizeof(float));
+    ng_kfac *kf = NULL;
+    if (ng_kfac_new(net, &p, &kf)) return -1;
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    double sum = 0, refresh = 0;
+    long cnt = 0, rcnt = 0;
+    for (long k = 1; k <= iters; k++) {
+        ng_kfac_info info;
+        double t0 = ng_cli_now();
+        if (ng_kfac_step(kf, X, X, m, &r, &info)) {
+            ng_kfac_free(kf);
+            return -1;
+        }
+        double dt = ng_cli_now() - t0;
+        if (k <= p.refresh_first) continue; /* warm-up */
+        if (info.refreshed) {
+            refresh += dt;
+            rcnt++;
+        } else {
+            sum += dt;
+            cnt++;
+        }
+    }
+    ng_kfac_free(kf);
+    t->normal_s = cnt ? sum / (double)cnt : NAN;
+    t->refresh_s = rcnt ? refresh / (double)rcnt - t->normal_s : NAN;
+    t->amort_s = t->normal_s + (rcnt ? t->refresh_s / p.T3 : 0);
+    t->flops = kfac_flops(ng_net_get_spec(net), ng_net_num_params(net), m,
+                          curv == NG_KFAC_TRIDIAG, p.T1);
+    return 0;
+}
+
 int ng_bench_ae(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "natgrad bench ae: not implemented yet\n");
-    return NG_EXIT_FAIL;
+    const char *cmd = "bench ae", *arch = "mnist";
+    long batch = 1000, iters = 25, threads = 0, sgemm_n = 1024, lv;
+    uint64_t seed = 1;
+    static const struct option lo[] = {{"arch", required_argument, 0, 'a'},
+                                       {"batch", required_argument, 0, 'b'},
+                                       {"iters", required_argument, 0, 'i'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"sgemm-n", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (o) {
+        case 'a': arch = optarg; break;
+        case 'b': if (!ng_cli_parse_long(cmd, "--batch", optarg, 1, 100000000L, &lv)) return NG_EXIT_USAGE; batch = lv; break;
+        case 'i': if (!ng_cli_parse_long(cmd, "--iters", optarg, 5, 100000, &lv)) return NG_EXIT_USAGE; iters = lv; break;
+        case 't': if (!ng_cli_parse_long(cmd, "--threads", optarg, 0, 1024, &lv)) return NG_EXIT_USAGE; threads = lv; break;
+        case 's': if (!ng_cli_parse_u64(cmd, "--seed", optarg, &seed)) return NG_EXIT_USAGE; break;
+        case 'n': if (!ng_cli_parse_long(cmd, "--sgemm-n", optarg, 16, 16384, &lv)) return NG_EXIT_USAGE; sgemm_n = lv; break;
+        case 'h': usage(stdout); return NG_EXIT_OK;
+        default:
+            fprintf(stderr, "natgrad %s: %s option '%s'\n", cmd, optopt ? "missing value for" : "unrecognized", argv[optind - 1]);
+            return ng_cli_bad_option(cmd);
+        }
+    }
+    if (optind < argc) return ng_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (threads > 0) ng_cli_set_threads((int)threads);
+    ng_net_spec sp;
+    ng_status st = (!strcmp(arch, "mnist") || !strcmp(arch, "curves") || !strcmp(arch, "faces"))
+                       ? ng_net_spec_preset(arch, &sp)
+                       : ng_net_spec_parse(arch, "logistic", NG_LOSS_BERNOULLI, &sp);
+    if (st) return ng_cli_usage_error(cmd, "--arch %s: %s", arch, ng_last_error());
+    if (sp.sizes[0] != sp.sizes[sp.n_layers])
+        return ng_cli_usage_error(cmd, "--arch %s: an autoencoder needs as many outputs as inputs", arch);
+    ng_cli_banner(cmd, seed, "arch %s | batch %ld | iters %ld | sgemm-n %ld", arch, batch, iters, sgemm_n);
+
+    size_t m = (size_t)batch, d0 = sp.sizes[0];
+    ng_net *net = NULL;
+    if (ng_net_new(&sp, m, &net)) return ng_cli_fail(cmd, "cannot create the network");
+    size_t n = ng_net_num_params(net);
+    float *X = malloc(m * d0 * sizeof(float)), *init = malloc(n * sizeof(float));
+    int rc = NG_EXIT_FAIL;
+    if (!X || !init) {
+        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
+        goto done;
+    }
+    ng_rng r;
+    ng_rng_seed(&r, seed);
+    for (size_t i = 0; i < m * d0; i++) X[i] = (float)ng_rng_uniform(&r);
+    ng_net_init_sparse(net, &r, 15);
+    memcpy(init, ng_net_params(net), n * sizeof(float));
+
+    fprintf(stderr, "natgrad %s: sgemm probe...\n", cmd);
+    double sg = ng_bench_sgemm_gflops((size_t)sgemm_n, 1.0);
+
+    /* SGD-Nesterov */
+    ng_optim_params op = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
+    op.lr = 1e-4;
+    ng_optim *opt = NULL;
+    if (ng_optim_new(net, &op, &opt)) {
+        ng_cli_fail(cmd, "cannot create SGD");
+        goto done;
+    }
+    ng_optim_step(opt, X, X, m, NULL); /* warm-up */
+    double t0 = ng_cli_now();
+    for (long i = 0; i < iters; i++)
+        if (ng_optim_step(opt, X, X, m, NULL)) {
+            ng_optim_free(opt);
+            ng_cli_fail(cmd, "SGD step failed");
+            goto done;
+        }
+    double sgd_s = (ng_cli_now() - t0) / (double)iters;
+    ng_optim_free(opt);
+    double sgd_f = 6.0 * (double)n * (double)m;
+
+    fprintf(stderr, "natgrad %s: K-FAC blockdiag...\n", cmd);
+    kfac_timing tb, tt;
+    if (time_kfac(net, init, X, m, iters, NG_KFAC_BLOCKDIAG, seed, &tb)) {
+        ng_cli_fail(cmd, "K-FAC blockdiag failed");
+        goto done;
+    }
+    fprintf(stderr, "natgrad %s: K-FAC tridiag...\n", cmd);
+    if (time_kfac(net, init, X, m, iters, NG_KFAC_TRIDIAG, seed, &tt)) {
+        ng_cli_fail(cmd, "K-FAC tridiag failed");
+        goto done;
+    }
+    printf("natgrad bench ae: arch %s (%zu params), batch %zu, %ld iterations, BLAS threads %d\n",
+           arch, n, m, iters, ng_blas_threads());
+    printf("sgemm %ldx%ld: %.1f GFLOP/s\n\n", sgemm_n, sgemm_n, sg);
+    printf("%-22s %12s %12s %10s %10s %14s\n", "method", "s/iter", "GFLOP/iter", "GFLOP/s", "of sgemm",
+           "x SGD time");
+    printf("%-22s %12.4f %12.2f %10.1f %9.1f%% %14.2f\n", "sgd-nesterov", sgd_s, sgd_f * 1e-9,
+           sgd_f * 1e-9 / sgd_s, 100.0 * sgd_f * 1e-9 / sgd_s / sg, 1.0);
+    const kfac_timing *ts[2] = {&tb, &tt};
+    const char *nm[2] = {"kfac blockdiag", "kfac tridiag"};
+    for (int i = 0; i < 2; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "%s", nm[i]);
+        printf("%-22s %12.4f %12.2f %10.1f %9.1f%% %14.2f\n", label, ts[i]->normal_s,
+               ts[i]->flops * 1e-9, ts[i]->flops * 1e-9 / ts[i]->normal_s,
+               100.0 * ts[i]->flops * 1e-9 / ts[i]->normal_s / sg, ts[i]->normal_s / sgd_s);
+        snprintf(label, sizeof label, "  + refresh amortised");
+        printf("%-22s %12.4f %12s %10s %10s %14.2f\n", label, ts[i]->amort_s, "", "", "",
+               ts[i]->amort_s / sgd_s);
+        snprintf(label, sizeof label, "  refresh (every T3)");
+        printf("%-22s %12.4f %12s %10s %10s %14.2f\n", label, ts[i]->refresh_s, "", "", "",
+               ts[i]->refresh_s / sgd_s);
+    }
+    printf("\nK-FAC rows: iterations k > 3 without a refresh (incl. the rho forward every T1);\n"
+           "'refresh' is the extra time of an iteration that recomputes the eigendecompositions\n"
+           "and tries 3 gammas; 'amortised' adds it / T3. GFLOP counts are a gemm model.\n");
+    rc = NG_EXIT_OK;
+done:
+    free(X);
+    free(init);
+    ng_net_free(net);
+    return rc;
 }
