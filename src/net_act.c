@@ -93,7 +93,13 @@ static NG_INLINE float log1p_unit_(float u)
 }
 
 /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|) */
-static NG_INLINE float softplusf_(float x) { return relu_(x) + log1p_unit_(expf_vec_(neg_abs_(x))); }
+static NG_INLINE float softplusf_(float x)
+{
+    float r = relu_(x);
+    /* -|x| as x - 2 max(x, 0) (exact): gcc turns the bit-pattern version into a float
+     * compare inside expf_vec_, which stops the loop from vectorising */
+    return r + log1p_unit_(expf_vec_(x - 2.0f * r));
+}
 
 /* tanh(x) = sign(x) (1 - e) / (1 + e), e = e^-2|x|: absolute error ~3e-7 */
 static NG_INLINE float tanhf_(float x)

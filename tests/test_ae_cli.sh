@@ -15,13 +15,14 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; 
 # --- tiny IDX data set: 8x8 images, 4 classes (96 train, 32 test) -------------------
 be32() { printf "\\$(printf %03o $(( ($1>>24)&255 )))\\$(printf %03o $(( ($1>>16)&255 )))\\$(printf %03o $(( ($1>>8)&255 )))\\$(printf %03o $(( $1&255 )))"; }
 mkidx() { # mkidx IMAGES LABELS N SALT
-    local img=$1 lab=$2 n=$3 salt=$4 i j v out=""
+    local img=$1 lab=$2 n=$3 salt=$4 i j v o out=""
     { printf '\000\000\010\003'; be32 "$n"; be32 8; be32 8
       for ((i = 0; i < n; i++)); do
           out=""
           for ((j = 0; j < 64; j++)); do
               v=$(( ((i * 37 + salt) % 4) * 40 + ((j * (i % 4 + 3) + i) % 7) * 12 ))
-              out+="\\$(printf %03o $((v % 256)))"
+              printf -v o '\\%03o' $((v % 256))
+              out+=$o
           done
           printf "$out"
       done; } > "$img"

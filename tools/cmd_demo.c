@@ -1,11 +1,343 @@
-/* cmd_demo.c - 'natgrad demo' (not implemented yet). */
+/* cmd_demo.c - 'natgrad demo': a short, reproducible race of both methods against their
+ * baselines. It runs the real subcommands as child processes (so every run is exactly what
+ * a user would type, printed before it runs), then reads their CSV logs and prints a
+ * summary. Part 1: Goldstone-GD vs GD on the paper's toy (section 5.1). Part 2: K-FAC vs
+ * SGD with Nesterov momentum on a deep autoencoder, equal wall-clock budgets. */
 #include "cli.h"
 #include "commands.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *out_dir;
+    long seeds, toy_steps, threads;
+    double seconds;
+    const char *data, *arch;
+    int plots;
+} demo_cfg;
+
+static void usage(FILE *f, const demo_cfg *c)
+{
+    fprintf(f,
+            "usage: natgrad demo [options]\n\n"
+            "Short race of both methods against their baselines, on built-in data:\n"
+            "  1. Goldstone-GD vs gradient descent on the paper's toy (repro goldstone-toy),\n"
+            "  2. K-FAC vs SGD with Nesterov momentum on a deep autoencoder (ae train),\n"
+            "     same wall-clock budget each. Logs, plots and the commands run go to --out.\n\n"
+            "Options:\n"
+            "  --out DIR        directory for logs and figures (default %s)\n"
+            "  --seeds N        toy initialisations per method (default %ld)\n"
+            "  --toy-steps N    toy steps per run (default %ld)\n"
+            "  --seconds S      wall-clock budget of each autoencoder run (default %g)\n"
+            "  --data D         autoencoder data: curves|fashion-mnist|DIR|FILE.npy (default %s)\n"
+            "  --arch A         autoencoder architecture (default %s)\n"
+            "  --threads N      BLAS/OpenMP threads of every run (default %ld)\n"
+            "  --no-plots       do not draw figures\n"
+            "  --help           this text\n",
+            c->out_dir, c->seeds, c->toy_steps, c->seconds, c->data, c->arch, c->threads);
+}
+
+/* Runs this executable with argv (NULL-terminated); returns its exit status or -1. */
+static int run_self(char **argv)
+{
+    fprintf(stderr, "$ natgrad");
+    for (int i = 1; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
+    fputc('\n', stderr);
+    fflush(stderr);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "natgrad demo: cannot run itself: %s\n", strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* A CSV log read back: column-major doubles, empty fields as NaN. */
+typedef struct {
+    size_t ncols, nrows;
+    char **names;
+    double *v; /* nrows x ncols row-major */
+} csv_table;
+
+static void csv_free(csv_table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
+    free(t->names);
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+static int csv_read(const char *path, csv_table *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char *line = NULL;
+    size_t cap = 0, vcap = 0;
+    ssize_t n;
+    int ok = 1;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (!t->names) {
+            size_t k = 1;
+            for (char *p = line; *p; p++) k += *p == ',';
+            t->names = calloc(k, sizeof *t->names);
+            t->ncols = k;
+            char *save, *tok = strtok_r(line, ",", &save);
+            for (size_t i = 0; i < k && tok; i++, tok = strtok_r(NULL, ",", &save))
+                t->names[i] = strdup(tok);
+            continue;
+        }
+        if (t->nrows == vcap) {
+            vcap = vcap ? 2 * vcap : 256;
+            double *nv = realloc(t->v, vcap * t->ncols * sizeof *nv);
+            if (!nv) { ok = 0; break; }
+            t->v = nv;
+        }
+        double *row = t->v + t->nrows * t->ncols;
+        char *p = line;
+        for (size_t i = 0; i < t->ncols; i++) {
+            char *end;
+            row[i] = (*p && *p != ',') ? strtod(p, &end) : NAN;
+            char *comma = strchr(p, ',');
+            p = comma ? comma + 1 : p + strlen(p);
+        }
+        t->nrows++;
+    }
+    free(line);
+    fclose(f);
+    if (!ok || !t->names) csv_free(t);
+    return ok && t->ncols > 0;
+}
+
+static long csv_col(const csv_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->names[i] && !strcmp(t->names[i], name)) return (long)i;
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* First logged step with gap < thr, or -1. */
+static double first_step_below(const csv_table *t, double thr)
+{
+    long cs = csv_col(t, "step"), cg = csv_col(t, "gap");
+    if (cs < 0 || cg < 0) return -1;
+    for (size_t r = 0; r < t->nrows; r++)
+        if (t->v[r * t->ncols + cg] < thr) return t->v[r * t->ncols + cs];
+    return -1;
+}
+
+/* Last value of col among rows with seconds <= s (NaN rows skipped); NaN if none. */
+static double value_at_seconds(const csv_table *t, const char *col, double s)
+{
+    long cs = csv_col(t, "seconds"), cc = csv_col(t, col);
+    double best = NAN;
+    if (cs < 0 || cc < 0) return NAN;
+    for (size_t r = 0; r < t->nrows; r++) {
+        double sec = t->v[r * t->ncols + cs], v = t->v[r * t->ncols + cc];
+        if (sec <= s && !isnan(v)) best = v;
+    }
+    return best;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int toy_part(const demo_cfg *c, int *goldstone_wins)
+{
+    static const char *const methods[] = {"gd", "sync+goldstone"};
+    double med[2] = {NAN, NAN};
+    long reached[2] = {0, 0};
+    double *steps = calloc((size_t)c->seeds, sizeof *steps);
+    char sbuf[32], stbuf[32], thbuf[32];
+    int rc = NG_EXIT_OK;
+    printf("\n== Part 1: Goldstone-GD on the paper's toy (T = 30, d = 3, lambda = 10) ==\n");
+    printf("%-16s %6s %14s %18s\n", "method", "seeds", "gap < 1", "median step to it");
+    for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) {
+        long nreach = 0;
+        for (long s = 0; s < c->seeds; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "toy-%s-seed%ld.csv", m ? "goldstone" : "gd", s);
+            char *log = path_in(c->out_dir, name);
+            snprintf(sbuf, sizeof sbuf, "%ld", s);
+            snprintf(stbuf, sizeof stbuf, "%ld", c->toy_steps);
+            snprintf(thbuf, sizeof thbuf, "%ld", c->threads);
+            char *argv[] = {"natgrad", "repro", "goldstone-toy", "--method", (char *)methods[m],
+                            "--seed", sbuf, "--steps", stbuf, "--log", log, "--log-every", "10",
+                            "--threads", thbuf, NULL};
+            int st = run_self(argv);
+            csv_table t;
+            if (st != 0 || !csv_read(log, &t)) {
+                fprintf(stderr, "natgrad demo: toy run failed (status %d)\n", st);
+                rc = NG_EXIT_FAIL;
+                free(log);
+                break;
+            }
+            double k = first_step_below(&t, 1.0);
+            if (k >= 0) steps[nreach++] = k;
+            csv_free(&t);
+            free(log);
+        }
+        reached[m] = nreach;
+        if (nreach) {
+            qsort(steps, (size_t)nreach, sizeof *steps, cmp_double);
+            med[m] = nreach % 2 ? steps[nreach / 2] : 0.5 * (steps[nreach / 2 - 1] + steps[nreach / 2]);
+        }
+    }
+    free(steps);
+    if (rc != NG_EXIT_OK) return rc;
+    for (int m = 0; m < 2; m++)
+        printf("%-16s %6ld %8ld/%-5ld %18s\n", methods[m], c->seeds, reached[m], c->seeds,
+               isnan(med[m]) ? "never" : (snprintf(sbuf, sizeof sbuf, "%.0f", med[m]), sbuf));
+    *goldstone_wins = reached[1] > reached[0] ||
+                      (reached[1] == reached[0] && reached[1] > 0 && med[1] < med[0]);
+    if (!isnan(med[0]) && !isnan(med[1]))
+        printf("Goldstone-GD (sync+goldstone) reaches gap < 1 %.0fx sooner in steps than GD.\n",
+               med[0] / med[1]);
+    else if (reached[1] > reached[0])
+        printf("Goldstone-GD reaches gap < 1 on %ld of %ld seeds, GD on %ld within %ld steps.\n",
+               reached[1], c->seeds, reached[0], c->toy_steps);
+    return NG_EXIT_OK;
+}
+
+static int kfac_part(const demo_cfg *c, int *kfac_wins)
+{
+    static const char *const opts[] = {"sgd-nesterov", "kfac"};
+    char secbuf[32], thbuf[32];
+    csv_table t[2];
+    int have[2] = {0, 0};
+    snprintf(secbuf, sizeof secbuf, "%g", c->seconds);
+    snprintf(thbuf, sizeof thbuf, "%ld", c->threads);
+    printf("\n== Part 2: K-FAC vs SGD-Nesterov, deep autoencoder (%s, arch %s), %g s each ==\n",
+           c->data, c->arch, c->seconds);
+    fflush(stdout);
+    for (int m = 0; m < 2; m++) {
+        char name[64];
+        snprintf(name, sizeof name, "ae-%s.csv", opts[m]);
+        char *log = path_in(c->out_dir, name);
+        char *argv[] = {"natgrad", "ae", "train", "--data", (char *)c->data, "--arch",
+                        (char *)c->arch, "--optimizer", (char *)opts[m], "--time-limit", secbuf,
+                        "--eval-every", "10", "--eval-subset", "5000", "--threads", thbuf,
+                        "--seed", "1", "--log", log, NULL};
+        int st = run_self(argv);
+        have[m] = st == 0 && csv_read(log, &t[m]);
+        free(log);
+        if (!have[m]) {
+            fprintf(stderr, "natgrad demo: autoencoder run failed (status %d)\n", st);
+            if (have[0]) csv_free(&t[0]);
+            return NG_EXIT_FAIL;
+        }
+    }
+    printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
+    int wins = 1;
+    for (int q = 1; q <= 4; q++) {
+        double s = c->seconds * q / 4.0;
+        double e0 = value_at_seconds(&t[0], "train_error", s);
+        double e1 = value_at_seconds(&t[1], "train_error", s);
+        printf("%-10.0f %18.3f %18.3f\n", s, e0, e1);
+        if (!(e1 < e0)) wins = 0;
+    }
+    printf("(training reconstruction error: mean over cases of the summed squared error)\n");
+    *kfac_wins = wins;
+    csv_free(&t[0]);
+    csv_free(&t[1]);
+    return NG_EXIT_OK;
+}
+
+static void plots(const demo_cfg *c)
+{
+    char *toy_gd = path_in(c->out_dir, "toy-gd-seed0.csv");
+    char *toy_gs = path_in(c->out_dir, "toy-goldstone-seed0.csv");
+    char *toy_png = path_in(c->out_dir, "toy-gap.png");
+    char *ae_sgd = path_in(c->out_dir, "ae-sgd-nesterov.csv");
+    char *ae_kfac = path_in(c->out_dir, "ae-kfac.csv");
+    char *ae_png = path_in(c->out_dir, "ae-error.png");
+    char *a1[] = {"natgrad", "plot", toy_gd, toy_gs, "--x", "step", "--y", "gap", "--logy",
+                  "--out", toy_png, NULL};
+    char *a2[] = {"natgrad", "plot", ae_sgd, ae_kfac, "--x", "seconds", "--y", "train_error",
+                  "--logy", "--out", ae_png, NULL};
+    if (run_self(a1) == 0) printf("figure: %s\n", toy_png);
+    if (run_self(a2) == 0) printf("figure: %s\n", ae_png);
+    free(toy_gd); free(toy_gs); free(toy_png); free(ae_sgd); free(ae_kfac); free(ae_png);
+}
+
 int ng_cmd_demo(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "natgrad demo: not implemented yet\n");
-    return NG_EXIT_FAIL;
+    demo_cfg c = {"natgrad-demo", 5, 20000, 2, 60.0, "curves", "curves", 1};
+    enum { O_OUT = 256, O_SEEDS, O_STEPS, O_SECONDS, O_DATA, O_ARCH, O_THREADS, O_NOPLOTS, O_HELP };
+    static const struct option lo[] = {
+        {"out", required_argument, 0, O_OUT}, {"seeds", required_argument, 0, O_SEEDS},
+        {"toy-steps", required_argument, 0, O_STEPS}, {"seconds", required_argument, 0, O_SECONDS},
+        {"data", required_argument, 0, O_DATA}, {"arch", required_argument, 0, O_ARCH},
+        {"threads", required_argument, 0, O_THREADS}, {"no-plots", no_argument, 0, O_NOPLOTS},
+        {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+    long l;
+    int o;
+    optind = 0;
+    opterr = 1;
+    while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (o) {
+        case O_OUT: c.out_dir = optarg; break;
+        case O_SEEDS:
+            if (!ng_cli_parse_long("demo", "--seeds", optarg, 1, 1000, &c.seeds)) return NG_EXIT_USAGE;
+            break;
+        case O_STEPS:
+            if (!ng_cli_parse_long("demo", "--toy-steps", optarg, 1, 100000000, &c.toy_steps))
+                return NG_EXIT_USAGE;
+            break;
+        case O_SECONDS:
+            if (!ng_cli_parse_double("demo", "--seconds", optarg, 1, 86400, &c.seconds))
+                return NG_EXIT_USAGE;
+            break;
+        case O_DATA: c.data = optarg; break;
+        case O_ARCH: c.arch = optarg; break;
+        case O_THREADS:
+            if (!ng_cli_parse_long("demo", "--threads", optarg, 1, 1024, &l)) return NG_EXIT_USAGE;
+            c.threads = l;
+            break;
+        case O_NOPLOTS: c.plots = 0; break;
+        case O_HELP: usage(stdout, &c); return NG_EXIT_OK;
+        default: return ng_cli_bad_option("demo");
+        }
+    }
+    if (optind < argc) return ng_cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+    ng_cli_banner("demo", 0, "out %s | toy seeds %ld x %ld steps | autoencoder %g s per run",
+                  c.out_dir, c.seeds, c.toy_steps, c.seconds);
+    if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "natgrad demo: cannot create %s: %s\n", c.out_dir, strerror(errno));
+        return NG_EXIT_FAIL;
+    }
+    int gw = 0, kw = 0;
+    int rc = toy_part(&c, &gw);
+    if (rc == NG_EXIT_OK) rc = kfac_part(&c, &kw);
+    if (rc == NG_EXIT_OK && c.plots) plots(&c);
+    if (rc != NG_EXIT_OK) return rc;
+    printf("\nverdict: Goldstone-GD %s GD; K-FAC %s SGD-Nesterov at every budget.\n",
+           gw ? "beats" : "does NOT beat", kw ? "beats" : "does NOT beat");
+    return NG_EXIT_OK;
 }

@@ -611,8 +611,10 @@ static int cmd_train(int argc, char **argv)
                     "train %.5f valid %.5f test %.5f | test accuracy %.4f\n",
                     (long long)step, L, e, p, ev.ll[0], ev.ll[1], ev.ll[2], ev.acc[2]);
     }
-    fprintf(stderr, "symmetry overhead: %.3f s of %.3f s training time (%.2f%%)\n", meta[1],
-            meta[0], 100.0 * meta[1] / (meta[0] > 0 ? meta[0] : 1));
+    fprintf(stderr,
+            "symmetry overhead: %.3f s of %.3f s training time (%.2f%%); this run's wall time "
+            "%.1f s including data and evaluation\n",
+            meta[1], meta[0], 100.0 * meta[1] / (meta[0] > 0 ? meta[0] : 1), ng_cli_now() - t_load);
     if (interrupted) {
         if (c.ckpt)
             fprintf(stderr, "natgrad %s: interrupted at step %lld; checkpoint in %s (resume with "
