@@ -363,7 +363,8 @@ NG_API ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const flo
 /* Synchronisation: R_root = I, then along a BFS spanning tree (the chain itself for a
  * chain) R_b = argmin_{R in O(d)} ||R Z_b - R_a Z_a|| and Z_b <- R_b Z_b. Exactly
  * minimises psi over O(d)^T on a tree. *walls_removed (may be NULL) gets the number of
- * tree edges whose alignment was a reflection. Allocates its small workspace. */
+ * tree edges that were reflection walls before (det R_a != det R_b). Allocates its small
+ * workspace. */
 NG_API ng_status ng_sync(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed);
 /* One gauge phase (paper's steps a-c) on Z with gauge fields Gt (T*d*d doubles, in/out;
  * zero them for a cold start): k2 natural-gradient steps with rho' = rho_scale*d/sum||z||^2,
@@ -440,7 +441,8 @@ NG_API void ng_dmf_data_free(ng_dmf_data *d);
  *                            + gamma/2 ||Z_t||^2 ]
  * with a deterministic full-batch gradient (OpenMP over CSR rows by (t, user) and by
  * (t, item); no float atomics; the result does not depend on the thread count).
- * The data must outlive the model. */
+ * The data must outlive the model; 1 <= d <= 1024. One model serves one call at a time
+ * (ng_dmf_loss and ng_dmf_evaluate share its scratch). */
 typedef struct ng_dmf_model ng_dmf_model;
 NG_API ng_status ng_dmf_model_new(const ng_dmf_data *data, size_t d, double gamma,
                                   ng_dmf_model **out);
@@ -535,6 +537,8 @@ NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
 
 /* Forward on m <= max_batch cases X (m x d_0); keeps abar_k and z for the other passes
  * (hidden s_k are not kept: every derivative is taken from the activation value).
+ * Products go through cblas_sgemm; activations use vectorised float kernels (error
+ * <= ~3e-7 absolute / 2e-6 relative); per-case loss sums are accumulated in double.
  * loss/error/output_fisher_dot return NaN (and set the error) on a bad m or NULL. */
 NG_API ng_status ng_net_forward(ng_net *net, const float *X, size_t m);
 /* After forward: mean over the m cases of the loss against targets Y (m x d_l). */
@@ -547,7 +551,8 @@ NG_API ng_status ng_net_backward(ng_net *net, const float *Y, size_t m, float *g
  * m cases (Bernoulli, categorical one-hot, z + N(0, I)), into Yhat (m x d_l). */
 NG_API ng_status ng_net_sample_targets(const ng_net *net, size_t m, ng_rng *rng, float *Yhat);
 /* Per-case buffers of the last passes (row-major, first m rows valid):
- * abar_k: m x (d_k + 1) with the trailing 1; g_k: m x d_{k+1}; output mean m x d_l. */
+ * abar_k: m x (d_k + 1) with the trailing 1; g_k: m x d_{k+1}, per case (not divided
+ * by m); output mean m x d_l (sigma(z), softmax(z) or z). k outside 0..l-1: NULL. */
 NG_API const float *ng_net_abar(const ng_net *net, int k);
 NG_API const float *ng_net_g(const ng_net *net, int k);
 NG_API const float *ng_net_output_mean(ng_net *net, size_t m);
@@ -562,7 +567,8 @@ NG_API double ng_net_output_fisher_dot(const ng_net *net, size_t m, const float 
 /* After forward: reconstruction error (mean over cases of sum (mean - y)^2, the paper's
  * measure) or misclassification rate (softmax) on the first m cases. */
 NG_API double ng_net_error(ng_net *net, const float *Y, size_t m);
-/* Loss and error over a whole set in chunks of max_batch (parameters unchanged). */
+/* Loss and error (either may be NULL) over a whole set in chunks of max_batch; parameters
+ * unchanged, but the per-case buffers then hold the last chunk. */
 NG_API ng_status ng_net_evaluate(ng_net *net, const float *X, const float *Y, size_t n,
                                  double *loss, double *error);
 /* The output natural parameters z = s_{l-1} of the last forward (m x d_l). */

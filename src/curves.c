@@ -26,7 +26,7 @@ static uint64_t fmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static void render_one(size_t S, ng_rng *r, uint8_t *img)
+static void render_one(size_t S, ng_rng *r, uint8_t *img, double *d2)
 {
     const double lo = 0.1 * (double)(S - 1), hi = 0.9 * (double)(S - 1);
     double p[3][2];
@@ -52,25 +52,28 @@ static void render_one(size_t S, ng_rng *r, uint8_t *img)
     const double sigma = 0.9 * (double)S / 28.0;
     const double inv2s2 = 1.0 / (2.0 * sigma * sigma);
     const int rad = (int)ceil(3.0 * sigma);
-    memset(img, 0, S * S);
+    /* max over the samples of exp(-r^2 / 2 sigma^2) = exp of the smallest r^2: keep the
+     * nearest squared distance per pixel, one exp per pixel at the end */
+    const double far = (double)(rad + 1) * (rad + 1);
+    for (size_t q = 0; q < S * S; q++) d2[q] = far;
     for (size_t k = 0; k < ns; k++) {
         double t = (double)k / (double)(ns - 1), u = 1.0 - t;
         double x = u * u * p[0][0] + 2.0 * u * t * c[0] + t * t * p[2][0];
         double y = u * u * p[0][1] + 2.0 * u * t * c[1] + t * t * p[2][1];
         int cx = (int)lround(x), cy = (int)lround(y);
-        for (int yy = cy - rad; yy <= cy + rad; yy++) {
-            if (yy < 0 || yy >= (int)S) continue;
-            for (int xx = cx - rad; xx <= cx + rad; xx++) {
-                if (xx < 0 || xx >= (int)S) continue;
-                double dx = xx - x, dy = yy - y;
-                double v = exp(-(dx * dx + dy * dy) * inv2s2);
-                /* max over samples commutes with the monotone quantisation */
-                long q = lround(255.0 * v);
-                uint8_t *px = img + (size_t)yy * S + (size_t)xx;
-                if (q > *px) *px = (uint8_t)q;
+        int y0 = cy - rad < 0 ? 0 : cy - rad, y1 = cy + rad >= (int)S ? (int)S - 1 : cy + rad;
+        int x0 = cx - rad < 0 ? 0 : cx - rad, x1 = cx + rad >= (int)S ? (int)S - 1 : cx + rad;
+        for (int yy = y0; yy <= y1; yy++) {
+            double dy = yy - y;
+            double *row = d2 + (size_t)yy * S;
+            for (int xx = x0; xx <= x1; xx++) {
+                double dx = xx - x, r2 = dx * dx + dy * dy;
+                row[xx] = r2 < row[xx] ? r2 : row[xx];
             }
         }
     }
+    for (size_t q = 0; q < S * S; q++)
+        img[q] = d2[q] >= far ? 0 : (uint8_t)lround(255.0 * exp(-d2[q] * inv2s2));
 }
 
 ng_status ng_curves_generate(size_t n, size_t size, uint64_t seed, uint64_t stream, uint8_t *out)
@@ -80,12 +83,24 @@ ng_status ng_curves_generate(size_t n, size_t size, uint64_t seed, uint64_t stre
         return ng_fail(NG_EINVAL, "curves: image size %zu: expected 8..%d", size, NG_CURVES_MAX_SIZE);
     const uint64_t base = fmix64(fmix64(seed) ^ stream);
     long nn = (long)n;
-#pragma omp parallel for schedule(dynamic, 64)
-    for (long i = 0; i < nn; i++) {
-        ng_rng r;
-        ng_rng_seed(&r, fmix64(base ^ (uint64_t)i));
-        render_one(size, &r, out + (size_t)i * size * size);
+    int failed = 0;
+#pragma omp parallel
+    {
+        double *d2 = malloc(size * size * sizeof(double)); /* per-thread scratch */
+        if (!d2) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 64)
+        for (long i = 0; i < nn; i++) {
+            if (!d2) continue;
+            ng_rng r;
+            ng_rng_seed(&r, fmix64(base ^ (uint64_t)i));
+            render_one(size, &r, out + (size_t)i * size * size, d2);
+        }
+        free(d2);
     }
+    if (failed) return ng_fail(NG_ENOMEM, "curves: out of memory for a %zux%zu scratch image", size, size);
     return NG_OK;
 }
 

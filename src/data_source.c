@@ -151,8 +151,8 @@ ng_status ng_data_source_load(const char *spec, ng_dataset *out)
                                "curves, a directory of IDX files, FILE.npy or TRAIN.npy,TEST.npy",
                        spec);
     if (S_ISDIR(sb.st_mode)) return ng_dataset_load_idx_dir(spec, out);
-    if (ends_with(spec, ".npy")) return load_npy_split(spec, out);
-    return ng_fail(NG_EUNSUPPORTED, "data source '%s': a file not named .npy: expected FILE.npy or a "
+    if (ends_with(spec, ".npy") || ends_with(spec, ".npy.gz")) return load_npy_split(spec, out);
+    return ng_fail(NG_EUNSUPPORTED, "data source '%s': a file not named .npy[.gz]: expected FILE.npy or a "
                                     "directory of IDX files",
                    spec);
 }

@@ -1,14 +1,15 @@
 /* ratings.c - MovieLens ratings: u.data (tab), ratings.dat (::) and ratings.csv (header
  * userId,movieId,rating,timestamp). Streamed through a 1 MiB buffer (plain or gzip) and
  * parsed in place, no per-line allocation; ids are remapped to dense indices in order of
- * first appearance through an open-addressing hash map, so MovieLens-20M-sized inputs load
- * in seconds. */
+ * first appearance through a direct table (small ids) or an open-addressing hash map, so
+ * MovieLens-20M-sized inputs load in seconds. */
 #include "internal.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 static const char k_csv_header[] = "userId,movieId,rating,timestamp";
@@ -29,7 +30,7 @@ typedef struct {
     size_t ids_cap;
     int64_t last_key; /* MovieLens files list a user's ratings together: memo the last hit */
     int32_t last_val;
-    /* Ids in [0, dcap) are looked up directly in dense[] (-1 = not seen): MovieLens ids are
+    /* Ids in [0, dcap) are looked up directly in direct[] (-1 = not seen): MovieLens ids are
      * small, and a 0.5 MB array stays in cache where a hash table would not. dcap grows to
      * cover new ids only while it stays within 16 slots per distinct id (or 2^20). */
     int32_t *direct;
@@ -498,6 +499,9 @@ ng_status ng_ratings_read(const char *path, ng_ratings *out)
 {
     if (!path || !out) return ng_fail(NG_EINVAL, "ng_ratings_read: NULL argument");
     memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ng_fail(NG_EIO, "%s: cannot read: is a directory", path);
     errno = 0;
     gzFile g = gzopen(path, "rb"); /* reads plain files unchanged */
     if (!g) return ng_fail(NG_EIO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));

@@ -38,7 +38,7 @@ out=$("$BIN" ae train --help); rc=$?
 check "ae train --help exits 0" test $rc -eq 0
 miss=""
 for o in --data --arch --act --loss --optimizer --curvature --iters --time-limit --batch --lr \
-         --mu-max --seed --eval-every --eval-subset --threads --log --out --checkpoint --resume \
+         --mu-max --seed --eval-every --eval-seconds --eval-subset --threads --log --out --checkpoint --resume \
          --tau1 --eps-max --T1 --T2 --T3 --lambda0 --omega1 --omega2 --gamma0 --eta \
          --full-batch-iter --polyak-xi --polyak-start --momentum --fisher --damping \
          --adapt-lambda --adapt-gamma --max-batch --beta1 --beta2 --adam-eps; do

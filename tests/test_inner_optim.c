@@ -101,8 +101,39 @@ static void test_bad_params(void)
     NG_CHECK(!strcmp(ng_inner_kind_name(NG_INNER_ADAGRAD), "adagrad"));
 }
 
+/* a vector long enough for the OpenMP branch: every entry follows the scalar rule */
+static void test_large_vector(void)
+{
+    size_t n = 200000;
+    float *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g);
+    for (int kind = 0; kind < 3; kind++) {
+        ng_inner_params p = ng_inner_default_params((ng_inner_kind)kind);
+        p.rho0 = 0.5;
+        p.clip = 0.3;
+        ng_inner *o = NULL;
+        NG_CHECK(ng_inner_new(&p, n, &o) == NG_OK);
+        for (size_t k = 0; k < n; k++) {
+            x[k] = (float)(k % 7);
+            g[k] = (float)((double)(k % 13) - 6.0) * 0.1f;
+        }
+        ng_inner_step(o, x, g);
+        double err = 0.0;
+        for (size_t k = 0; k < n; k++) {
+            double gk = fmin(fmax((double)g[k], -0.3), 0.3);
+            /* first step: GD moves by rate*g; AdaGrad and Adam by rate*sign(g) */
+            double step = kind == 0 ? 0.5 * gk : (gk == 0 ? 0.0 : 0.5 * gk / (fabs(gk) + 1e-8));
+            err = fmax(err, fabs(x[k] - ((double)(k % 7) - step)));
+        }
+        NG_CHECK_MSG(err < 1e-5, "kind %d err %g", kind, err);
+        ng_inner_free(o);
+    }
+    free(x);
+    free(g);
+}
+
 int main(void)
 {
+    NG_RUN(test_large_vector);
     NG_RUN(test_gd_clip_schedule);
     NG_RUN(test_adagrad);
     NG_RUN(test_adam);

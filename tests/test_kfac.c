@@ -292,6 +292,49 @@ static void test_kfac_run_blockdiag(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 1);
 static void test_kfac_run_tridiag(void) { kfac_run_case(NG_KFAC_TRIDIAG, 1); }
 static void test_kfac_run_no_momentum(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 0); }
 
+/* Iteration 1 (delta0 = 0): alpha* = -g.Delta / (Delta^T F Delta + (lambda + eta) |Delta|^2)
+ * with the exact Fisher F built densely from R-op columns; model change = alpha* g.Delta / 2. */
+static void test_alpha_exact_fisher(void)
+{
+    size_t m = 24;
+    float *X = ae_data(m, 16, 71);
+    ng_net *net = make_net("16-5-16", "tanh", NG_LOSS_BERNOULLI, m, 72);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.lambda0 = 0.5; /* small, so the Fisher term matters */
+    p.eta = 1e-3;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    float *th0 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float)), *D = malloc(n * sizeof(float));
+    memcpy(th0, ng_net_params(net), n * sizeof(float));
+    ng_rng r;
+    ng_rng_seed(&r, 73);
+    ng_kfac_info info;
+    NG_CHECK(ng_kfac_step(kf, X, X, m, &r, &info) == NG_OK);
+    NG_CHECK(info.mu == 0.0 && info.k == 1);
+    memcpy(ng_net_params(net), th0, n * sizeof(float));
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_backward(net, X, m, g) == NG_OK);
+    for (size_t i = 0; i < n; i++) g[i] += (float)(p.eta * th0[i]);
+    NG_CHECK(ng_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D) == NG_OK);
+    double *F = dense_fisher(net, m);
+    double gD = 0, DD = 0, DFD = 0;
+    for (size_t i = 0; i < n; i++) {
+        gD += (double)g[i] * D[i];
+        DD += (double)D[i] * D[i];
+        for (size_t j = 0; j < n; j++) DFD += (double)D[i] * F[i * n + j] * D[j];
+    }
+    double alpha = -gD / (DFD + (p.lambda0 + p.eta) * DD);
+    NG_CHECK(gD < 0); /* a descent direction */
+    NG_CHECK_REL(info.alpha, alpha, 1e-4, 0);
+    NG_CHECK_REL(info.model_change, 0.5 * alpha * gD, 1e-4, 0);
+    free(F); free(th0); free(g); free(D); free(X);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
 static void test_nan_detected(void)
 {
     size_t n = 32;
@@ -485,6 +528,7 @@ int main(void)
     NG_RUN(test_kfac_run_blockdiag);
     NG_RUN(test_kfac_run_tridiag);
     NG_RUN(test_kfac_run_no_momentum);
+    NG_RUN(test_alpha_exact_fisher);
     NG_RUN(test_nan_detected);
     NG_RUN(test_state_resume);
     NG_RUN(test_sgd_nesterov);

@@ -226,6 +226,10 @@ static void test_malformed(void)
     NG_CHECK(has(ng_last_error(), p));
     free(p);
 
+    char *dir = ng_test_path("");
+    NG_CHECK(ng_ratings_read(dir, &r) == NG_EIO && has(ng_last_error(), "is a directory"));
+    free(dir);
+
     expect_bad("rb_empty", "", ":1: empty file", NULL);
     expect_bad("rb_unknown", "1 2 3 4\n", ":1: unrecognised ratings format", "u.data");
     expect_bad("rb_noheader.csv", "1,2,3.5,100\n", ":1: unrecognised", "userId,movieId,rating,timestamp");

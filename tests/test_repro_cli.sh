@@ -93,6 +93,15 @@ check "csv continues to the last step" test "$(tail -1 "$TMP/i.csv" | cut -d, -f
 check "csv has one header" test "$(grep -c '^step,' "$TMP/i.csv")" -eq 1
 check "checkpoint at the end" grep -q "^step $target$" "$CK/MANIFEST"
 
+# --- a resumed run ends exactly where an uninterrupted one does -----------------------
+"$BIN" repro goldstone-toy --method sync+goldstone --steps 300 --seed 3 >"$TMP/u.out" 2>/dev/null
+"$BIN" repro goldstone-toy --method sync+goldstone --steps 170 --seed 3 --checkpoint "$TMP/ck2" >/dev/null 2>&1
+"$BIN" repro goldstone-toy --method sync+goldstone --steps 300 --seed 3 --checkpoint "$TMP/ck2" --resume \
+    >"$TMP/u2.out" 2>/dev/null
+lu=$(sed -n 's/.* L = \([^ ]*\) .*/\1/p' "$TMP/u.out")
+lr=$(sed -n 's/.* L = \([^ ]*\) .*/\1/p' "$TMP/u2.out")
+check "resume reproduces the uninterrupted run ($lu vs $lr)" test -n "$lu" -a "$lu" = "$lr"
+
 # --- a checkpoint of another model is rejected ---------------------------------------
 cp -r "$CK" "$TMP/other"
 sed -i 's/^model .*/model dmf-ratings/' "$TMP/other/MANIFEST"
@@ -107,7 +116,7 @@ check "missing checkpoint: exit 1" test $? -eq 1
 "$BIN" repro goldstone-toy --seeds 1..2 --steps 300 >"$TMP/s.out" 2>"$TMP/s.err"
 rc=$?
 check "seeds exits 0" test $rc -eq 0
-for m in gd goldstone sync sync+goldstone goldstone-paper; do
+for m in gd goldstone sync sync+goldstone goldstone-paper floor; do
     grep -q "^$m " "$TMP/s.out" || bad "seeds table has $m"
 done
 check "seeds table header" grep -q "median step" "$TMP/s.out"

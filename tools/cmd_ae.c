@@ -28,7 +28,7 @@ typedef struct {
     int loss; /* -1: default for the command / preset */
     int optimizer;
     long iters, eval_every, eval_subset, threads, ckpt_every, init_k;
-    double time_limit;
+    double time_limit, eval_seconds;
     long batch, max_batch;
     double lr, mu_max, beta1, beta2, adam_eps;
     uint64_t seed;
@@ -87,10 +87,11 @@ static void usage(FILE *f, int mlp)
             "  --optimizer O        kfac | sgd-nesterov | adam [kfac]\n"
             "  --iters N            stop after N iterations, 0 = no limit [%ld]\n"
             "  --time-limit SEC     stop after SEC seconds of training, 0 = none [0]\n"
-            "  --batch M            K-FAC: first minibatch m1; SGD/Adam: minibatch [%ld]\n"
+            "  --batch M, --m1 M   K-FAC: first minibatch m1; SGD/Adam: minibatch [%ld]\n"
             "  --max-batch M        K-FAC: cap on the growing minibatch, 0 = training set [0]\n"
             "  --seed S             random seed [1]\n"
             "  --eval-every K       evaluate (and log a CSV row) every K iterations [%ld]\n"
+            "  --eval-seconds S     evaluate instead every S seconds of training, 0 = off [0]\n"
             "  --eval-subset N      evaluate on the first N cases of each set, 0 = all [0]\n"
             "  --threads N          BLAS and OpenMP threads, 0 = leave as is [0]\n"
             "  --log FILE.csv       CSV log: iter,seconds,batch,objective,train_loss,\n"
@@ -137,7 +138,7 @@ enum {
     O_MAXB, O_SEED, O_EVERY, O_SUBSET, O_THREADS, O_LOG, O_OUT, O_CKPT, O_CKEVERY, O_RESUME,
     O_LR, O_MUMAX, O_B1, O_B2, O_AEPS, O_CURV, O_MOM, O_FISHER, O_DAMP, O_ALAM, O_AGAM,
     O_TAU1, O_EPSMAX, O_T1, O_T2, O_T3, O_RF, O_LAM0, O_W1, O_W2, O_G0, O_ETA, O_FBI, O_PXI,
-    O_PSTART, O_HELP
+    O_PSTART, O_HELP, O_EVSEC
 };
 
 static const struct option k_long[] = {
@@ -147,7 +148,7 @@ static const struct option k_long[] = {
     {"optimizer", required_argument, 0, O_OPT}, {"iters", required_argument, 0, O_ITERS},
     {"time-limit", required_argument, 0, O_TIME}, {"batch", required_argument, 0, O_BATCH},
     {"max-batch", required_argument, 0, O_MAXB}, {"seed", required_argument, 0, O_SEED},
-    {"eval-every", required_argument, 0, O_EVERY}, {"eval-subset", required_argument, 0, O_SUBSET},
+    {"eval-every", required_argument, 0, O_EVERY}, {"eval-seconds", required_argument, 0, O_EVSEC}, {"eval-subset", required_argument, 0, O_SUBSET},
     {"threads", required_argument, 0, O_THREADS}, {"log", required_argument, 0, O_LOG},
     {"out", required_argument, 0, O_OUT}, {"checkpoint", required_argument, 0, O_CKPT},
     {"checkpoint-every", required_argument, 0, O_CKEVERY}, {"resume", no_argument, 0, O_RESUME},
@@ -211,6 +212,7 @@ static int parse(train_cfg *c, int argc, char **argv)
             if (!ng_cli_parse_u64(cmd, "--seed", optarg, &c->seed)) return NG_EXIT_USAGE;
             break;
         case O_EVERY: PL(1, 1000000000L, c->eval_every); break;
+        case O_EVSEC: PD(0, 1e9, c->eval_seconds); break;
         case O_SUBSET: PL(0, 1000000000L, c->eval_subset); break;
         case O_THREADS: PL(0, 1024, c->threads); break;
         case O_LOG: c->log = optarg; break;
@@ -598,11 +600,11 @@ static int run_train(int argc, char **argv, int mlp)
 
     ng_cli_banner(cmd, c.seed,
                   "data %s (%zu train, %zu test, dim %zu) | arch %s (%zu params, %s loss) | optimizer %s | "
-                  "iters %ld | time-limit %g | batch %ld | max-batch %zu | eval-every %ld | eval-subset %ld | "
+                  "iters %ld | time-limit %g | batch %ld | max-batch %zu | eval-every %ld | eval-seconds %g | eval-subset %ld | "
                   "lr %g | mu-max %g | eta %g | tau1 %g | T1 %d T2 %d T3 %d | lambda0 %g | gamma0 %g | "
                   "momentum %s | fisher %s | damping %s | adapt-lambda %s | adapt-gamma %s | polyak %g from %ld",
                   c.data, s.ds.n_train, s.ds.n_test, s.ds.dim, c.arch, np, ng_loss_name(sp.loss),
-                  opt_label(&c), c.iters, c.time_limit, c.batch, maxb, c.eval_every, c.eval_subset,
+                  opt_label(&c), c.iters, c.time_limit, c.batch, maxb, c.eval_every, c.eval_seconds, c.eval_subset,
                   c.optimizer == OPT_KFAC ? 0.0 : c.lr, c.mu_max, c.kp.eta, c.kp.tau1, c.kp.T1,
                   c.kp.T2, c.kp.T3, c.kp.lambda0,
                   c.kp.gamma0 > 0 ? c.kp.gamma0 : sqrt(c.kp.lambda0 + c.kp.eta),
@@ -632,6 +634,7 @@ static int run_train(int argc, char **argv, int mlp)
     memset(&oi, 0, sizeof oi);
     ki.rho = ki.alpha = ki.mu = ki.lambda = ki.gamma = NAN;
     size_t m = 0;
+    double next_eval = c.eval_seconds > 0 ? (floor(seconds / c.eval_seconds) + 1) * c.eval_seconds : 0;
     if (iter == 0 && csv) { /* the starting point */
         int ua;
         st = evaluate(&s, &tl, &tre, &tee, &ua);
@@ -684,7 +687,9 @@ static int run_train(int argc, char **argv, int mlp)
         s.tr_sc[0] = (double)iter;
         s.tr_sc[1] = seconds;
         int last = (c.iters > 0 && iter >= c.iters) || (c.time_limit > 0 && seconds >= c.time_limit);
-        if (csv && (iter % c.eval_every == 0 || last)) {
+        int due = c.eval_seconds > 0 ? seconds >= next_eval : iter % c.eval_every == 0;
+        if (csv && (due || last)) {
+            while (c.eval_seconds > 0 && next_eval <= seconds) next_eval += c.eval_seconds;
             int ua = 0;
             st = evaluate(&s, &tl, &tre, &tee, &ua);
             if (st) {

@@ -33,8 +33,9 @@ static void info_usage(FILE *f)
             "gzip-compressed files are read transparently.\n\n"
             "Options:\n"
             "  --format F   idx | npy | ratings | dir | auto (default: auto: a directory is a\n"
-            "               dataset; names ending .npy[.gz] are .npy, names with 'idx'/'ubyte' are\n"
-            "               IDX, .csv/.dat/.data/.tsv are ratings; otherwise the content decides)\n"
+            "               dataset; names ending .npy[.gz] are .npy, .csv/.dat/.data/.tsv[.gz]\n"
+            "               ratings, other names with 'idx' or 'ubyte' IDX; otherwise the content\n"
+            "               decides: \\x93NUMPY is .npy, two zero bytes IDX, text ratings)\n"
             "  --verbose    print the configuration banner and load times to stderr (default: off)\n"
             "  --help       show this help and exit\n\n"
             "Exit status: 0 when every PATH loaded, 1 if one failed (one line on stderr naming the\n"
@@ -61,10 +62,10 @@ static int detect(const char *path)
     const char *slash = strrchr(base, '/');
     const char *name = slash ? slash + 1 : base;
     if (ends_with(name, ".npy")) return F_NPY;
-    if (strstr(name, "idx") || strstr(name, "ubyte")) return F_IDX;
     if (ends_with(name, ".csv") || ends_with(name, ".dat") || ends_with(name, ".data") ||
         ends_with(name, ".tsv"))
         return F_RATINGS;
+    if (strstr(name, "idx") || strstr(name, "ubyte")) return F_IDX;
     /* Content: the first bytes (gzip-transparent). A missing file goes to the IDX reader,
      * whose message names it. */
     gzFile g = gzopen(path, "rb");

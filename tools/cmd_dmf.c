@@ -114,6 +114,7 @@ typedef struct {
     ng_symmetry symmetry;
     uint64_t seed;
     int resume;
+    int paper_gauge;
 } train_cfg;
 
 static const char *const k_binnings[] = {"duration", "count", NULL};
@@ -161,6 +162,8 @@ static void train_usage(FILE *f)
             "  --symmetry S         none|goldstone|sync|sync+goldstone (default %s)\n"
             "  --k1 N               optimiser steps between symmetry phases (default %ld)\n"
             "  --k2 N               natural-gradient steps per gauge phase (default %ld)\n"
+            "  --paper-gauge        the paper's exact gauge phase (warm gauge fields, first-order\n"
+            "                       rotation) instead of natgrad's default (off)\n"
             "  --steps N            optimiser steps (default %ld)\n"
             "  --init-std S         std of the random initial vectors (default %g)\n"
             "  --seed S             seed of the split and the initialisation (default %llu)\n"
@@ -193,6 +196,7 @@ static int parse_train(int argc, char **argv, train_cfg *c)
         {"eval-every", required_argument, 0, 'e'}, {"checkpoint", required_argument, 0, 'c'},
         {"checkpoint-every", required_argument, 0, 'C'},
         {"resume", no_argument, 0, 'm'},           {"init-std", required_argument, 0, 'I'},
+        {"paper-gauge", no_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     optind = 1;
     int ch, k;
@@ -254,6 +258,7 @@ static int parse_train(int argc, char **argv, train_cfg *c)
                 return NG_EXIT_USAGE;
             break;
         case 'm': c->resume = 1; break;
+        case 'P': c->paper_gauge = 1; break;
         case 'I':
             if (!ng_cli_parse_double(cmd, "--init-std", optarg, 0, 100, &c->init_std)) return NG_EXIT_USAGE;
             break;
@@ -393,7 +398,7 @@ static void cfg_vector(const train_cfg *c, const ng_dmf_data *D, double *v)
 {
     v[0] = (double)D->T, v[1] = (double)c->dim, v[2] = c->lambda, v[3] = c->gamma;
     v[4] = (double)c->optimizer, v[5] = c->lr, v[6] = (double)c->symmetry;
-    v[7] = (double)c->k1, v[8] = (double)c->k2, v[9] = (double)c->seed;
+    v[7] = (double)c->k1, v[8] = (double)c->k2 + 1e6 * c->paper_gauge, v[9] = (double)c->seed;
 }
 
 static ng_status checkpoint_io(int save, const char *dir, ng_goldstone *gs, float *Z, size_t T,
@@ -455,10 +460,10 @@ static int cmd_train(int argc, char **argv)
 
     ng_cli_banner(cmd, c.seed,
                   "ratings %s | bins %ld (%s) | dim %ld | lambda %g | gamma %g | optimizer %s "
-                  "lr %g | symmetry %s k1 %ld k2 %ld | steps %ld | init-std %g | eval-every %ld",
+                  "lr %g | symmetry %s k1 %ld k2 %ld%s | steps %ld | init-std %g | eval-every %ld",
                   c.ratings, c.bins, k_binnings[c.binning], c.dim, c.lambda, c.gamma,
                   ng_inner_kind_name(c.optimizer), c.lr, ng_symmetry_name(c.symmetry), c.k1,
-                  c.k2, c.steps, c.init_std, c.eval_every);
+                  c.k2, c.paper_gauge ? " paper-gauge" : "", c.steps, c.init_std, c.eval_every);
     double t_load = ng_cli_now();
     if (ng_ratings_read(c.ratings, &R) != NG_OK) {
         fprintf(stderr, "natgrad %s: %s\n", cmd, ng_last_error());
@@ -496,6 +501,7 @@ static int cmd_train(int argc, char **argv)
     ng_rng_seed(&rng, c.seed ^ 0x5eedULL);
     ng_dmf_init(model, &rng, c.init_std, Z);
     ng_goldstone_params gp = ng_goldstone_default_params();
+    if (c.paper_gauge) ng_goldstone_paper_variant(&gp);
     gp.symmetry = c.symmetry;
     gp.k1 = (int)c.k1;
     gp.k2 = (int)c.k2;

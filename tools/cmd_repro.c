@@ -23,7 +23,7 @@ typedef struct {
     double lambda, noise_var, init_std;
     uint64_t seed, data_seed;
     ng_goldstone_params gp;
-    int method_given, paper, resume, have_seeds;
+    int method_given, paper, resume, have_seeds, init_equal;
     long seed_a, seed_b;
     const char *log, *figure, *ckpt;
 } cfg_t;
@@ -77,7 +77,9 @@ static void usage(FILE *f, const cfg_t *c)
             "  --dim N              embedding dimension d (default %ld)\n"
             "  --lambda X           chain coupling (default %g)\n"
             "  --noise-var X        noise variance (default %g)\n"
-            "  --init-std X         initial Z ~ N(0, X^2) (default %g)\n\n"
+            "  --init-std X         initial Z ~ N(0, X^2) (default %g)\n"
+            "  --init-equal         start every slice from the same draw (no twist, no wall: the\n"
+            "                       floor any symmetry phase can reach; diagnostic)\n\n"
             "Method (natgrad's defaults; --paper selects the paper's exact variant):\n"
             "  --paper              goldstone, warm-started gauge fields, first-order rotation,\n"
             "                       rho-scale 1, no clip, apply-fraction 1 (later options override)\n"
@@ -108,7 +110,7 @@ static void usage(FILE *f, const cfg_t *c)
 enum {
     O_METHOD = 256, O_SEED, O_STEPS, O_LOG, O_LOG_EVERY, O_SEEDS, O_FIGURE, O_FIGURE_STEP, O_CKPT,
     O_CKPT_EVERY, O_RESUME, O_THREADS, O_DATA_SEED, O_T, O_ROWS, O_COLS, O_DIM, O_LAMBDA, O_NOISE,
-    O_INIT_STD, O_PAPER, O_K1, O_K2, O_RHO, O_RESET, O_ROT, O_CLIP, O_APPLY, O_OPT, O_LR, O_SBAR,
+    O_INIT_STD, O_INIT_EQUAL, O_PAPER, O_K1, O_K2, O_RHO, O_RESET, O_ROT, O_CLIP, O_APPLY, O_OPT, O_LR, O_SBAR,
     O_POWER, O_GCLIP, O_BETA1, O_BETA2, O_EPS, O_HELP
 };
 
@@ -123,6 +125,7 @@ static const struct option k_opts[] = {
     {"rows", required_argument, 0, O_ROWS}, {"cols", required_argument, 0, O_COLS},
     {"dim", required_argument, 0, O_DIM}, {"lambda", required_argument, 0, O_LAMBDA},
     {"noise-var", required_argument, 0, O_NOISE}, {"init-std", required_argument, 0, O_INIT_STD},
+    {"init-equal", no_argument, 0, O_INIT_EQUAL},
     {"paper", no_argument, 0, O_PAPER}, {"k1", required_argument, 0, O_K1},
     {"k2", required_argument, 0, O_K2}, {"rho-scale", required_argument, 0, O_RHO},
     {"gauge-reset", required_argument, 0, O_RESET}, {"rotation", required_argument, 0, O_ROT},
@@ -204,7 +207,7 @@ static int parse(int argc, char **argv, cfg_t *c)
         case O_CKPT_EVERY: if (!ng_cli_parse_long(CMD, opt, a, 1, 1000000000L, &c->ckpt_every)) return NG_EXIT_USAGE; break;
         case O_RESUME: c->resume = 1; break;
         case O_THREADS: if (!ng_cli_parse_long(CMD, opt, a, 1, 1024, &c->threads)) return NG_EXIT_USAGE; break;
-        case O_T: if (!ng_cli_parse_long(CMD, opt, a, 1, 100000, &c->T)) return NG_EXIT_USAGE; break;
+        case O_T: if (!ng_cli_parse_long(CMD, opt, a, 1, 20000, &c->T)) return NG_EXIT_USAGE; break;
         case O_ROWS: if (!ng_cli_parse_long(CMD, opt, a, 1, 100000, &c->rows)) return NG_EXIT_USAGE; break;
         case O_COLS: if (!ng_cli_parse_long(CMD, opt, a, 1, 100000, &c->cols)) return NG_EXIT_USAGE; break;
         case O_DIM: if (!ng_cli_parse_long(CMD, opt, a, 1, 4096, &c->d)) return NG_EXIT_USAGE; break;
@@ -212,6 +215,7 @@ static int parse(int argc, char **argv, cfg_t *c)
         case O_NOISE: if (!ng_cli_parse_double(CMD, opt, a, 0, 1e300, &c->noise_var)) return NG_EXIT_USAGE; break;
         case O_INIT_STD: if (!ng_cli_parse_double(CMD, opt, a, 0, 1e300, &c->init_std)) return NG_EXIT_USAGE; break;
         case O_PAPER: break;
+        case O_INIT_EQUAL: c->init_equal = 1; break;
         case O_K1: if (!ng_cli_parse_long(CMD, opt, a, 1, 1000000000L, &v)) return NG_EXIT_USAGE; c->gp.k1 = (int)v; break;
         case O_K2: if (!ng_cli_parse_long(CMD, opt, a, 0, 1000000, &v)) return NG_EXIT_USAGE; c->gp.k2 = (int)v; break;
         case O_RHO: if (!ng_cli_parse_double(CMD, opt, a, 1e-300, 1e300, &c->gp.rho_scale)) return NG_EXIT_USAGE; break;
@@ -282,6 +286,17 @@ static void toy_free(toy_t *t)
     ng_graph_free(t->graph);
 }
 
+static void init_z(const cfg_t *c, const toy_t *t, uint64_t seed, float *Z)
+{
+    ng_rng rng;
+    ng_rng_seed(&rng, seed);
+    ng_gauss_mf_init(t->model, &rng, c->init_std, Z);
+    if (c->init_equal) {
+        size_t nd = t->N * (size_t)c->d;
+        for (long s = 1; s < c->T; s++) memcpy(Z + (size_t)s * nd, Z, nd * sizeof *Z);
+    }
+}
+
 /* ------------------------------------------------------------------ many seeds */
 
 static int cmp_long(const void *a, const void *b)
@@ -304,9 +319,7 @@ static ng_status run_quiet(const cfg_t *c, const toy_t *t, const ng_goldstone_pa
     memset(r, 0, sizeof *r);
     r->hit1 = r->hit01 = -1;
     r->final_walls = -1;
-    ng_rng rng;
-    ng_rng_seed(&rng, seed);
-    ng_gauss_mf_init(t->model, &rng, c->init_std, Z);
+    init_z(c, t, seed, Z);
     ng_goldstone *gs = NULL;
     ng_status st = ng_goldstone_new(gp, t->graph, t->N, (size_t)c->d, ng_gauss_mf_loss, t->model, Z, &gs);
     if (st) return st;
@@ -341,9 +354,11 @@ static ng_status run_quiet(const cfg_t *c, const toy_t *t, const ng_goldstone_pa
 
 static int run_seeds(const cfg_t *c, const toy_t *t)
 {
-    const char *names[6];
-    ng_goldstone_params ps[6];
-    int nm = 0;
+    const char *names[7];
+    ng_goldstone_params ps[7];
+    int nm = 0, floor_row = -1;
+    cfg_t ceq = *c; /* the floor row starts every slice from the same draw */
+    ceq.init_equal = 1;
     if (c->method_given) {
         names[nm] = c->gp.symmetry == NG_SYM_NONE ? "gd" : ng_symmetry_name(c->gp.symmetry);
         ps[nm++] = c->gp;
@@ -358,6 +373,11 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
             ng_goldstone_paper_variant(&ps[nm]);
             names[nm++] = "goldstone-paper";
         }
+        /* the floor: GD from identical slices (no twist, no wall to remove) */
+        ps[nm] = c->gp;
+        ps[nm].symmetry = NG_SYM_NONE;
+        floor_row = nm;
+        names[nm++] = "floor";
     }
     long ns = c->seed_b - c->seed_a + 1;
     float *Z = malloc(t->n * sizeof *Z);
@@ -391,7 +411,7 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
                 break;
             }
             result_t r;
-            ng_status st = run_quiet(c, t, &ps[m], (uint64_t)(c->seed_a + s), Z, &r);
+            ng_status st = run_quiet(m == floor_row ? &ceq : c, t, &ps[m], (uint64_t)(c->seed_a + s), Z, &r);
             if (st) {
                 rc = ng_cli_fail(CMD, names[m]);
                 break;
@@ -429,7 +449,9 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
         printf("%-16s %9s %12s %9s %12s %8zu %9zu %7zu %11.3g %8.1f%%\n", names[m], a1, sm1, a01, sm01, stalled,
                diverged, walled, mg, sec > 0 ? 100.0 * symsec / sec : 0.0);
         fflush(stdout);
-        if (ps[m].symmetry == NG_SYM_NONE) gd_median = m1;
+        if (m == floor_row) {
+            /* not a method: shown for reference only */
+        } else if (ps[m].symmetry == NG_SYM_NONE) gd_median = m1;
         else if (n1 && (double)n1 / (double)ns >= best_share - 1e-12 &&
                  ((double)n1 / (double)ns > best_share + 1e-12 || m1 < best_median)) {
             best_share = (double)n1 / (double)ns;
@@ -443,7 +465,8 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
                "GD's median %.0f on the seeds GD solved\n",
                best, 100.0 * best_share, best_median, gd_median / best_median, gd_median);
     printf("(stalled: never reached gap < 1 in %ld steps; walls: runs ending with a reflection wall; sym time: "
-           "share of run time in the symmetry phase)\n", c->steps);
+           "share of run time in the symmetry phase%s)\n", c->steps,
+           floor_row >= 0 ? "; floor: GD from identical slices, what a perfect symmetry phase could reach" : "");
     free(Z);
     free(h1);
     free(h01);
@@ -460,9 +483,7 @@ static int run_single(const cfg_t *c, const toy_t *t)
         fprintf(stderr, "natgrad %s: out of memory\n", CMD);
         return NG_EXIT_FAIL;
     }
-    ng_rng rng;
-    ng_rng_seed(&rng, c->seed);
-    ng_gauss_mf_init(t->model, &rng, c->init_std, Z);
+    init_z(c, t, c->seed, Z);
     ng_goldstone *gs = NULL;
     ng_csv *csv = NULL;
     int rc = NG_EXIT_OK;
@@ -632,9 +653,7 @@ static int run_figure(const cfg_t *c, const toy_t *t)
                   c->steps, snaps[0], snaps[1], snaps[2]);
     double gaps[2][3];
     for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) {
-        ng_rng rng;
-        ng_rng_seed(&rng, c->seed);
-        ng_gauss_mf_init(t->model, &rng, c->init_std, Z);
+        init_z(c, t, c->seed, Z);
         ng_goldstone *gs = NULL;
         if (ng_goldstone_new(&ps[m], t->graph, t->N, (size_t)c->d, ng_gauss_mf_loss, t->model, Z, &gs)) {
             rc = ng_cli_fail(CMD, "cannot set up the method");
