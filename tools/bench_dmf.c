@@ -35,7 +35,9 @@ static void bench_usage(FILE *f)
             "Options:\n"
             "  --users N     users (default 138000)\n"
             "  --items N     items (default 27000)\n"
-            "  --ratings N   ratings before binarisation (default 10000000)\n"
+            "  --ratings N   ratings before binarisation (default 23300000: about 10M\n"
+            "                training ratings after the median discard and 50%% split, as\n"
+            "                MovieLens-20M in the paper)\n"
             "  --bins T      time bins (default 100)\n"
             "  --dim D       embedding dimension (default 30)\n"
             "  --k2 N        gauge natural-gradient steps per phase (default 10)\n"
@@ -61,7 +63,7 @@ static void tick(timing *t, double s)
 int ng_bench_dmf(int argc, char **argv)
 {
     const char *cmd = "bench dmf";
-    long users = 138000, items = 27000, ratings = 10000000, bins = 100, dim = 30, steps = 3,
+    long users = 138000, items = 27000, ratings = 23300000, bins = 100, dim = 30, steps = 3,
          threads = 0, k2 = 10;
     uint64_t seed = 1;
     static const struct option opts[] = {
