@@ -45,14 +45,21 @@ static void usage(FILE *f, const demo_cfg *c)
             c->out_dir, c->seeds, c->toy_steps, c->seconds, c->data, c->arch, c->threads);
 }
 
-/* Runs this executable with argv (NULL-terminated); returns its exit status or -1. */
-static int run_self(char **argv)
+/* Shows the command a child runs, as a user would type it; flushes before a fork. */
+static void print_command(char **argv, const char *err_path)
 {
     fprintf(stderr, "$ natgrad");
     for (int i = 1; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
+    if (err_path) fprintf(stderr, "   (output: %s)", err_path);
     fputc('\n', stderr);
     fflush(stderr);
     fflush(stdout);
+}
+
+/* Runs this executable with argv (NULL-terminated); returns its exit status or -1. */
+static int run_self(char **argv)
+{
+    print_command(argv, NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -178,6 +185,8 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
     double *steps = calloc((size_t)c->seeds, sizeof *steps);
     char sbuf[32], stbuf[32], thbuf[32];
     int rc = NG_EXIT_OK;
+    snprintf(stbuf, sizeof stbuf, "%ld", c->toy_steps);
+    snprintf(thbuf, sizeof thbuf, "%ld", c->threads);
     printf("\n== Part 1: Goldstone-GD on the paper's toy (T = 30, d = 3, lambda = 10) ==\n");
     printf("%-16s %6s %14s %18s\n", "method", "seeds", "gap < 1", "median step to it");
     for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) {
@@ -187,8 +196,6 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
             snprintf(name, sizeof name, "toy-%s-seed%ld.csv", m ? "goldstone" : "gd", s);
             char *log = path_in(c->out_dir, name);
             snprintf(sbuf, sizeof sbuf, "%ld", s);
-            snprintf(stbuf, sizeof stbuf, "%ld", c->toy_steps);
-            snprintf(thbuf, sizeof thbuf, "%ld", c->threads);
             char *argv[] = {"natgrad", "repro", "goldstone-toy", "--method", (char *)methods[m],
                             "--seed", sbuf, "--steps", stbuf, "--log", log, "--log-every", "10",
                             "--threads", thbuf, NULL};
@@ -230,11 +237,7 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
 /* Starts this executable with argv, stderr to err_path; returns the pid or -1. */
 static pid_t spawn_self(char **argv, const char *err_path)
 {
-    fprintf(stderr, "$ natgrad");
-    for (int i = 1; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
-    fprintf(stderr, "   (output: %s)\n", err_path);
-    fflush(stderr);
-    fflush(stdout);
+    print_command(argv, err_path);
     pid_t pid = fork();
     if (pid == 0) {
         if (!freopen(err_path, "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
