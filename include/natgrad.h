@@ -611,6 +611,8 @@ typedef struct {
     int adapt_lambda;            /* 1: Levenberg-Marquardt rule every T1 */
     int adapt_gamma;             /* 1: try 3 gammas every T2 */
     double tau1;                 /* 1/8: fraction of the minibatch used for statistics */
+    double tau2;                 /* 1/4: fraction of the minibatch for the quadratic model's
+                                    exact-Fisher (R-op) products; 1 = the whole minibatch */
     double eps_max;              /* 0.95: eps_k = min(1 - 1/k, eps_max) */
     int T1, T2, T3;              /* 5, 20, 20 */
     int refresh_first;           /* 3: also refresh the decompositions on k <= this */
@@ -647,7 +649,8 @@ NG_API size_t ng_kfac_workspace_bytes(const ng_net *net, const ng_kfac_params *p
 NG_API ng_status ng_kfac_new(ng_net *net, const ng_kfac_params *p, ng_kfac **out);
 NG_API void ng_kfac_free(ng_kfac *kf);
 /* One iteration on the minibatch X, Y (m <= max_batch cases, already shuffled: the first
- * ceil(tau1 m) rows feed the statistics). NG_ENUMERIC on NaN/Inf (parameters unchanged). */
+ * ceil(tau1 m) rows feed the statistics, the first ceil(tau2 m) the quadratic model's
+ * Fisher products). NG_ENUMERIC on NaN/Inf (parameters unchanged). */
 NG_API ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m,
                               ng_rng *rng, ng_kfac_info *info);
 NG_API long ng_kfac_iter(const ng_kfac *kf);

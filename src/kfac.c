@@ -30,6 +30,8 @@ struct ng_kfac {
     double *QA[NL], *wA[NL], *QG[NL], *wG[NL], *AxS[NL], *GxS[NL];
     /* inverse representation for prepared_gamma */
     double *Ainv[NL], *Ginv[NL], *PsiA[NL], *PsiG[NL], *K1[NL], *s1[NL], *K2[NL], *s2[NL];
+    /* float copies of the block-diagonal inverses: the per-iteration apply runs in sgemm */
+    float *AinvF[NL], *GinvF[NL];
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
     float *ft, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
@@ -48,6 +50,7 @@ ng_kfac_params ng_kfac_default_params(void)
     p.adapt_lambda = 1;
     p.adapt_gamma = 1;
     p.tau1 = 0.125;
+    p.tau2 = 0.25;
     p.eps_max = 0.95;
     p.T1 = 5;
     p.T2 = 20;
@@ -73,6 +76,7 @@ ng_status ng_kfac_params_check(const ng_kfac_params *p)
     if (p->exact_tikhonov && p->curvature == NG_KFAC_TRIDIAG)
         return ng_fail(NG_EUNSUPPORTED, "kfac.c: exact Tikhonov damping is implemented for the block-diagonal inverse only");
     if (!(p->tau1 > 0 && p->tau1 <= 1)) return ng_fail(NG_EINVAL, "kfac.c: tau1 = %g, expected (0, 1]", p->tau1);
+    if (!(p->tau2 > 0 && p->tau2 <= 1)) return ng_fail(NG_EINVAL, "kfac.c: tau2 = %g, expected (0, 1]", p->tau2);
     if (!(p->eps_max >= 0 && p->eps_max < 1)) return ng_fail(NG_EINVAL, "kfac.c: eps_max = %g, expected [0, 1)", p->eps_max);
     if (p->T1 < 1 || p->T2 < 1 || p->T3 < 1) return ng_fail(NG_EINVAL, "kfac.c: T1, T2, T3 must be >= 1 (got %d, %d, %d)", p->T1, p->T2, p->T3);
     if (!(p->lambda0 >= 0) || !isfinite(p->lambda0)) return ng_fail(NG_EINVAL, "kfac.c: lambda0 = %g, expected >= 0", p->lambda0);
@@ -128,6 +132,10 @@ static size_t layout(ng_kfac *kf, char *base)
         tot += CARVE(kf->wG[i], g, double);
         tot += CARVE(kf->Ainv[i], a * a, double);
         tot += CARVE(kf->Ginv[i], g * g, double);
+        if (!tri && !kf->p.exact_tikhonov) {
+            tot += CARVE(kf->AinvF[i], a * a, float);
+            tot += CARVE(kf->GinvF[i], g * g, float);
+        }
         if (tri && i + 1 < L) {
             size_t a2 = kf->din[i + 1], g2 = kf->dout[i + 1];
             tot += CARVE(kf->Ax[i], a * a2, double);
@@ -298,22 +306,38 @@ static void update_stats(ng_kfac *kf, long k, size_t ms)
     }
 }
 
+/* Block-diagonal with factored damping needs only (A + gamma pi I)^-1 for a few gammas:
+ * Cholesky inverses of a snapshot are several times cheaper than eigendecompositions. */
+static int chol_mode(const ng_kfac *kf)
+{
+    return kf->p.curvature == NG_KFAC_BLOCKDIAG && !kf->p.exact_tikhonov;
+}
+
 static ng_status refresh(ng_kfac *kf)
 {
-    int tri = kf->p.curvature == NG_KFAC_TRIDIAG;
+    int tri = kf->p.curvature == NG_KFAC_TRIDIAG, chol = chol_mode(kf);
     for (int i = 0; i < kf->L; i++) {
         size_t a = kf->din[i], g = kf->dout[i];
-        ng_status st = ng_kfac_eig(a, kf->A[i], kf->QA[i], kf->wA[i], kf->ework, kf->iwork);
-        if (st) return st;
-        st = ng_kfac_eig(g, kf->G[i], kf->QG[i], kf->wG[i], kf->ework, kf->iwork);
-        if (st) return st;
+        if (chol) { /* snapshot only: QA/QG hold A and G as of this refresh */
+            memcpy(kf->QA[i], kf->A[i], a * a * sizeof(double));
+            memcpy(kf->QG[i], kf->G[i], g * g * sizeof(double));
+            for (size_t j = 0; j < a * a; j++)
+                if (!isfinite(kf->QA[i][j])) return ng_fail(NG_ENUMERIC, "kfac.c: non-finite entry in the A factor of layer %d", i);
+            for (size_t j = 0; j < g * g; j++)
+                if (!isfinite(kf->QG[i][j])) return ng_fail(NG_ENUMERIC, "kfac.c: non-finite entry in the G factor of layer %d", i);
+        } else {
+            ng_status st = ng_kfac_eig(a, kf->A[i], kf->QA[i], kf->wA[i], kf->ework, kf->iwork);
+            if (st) return st;
+            st = ng_kfac_eig(g, kf->G[i], kf->QG[i], kf->wG[i], kf->ework, kf->iwork);
+            if (st) return st;
+        }
         double ta = 0, tg = 0;
         for (size_t j = 0; j < a; j++) {
-            if (kf->wA[i][j] < 0) kf->wA[i][j] = 0;
+            if (!chol && kf->wA[i][j] < 0) kf->wA[i][j] = 0;
             ta += kf->A[i][j * a + j];
         }
         for (size_t j = 0; j < g; j++) {
-            if (kf->wG[i][j] < 0) kf->wG[i][j] = 0;
+            if (!chol && kf->wG[i][j] < 0) kf->wG[i][j] = 0;
             tg += kf->G[i][j * g + j];
         }
         kf->pi[i] = (ta > 0 && tg > 0) ? sqrt((ta / (double)a) / (tg / (double)g)) : 1.0;
@@ -326,12 +350,39 @@ static ng_status refresh(ng_kfac *kf)
     return NG_OK;
 }
 
+/* out = (S + shift I)^-1 for the PSD snapshot S (Cholesky; if rounding made S + shift I
+ * indefinite, the eigendecomposition with clamped eigenvalues), and its float copy. */
+static ng_status damped_inverse(ng_kfac *kf, size_t n, const double *S, double shift, double *out,
+                                float *outf)
+{
+    ng_status st = ng_kfac_spd_shift_inverse(n, S, shift, out);
+    if (st == NG_ENUMERIC) {
+        st = ng_kfac_eig(n, S, kf->t2, kf->t3, kf->ework, kf->iwork);
+        if (st) return st;
+        for (size_t j = 0; j < n; j++)
+            if (kf->t3[j] < 0) kf->t3[j] = 0;
+        memcpy(kf->t1, kf->t3, n * sizeof(double)); /* eigenvalues out of sym_fn's tmp */
+        ng_kfac_sym_fn(n, kf->t2, kf->t1, shift, -1.0, out, kf->t3);
+    } else if (st) {
+        return st;
+    }
+    for (size_t j = 0; j < n * n; j++) outf[j] = (float)out[j];
+    return NG_OK;
+}
+
 /* Builds the inverse representation for damping gamma from the snapshot. */
 static ng_status prepare(ng_kfac *kf, double gamma)
 {
     if (kf->prepared && kf->prepared_gamma == gamma) return NG_OK;
     kf->prepared = 0;
-    if (!kf->p.exact_tikhonov) {
+    if (chol_mode(kf)) {
+        for (int i = 0; i < kf->L; i++) {
+            ng_status st = damped_inverse(kf, kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i], kf->AinvF[i]);
+            if (st) return st;
+            st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->GinvF[i]);
+            if (st) return st;
+        }
+    } else if (!kf->p.exact_tikhonov) {
         for (int i = 0; i < kf->L; i++) {
             ng_kfac_sym_fn(kf->din[i], kf->QA[i], kf->wA[i], gamma * kf->pi[i], -1.0, kf->Ainv[i], kf->t1);
             ng_kfac_sym_fn(kf->dout[i], kf->QG[i], kf->wG[i], gamma / kf->pi[i], -1.0, kf->Ginv[i], kf->t1);
@@ -392,28 +443,29 @@ static void propose(ng_kfac *kf, const float *grad, float *Delta)
         size_t m = kf->dout[l], n = kf->din[l];
         const float *V = grad + kf->off[l];
         float *U = Delta + kf->off[l];
+        if (!kf->p.exact_tikhonov) {
+            /* U = -(G + gamma/pi I)^-1 V (A + gamma pi I)^-1 in float (sgemm); the inverses
+             * were formed in double */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0f,
+                        kf->GinvF[l], (int)m, V, (int)n, 0.0f, kf->ft, (int)n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0f,
+                        kf->ft, (int)n, kf->AinvF[l], (int)n, 0.0f, U, (int)n);
+            continue;
+        }
+        /* exact Tikhonov: U = -Q_G [ (Q_G^T V Q_A) ./ (g a^T + gamma^2) ] Q_A^T (double) */
         double *Vd = kf->t3;
         for (size_t i = 0; i < m * n; i++) Vd[i] = V[i];
-        if (kf->p.exact_tikhonov) {
-            /* U = Q_G [ (Q_G^T V Q_A) ./ (g a^T + gamma^2) ] Q_A^T */
-            double g2 = kf->prepared_gamma * kf->prepared_gamma;
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
-                        kf->QG[l], (int)m, Vd, (int)n, 0.0, kf->t1, (int)n);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, 1.0,
-                        kf->t1, (int)n, kf->QA[l], (int)n, 0.0, kf->t2, (int)n);
-            for (size_t i = 0; i < m; i++)
-                for (size_t j = 0; j < n; j++) kf->t2[i * n + j] /= kf->wG[l][i] * kf->wA[l][j] + g2;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
-                        kf->QG[l], (int)m, kf->t2, (int)n, 0.0, kf->t1, (int)n);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)n, 1.0,
-                        kf->t1, (int)n, kf->QA[l], (int)n, 0.0, kf->t2, (int)n);
-        } else {
-            /* U = (G + gamma/pi I)^-1 V (A + gamma pi I)^-1 */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
-                        kf->Ginv[l], (int)m, Vd, (int)n, 0.0, kf->t1, (int)n);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, 1.0,
-                        kf->t1, (int)n, kf->Ainv[l], (int)n, 0.0, kf->t2, (int)n);
-        }
+        double g2 = kf->prepared_gamma * kf->prepared_gamma;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
+                    kf->QG[l], (int)m, Vd, (int)n, 0.0, kf->t1, (int)n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, 1.0,
+                    kf->t1, (int)n, kf->QA[l], (int)n, 0.0, kf->t2, (int)n);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) kf->t2[i * n + j] /= kf->wG[l][i] * kf->wA[l][j] + g2;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
+                    kf->QG[l], (int)m, kf->t2, (int)n, 0.0, kf->t1, (int)n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)n, 1.0,
+                    kf->t1, (int)n, kf->QA[l], (int)n, 0.0, kf->t2, (int)n);
         for (size_t i = 0; i < m * n; i++) U[i] = (float)-kf->t2[i];
     }
 }
@@ -490,6 +542,12 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         refreshed = 1;
     }
 
+    /* the quadratic model's exact-Fisher products use the first ceil(tau2 m) cases: two
+     * R-op passes on the whole minibatch would cost more than the forward and backward */
+    size_t mq = (size_t)ceil(p->tau2 * (double)m);
+    if (mq < 1) mq = 1;
+    if (mq > m) mq = m;
+
     /* momentum direction: its Fisher products are the same for every gamma */
     double lam = kf->lambda + p->eta;
     double d0d0 = 0, gd0 = 0, d0Fd0 = 0;
@@ -498,9 +556,9 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         d0d0 = dotf(kf->delta0, kf->delta0, n);
         if (d0d0 > 0) {
             use2 = 1;
-            st = ng_net_rop(net, kf->delta0, m, kf->J0);
+            st = ng_net_rop(net, kf->delta0, mq, kf->J0);
             if (st) return st;
-            d0Fd0 = ng_net_output_fisher_dot(net, m, kf->J0, kf->J0);
+            d0Fd0 = ng_net_output_fisher_dot(net, mq, kf->J0, kf->J0);
             gd0 = dotf(kf->grad, kf->delta0, n);
         }
     }
@@ -523,13 +581,13 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         st = prepare(kf, cand[c]);
         if (st) return st;
         propose(kf, kf->grad, kf->Delta);
-        st = ng_net_rop(net, kf->Delta, m, kf->J1);
+        st = ng_net_rop(net, kf->Delta, mq, kf->J1);
         if (st) return st;
-        double DFD = ng_net_output_fisher_dot(net, m, kf->J1, kf->J1);
+        double DFD = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J1);
         double DD = dotf(kf->Delta, kf->Delta, n), gD = dotf(kf->grad, kf->Delta, n);
         double h12 = 0, h22 = 0;
         if (use2) {
-            h12 = ng_net_output_fisher_dot(net, m, kf->J1, kf->J0) + lam * dotf(kf->Delta, kf->delta0, n);
+            h12 = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J0) + lam * dotf(kf->Delta, kf->delta0, n);
             h22 = d0Fd0 + lam * d0d0;
         }
         model[c] = ng_kfac_solve_alpha_mu(DFD + lam * DD, h12, h22, gD, gd0, use2, &al[c], &mu[c]);

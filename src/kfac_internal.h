@@ -18,6 +18,9 @@ ng_status ng_kfac_eig(size_t n, const double *A, double *Q, double *w, double *w
 /* out = Q diag((w + shift)^power) Q^T with w clamped at 0 first; tmp is n x n. */
 void ng_kfac_sym_fn(size_t n, const double *Q, const double *w, double shift, double power,
                     double *out, double *tmp);
+/* out = (S + shift I)^-1 by Cholesky (dpotrf + dpotri) for symmetric S, out n x n (may not
+ * alias S). NG_ENUMERIC when S + shift I is not numerically positive definite. */
+ng_status ng_kfac_spd_shift_inverse(size_t n, const double *S, double shift, double *out);
 /* A <- (A + A^T) / 2 */
 void ng_kfac_symmetrise(size_t n, double *A);
 

@@ -293,8 +293,9 @@ static void test_kfac_run_tridiag(void) { kfac_run_case(NG_KFAC_TRIDIAG, 1); }
 static void test_kfac_run_no_momentum(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 0); }
 
 /* Iteration 1 (delta0 = 0): alpha* = -g.Delta / (Delta^T F Delta + (lambda + eta) |Delta|^2)
- * with the exact Fisher F built densely from R-op columns; model change = alpha* g.Delta / 2. */
-static void test_alpha_exact_fisher(void)
+ * with the exact Fisher F built densely from R-op columns on the first ceil(tau2 m) cases
+ * (the gradient uses all m); model change = alpha* g.Delta / 2. */
+static void alpha_exact_fisher_case(double tau2)
 {
     size_t m = 24;
     float *X = ae_data(m, 16, 71);
@@ -305,6 +306,8 @@ static void test_alpha_exact_fisher(void)
     ng_kfac_params p = ng_kfac_default_params();
     p.lambda0 = 0.5; /* small, so the Fisher term matters */
     p.eta = 1e-3;
+    p.tau2 = tau2;
+    size_t mq = (size_t)ceil(tau2 * (double)m);
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
     float *th0 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float)), *D = malloc(n * sizeof(float));
@@ -319,7 +322,7 @@ static void test_alpha_exact_fisher(void)
     NG_CHECK(ng_net_backward(net, X, m, g) == NG_OK);
     for (size_t i = 0; i < n; i++) g[i] += (float)(p.eta * th0[i]);
     NG_CHECK(ng_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D) == NG_OK);
-    double *F = dense_fisher(net, m);
+    double *F = dense_fisher(net, mq);
     double gD = 0, DD = 0, DFD = 0;
     for (size_t i = 0; i < n; i++) {
         gD += (double)g[i] * D[i];
@@ -334,6 +337,8 @@ static void test_alpha_exact_fisher(void)
     ng_kfac_free(kf);
     ng_net_free(net);
 }
+static void test_alpha_exact_fisher(void) { alpha_exact_fisher_case(1.0); }
+static void test_alpha_exact_fisher_tau2(void) { alpha_exact_fisher_case(0.25); }
 
 static void test_nan_detected(void)
 {
@@ -529,6 +534,7 @@ int main(void)
     NG_RUN(test_kfac_run_tridiag);
     NG_RUN(test_kfac_run_no_momentum);
     NG_RUN(test_alpha_exact_fisher);
+    NG_RUN(test_alpha_exact_fisher_tau2);
     NG_RUN(test_nan_detected);
     NG_RUN(test_state_resume);
     NG_RUN(test_sgd_nesterov);

@@ -148,6 +148,35 @@ static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
     free(work); free(iwork);
 }
 
+/* (S + c I)^-1 by Cholesky against the eigendecomposition route, on a PSD S of rank 3 < n
+ * (the shift makes it definite); an indefinite S + c I must be refused, not inverted. */
+static void test_spd_shift_inverse(void)
+{
+    ng_rng r;
+    ng_rng_seed(&r, 19);
+    size_t n = 7;
+    double R[21], S[49], X[49], Q[49], w[7], Y[49], T[49];
+    for (size_t i = 0; i < 21; i++) R[i] = ng_rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double v = 0;
+            for (size_t k = 0; k < 3; k++) v += R[i * 3 + k] * R[j * 3 + k];
+            S[i * n + j] = v;
+        }
+    double *work = malloc(ng_kfac_eig_lwork(n) * sizeof(double));
+    int *iwork = malloc(ng_kfac_eig_liwork(n) * sizeof(int));
+    NG_CHECK(ng_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_OK);
+    NG_CHECK(ng_kfac_eig(n, S, Q, w, work, iwork) == NG_OK);
+    ng_kfac_sym_fn(n, Q, w, 0.3, -1.0, Y, T);
+    NG_CHECK(max_abs_diff(X, Y, n * n) < 1e-10);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) NG_CHECK(X[i * n + j] == X[j * n + i]);
+    for (size_t i = 0; i < n; i++) S[i * n + i] -= 5.0; /* now indefinite */
+    NG_CHECK(ng_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_ENUMERIC);
+    free(work);
+    free(iwork);
+}
+
 static void test_kron_sub(void)
 {
     ng_rng r;
@@ -250,6 +279,7 @@ static void test_tridiag_inverse_4layer(void) { tridiag_case("3-3-4-2-3", NG_LOS
 int main(void)
 {
     NG_RUN(test_sym_fn);
+    NG_RUN(test_spd_shift_inverse);
     NG_RUN(test_kron_sub);
     NG_RUN(test_tridiag_inverse_2layer);
     NG_RUN(test_tridiag_inverse_3layer);

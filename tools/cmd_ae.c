@@ -112,6 +112,8 @@ static void usage(FILE *f, int mlp)
             "  --adapt-lambda on|off  Levenberg-Marquardt rule [on]\n"
             "  --adapt-gamma on|off   gamma candidates [on]\n"
             "  --tau1 X             fraction of the minibatch for statistics [%g]\n"
+            "  --tau2 X             fraction of the minibatch for the quadratic model's exact-\n"
+            "                       Fisher products (R-op passes); 1 = whole minibatch [%g]\n"
             "  --eps-max X          cap of eps_k = min(1 - 1/k, eps_max) [%g]\n"
             "  --T1 N --T2 N --T3 N lambda, gamma and decomposition periods [%d, %d, %d]\n"
             "  --refresh-first N    also refresh the decompositions for k <= N [%d]\n"
@@ -128,7 +130,7 @@ static void usage(FILE *f, int mlp)
             mlp ? "mlp" : "ae", mlp ? "Train a softmax classifier" : "Train a deep autoencoder",
             d.data, mlp ? "SIZES, e.g. 784-1000-500-10" : "mnist | curves | faces | SIZES (784-...-784)",
             d.arch, mlp ? " | softmax" : " | softmax", mlp ? "softmax" : "bernoulli (faces: gaussian)",
-            d.iters, d.batch, d.eval_every, d.mu_max, k_curv_names[k->curvature], k->tau1,
+            d.iters, d.batch, d.eval_every, d.mu_max, k_curv_names[k->curvature], k->tau1, k->tau2,
             k->eps_max, k->T1, k->T2, k->T3, k->refresh_first, k->lambda0, k->omega1, k->omega2,
             k->eta, k->full_batch_iter, k->polyak_xi, k->polyak_start);
 }
@@ -137,7 +139,7 @@ enum {
     O_DATA = 1000, O_ARCH, O_ACT, O_LOSS, O_INIT, O_INITK, O_OPT, O_ITERS, O_TIME, O_BATCH,
     O_MAXB, O_SEED, O_EVERY, O_SUBSET, O_THREADS, O_LOG, O_OUT, O_CKPT, O_CKEVERY, O_RESUME,
     O_LR, O_MUMAX, O_B1, O_B2, O_AEPS, O_CURV, O_MOM, O_FISHER, O_DAMP, O_ALAM, O_AGAM,
-    O_TAU1, O_EPSMAX, O_T1, O_T2, O_T3, O_RF, O_LAM0, O_W1, O_W2, O_G0, O_ETA, O_FBI, O_PXI,
+    O_TAU1, O_TAU2, O_EPSMAX, O_T1, O_T2, O_T3, O_RF, O_LAM0, O_W1, O_W2, O_G0, O_ETA, O_FBI, O_PXI,
     O_PSTART, O_HELP, O_EVSEC
 };
 
@@ -158,6 +160,7 @@ static const struct option k_long[] = {
     {"momentum", required_argument, 0, O_MOM}, {"fisher", required_argument, 0, O_FISHER},
     {"damping", required_argument, 0, O_DAMP}, {"adapt-lambda", required_argument, 0, O_ALAM},
     {"adapt-gamma", required_argument, 0, O_AGAM}, {"tau1", required_argument, 0, O_TAU1},
+    {"tau2", required_argument, 0, O_TAU2},
     {"eps-max", required_argument, 0, O_EPSMAX}, {"T1", required_argument, 0, O_T1},
     {"T2", required_argument, 0, O_T2}, {"T3", required_argument, 0, O_T3},
     {"refresh-first", required_argument, 0, O_RF}, {"lambda0", required_argument, 0, O_LAM0},
@@ -232,6 +235,7 @@ static int parse(train_cfg *c, int argc, char **argv)
         case O_ALAM: PC(k_onoff, c->kp.adapt_lambda); break;
         case O_AGAM: PC(k_onoff, c->kp.adapt_gamma); break;
         case O_TAU1: PD(1e-6, 1, c->kp.tau1); break;
+        case O_TAU2: PD(1e-6, 1, c->kp.tau2); break;
         case O_EPSMAX: PD(0, 0.999999, c->kp.eps_max); break;
         case O_T1: PL(1, 1000000, c->kp.T1); break;
         case O_T2: PL(1, 1000000, c->kp.T2); break;
@@ -601,11 +605,11 @@ static int run_train(int argc, char **argv, int mlp)
     ng_cli_banner(cmd, c.seed,
                   "data %s (%zu train, %zu test, dim %zu) | arch %s (%zu params, %s loss) | optimizer %s | "
                   "iters %ld | time-limit %g | batch %ld | max-batch %zu | eval-every %ld | eval-seconds %g | eval-subset %ld | "
-                  "lr %g | mu-max %g | eta %g | tau1 %g | T1 %d T2 %d T3 %d | lambda0 %g | gamma0 %g | "
+                  "lr %g | mu-max %g | eta %g | tau1 %g | tau2 %g | T1 %d T2 %d T3 %d | lambda0 %g | gamma0 %g | "
                   "momentum %s | fisher %s | damping %s | adapt-lambda %s | adapt-gamma %s | polyak %g from %ld",
                   c.data, s.ds.n_train, s.ds.n_test, s.ds.dim, c.arch, np, ng_loss_name(sp.loss),
                   opt_label(&c), c.iters, c.time_limit, c.batch, maxb, c.eval_every, c.eval_seconds, c.eval_subset,
-                  c.optimizer == OPT_KFAC ? 0.0 : c.lr, c.mu_max, c.kp.eta, c.kp.tau1, c.kp.T1,
+                  c.optimizer == OPT_KFAC ? 0.0 : c.lr, c.mu_max, c.kp.eta, c.kp.tau1, c.kp.tau2, c.kp.T1,
                   c.kp.T2, c.kp.T3, c.kp.lambda0,
                   c.kp.gamma0 > 0 ? c.kp.gamma0 : sqrt(c.kp.lambda0 + c.kp.eta),
                   k_onoff[c.kp.momentum], k_fisher[c.kp.empirical_fisher],
