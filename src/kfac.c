@@ -30,11 +30,11 @@ struct ng_kfac {
     double *QA[NL], *wA[NL], *QG[NL], *wG[NL], *AxS[NL], *GxS[NL];
     /* inverse representation for prepared_gamma */
     double *Ainv[NL], *Ginv[NL], *PsiA[NL], *PsiG[NL], *K1[NL], *s1[NL], *K2[NL], *s2[NL];
-    /* float copies of the block-diagonal inverses: the per-iteration apply runs in sgemm */
-    float *AinvF[NL], *GinvF[NL];
+    /* float copies of the inverse representation: the per-iteration apply runs in sgemm */
+    float *AinvF[NL], *GinvF[NL], *PsiAF[NL], *PsiGF[NL], *K1F[NL], *K2F[NL];
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
-    float *ft, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
+    float *ft, *ft2, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
     void *slab;
     char names[NSTATE][32];
 };
@@ -132,7 +132,7 @@ static size_t layout(ng_kfac *kf, char *base)
         tot += CARVE(kf->wG[i], g, double);
         tot += CARVE(kf->Ainv[i], a * a, double);
         tot += CARVE(kf->Ginv[i], g * g, double);
-        if (!tri && !kf->p.exact_tikhonov) {
+        if (!kf->p.exact_tikhonov && (!tri || i + 1 == L)) {
             tot += CARVE(kf->AinvF[i], a * a, float);
             tot += CARVE(kf->GinvF[i], g * g, float);
         }
@@ -148,6 +148,10 @@ static size_t layout(ng_kfac *kf, char *base)
             tot += CARVE(kf->s1[i], a, double);
             tot += CARVE(kf->K2[i], g * g, double);
             tot += CARVE(kf->s2[i], g, double);
+            tot += CARVE(kf->PsiAF[i], a * a2, float);
+            tot += CARVE(kf->PsiGF[i], g * g2, float);
+            tot += CARVE(kf->K1F[i], a * a, float);
+            tot += CARVE(kf->K2F[i], g * g, float);
         }
     }
     tot += CARVE(kf->Vd, tri ? n : 1, double);
@@ -158,6 +162,7 @@ static size_t layout(ng_kfac *kf, char *base)
     tot += CARVE(kf->ework, ng_kfac_eig_lwork(D), double);
     tot += CARVE(kf->iwork, ng_kfac_eig_liwork(D), int);
     tot += CARVE(kf->ft, D * D, float);
+    tot += CARVE(kf->ft2, tri ? D * D : 1, float);
     tot += CARVE(kf->grad, n, float);
     tot += CARVE(kf->Delta, n, float);
     tot += CARVE(kf->Dbest, n, float);
@@ -350,6 +355,11 @@ static ng_status refresh(ng_kfac *kf)
     return NG_OK;
 }
 
+static void to_float(float *dst, const double *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
+}
+
 /* out = (S + shift I)^-1 for the PSD snapshot S (Cholesky; if rounding made S + shift I
  * indefinite, the eigendecomposition with clamped eigenvalues), and its float copy. */
 static ng_status damped_inverse(ng_kfac *kf, size_t n, const double *S, double shift, double *out,
@@ -366,7 +376,7 @@ static ng_status damped_inverse(ng_kfac *kf, size_t n, const double *S, double s
     } else if (st) {
         return st;
     }
-    for (size_t j = 0; j < n * n; j++) outf[j] = (float)out[j];
+    to_float(outf, out, n * n);
     return NG_OK;
 }
 
@@ -411,38 +421,57 @@ static ng_status prepare(ng_kfac *kf, double gamma)
                                          kf->ework, kf->iwork);
             if (st) return st;
         }
+        for (int i = 0; i + 1 < kf->L; i++) {
+            size_t a = kf->din[i], a2 = kf->din[i + 1], g = kf->dout[i], g2 = kf->dout[i + 1];
+            to_float(kf->PsiAF[i], kf->PsiA[i], a * a2);
+            to_float(kf->PsiGF[i], kf->PsiG[i], g * g2);
+            to_float(kf->K1F[i], kf->K1[i], a * a);
+            to_float(kf->K2F[i], kf->K2[i], g * g);
+        }
+        int l = kf->L - 1;
+        to_float(kf->AinvF[l], kf->Ainv[l], kf->din[l] * kf->din[l]);
+        to_float(kf->GinvF[l], kf->Ginv[l], kf->dout[l] * kf->dout[l]);
     }
     kf->prepared = 1;
     kf->prepared_gamma = gamma;
     return NG_OK;
 }
 
-/* Delta = -Fbreve^-1 grad for the prepared gamma. */
-static void propose(ng_kfac *kf, const float *grad, float *Delta)
+/* Delta = -Fbreve^-1 grad for the prepared gamma: in float through sgemm, or (reference = 1,
+ * for the tests) the same formulas in double. */
+static void propose(ng_kfac *kf, const float *grad, float *Delta, int reference)
 {
     if (kf->p.curvature == NG_KFAC_TRIDIAG) {
-        for (size_t i = 0; i < kf->n; i++) kf->Vd[i] = grad[i];
-        ng_kfac_tridiag_view tv;
-        tv.L = kf->L;
-        tv.din = kf->din;
-        tv.dout = kf->dout;
-        tv.off = kf->off;
-        tv.PsiA = kf->PsiA;
-        tv.PsiG = kf->PsiG;
-        tv.K1 = kf->K1;
-        tv.s1 = kf->s1;
-        tv.K2 = kf->K2;
-        tv.s2 = kf->s2;
-        tv.Ainv_last = kf->Ainv[kf->L - 1];
-        tv.Ginv_last = kf->Ginv[kf->L - 1];
-        ng_kfac_tridiag_apply(&tv, kf->Vd, kf->Xd, kf->t1, kf->t2);
-        for (size_t i = 0; i < kf->n; i++) Delta[i] = (float)-kf->Xd[i];
+        if (reference) {
+            ng_kfac_tridiag_view tv = {kf->L, kf->din, kf->dout, kf->off, kf->PsiA, kf->PsiG,
+                                       kf->K1, kf->K2, kf->s1, kf->s2, kf->Ainv[kf->L - 1],
+                                       kf->Ginv[kf->L - 1]};
+            for (size_t i = 0; i < kf->n; i++) kf->Vd[i] = grad[i];
+            ng_kfac_tridiag_apply(&tv, kf->Vd, kf->Xd, kf->t1, kf->t2);
+            for (size_t i = 0; i < kf->n; i++) Delta[i] = (float)-kf->Xd[i];
+        } else {
+            ng_kfac_tridiag_view_f tv = {kf->L, kf->din, kf->dout, kf->off, kf->PsiAF, kf->PsiGF,
+                                         kf->K1F, kf->K2F, kf->s1, kf->s2, kf->AinvF[kf->L - 1],
+                                         kf->GinvF[kf->L - 1]};
+            ng_kfac_tridiag_apply_f(&tv, grad, Delta, kf->ft, kf->ft2);
+            cblas_sscal((int)kf->n, -1.0f, Delta, 1);
+        }
         return;
     }
     for (int l = 0; l < kf->L; l++) {
         size_t m = kf->dout[l], n = kf->din[l];
         const float *V = grad + kf->off[l];
         float *U = Delta + kf->off[l];
+        if (!kf->p.exact_tikhonov && reference) {
+            double *Vd = kf->t3;
+            for (size_t i = 0; i < m * n; i++) Vd[i] = V[i];
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
+                        kf->Ginv[l], (int)m, Vd, (int)n, 0.0, kf->t1, (int)n);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0,
+                        kf->t1, (int)n, kf->Ainv[l], (int)n, 0.0, kf->t2, (int)n);
+            for (size_t i = 0; i < m * n; i++) U[i] = (float)kf->t2[i];
+            continue;
+        }
         if (!kf->p.exact_tikhonov) {
             /* U = -(G + gamma/pi I)^-1 V (A + gamma pi I)^-1 in float (sgemm); the inverses
              * were formed in double */
@@ -472,13 +501,14 @@ static void propose(ng_kfac *kf, const float *grad, float *Delta)
 
 /* internal entry for the tests: Delta = -Fbreve^-1 grad with the current statistics
  * (refreshing the decompositions first). */
-ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta)
+ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
+                                int reference)
 {
     ng_status st = refresh(kf);
     if (st) return st;
     st = prepare(kf, gamma);
     if (st) return st;
-    propose(kf, grad, Delta);
+    propose(kf, grad, Delta, reference);
     return NG_OK;
 }
 /* internal entry for the tests: fold the current net buffers (first ms rows) into the
@@ -580,7 +610,7 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
     for (int c = 0; c < nc; c++) {
         st = prepare(kf, cand[c]);
         if (st) return st;
-        propose(kf, kf->grad, kf->Delta);
+        propose(kf, kf->grad, kf->Delta, 0);
         st = ng_net_rop(net, kf->Delta, mq, kf->J1);
         if (st) return st;
         double DFD = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J1);

@@ -31,24 +31,35 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
                                   double *s, double *tmp, double *work, int *iwork);
 /* X = K2 [ (K2^T V K1) ./ (1 1^T - s2 s1^T) ] K1^T for V (n2 x n1), i.e.
  * (A (x) B - C (x) D)^-1 vec(V) with (K1, s1) from (A, C), (K2, s2) from (B, D).
- * tmp: n2 x n1. X may alias V. */
+ * tmp: n2 x n1. X may alias V. The _f twin does the same in float (s stays double). */
 void ng_kfac_kron_sub_apply(size_t n2, size_t n1, const double *K2, const double *s2,
                             const double *K1, const double *s1, const double *V, double *X,
                             double *tmp);
+void ng_kfac_kron_sub_apply_f(size_t n2, size_t n1, const float *K2, const double *s2,
+                              const float *K1, const double *s1, const float *V, float *X,
+                              float *tmp);
 /* Block-tridiagonal inverse apply (paper §3.3), layers 0..L-1, V_k of shape
- * dout[k] x din[k] at V + off[k] (double). PsiA[k] = A_{k,k+1} (A^d_{k+1})^-1
+ * dout[k] x din[k] at V + off[k]. PsiA[k] = A_{k,k+1} (A^d_{k+1})^-1
  * (din[k] x din[k+1]), PsiG[k] = G_{k,k+1} (G^d_{k+1})^-1 (dout[k] x dout[k+1]),
  * (K1,s1,K2,s2)[k] the Sigma_{k|k+1} factors for k < L-1; Ainv/Ginv[L-1] the damped
- * last-layer inverses. Result X in out (may not alias V). tmp1/tmp2: max dout*din. */
-typedef struct {
-    int L;
-    const size_t *din, *dout, *off;
-    double *const *PsiA, *const *PsiG;
-    double *const *K1, *const *s1, *const *K2, *const *s2;
-    const double *Ainv_last, *Ginv_last;
-} ng_kfac_tridiag_view;
+ * last-layer inverses. Result X in out (may not alias V). tmp1/tmp2: max dout*din.
+ * ng_kfac_tridiag_apply is the double reference, ng_kfac_tridiag_apply_f the float
+ * kernel each iteration runs (same formulas, one source: kfac_tridiag_apply.inc). */
+#define NG_KFAC_TRIDIAG_VIEW(name, real)                                                   \
+    typedef struct {                                                                      \
+        int L;                                                                            \
+        const size_t *din, *dout, *off;                                                   \
+        real *const *PsiA, *const *PsiG;                                                  \
+        real *const *K1, *const *K2;                                                      \
+        double *const *s1, *const *s2;                                                    \
+        const real *Ainv_last, *Ginv_last;                                                \
+    } name
+NG_KFAC_TRIDIAG_VIEW(ng_kfac_tridiag_view, double);
+NG_KFAC_TRIDIAG_VIEW(ng_kfac_tridiag_view_f, float);
 void ng_kfac_tridiag_apply(const ng_kfac_tridiag_view *t, const double *V, double *out,
                            double *tmp1, double *tmp2);
+void ng_kfac_tridiag_apply_f(const ng_kfac_tridiag_view_f *t, const float *V, float *out,
+                             float *tmp1, float *tmp2);
 
 /* ---- damping and step-size rules, kfac_damping.c ----------------------------------- */
 /* epsilon_k = min(1 - 1/k, eps_max), k >= 1. */
@@ -67,8 +78,10 @@ double ng_kfac_solve_alpha_mu(double h11, double h12, double h22, double b1, dou
 
 /* ---- test hooks (kfac.c) ------------------------------------------------------------ */
 /* Refresh the decompositions from the current statistics, prepare gamma and return
- * Delta = -Fbreve^-1 grad. */
-ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta);
+ * Delta = -Fbreve^-1 grad: reference = 1 applies it in double, 0 with the float kernel
+ * the iterations use. */
+ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
+                                int reference);
 /* Fold the net's current abar/g buffers (first ms rows) into the statistics as iter k. */
 void ng_kfac_debug_stats(ng_kfac *kf, long k, size_t ms);
 /* which: 0 A_l, 1 G_l, 2 A_{l,l+1}, 3 G_{l,l+1} (tridiag only), 4 pi (L entries). */

@@ -97,68 +97,16 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
     return NG_OK;
 }
 
-void ng_kfac_kron_sub_apply(size_t n2, size_t n1, const double *K2, const double *s2,
-                            const double *K1, const double *s1, const double *V, double *X,
-                            double *tmp)
-{
-    /* tmp = K2^T V ; X = tmp K1 ; X ./= (1 - s2 s1^T) ; tmp = K2 X ; X = tmp K1^T */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n2, (int)n1, (int)n2, 1.0, K2,
-                (int)n2, V, (int)n1, 0.0, tmp, (int)n1);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n1, (int)n1, 1.0, tmp,
-                (int)n1, K1, (int)n1, 0.0, X, (int)n1);
-    for (size_t i = 0; i < n2; i++)
-        for (size_t j = 0; j < n1; j++) {
-            double d = 1.0 - s2[i] * s1[j];
-            X[i * n1 + j] /= d > 1e-12 ? d : 1e-12; /* s <= 1 is clamped; keep it finite */
-        }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n1, (int)n2, 1.0, K2,
-                (int)n2, X, (int)n1, 0.0, tmp, (int)n1);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n2, (int)n1, (int)n1, 1.0, tmp,
-                (int)n1, K1, (int)n1, 0.0, X, (int)n1);
-}
-
-void ng_kfac_tridiag_apply(const ng_kfac_tridiag_view *t, const double *V, double *out,
-                           double *tmp1, double *tmp2)
-{
-    int L = t->L;
-    /* Xi: U_k = V_k - PsiG_k V_{k+1} PsiA_k^T, U_{L-1} = V_{L-1}  (into out) */
-    for (int k = 0; k < L; k++) {
-        size_t m = t->dout[k], n = t->din[k];
-        double *U = out + t->off[k];
-        memcpy(U, V + t->off[k], m * n * sizeof *U);
-        if (k < L - 1) {
-            size_t m2 = t->dout[k + 1], n2 = t->din[k + 1];
-            /* tmp1 (m x n2) = PsiG_k (m x m2) V_{k+1} (m2 x n2) */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n2, (int)m2, 1.0,
-                        t->PsiG[k], (int)m2, V + t->off[k + 1], (int)n2, 0.0, tmp1, (int)n2);
-            /* U -= tmp1 (m x n2) PsiA_k^T (n2 x n) */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)n2, -1.0,
-                        tmp1, (int)n2, t->PsiA[k], (int)n2, 1.0, U, (int)n);
-        }
-    }
-    /* Lambda: W_k = Sigma_{k|k+1}^-1 U_k, W_{L-1} = Ginv U Ainv */
-    for (int k = 0; k < L; k++) {
-        size_t m = t->dout[k], n = t->din[k];
-        double *U = out + t->off[k];
-        if (k < L - 1) {
-            ng_kfac_kron_sub_apply(m, n, t->K2[k], t->s2[k], t->K1[k], t->s1[k], U, U, tmp1);
-        } else {
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0,
-                        t->Ginv_last, (int)m, U, (int)n, 0.0, tmp1, (int)n);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, 1.0,
-                        tmp1, (int)n, t->Ainv_last, (int)n, 0.0, U, (int)n);
-        }
-    }
-    /* Xi^T: X_k = W_k - PsiG_{k-1}^T W_{k-1} PsiA_{k-1}, top-down from the last layer so
-     * W_{k-1} is still unmodified when X_k needs it. */
-    for (int k = L - 1; k >= 1; k--) {
-        size_t m = t->dout[k], n = t->din[k];
-        size_t mp = t->dout[k - 1], np = t->din[k - 1];
-        /* tmp2 (m x np) = PsiG_{k-1}^T (m x mp) W_{k-1} (mp x np) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)np, (int)mp, 1.0,
-                    t->PsiG[k - 1], (int)m, out + t->off[k - 1], (int)np, 0.0, tmp2, (int)np);
-        /* X_k -= tmp2 (m x np) PsiA_{k-1} (np x n) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)np, -1.0,
-                    tmp2, (int)np, t->PsiA[k - 1], (int)n, 1.0, out + t->off[k], (int)n);
-    }
-}
+/* The two applies below exist in double (the reference the tests check against dense
+ * solves) and in float (what each iteration runs, through sgemm); one body serves both. */
+#define NG_REAL double
+#define NG_GEMM cblas_dgemm
+#define NG_SFX(name) name
+#include "kfac_tridiag_apply.inc"
+#undef NG_REAL
+#undef NG_GEMM
+#undef NG_SFX
+#define NG_REAL float
+#define NG_GEMM cblas_sgemm
+#define NG_SFX(name) name##_f
+#include "kfac_tridiag_apply.inc"

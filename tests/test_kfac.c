@@ -80,7 +80,7 @@ static void test_natural_gradient_linear_gaussian(void)
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < 3; j++) G[i * 3 + j] = (i == j);
     NG_CHECK(ng_net_backward(net, Y, m, g) == NG_OK);
-    NG_CHECK(ng_kfac_debug_propose(kf, 1e-6, g, D) == NG_OK);
+    NG_CHECK(ng_kfac_debug_propose(kf, 1e-6, g, D, 1) == NG_OK);
     double *F = dense_fisher(net, m), *b = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) b[i] = g[i];
     solve(n, F, b);
@@ -120,7 +120,7 @@ static void kron_blockdiag_case(int tikhonov)
     ng_kfac_debug_stats(kf, 1, m);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
     double gamma = 0.4;
-    NG_CHECK(ng_kfac_debug_propose(kf, gamma, g, D) == NG_OK);
+    NG_CHECK(ng_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
     const double *pi = ng_kfac_debug_factor(kf, 4, 0);
     double err = 0, sc = 0;
     for (int k = 0; k < 2; k++) {
@@ -292,6 +292,46 @@ static void test_kfac_run_blockdiag(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 1);
 static void test_kfac_run_tridiag(void) { kfac_run_case(NG_KFAC_TRIDIAG, 1); }
 static void test_kfac_run_no_momentum(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 0); }
 
+/* The float kernels each iteration runs (block-diagonal sgemm apply, tridiagonal apply_f)
+ * against the double reference on a 4-layer net: same Delta to float rounding. */
+static void float_kernel_case(ng_kfac_curvature curv)
+{
+    size_t m = 64;
+    ng_net *net = make_net("9-7-5-6-9", "logistic", NG_LOSS_BERNOULLI, m, 81);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    float *X = ae_data(m, 9, 82), *Yh = malloc(m * 9 * sizeof(float)), *g = malloc(n * sizeof(float)),
+          *Df = malloc(n * sizeof(float)), *Dd = malloc(n * sizeof(float));
+    ng_kfac_params p = ng_kfac_default_params();
+    p.curvature = curv;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 83);
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
+    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
+    ng_kfac_debug_stats(kf, 1, m);
+    for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
+    NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Dd, 1) == NG_OK);
+    NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Df, 0) == NG_OK);
+    double dmax = 0, emax = 0;
+    for (size_t i = 0; i < n; i++) {
+        dmax = fmax(dmax, fabs((double)Dd[i]));
+        emax = fmax(emax, fabs((double)Df[i] - (double)Dd[i]));
+    }
+    fprintf(stderr, "  %s: max |Delta| %.4g, float vs double max diff %.3g\n",
+            curv == NG_KFAC_TRIDIAG ? "tridiag" : "blockdiag", dmax, emax);
+    NG_CHECK(dmax > 0);
+    NG_CHECK(emax <= 1e-4 * dmax);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+    free(X); free(Yh); free(g); free(Df); free(Dd);
+}
+static void test_float_kernel_blockdiag(void) { float_kernel_case(NG_KFAC_BLOCKDIAG); }
+static void test_float_kernel_tridiag(void) { float_kernel_case(NG_KFAC_TRIDIAG); }
+
 /* Iteration 1 (delta0 = 0): alpha* = -g.Delta / (Delta^T F Delta + (lambda + eta) |Delta|^2)
  * with the exact Fisher F built densely from R-op columns on the first ceil(tau2 m) cases
  * (the gradient uses all m); model change = alpha* g.Delta / 2. */
@@ -321,7 +361,7 @@ static void alpha_exact_fisher_case(double tau2)
     NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
     NG_CHECK(ng_net_backward(net, X, m, g) == NG_OK);
     for (size_t i = 0; i < n; i++) g[i] += (float)(p.eta * th0[i]);
-    NG_CHECK(ng_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D) == NG_OK);
+    NG_CHECK(ng_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D, 1) == NG_OK);
     double *F = dense_fisher(net, mq);
     double gD = 0, DD = 0, DFD = 0;
     for (size_t i = 0; i < n; i++) {
@@ -534,6 +574,8 @@ int main(void)
     NG_RUN(test_kfac_run_tridiag);
     NG_RUN(test_kfac_run_no_momentum);
     NG_RUN(test_alpha_exact_fisher);
+    NG_RUN(test_float_kernel_blockdiag);
+    NG_RUN(test_float_kernel_tridiag);
     NG_RUN(test_alpha_exact_fisher_tau2);
     NG_RUN(test_nan_detected);
     NG_RUN(test_state_resume);

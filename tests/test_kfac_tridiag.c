@@ -214,7 +214,7 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     float *e = calloc(n, sizeof(float)), *col = malloc(n * sizeof(float));
     for (size_t j = 0; j < n; j++) {
         e[j] = 1.0f;
-        NG_CHECK(ng_kfac_debug_propose(kf, gamma, e, col) == NG_OK);
+        NG_CHECK(ng_kfac_debug_propose(kf, gamma, e, col, 1) == NG_OK);
         for (size_t i = 0; i < n; i++) Fi[i * n + j] = -(double)col[i];
         e[j] = 0.0f;
     }
