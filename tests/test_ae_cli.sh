@@ -2,15 +2,9 @@
 # test_ae_cli.sh - 'natgrad ae train' / 'natgrad mlp train' / 'natgrad bench ae' CLI:
 # --help documents the options, bad values exit 2, short runs write the CSV columns and
 # weights, checkpoint + resume continues bit-identically, SIGINT exits 130 with a checkpoint.
-set -u
-BIN=${NG_BIN:?NG_BIN not set}
-TMP=${NG_TEST_TMP:-/tmp}/ae_cli.$$
-rm -rf "$TMP"; mkdir -p "$TMP"
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
+test_setup ae_cli
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-PASS=0; FAIL=0
-ok()  { PASS=$((PASS+1)); echo "ok - $1"; }
-bad() { FAIL=$((FAIL+1)); echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
 # --- tiny IDX data set: 8x8 images, 4 classes (96 train, 32 test) -------------------
 be32() { printf "\\$(printf %03o $(( ($1>>24)&255 )))\\$(printf %03o $(( ($1>>16)&255 )))\\$(printf %03o $(( ($1>>8)&255 )))\\$(printf %03o $(( $1&255 )))"; }
@@ -29,7 +23,7 @@ mkidx() { # mkidx IMAGES LABELS N SALT
     { printf '\000\000\010\001'; be32 "$n"
       for ((i = 0; i < n; i++)); do printf "\\$(printf %03o $(( (i * 37 + salt) % 4 )))"; done; } > "$lab"
 }
-D=$TMP/data; mkdir -p "$D"
+D=$T/data; mkdir -p "$D"
 mkidx "$D/train-images-idx3-ubyte" "$D/train-labels-idx1-ubyte" 96 0
 mkidx "$D/t10k-images-idx3-ubyte" "$D/t10k-labels-idx1-ubyte" 32 1
 
@@ -62,58 +56,56 @@ COLS="iter,seconds,batch,objective,train_loss,train_error,test_error,lambda,gamm
 for opt in kfac sgd-nesterov adam; do
     for curv in blockdiag tridiag; do
         [ "$opt" != kfac ] && [ "$curv" = tridiag ] && continue
-        log=$TMP/$opt-$curv.csv
+        log=$T/$opt-$curv.csv
         "$BIN" ae train --data "$D" --arch 64-12-4-12-64 --act logistic,linear,logistic \
             --optimizer $opt --curvature $curv --iters 12 --batch 32 --eval-every 4 --polyak-start 6 \
-            --log "$log" --out "$TMP/w-$opt-$curv" 2>"$TMP/err.txt"; rc=$?
+            --log "$log" --out "$T/w-$opt-$curv" 2>"$T/err.txt"; rc=$?
         check "ae train $opt $curv exits 0" test $rc -eq 0
-        [ $rc -eq 0 ] || cat "$TMP/err.txt"
+        [ $rc -eq 0 ] || cat "$T/err.txt"
         check "$opt $curv: CSV header" test "$(head -1 "$log" 2>/dev/null)" = "$COLS"
         check "$opt $curv: 4 CSV rows (0, 4, 8, 12)" test "$(tail -n +2 "$log" | cut -d, -f1 | tr '\n' ' ')" = "0 4 8 12 "
-        check "$opt $curv: banner printed" grep -q "optimizer" "$TMP/err.txt"
+        check "$opt $curv: banner printed" grep -q "optimizer" "$T/err.txt"
         last=$(tail -1 "$log")
         first=$(sed -n 2p "$log")
         e0=$(cut -d, -f6 <<<"$first"); e1=$(cut -d, -f6 <<<"$last")
         check "$opt $curv: training error decreased ($e0 -> $e1)" awk -v a="$e0" -v b="$e1" 'BEGIN{exit !(b < a)}'
-        check "$opt $curv: weights W0..W3.npy" test -s "$TMP/w-$opt-$curv/W0.npy" -a -s "$TMP/w-$opt-$curv/W3.npy"
+        check "$opt $curv: weights W0..W3.npy" test -s "$T/w-$opt-$curv/W0.npy" -a -s "$T/w-$opt-$curv/W3.npy"
     done
 done
-check "kfac writes the Polyak average" test -s "$TMP/w-kfac-tridiag/Wavg0.npy"
-"$BIN" mlp train --data "$D" --arch 64-16-4 --iters 10 --batch 32 --eval-every 5 --log "$TMP/mlp.csv" 2>"$TMP/err.txt"
-rc=$?; check "mlp train exits 0" test $rc -eq 0; [ $rc -eq 0 ] || cat "$TMP/err.txt"
-check "mlp error is a rate in [0, 1]" awk -F, 'NR > 1 { if ($6 < 0 || $6 > 1 || $7 < 0 || $7 > 1) bad = 1 } END { exit bad || NR != 4 }' "$TMP/mlp.csv"
+check "kfac writes the Polyak average" test -s "$T/w-kfac-tridiag/Wavg0.npy"
+"$BIN" mlp train --data "$D" --arch 64-16-4 --iters 10 --batch 32 --eval-every 5 --log "$T/mlp.csv" 2>"$T/err.txt"
+rc=$?; check "mlp train exits 0" test $rc -eq 0; [ $rc -eq 0 ] || cat "$T/err.txt"
+check "mlp error is a rate in [0, 1]" awk -F, 'NR > 1 { if ($6 < 0 || $6 > 1 || $7 < 0 || $7 > 1) bad = 1 } END { exit bad || NR != 4 }' "$T/mlp.csv"
 "$BIN" ae train --data "$D" --arch 60-10-60 --iters 2 2>/dev/null; check "arch/data mismatch exits 1" test $? -eq 1
-"$BIN" ae train --data "$TMP/nonexistent" --arch 64-10-64 --iters 2 2>/dev/null; check "missing data exits 1" test $? -eq 1
+"$BIN" ae train --data "$T/nonexistent" --arch 64-10-64 --iters 2 2>/dev/null; check "missing data exits 1" test $? -eq 1
 
 # --- checkpoint / resume: 6 + 6 iterations equal 12 straight ---------------------------
 for opt in kfac sgd-nesterov; do
     common=(--data "$D" --arch 64-12-4-12-64 --act logistic,linear,logistic --optimizer $opt
             --batch 32 --eval-every 3 --T2 4 --T3 4 --polyak-start 5 --seed 7)
-    "$BIN" ae train "${common[@]}" --iters 12 --out "$TMP/straight-$opt" 2>/dev/null
-    "$BIN" ae train "${common[@]}" --iters 6 --checkpoint "$TMP/ck-$opt" --log "$TMP/res-$opt.csv" 2>/dev/null
-    check "$opt: checkpoint written" test -f "$TMP/ck-$opt/MANIFEST"
-    "$BIN" ae train "${common[@]}" --iters 12 --checkpoint "$TMP/ck-$opt" --resume --log "$TMP/res-$opt.csv" \
-        --out "$TMP/resumed-$opt" 2>"$TMP/err.txt"
+    "$BIN" ae train "${common[@]}" --iters 12 --out "$T/straight-$opt" 2>/dev/null
+    "$BIN" ae train "${common[@]}" --iters 6 --checkpoint "$T/ck-$opt" --log "$T/res-$opt.csv" 2>/dev/null
+    check "$opt: checkpoint written" test -f "$T/ck-$opt/MANIFEST"
+    "$BIN" ae train "${common[@]}" --iters 12 --checkpoint "$T/ck-$opt" --resume --log "$T/res-$opt.csv" \
+        --out "$T/resumed-$opt" 2>"$T/err.txt"
     check "$opt: resume exits 0" test $? -eq 0
-    check "$opt: resume says so" grep -q "resumed" "$TMP/err.txt"
-    check "$opt: resumed weights equal the straight run" cmp -s "$TMP/straight-$opt/W1.npy" "$TMP/resumed-$opt/W1.npy"
-    check "$opt: resumed log continues (0 3 6 9 12)" test "$(tail -n +2 "$TMP/res-$opt.csv" | cut -d, -f1 | tr '\n' ' ')" = "0 3 6 9 12 "
+    check "$opt: resume says so" grep -q "resumed" "$T/err.txt"
+    check "$opt: resumed weights equal the straight run" cmp -s "$T/straight-$opt/W1.npy" "$T/resumed-$opt/W1.npy"
+    check "$opt: resumed log continues (0 3 6 9 12)" test "$(tail -n +2 "$T/res-$opt.csv" | cut -d, -f1 | tr '\n' ' ')" = "0 3 6 9 12 "
 done
-"$BIN" ae train --data "$D" --arch 64-12-64 --iters 3 --checkpoint "$TMP/ck-kfac" --resume 2>/dev/null
+"$BIN" ae train --data "$D" --arch 64-12-64 --iters 3 --checkpoint "$T/ck-kfac" --resume 2>/dev/null
 check "resume into a different model exits 1" test $? -eq 1
 
 # --- SIGINT: finish the iteration, checkpoint, exit 130 --------------------------------
 "$BIN" ae train --data "$D" --arch 64-12-4-12-64 --iters 0 --time-limit 120 --batch 32 \
-    --checkpoint "$TMP/ck-int" --log "$TMP/int.csv" 2>"$TMP/int.txt" &
+    --checkpoint "$T/ck-int" --log "$T/int.csv" 2>"$T/int.txt" &
 pid=$!
-for _ in $(seq 1 100); do [ -s "$TMP/int.csv" ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ -s "$T/int.csv" ] && break; sleep 0.1; done
 sleep 0.5
 kill -INT $pid
 wait $pid; rc=$?
 check "SIGINT exits 130" test $rc -eq 130
-check "SIGINT leaves a checkpoint" test -f "$TMP/ck-int/MANIFEST"
-check "SIGINT message" grep -q "interrupted" "$TMP/int.txt"
+check "SIGINT leaves a checkpoint" test -f "$T/ck-int/MANIFEST"
+check "SIGINT message" grep -q "interrupted" "$T/int.txt"
 
-rm -rf "$TMP"
-echo "$PASS passed, $FAIL failed"
-[ $FAIL -eq 0 ]
+finish

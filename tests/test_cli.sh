@@ -6,24 +6,11 @@
 #   natgrad no-such-command      exit 2
 # and the same for the sub-subcommands of bench, data, dmf, repro (parsed from the help
 # texts). Env: NG_BIN. Ends with "N passed, N failed"; non-zero exit on any failure.
-set -u
-BIN=${NG_BIN:?NG_BIN must name the natgrad binary}
-T=${NG_TEST_TMP:-/tmp}/cli.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
+test_setup cli
 # Nothing here should run for long: a command that ignores a bad option and starts working
 # is cut off (and fails) after this many seconds.
 LIMIT=${NG_CLI_TEST_LIMIT:-60}
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "not ok - $1"
-    if [ -n "${2:-}" ] && [ -s "$2" ]; then head -5 "$2" | sed 's/^/    | /'; fi
-}
 
 # run ARGS... : runs natgrad with stdout in $T/out, stderr in $T/err; status in $ST
 run() {
@@ -35,8 +22,8 @@ run() {
 check_help() {
     local name="natgrad $* --help"
     run "$@" --help
-    if [ "$ST" -ne 0 ]; then bad "$name: exit $ST, expected 0" "$T/err"; return; fi
-    if [ ! -s "$T/out" ]; then bad "$name: nothing on stdout" "$T/err"; return; fi
+    if [ "$ST" -ne 0 ]; then bad_show "$name: exit $ST, expected 0" "$T/err"; return; fi
+    if [ ! -s "$T/out" ]; then bad_show "$name: nothing on stdout" "$T/err"; return; fi
     ok "$name"
 }
 
@@ -44,9 +31,9 @@ check_help() {
 check_bad_option() {
     local name="natgrad $* --no-such-option"
     run "$@" --no-such-option
-    if [ "$ST" -ne 2 ]; then bad "$name: exit $ST, expected 2" "$T/err"; return; fi
+    if [ "$ST" -ne 2 ]; then bad_show "$name: exit $ST, expected 2" "$T/err"; return; fi
     if ! grep -q -- "no-such-option" "$T/err"; then
-        bad "$name: stderr does not name the option" "$T/err"
+        bad_show "$name: stderr does not name the option" "$T/err"
         return
     fi
     ok "$name"
@@ -61,25 +48,25 @@ commands_in() {
 }
 
 run --help
-if [ "$ST" -eq 0 ] && [ -s "$T/out" ]; then ok "natgrad --help"; else bad "natgrad --help: exit $ST" "$T/err"; fi
+if [ "$ST" -eq 0 ] && [ -s "$T/out" ]; then ok "natgrad --help"; else bad_show "natgrad --help: exit $ST" "$T/err"; fi
 cp "$T/out" "$T/top_help"
 CMDS=$(commands_in "$T/top_help")
 if [ -n "$CMDS" ]; then
     ok "subcommands listed: $(echo $CMDS)"
 else
-    bad "no subcommands found in 'natgrad --help'" "$T/top_help"
+    bad_show "no subcommands found in 'natgrad --help'" "$T/top_help"
 fi
 for want in demo plot bench version; do
     if echo "$CMDS" | grep -qx "$want"; then ok "'$want' is listed"; else bad "'$want' is not listed in natgrad --help"; fi
 done
 
 run
-[ "$ST" -eq 2 ] && ok "natgrad (no command): exit 2" || bad "natgrad (no command): exit $ST, expected 2" "$T/err"
+[ "$ST" -eq 2 ] && ok "natgrad (no command): exit 2" || bad_show "natgrad (no command): exit $ST, expected 2" "$T/err"
 run no-such-command
 if [ "$ST" -eq 2 ] && grep -q "no-such-command" "$T/err"; then
     ok "natgrad no-such-command: exit 2, named"
 else
-    bad "natgrad no-such-command: exit $ST, expected 2 naming it" "$T/err"
+    bad_show "natgrad no-such-command: exit $ST, expected 2 naming it" "$T/err"
 fi
 
 # version
@@ -87,12 +74,12 @@ run version
 if [ "$ST" -eq 0 ] && grep -Eqx "natgrad [0-9]+\.[0-9]+\.[0-9]+" "$T/out"; then
     ok "natgrad version: $(cat "$T/out")"
 else
-    bad "natgrad version: exit $ST, output '$(cat "$T/out")'" "$T/err"
+    bad_show "natgrad version: exit $ST, output '$(cat "$T/out")'" "$T/err"
 fi
 VERSION_LINE=$(cat "$T/out")
 run --version
 [ "$ST" -eq 0 ] && [ "$(cat "$T/out")" = "$VERSION_LINE" ] && ok "natgrad --version" ||
-    bad "natgrad --version: exit $ST, '$(cat "$T/out")'" "$T/err"
+    bad_show "natgrad --version: exit $ST, '$(cat "$T/out")'" "$T/err"
 
 # The sub-subcommands of CMD: the "Commands:" section of 'natgrad CMD --help', and the
 # list in CMD's summary line of 'natgrad --help' ("benchmarks: gemm, ae, dmf",
@@ -124,7 +111,7 @@ for cmd in $CMDS; do
         done
         run "$cmd" no-such-sub
         [ "$ST" -eq 2 ] && ok "natgrad $cmd no-such-sub: exit 2" ||
-            bad "natgrad $cmd no-such-sub: exit $ST, expected 2" "$T/err"
+            bad_show "natgrad $cmd no-such-sub: exit $ST, expected 2" "$T/err"
         ;;
     esac
 done
@@ -134,12 +121,11 @@ bad_number() { # bad_number WORDS... --opt VALUE
     local name="natgrad $*"
     run "$@"
     local opt=${*: -2:1}
-    if [ "$ST" -eq 2 ] && grep -q -- "$opt" "$T/err"; then ok "$name: exit 2"; else bad "$name: exit $ST, expected 2 naming $opt" "$T/err"; fi
+    if [ "$ST" -eq 2 ] && grep -q -- "$opt" "$T/err"; then ok "$name: exit 2"; else bad_show "$name: exit $ST, expected 2 naming $opt" "$T/err"; fi
 }
 bad_number bench gemm --threads abc
 bad_number bench gemm --threads 5x
 bad_number bench gemm --threads ""
 bad_number plot x.csv --y loss --out x.png --width 1e
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish

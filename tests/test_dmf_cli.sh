@@ -3,24 +3,16 @@
 # bad and degenerate ratings files (exit 1, one message line naming the file), a short
 # training run that writes the CSV log and the --out arrays, SIGINT -> checkpoint -> exit
 # 130 -> --resume, and synth determinism.
-set -u
-BIN=${NG_BIN:?NG_BIN must name the natgrad binary}
-TMP=${NG_TEST_TMP:-/tmp}/dmf_cli.$$
-rm -rf "$TMP"
-mkdir -p "$TMP"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1: $2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
+test_setup dmf_cli
 
 # expect_rc NAME RC CMD...: exit status RC
 expect_rc() {
     local name=$1 want=$2
     shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
+    "$@" >"$T/out" 2>"$T/err"
     local rc=$?
-    if [ $rc -ne "$want" ]; then bad "$name" "exit $rc, expected $want: $(head -c 600 "$TMP/err")"; return 1; fi
+    if [ $rc -ne "$want" ]; then bad "$name" "exit $rc, expected $want: $(head -c 600 "$T/err")"; return 1; fi
     ok "$name"
 }
 
@@ -29,34 +21,34 @@ expect_rc() {
 expect_train_fail() {
     local name=$1 file=$2 sub=$3
     shift 3
-    rm -rf "$TMP/badout"
-    "$BIN" dmf train --ratings "$file" --steps 2 --out "$TMP/badout" "$@" >"$TMP/out" 2>"$TMP/err"
+    rm -rf "$T/badout"
+    "$BIN" dmf train --ratings "$file" --steps 2 --out "$T/badout" "$@" >"$T/out" 2>"$T/err"
     local rc=$? lines
-    lines=$(grep -c '^natgrad dmf train:' "$TMP/err")
-    if [ $rc -ne 1 ]; then bad "$name" "exit $rc: $(head -c 600 "$TMP/err")"; return; fi
-    if [ "$lines" -ne 1 ]; then bad "$name" "$lines message lines: $(cat "$TMP/err")"; return; fi
-    if ! grep '^natgrad dmf train:' "$TMP/err" | grep -qF -- "$file"; then bad "$name" "does not name $file: $(cat "$TMP/err")"; return; fi
-    if ! grep -qF -- "$sub" "$TMP/err"; then bad "$name" "no '$sub' in: $(cat "$TMP/err")"; return; fi
-    if [ -e "$TMP/badout" ]; then bad "$name" "output directory written on failure"; return; fi
+    lines=$(grep -c '^natgrad dmf train:' "$T/err")
+    if [ $rc -ne 1 ]; then bad "$name" "exit $rc: $(head -c 600 "$T/err")"; return; fi
+    if [ "$lines" -ne 1 ]; then bad "$name" "$lines message lines: $(cat "$T/err")"; return; fi
+    if ! grep '^natgrad dmf train:' "$T/err" | grep -qF -- "$file"; then bad "$name" "does not name $file: $(cat "$T/err")"; return; fi
+    if ! grep -qF -- "$sub" "$T/err"; then bad "$name" "no '$sub' in: $(cat "$T/err")"; return; fi
+    if [ -e "$T/badout" ]; then bad "$name" "output directory written on failure"; return; fi
     ok "$name"
 }
 
 # --- help ---------------------------------------------------------------------------
-if "$BIN" dmf train --help >"$TMP/help" 2>"$TMP/err"; then
+if "$BIN" dmf train --help >"$T/help" 2>"$T/err"; then
     miss=""
     for o in --ratings --bins --binning --dim --lambda --gamma --optimizer --lr --symmetry \
         --k1 --k2 --steps --seed --log --out --threads --eval-every --checkpoint --resume; do
-        grep -qF -- "$o " "$TMP/help" || miss="$miss $o"
+        grep -qF -- "$o " "$T/help" || miss="$miss $o"
     done
-    grep -q "default 100)" "$TMP/help" || miss="$miss default-bins"
-    grep -q "default 30)" "$TMP/help" || miss="$miss default-dim"
-    grep -q "lambda (default 10)" "$TMP/help" || miss="$miss default-lambda"
+    grep -q "default 100)" "$T/help" || miss="$miss default-bins"
+    grep -q "default 30)" "$T/help" || miss="$miss default-dim"
+    grep -q "lambda (default 10)" "$T/help" || miss="$miss default-lambda"
     if [ -z "$miss" ]; then ok "train --help"; else bad "train --help" "missing:$miss"; fi
 else
     bad "train --help" "non-zero exit"
 fi
-if "$BIN" dmf synth --help >"$TMP/help" 2>/dev/null && grep -qF -- "--drift" "$TMP/help" &&
-    grep -qF -- "--users" "$TMP/help"; then ok "synth --help"; else bad "synth --help" "$(cat "$TMP/help")"; fi
+if "$BIN" dmf synth --help >"$T/help" 2>/dev/null && grep -qF -- "--drift" "$T/help" &&
+    grep -qF -- "--users" "$T/help"; then ok "synth --help"; else bad "synth --help" "$(cat "$T/help")"; fi
 expect_rc "dmf --help" 0 "$BIN" dmf --help
 expect_rc "dmf without subcommand" 2 "$BIN" dmf
 expect_rc "dmf unknown subcommand" 2 "$BIN" dmf frobnicate
@@ -65,8 +57,14 @@ expect_rc "dmf unknown subcommand" 2 "$BIN" dmf frobnicate
 usage_err() { # NAME OPTION-NAME ARGS...
     local name=$1 opt=$2
     shift 2
-    if expect_rc "$name" 2 "$BIN" "$@"; then
-        grep -qF -- "$opt" "$TMP/err" || { pass=$((pass - 1)); bad "$name" "message does not name $opt: $(cat "$TMP/err")"; }
+    "$BIN" "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ $rc -ne 2 ]; then
+        bad "$name" "exit $rc, expected 2: $(head -c 600 "$T/err")"
+    elif ! grep -qF -- "$opt" "$T/err"; then
+        bad "$name" "message does not name $opt: $(cat "$T/err")"
+    else
+        ok "$name"
     fi
 }
 usage_err "bins 0" --bins dmf train --ratings x.csv --bins 0
@@ -85,36 +83,36 @@ usage_err "synth missing out" --out dmf synth --users 10
 usage_err "synth drift x" --drift dmf synth --out x.csv --drift x
 
 # --- synth ---------------------------------------------------------------------------
-S="$TMP/synth.csv"
+S="$T/synth.csv"
 if expect_rc "synth small" 0 "$BIN" dmf synth --out "$S" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 5; then
     h=$(head -n 1 "$S")
     n=$(wc -l <"$S")
     if [ "$h" = "userId,movieId,rating,timestamp" ] && [ "$n" -eq 6001 ]; then ok "synth format"; else bad "synth format" "header '$h', $n lines"; fi
 fi
-"$BIN" dmf synth --out "$TMP/synth2.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 5 2>/dev/null
-if cmp -s "$S" "$TMP/synth2.csv"; then ok "synth deterministic"; else bad "synth deterministic" "files differ"; fi
-"$BIN" dmf synth --out "$TMP/synth3.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 6 2>/dev/null
-if ! cmp -s "$S" "$TMP/synth3.csv"; then ok "synth seed matters"; else bad "synth seed matters" "same files"; fi
-ls "$TMP" | grep -q '\.tmp' && bad "synth no temp files" "$(ls "$TMP")" || ok "synth no temp files"
+"$BIN" dmf synth --out "$T/synth2.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 5 2>/dev/null
+if cmp -s "$S" "$T/synth2.csv"; then ok "synth deterministic"; else bad "synth deterministic" "files differ"; fi
+"$BIN" dmf synth --out "$T/synth3.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 6 2>/dev/null
+if ! cmp -s "$S" "$T/synth3.csv"; then ok "synth seed matters"; else bad "synth seed matters" "same files"; fi
+ls "$T" | grep -q '\.tmp' && bad "synth no temp files" "$(ls "$T")" || ok "synth no temp files"
 
 # --- bad and degenerate ratings ------------------------------------------------------
-printf 'userId,movieId,rating,timestamp\n1,2,3.5,100\n1,3,abc,200\n' >"$TMP/malformed.csv"
-expect_train_fail "malformed ratings" "$TMP/malformed.csv" ":3"
-expect_train_fail "missing file" "$TMP/nope.csv" "nope.csv"
-{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,1000"; done; } >"$TMP/onebin.csv"
-expect_train_fail "single bin of data" "$TMP/onebin.csv" "single time bin"
-{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "7,$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i * 100))"; done; } >"$TMP/oneuser.csv"
-expect_train_fail "single user" "$TMP/oneuser.csv" "only 1 user"
-{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),4.0,$((1000 + i * 100))"; done; } >"$TMP/allmedian.csv"
-expect_train_fail "all ratings at the median" "$TMP/allmedian.csv" "equal the median"
-{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 4 + 1)).0,$((1000 + i * 100))"; done; } >"$TMP/spread.csv"
-expect_train_fail "bins beyond the span" "$TMP/spread.csv" "span" --bins 100000
-{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i))"; done; } >"$TMP/short.csv"
-expect_train_fail "bins beyond the span (seconds)" "$TMP/short.csv" "span" --bins 100
+printf 'userId,movieId,rating,timestamp\n1,2,3.5,100\n1,3,abc,200\n' >"$T/malformed.csv"
+expect_train_fail "malformed ratings" "$T/malformed.csv" ":3"
+expect_train_fail "missing file" "$T/nope.csv" "nope.csv"
+{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,1000"; done; } >"$T/onebin.csv"
+expect_train_fail "single bin of data" "$T/onebin.csv" "single time bin"
+{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "7,$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i * 100))"; done; } >"$T/oneuser.csv"
+expect_train_fail "single user" "$T/oneuser.csv" "only 1 user"
+{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),4.0,$((1000 + i * 100))"; done; } >"$T/allmedian.csv"
+expect_train_fail "all ratings at the median" "$T/allmedian.csv" "equal the median"
+{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 4 + 1)).0,$((1000 + i * 100))"; done; } >"$T/spread.csv"
+expect_train_fail "bins beyond the span" "$T/spread.csv" "span" --bins 100000
+{ echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i))"; done; } >"$T/short.csv"
+expect_train_fail "bins beyond the span (seconds)" "$T/short.csv" "span" --bins 100
 
 # --- a short training run: CSV columns and --out arrays ------------------------------
-L="$TMP/log.csv"
-O="$TMP/arrays"
+L="$T/log.csv"
+O="$T/arrays"
 if expect_rc "train short" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --steps 6 --eval-every 2 \
     --k1 3 --log "$L" --out "$O" --threads 2; then
     hdr=$(head -n 1 "$L")
@@ -136,8 +134,8 @@ if expect_rc "train short" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --
     else
         bad "train --out arrays" "$(ls -la "$O"; head -c 120 "$O/U.npy")"
     fi
-    grep -q "symmetry overhead:" "$TMP/err" && ok "train prints symmetry overhead" || bad "train prints symmetry overhead" "$(cat "$TMP/err")"
-    grep -q "dmf train | seed 1" "$TMP/err" && ok "train banner" || bad "train banner" "$(head -n 2 "$TMP/err")"
+    grep -q "symmetry overhead:" "$T/err" && ok "train prints symmetry overhead" || bad "train prints symmetry overhead" "$(cat "$T/err")"
+    grep -q "dmf train | seed 1" "$T/err" && ok "train banner" || bad "train banner" "$(head -n 2 "$T/err")"
     ls "$O" | grep -q '\.tmp' && bad "train no temp files" "$(ls "$O")" || ok "train no temp files"
 fi
 for opt in "--optimizer adam" "--optimizer gd" "--symmetry none" "--symmetry sync" "--symmetry sync+goldstone" "--binning count"; do
@@ -146,10 +144,10 @@ for opt in "--optimizer adam" "--optimizer gd" "--symmetry none" "--symmetry syn
 done
 
 # --- SIGINT: finish the step, checkpoint, exit 130; --resume continues ---------------
-C="$TMP/ckpt"
-L2="$TMP/log2.csv"
+C="$T/ckpt"
+L2="$T/log2.csv"
 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --steps 100000000 --eval-every 1 --k1 5 \
-    --log "$L2" --checkpoint "$C" --threads 1 >"$TMP/out" 2>"$TMP/err" &
+    --log "$L2" --checkpoint "$C" --threads 1 >"$T/out" 2>"$T/err" &
 pid=$!
 for _ in $(seq 1 100); do # wait until a few steps are logged
     [ -f "$L2" ] && [ "$(wc -l <"$L2")" -ge 4 ] && break
@@ -158,7 +156,7 @@ done
 kill -INT $pid
 wait $pid
 rc=$?
-if [ $rc -eq 130 ] && [ -d "$C" ] && grep -q "interrupted at step" "$TMP/err"; then ok "SIGINT checkpoint exit 130"; else bad "SIGINT checkpoint exit 130" "exit $rc: $(tail -n 3 "$TMP/err")"; fi
+if [ $rc -eq 130 ] && [ -d "$C" ] && grep -q "interrupted at step" "$T/err"; then ok "SIGINT checkpoint exit 130"; else bad "SIGINT checkpoint exit 130" "exit $rc: $(tail -n 3 "$T/err")"; fi
 s_int=$(tail -n 1 "$L2" | cut -d, -f1)
 target=$((s_int + 3))
 if expect_rc "resume" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --steps $target --eval-every 1 --k1 5 \
@@ -166,7 +164,7 @@ if expect_rc "resume" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --steps
     last=$(tail -n 1 "$L2" | cut -d, -f1)
     hdrs=$(grep -c '^step,' "$L2")
     prev=$(tail -n 4 "$L2" | head -n 1 | cut -d, -f1)
-    if grep -q "resumed from" "$TMP/err" && [ "$last" = "$target" ] && [ "$prev" = "$s_int" ] && [ "$hdrs" -eq 1 ]; then
+    if grep -q "resumed from" "$T/err" && [ "$last" = "$target" ] && [ "$prev" = "$s_int" ] && [ "$hdrs" -eq 1 ]; then
         ok "resume continues the log"
     else
         bad "resume continues the log" "interrupted at $s_int, last $last, prev $prev, headers $hdrs"
@@ -176,6 +174,4 @@ fi
 expect_rc "resume with other settings" 1 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --lambda 3 --steps 5 \
     --checkpoint "$C" --resume
 
-rm -rf "$TMP"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

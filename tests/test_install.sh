@@ -4,29 +4,11 @@
 # static; the installed natgrad runs; the shared library exports only ng_ symbols.
 # Env: NG_BIN (its directory is the build directory), NG_TEST_TMP, CC (CTest passes the
 # build's compiler), NG_SANITIZE=ON in a sanitizer build.
-set -u
-BIN=${NG_BIN:?NG_BIN must name the natgrad binary}
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
+test_setup install
 BUILD=$(cd "$(dirname "$BIN")" && pwd)
-T=${NG_TEST_TMP:-/tmp}/install.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
 CC=${CC:-cc}
 PREFIX=$T/prefix
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "not ok - $1"
-    if [ -n "${2:-}" ] && [ -s "$2" ]; then head -15 "$2" | sed 's/^/    | /'; fi
-}
-finish() {
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" -eq 0 ]
-    exit
-}
 
 SAN=()
 case "${NG_SANITIZE:-OFF}" in
@@ -42,12 +24,12 @@ fi
 if cmake --install "$BUILD" --prefix "$PREFIX" >"$T/install.log" 2>&1; then
     ok "cmake --install $BUILD --prefix $PREFIX"
 else
-    bad "cmake --install failed" "$T/install.log"
+    bad_show "cmake --install failed" "$T/install.log"
     finish
 fi
 PC=$(find "$PREFIX" -name natgrad.pc -path '*/pkgconfig/*' | head -1)
 if [ -z "$PC" ]; then
-    bad "no natgrad.pc installed" "$T/install.log"
+    bad_show "no natgrad.pc installed" "$T/install.log"
     finish
 fi
 PCDIR=$(dirname "$PC")
@@ -95,14 +77,14 @@ CFLAGS_LIBS=$("${PKGCONF[@]}" --cflags --libs natgrad)
 if "$CC" "${SAN[@]}" "$T/prog.c" -o "$T/prog_shared" $CFLAGS_LIBS >"$T/cc.log" 2>&1; then
     ok "compile + link shared: $CC prog.c \$(pkg-config --cflags --libs natgrad)"
     OUT=$(LD_LIBRARY_PATH="$LIBDIR" "$T/prog_shared" 2>"$T/run.log")
-    [ "$OUT" = "$WANT" ] && ok "shared program runs: $OUT" || bad "shared program printed '$OUT'" "$T/run.log"
+    [ "$OUT" = "$WANT" ] && ok "shared program runs: $OUT" || bad_show "shared program printed '$OUT'" "$T/run.log"
     if command -v ldd >/dev/null 2>&1; then
         LD_LIBRARY_PATH="$LIBDIR" ldd "$T/prog_shared" | grep -q "$LIBDIR/libnatgrad.so" &&
             ok "shared program uses the installed libnatgrad.so" ||
             bad "shared program does not load $LIBDIR/libnatgrad.so"
     fi
 else
-    bad "compile + link shared failed: $CC prog.c $CFLAGS_LIBS" "$T/cc.log"
+    bad_show "compile + link shared failed: $CC prog.c $CFLAGS_LIBS" "$T/cc.log"
 fi
 
 # static: --static adds the private dependencies (OpenBLAS, LAPACKE, zlib, OpenMP); the
@@ -113,13 +95,13 @@ CFLAGS_LIBS_A=${CFLAGS_LIBS//-lnatgrad/-l:libnatgrad.a}
 if "$CC" "${SAN[@]}" "$T/prog.c" -o "$T/prog_static" $CFLAGS_LIBS_A >"$T/cc.log" 2>&1; then
     ok "compile + link static: pkg-config --static, -l:libnatgrad.a"
     OUT=$(env -u LD_LIBRARY_PATH "$T/prog_static" 2>"$T/run.log")
-    [ "$OUT" = "$WANT" ] && ok "static program runs: $OUT" || bad "static program printed '$OUT'" "$T/run.log"
+    [ "$OUT" = "$WANT" ] && ok "static program runs: $OUT" || bad_show "static program printed '$OUT'" "$T/run.log"
     if command -v ldd >/dev/null 2>&1; then
         ldd "$T/prog_static" | grep -q libnatgrad && bad "static program still loads libnatgrad.so" ||
             ok "static program does not need libnatgrad.so"
     fi
 else
-    bad "compile + link static failed: $CC prog.c $CFLAGS_LIBS_A" "$T/cc.log"
+    bad_show "compile + link static failed: $CC prog.c $CFLAGS_LIBS_A" "$T/cc.log"
 fi
 
 # --- the shared library's interface: ng_ symbols only, internals hidden --------------
@@ -143,7 +125,7 @@ fi
 if LD_LIBRARY_PATH="$LIBDIR" "$PREFIX/bin/natgrad" --help >"$T/help.out" 2>"$T/help.err" && [ -s "$T/help.out" ]; then
     ok "installed natgrad --help"
 else
-    bad "installed natgrad --help failed" "$T/help.err"
+    bad_show "installed natgrad --help failed" "$T/help.err"
 fi
 OUT=$("$PREFIX/bin/natgrad" version 2>/dev/null)
 [ "$OUT" = "natgrad $VERSION" ] && ok "installed natgrad version: $OUT" || bad "installed natgrad version: '$OUT'"

@@ -1,17 +1,8 @@
 #!/usr/bin/env bash
 # test_plot.sh - 'natgrad plot': png and svg output, column errors, usage errors, the
 # message when gnuplot is missing. Env: NG_BIN, NG_TEST_TMP.
-set -u
-BIN=${NG_BIN:?NG_BIN must name the natgrad binary}
-T=${NG_TEST_TMP:-/tmp}/plot.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && sed 's/^/    /' "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
+test_setup plot
 
 # run NAME EXPECTED_STATUS CMD... : runs CMD with stdout/stderr in $T/out, $T/err
 run() {
@@ -20,11 +11,11 @@ run() {
     "$@" >"$T/out" 2>"$T/err"
     local st=$?
     if [ "$st" -eq "$want" ]; then ok "$name (exit $st)"; return 0; fi
-    bad "$name: exit $st, expected $want" "$T/err"
+    bad_show "$name: exit $st, expected $want" "$T/err"
     return 1
 }
 has() { # has NAME FILE PATTERN (fixed string)
-    if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1: '$3' not in output" "$2"; fi
+    if grep -qF -- "$3" "$2"; then ok "$1"; else bad_show "$1: '$3' not in output" "$2"; fi
 }
 
 # Two logs as ng_csv writes them: an empty 'gap' field is an unknown value.
@@ -62,9 +53,7 @@ has "install hint" "$T/err" "gnuplot not found: install it with: apt-get install
 
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "SKIP: gnuplot is not installed; the drawing checks did not run (apt-get install gnuplot-nox)"
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" -eq 0 ]
-    exit
+    finish
 fi
 
 # --- missing columns: exit 1, the column named and the available ones listed ---------
@@ -110,5 +99,4 @@ printf 'step,loss\n1,\n2,-1\n' >"$T/empty.csv"
 run "no positive values with --logy" 1 "$BIN" plot "$T/empty.csv" --y loss --logy --out "$T/e.png"
 has "no data message" "$T/err" "no finite positive data points"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish

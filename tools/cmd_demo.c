@@ -5,6 +5,7 @@
  * SGD with Nesterov momentum on a deep autoencoder, equal wall-clock budgets. */
 #include "cli.h"
 #include "commands.h"
+#include "csv_read.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -75,69 +76,26 @@ static int run_self(char **argv)
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* A CSV log read back: column-major doubles, empty fields as NaN. */
+/* Two numeric columns of a run's CSV log: x (step or seconds) and a value. */
 typedef struct {
-    size_t ncols, nrows;
-    char **names;
-    double *v; /* nrows x ncols row-major */
-} csv_table;
+    double *x, *v;
+    size_t n;
+} log_pair;
 
-static void csv_free(csv_table *t)
+static int log_read(const char *path, const char *xcol, const char *vcol, log_pair *l)
 {
-    for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
-    free(t->names);
-    free(t->v);
-    memset(t, 0, sizeof *t);
+    const char *names[2] = {xcol, vcol};
+    double *cols[2];
+    if (!ng_csv_read_columns("demo", path, names, 2, cols, &l->n)) return 0;
+    l->x = cols[0];
+    l->v = cols[1];
+    return 1;
 }
 
-static int csv_read(const char *path, csv_table *t)
+static void log_free(log_pair *l)
 {
-    memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char *line = NULL;
-    size_t cap = 0, vcap = 0;
-    ssize_t n;
-    int ok = 1;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        if (!t->names) {
-            size_t k = 1;
-            for (char *p = line; *p; p++) k += *p == ',';
-            t->names = calloc(k, sizeof *t->names);
-            t->ncols = k;
-            char *save, *tok = strtok_r(line, ",", &save);
-            for (size_t i = 0; i < k && tok; i++, tok = strtok_r(NULL, ",", &save))
-                t->names[i] = strdup(tok);
-            continue;
-        }
-        if (t->nrows == vcap) {
-            vcap = vcap ? 2 * vcap : 256;
-            double *nv = realloc(t->v, vcap * t->ncols * sizeof *nv);
-            if (!nv) { ok = 0; break; }
-            t->v = nv;
-        }
-        double *row = t->v + t->nrows * t->ncols;
-        char *p = line;
-        for (size_t i = 0; i < t->ncols; i++) {
-            char *end;
-            row[i] = (*p && *p != ',') ? strtod(p, &end) : NAN;
-            char *comma = strchr(p, ',');
-            p = comma ? comma + 1 : p + strlen(p);
-        }
-        t->nrows++;
-    }
-    free(line);
-    fclose(f);
-    if (!ok || !t->names) csv_free(t);
-    return ok && t->ncols > 0;
-}
-
-static long csv_col(const csv_table *t, const char *name)
-{
-    for (size_t i = 0; i < t->ncols; i++)
-        if (t->names[i] && !strcmp(t->names[i], name)) return (long)i;
-    return -1;
+    free(l->x);
+    free(l->v);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -146,26 +104,20 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* First logged step with gap < thr, or -1. */
-static double first_step_below(const csv_table *t, double thr)
+/* First logged step (x) with gap (v) < thr, or -1. */
+static double first_step_below(const log_pair *l, double thr)
 {
-    long cs = csv_col(t, "step"), cg = csv_col(t, "gap");
-    if (cs < 0 || cg < 0) return -1;
-    for (size_t r = 0; r < t->nrows; r++)
-        if (t->v[r * t->ncols + cg] < thr) return t->v[r * t->ncols + cs];
+    for (size_t r = 0; r < l->n; r++)
+        if (l->v[r] < thr) return l->x[r];
     return -1;
 }
 
-/* Last value of col among rows with seconds <= s (NaN rows skipped); NaN if none. */
-static double value_at_seconds(const csv_table *t, const char *col, double s)
+/* Last value among rows with seconds (x) <= s (NaN values skipped); NaN if none. */
+static double value_at_seconds(const log_pair *l, double s)
 {
-    long cs = csv_col(t, "seconds"), cc = csv_col(t, col);
     double best = NAN;
-    if (cs < 0 || cc < 0) return NAN;
-    for (size_t r = 0; r < t->nrows; r++) {
-        double sec = t->v[r * t->ncols + cs], v = t->v[r * t->ncols + cc];
-        if (sec <= s && !isnan(v)) best = v;
-    }
+    for (size_t r = 0; r < l->n; r++)
+        if (l->x[r] <= s && !isnan(l->v[r])) best = l->v[r];
     return best;
 }
 
@@ -200,8 +152,8 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
                             "--seed", sbuf, "--steps", stbuf, "--log", log, "--log-every", "10",
                             "--threads", thbuf, NULL};
             int st = run_self(argv);
-            csv_table t;
-            if (st != 0 || !csv_read(log, &t)) {
+            log_pair t;
+            if (st != 0 || !log_read(log, "step", "gap", &t)) {
                 fprintf(stderr, "natgrad demo: toy run failed (status %d)\n", st);
                 rc = NG_EXIT_FAIL;
                 free(log);
@@ -209,7 +161,7 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
             }
             double k = first_step_below(&t, 1.0);
             if (k >= 0) steps[nreach++] = k;
-            csv_free(&t);
+            log_free(&t);
             free(log);
         }
         reached[m] = nreach;
@@ -253,7 +205,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
 {
     static const char *const opts[] = {"sgd-nesterov", "kfac"};
     char secbuf[32];
-    csv_table t[2];
+    log_pair t[2];
     int have[2] = {0, 0};
     pid_t pid[2];
     char *log[2], *err[2];
@@ -305,7 +257,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     ng_progress_done(&pr);
     int rc = NG_EXIT_OK;
     for (int m = 0; m < 2; m++) {
-        have[m] = status[m] == 0 && csv_read(log[m], &t[m]);
+        have[m] = status[m] == 0 && log_read(log[m], "seconds", "train_error", &t[m]);
         if (!have[m]) {
             fprintf(stderr, "natgrad demo: %s run failed (status %d), see %s\n", opts[m],
                     status[m], err[m]);
@@ -316,22 +268,22 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     }
     if (rc != NG_EXIT_OK) {
         for (int m = 0; m < 2; m++)
-            if (have[m]) csv_free(&t[m]);
+            if (have[m]) log_free(&t[m]);
         return rc;
     }
     printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
     double e0 = NAN, e1 = NAN;
     for (int q = 1; q <= 4; q++) {
         double s = c->seconds * q / 4.0;
-        e0 = value_at_seconds(&t[0], "train_error", s);
-        e1 = value_at_seconds(&t[1], "train_error", s);
+        e0 = value_at_seconds(&t[0], s);
+        e1 = value_at_seconds(&t[1], s);
         printf("%-10.0f %18.3f %18.3f\n", s, e0, e1);
     }
     printf("(training reconstruction error, first 10000 cases: mean over cases of the summed\n"
            " squared error; 'seconds' counts training time only)\n");
     *kfac_wins = e1 < e0;
-    csv_free(&t[0]);
-    csv_free(&t[1]);
+    log_free(&t[0]);
+    log_free(&t[1]);
     return NG_EXIT_OK;
 }
 

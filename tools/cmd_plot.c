@@ -8,6 +8,7 @@
  * FIG, which is renamed into place only when gnuplot succeeded. */
 #include "cli.h"
 #include "commands.h"
+#include "csv_read.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -80,67 +81,12 @@ static void usage(FILE *f)
             "usage error.\n");
 }
 
-/* ------------------------------------------------------------------ CSV reading */
-
-/* Counts comma-separated fields; with fields != NULL also splits line in place and stores
- * the first max of them. */
-static size_t split_fields(char *line, char **fields, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-    for (;;) {
-        char *c = strchr(p, ',');
-        if (fields && n < max) fields[n] = p;
-        n++;
-        if (!c) break;
-        if (fields) *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t') s++;
-    size_t k = strlen(s);
-    while (k && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\r')) s[--k] = '\0';
-    return s;
-}
+/* ------------------------------------------------------------------ reading the logs */
 
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
-}
-
-static int find_col(char **cols, size_t ncols, const char *name)
-{
-    for (size_t i = 0; i < ncols; i++)
-        if (!strcmp(cols[i], name)) return (int)i;
-    return -1;
-}
-
-static void missing_col(const char *path, const char *what, const char *name, char **cols,
-                        size_t ncols)
-{
-    fprintf(stderr, "natgrad plot: %s: no column '%s' (%s); available:", path, name, what);
-    for (size_t i = 0; i < ncols; i++) fprintf(stderr, "%s%s", i ? "," : " ", cols[i]);
-    fputc('\n', stderr);
-}
-
-/* Empty field -> NaN (unknown); otherwise the whole field must be a number. */
-static int parse_num(const char *s, double *v)
-{
-    if (!*s) {
-        *v = NAN;
-        return 1;
-    }
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (end == s || *end) return 0;
-    *v = d; /* "nan"/"inf" written by other tools: filtered below like empty fields */
-    return 1;
 }
 
 static int curve_add(curve *c, double x, double y)
@@ -180,128 +126,69 @@ static curve *curve_get(curve_set *cs, size_t file, size_t by, size_t ycol)
     return c;
 }
 
+/* The label of a curve: file name (several logs), COL=value (--by), y column (several, or
+ * alone). NULL when out of memory. */
+static char *curve_label(const char *path, size_t nfiles, const plot_opts *o, const char *by_val,
+                         const char *ycol, size_t ny)
+{
+    const char *fpart = nfiles > 1 ? base_name(path) : "";
+    char *bpart = by_val ? ng_asprintf("%s=%s", o->by, by_val) : ng_strdup("");
+    const char *ypart = (ny > 1 || (nfiles == 1 && !by_val)) ? ycol : "";
+    if (!bpart) return NULL;
+    char *label = ng_asprintf("%s%s%s%s%s", fpart, *fpart && *bpart ? " " : "", bpart,
+                              (*fpart || *bpart) && *ypart ? " " : "", ypart);
+    free(bpart);
+    return label;
+}
+
 /* Reads one log and appends its curves. Returns 0 ok, 1 failure (message printed). */
 static int read_log(const char *path, size_t file_idx, size_t nfiles, const plot_opts *o,
                     char **ycols, size_t ny, curve_set *cs)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    if (ng_read_file(path, &buf, &len) != NG_OK) {
-        fprintf(stderr, "natgrad plot: %s\n", ng_last_error());
-        return 1;
-    }
-    char *text = realloc(buf, len + 1);
-    if (!text) {
-        free(buf);
-        fprintf(stderr, "natgrad plot: %s: out of memory\n", path);
-        return 1;
-    }
-    text[len] = '\0';
+    ng_csv_table t;
+    if (!ng_csv_table_read(CMD, path, &t)) return 1;
     int rc = 1;
-    char **cols = NULL, **fields = NULL;
-    char *by_vals[MAX_BY_VALUES];
+    const char *by_vals[MAX_BY_VALUES];
     size_t nby = 0;
-    int *iy = NULL;
-
-    char *cur = text;
-    char *nl = strchr(cur, '\n');
-    if (!*cur || (nl == cur)) {
-        fprintf(stderr, "natgrad plot: %s:1: expected a header line of column names\n", path);
-        goto done;
-    }
-    if (nl) *nl = '\0';
-    char *header = cur;
-    cur = nl ? nl + 1 : cur + strlen(cur);
-    size_t ncols = split_fields(header, NULL, 0);
-    cols = calloc(ncols, sizeof *cols);
-    fields = calloc(ncols + 1, sizeof *fields);
-    iy = calloc(ny, sizeof *iy);
-    if (!cols || !fields || !iy) {
+    long *iy = calloc(ny, sizeof *iy);
+    if (!iy) {
         fprintf(stderr, "natgrad plot: %s: out of memory\n", path);
         goto done;
     }
-    split_fields(header, cols, ncols);
-    for (size_t i = 0; i < ncols; i++) cols[i] = trim(cols[i]);
+    long ix = ng_csv_table_need(CMD, &t, o->x, "--x");
+    if (ix < 0) goto done;
+    for (size_t k = 0; k < ny; k++)
+        if ((iy[k] = ng_csv_table_need(CMD, &t, ycols[k], "--y")) < 0) goto done;
+    long iby = o->by ? ng_csv_table_need(CMD, &t, o->by, "--by") : -1;
+    if (o->by && iby < 0) goto done;
 
-    int ix = find_col(cols, ncols, o->x);
-    if (ix < 0) {
-        missing_col(path, "--x", o->x, cols, ncols);
-        goto done;
-    }
-    for (size_t k = 0; k < ny; k++) {
-        iy[k] = find_col(cols, ncols, ycols[k]);
-        if (iy[k] < 0) {
-            missing_col(path, "--y", ycols[k], cols, ncols);
-            goto done;
-        }
-    }
-    int iby = -1;
-    if (o->by) {
-        iby = find_col(cols, ncols, o->by);
-        if (iby < 0) {
-            missing_col(path, "--by", o->by, cols, ncols);
-            goto done;
-        }
-    }
-
-    size_t lineno = 1;
-    while (*cur) {
-        lineno++;
-        char *line = cur;
-        nl = strchr(cur, '\n');
-        int torn = nl == NULL; /* last line without newline: a run still writing, or killed */
-        if (nl) *nl = '\0';
-        cur = nl ? nl + 1 : cur + strlen(cur);
-        line = trim(line);
-        if (!*line) continue;
-        size_t nf = split_fields(line, fields, ncols + 1);
-        if (nf != ncols) {
-            if (torn) break;
-            fprintf(stderr, "natgrad plot: %s:%zu: expected %zu fields as in the header, got %zu\n",
-                    path, lineno, ncols, nf);
-            goto done;
-        }
+    for (size_t r = 0; r < t.nrows; r++) {
         double x;
-        if (!parse_num(trim(fields[ix]), &x)) {
-            fprintf(stderr, "natgrad plot: %s:%zu: column '%s': expected a number, got '%s'\n", path,
-                    lineno, o->x, fields[ix]);
-            goto done;
-        }
+        if (!ng_csv_table_number(CMD, &t, r, (size_t)ix, &x)) goto done;
         size_t byi = 0;
         if (iby >= 0) {
-            char *bv = trim(fields[iby]);
+            const char *bv = t.cells[r * t.ncols + (size_t)iby];
             while (byi < nby && strcmp(by_vals[byi], bv)) byi++;
             if (byi == nby) {
                 if (nby == MAX_BY_VALUES) {
                     fprintf(stderr,
                             "natgrad plot: %s:%zu: --by %s has more than %d distinct values\n",
-                            path, lineno, o->by, MAX_BY_VALUES);
+                            path, t.line[r], o->by, MAX_BY_VALUES);
                     goto done;
                 }
-                by_vals[nby++] = bv; /* points into text, which lives until done */
+                by_vals[nby++] = bv; /* points into t, which lives until done */
             }
         }
         for (size_t k = 0; k < ny; k++) {
             double y;
-            if (!parse_num(trim(fields[iy[k]]), &y)) {
-                fprintf(stderr, "natgrad plot: %s:%zu: column '%s': expected a number, got '%s'\n",
-                        path, lineno, ycols[k], fields[iy[k]]);
-                goto done;
-            }
+            if (!ng_csv_table_number(CMD, &t, r, (size_t)iy[k], &y)) goto done;
             curve *c = curve_get(cs, file_idx, byi, k);
             if (!c) {
                 fprintf(stderr, "natgrad plot: out of memory\n");
                 goto done;
             }
             if (!c->label) {
-                /* file name (several logs), COL=value (--by), y column (several, or alone) */
-                const char *fpart = nfiles > 1 ? base_name(path) : "";
-                char *bpart = iby >= 0 ? ng_asprintf("%s=%s", o->by, by_vals[byi]) : ng_strdup("");
-                const char *ypart = (ny > 1 || (nfiles == 1 && iby < 0)) ? ycols[k] : "";
-                if (!bpart) goto done;
-                c->label = ng_asprintf("%s%s%s%s%s", fpart, *fpart && *bpart ? " " : "", bpart,
-                                       (*fpart || *bpart) && *ypart ? " " : "", ypart);
-                free(bpart);
+                c->label = curve_label(path, nfiles, o, iby >= 0 ? by_vals[byi] : NULL, ycols[k], ny);
                 if (!c->label) goto done;
             }
             if (!isfinite(x) || !isfinite(y)) continue;
@@ -315,9 +202,7 @@ static int read_log(const char *path, size_t file_idx, size_t nfiles, const plot
     rc = 0;
 done:
     free(iy);
-    free(fields);
-    free(cols);
-    free(text);
+    ng_csv_table_free(&t);
     return rc;
 }
 
@@ -511,16 +396,16 @@ int ng_cmd_plot(int argc, char **argv)
     /* --y list */
     char *ybuf = ng_strdup(o.ycols_arg);
     if (!ybuf) return ng_cli_fail(CMD, "parsing --y");
-    size_t ny = split_fields(ybuf, NULL, 0);
+    size_t ny = ng_csv_split(ybuf, NULL, 0);
     char **ycols = calloc(ny, sizeof *ycols);
     if (!ycols) {
         free(ybuf);
         fprintf(stderr, "natgrad plot: out of memory\n");
         return NG_EXIT_FAIL;
     }
-    split_fields(ybuf, ycols, ny);
+    ng_csv_split(ybuf, ycols, ny);
     for (size_t k = 0; k < ny; k++) {
-        ycols[k] = trim(ycols[k]);
+        ycols[k] = ng_csv_trim(ycols[k]);
         if (!*ycols[k]) {
             free(ycols);
             free(ybuf);
