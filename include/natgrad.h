@@ -106,7 +106,9 @@ NG_API ng_status ng_procrustes(size_t d, size_t N, const float *A, const float *
 
 /* Exponential of the d x d skew-symmetric G (R = exp(G), orthogonal), and the Cayley
  * transform R = (I - G/2)^-1 (I + G/2). G is not checked for skew-symmetry beyond a
- * tolerance of 1e-10 * ||G||. */
+ * tolerance of 1e-10 * ||G||. These d x d helpers and the Procrustes ones above allocate
+ * a small workspace per call (for one-off use); the symmetry phases of Goldstone-GD use
+ * internal variants with a workspace sized once in ng_goldstone_new. */
 NG_API ng_status ng_expm_skew(size_t d, const double *G, double *R);
 NG_API ng_status ng_cayley(size_t d, const double *G, double *R);
 
@@ -295,8 +297,18 @@ typedef enum {
     NG_ROT_CAYLEY = 1,      /* z <- cayley(Gamma) z, exactly orthogonal */
     NG_ROT_EXP = 2          /* z <- exp(Gamma) z, exactly orthogonal */
 } ng_rotation;
+/* How the k2 natural-gradient steps of a gauge phase are taken. */
+typedef enum {
+    NG_GAUGE_QUADRATIC = 0, /* paper: k2 steps on the second-order gauge loss L''(Gamma~; M)
+                               with the moments M fixed, then one rotation by Gamma */
+    NG_GAUGE_RETRACT = 1    /* each step is taken at the current rotation: the moments are
+                               rotated (M_e <- R_b M_e R_a^T, O(d^3) per edge, no pass over Z),
+                               the step is applied exactly (cayley/exp) and halved until the
+                               exact psi decreases, so a phase never raises psi */
+} ng_gauge_solver;
 NG_API const char *ng_symmetry_name(ng_symmetry s);  /* "none" "goldstone" "sync" "sync+goldstone" */
 NG_API const char *ng_rotation_name(ng_rotation r);  /* "first-order" "cayley" "exp" */
+NG_API const char *ng_gauge_solver_name(ng_gauge_solver s); /* "quadratic" "retract" */
 
 typedef struct {
     ng_symmetry symmetry;
@@ -308,13 +320,18 @@ typedef struct {
     double gauge_clip;     /* clip entries of Gamma~ to +-gauge_clip/d; <= 0: none */
     double apply_fraction; /* fraction of Gamma applied per phase, (0, 1] (paper: 1) */
     ng_inner_params inner; /* the inner optimiser */
+    ng_gauge_solver gauge_solver; /* paper: quadratic. retract ignores gauge_reset and
+                                     apply_fraction (each phase starts at R = I) and needs an
+                                     exact rotation (cayley or exp) */
 } ng_goldstone_params;
-/* natgrad's defaults (best measured on the toy; see README): symmetry sync, k1 50, k2 10,
- * rho_scale 1, gauge_reset 1, rotation cayley, no gauge clip, apply_fraction 1; inner =
- * the toy's clipped GD (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
+/* natgrad's defaults (best measured on the toy and the ratings; see README): symmetry
+ * sync, k1 50, k2 10; for the gauge phase gauge_solver retract, rho_scale 4, rotation
+ * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); inner = the toy's clipped GD
+ * (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
 NG_API ng_goldstone_params ng_goldstone_default_params(void);
-/* The paper's exact variant: goldstone, warm start, first-order rotation, rho_scale 1,
- * no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser left as given). */
+/* The paper's exact variant: goldstone, quadratic solver, warm start, first-order
+ * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser
+ * left as given). */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
 
 /* The model: computes the LOCAL loss sum_t l(X_t; Z_t) at Z into *ell and ADDS its
@@ -338,7 +355,8 @@ NG_API ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *
                                   float *Z, ng_goldstone **out);
 NG_API void ng_goldstone_free(ng_goldstone *gs);
 /* One inner step (gradient of ell + psi at Z, then the optimiser), and after every k1-th
- * step the symmetry phase. st may be NULL. Set count_walls to also count walls each
+ * step the symmetry phase; no heap allocation (the built-in models' callbacks do not
+ * allocate either). st may be NULL. Set count_walls to also count walls each
  * phase (costs a Procrustes per edge). NaN/Inf in the loss, gradient or Z after the
  * step returns NG_ENUMERIC "diverged at step s". */
 NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
@@ -368,7 +386,9 @@ NG_API ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const flo
 NG_API ng_status ng_sync(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed);
 /* One gauge phase (paper's steps a-c) on Z with gauge fields Gt (T*d*d doubles, in/out;
  * zero them for a cold start): k2 natural-gradient steps with rho' = rho_scale*d/sum||z||^2,
- * then the rotation. Uses p->k2, rho_scale, rotation, gauge_clip, apply_fraction. */
+ * then the rotation. Uses p->gauge_solver, k2, rho_scale, rotation, gauge_clip,
+ * apply_fraction (the retract solver starts from R = I and leaves Gt as it is). Allocates
+ * its workspace per call. */
 NG_API ng_status ng_gauge_phase(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
                                 const ng_goldstone_params *p);
 

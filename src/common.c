@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,8 +70,14 @@ void ng_set_blas_threads(int n)
     if (n > 0) openblas_set_num_threads(n);
 }
 
+/* relaxed: a statistic for tests, not a synchronisation point */
+static atomic_size_t g_alloc_count;
+
+size_t ng_alloc_count(void) { return atomic_load_explicit(&g_alloc_count, memory_order_relaxed); }
+
 void *ng_xmalloc(size_t n)
 {
+    atomic_fetch_add_explicit(&g_alloc_count, 1, memory_order_relaxed);
     void *p = malloc(n ? n : 1);
     if (!p) ng_fail(NG_ENOMEM, "out of memory allocating %zu bytes", n);
     return p;
@@ -78,6 +85,7 @@ void *ng_xmalloc(size_t n)
 
 void *ng_xcalloc(size_t n, size_t size)
 {
+    atomic_fetch_add_explicit(&g_alloc_count, 1, memory_order_relaxed);
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) ng_fail(NG_ENOMEM, "out of memory allocating %zu x %zu bytes", n, size);
     return p;

@@ -125,7 +125,8 @@ void ng_slice_rotate(size_t N, size_t d, float *S, const double *R, float *tmp, 
 }
 
 ng_status ng_gauge_rotate(size_t T, size_t N, size_t d, float *Z, const double *Gt, double frac,
-                          ng_rotation rot, float *tmp, double *Rd, float *Rf)
+                          ng_rotation rot, float *tmp, double *Rd, float *Rf, double *rws,
+                          size_t rws_len)
 {
     size_t dd = d * d, nd = N * d;
     double *A = Rd, *R = Rd + dd;
@@ -135,9 +136,9 @@ ng_status ng_gauge_rotate(size_t T, size_t N, size_t d, float *Z, const double *
             for (size_t k = 0; k < d; k++) A[j * d + k] = frac * (G[j * d + k] - G[k * d + j]);
         ng_status st = NG_OK;
         if (rot == NG_ROT_CAYLEY) {
-            st = ng_cayley(d, A, R);
+            st = ng_cayley_ws(d, A, R, rws, rws_len);
         } else if (rot == NG_ROT_EXP) {
-            st = ng_expm_skew(d, A, R);
+            st = ng_expm_skew_ws(d, A, R, rws, rws_len);
         } else {
             memcpy(R, A, dd * sizeof *R);
             for (size_t j = 0; j < d; j++) R[j * d + j] += 1.0;
@@ -158,7 +159,14 @@ ng_status ng_gauge_ws_alloc(ng_gauge_ws *w, const ng_graph *g, size_t N, size_t 
     w->Mf = ng_xcalloc(dd + 1, sizeof *w->Mf);
     w->Rf = ng_xcalloc(dd + 1, sizeof *w->Rf);
     w->tmp = ng_xcalloc(N * d + 1, sizeof *w->tmp);
-    if (!w->M || !w->work || !w->Rd || !w->Mf || !w->Rf || !w->tmp) {
+    w->rot_len = ng_rot_ws_len(d);
+    if (w->rot_len == 0) {
+        ng_gauge_ws_free(w);
+        return ng_fail(NG_EINVAL, "ng_gauge_ws_alloc: d = %zu is too large", d);
+    }
+    w->rot = ng_xcalloc(w->rot_len, sizeof *w->rot);
+    w->ret = ng_xcalloc(2 * T * dd + (m ? m : 1) * dd + 2 * dd + 1, sizeof *w->ret);
+    if (!w->M || !w->work || !w->Rd || !w->Mf || !w->Rf || !w->tmp || !w->rot || !w->ret) {
         ng_gauge_ws_free(w);
         return NG_ENOMEM;
     }
@@ -173,7 +181,87 @@ void ng_gauge_ws_free(ng_gauge_ws *w)
     free(w->Mf);
     free(w->Rf);
     free(w->tmp);
+    free(w->rot);
+    free(w->ret);
     memset(w, 0, sizeof *w);
+}
+
+double ng_gauge_moment_trace(const ng_graph *g, size_t d, const double *M)
+{
+    double s = 0.0;
+    for (size_t e = 0; e < g->n_edges; e++) {
+        double tr = 0.0;
+        for (size_t j = 0; j < d; j++) tr += M[e * d * d + j * d + j];
+        s += g->ew[e] * tr;
+    }
+    return s;
+}
+
+/* The retract solver: k2 natural-gradient steps on SO(d)^T, each from the current point.
+ * With R_t the rotation so far, the moments of the rotated slices are R_b M_e R_a^T, so
+ * re-expanding there costs O(d^3) per edge and never touches Z; the step's gradient is
+ * that of L'' at Gamma = 0 (exact to first order, where the paper's fixed-M model is only
+ * exact at the start), and psi(RZ) = const - sum_e w_e Tr(R_b M_e R_a^T) is exact, so a
+ * step that would raise psi is halved (up to 20 times, else the phase stops). Z is rotated
+ * once at the end. */
+static ng_status gauge_retract(const ng_graph *g, size_t N, size_t d, float *Z,
+                               const ng_goldstone_params *p, double rho, ng_gauge_ws *w)
+{
+    size_t T = g->T, dd = d * d, n = T * dd, m = g->n_edges;
+    double *Gam = w->work, *G = w->work + n, *NG = w->work + 2 * n, *w4 = w->work + 3 * n;
+    double *Racc = w->ret, *Rn = Racc + n, *Mold = Rn + n, *A = Mold + m * dd, *tmp = A + dd;
+    double lim = p->gauge_clip > 0 ? p->gauge_clip / (double)d : INFINITY;
+    memset(Racc, 0, n * sizeof *Racc);
+    for (size_t t = 0; t < T; t++)
+        for (size_t j = 0; j < d; j++) Racc[t * dd + j * d + j] = 1.0;
+    double cur = ng_gauge_moment_trace(g, d, w->M); /* psi = const - cur: maximise */
+    for (int it = 0; it < p->k2; it++) {
+        memset(Gam, 0, n * sizeof *Gam);
+        ng_gauge_loss2(g, d, w->M, Gam, G, w4);
+        ng_gauge_skew(T, d, G, Gam); /* gradient with respect to Gamma~ */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dd, (int)T, 1.0,
+                    g->pinv, (int)T, Gam, (int)dd, 0.0, NG, (int)dd);
+        memcpy(Mold, w->M, m * dd * sizeof *Mold);
+        double frac = 1.0, next = cur;
+        int accepted = 0;
+        for (int bt = 0; bt < 20 && !accepted; bt++, frac *= 0.5) {
+            for (size_t t = 0; t < T; t++) {
+                const double *X = NG + t * dd;
+                for (size_t j = 0; j < d; j++)
+                    for (size_t k = 0; k < d; k++) {
+                        /* Gamma~ = -frac rho L+ grad (clipped), Gamma = Gamma~ - Gamma~^T */
+                        double a = -frac * rho * X[j * d + k], b = -frac * rho * X[k * d + j];
+                        a = a > lim ? lim : a < -lim ? -lim : a;
+                        b = b > lim ? lim : b < -lim ? -lim : b;
+                        A[j * d + k] = a - b;
+                    }
+                ng_status st = p->rotation == NG_ROT_EXP
+                                   ? ng_expm_skew_ws(d, A, Rn + t * dd, w->rot, w->rot_len)
+                                   : ng_cayley_ws(d, A, Rn + t * dd, w->rot, w->rot_len);
+                if (st) return st;
+            }
+            for (size_t e = 0; e < m; e++) {
+                const double *Ra = Rn + g->ea[e] * dd, *Rb = Rn + g->eb[e] * dd;
+                mm(d, 1.0, Rb, Mold + e * dd, 0.0, tmp);
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)d, 1.0, tmp,
+                            (int)d, Ra, (int)d, 0.0, w->M + e * dd, (int)d);
+            }
+            next = ng_gauge_moment_trace(g, d, w->M);
+            if (!isfinite(next)) return ng_fail(NG_ENUMERIC, "ng_gauge_phase: the gauge fields diverged");
+            accepted = next >= cur;
+        }
+        if (!accepted) { /* no step lowers psi: stationary up to rounding */
+            memcpy(w->M, Mold, m * dd * sizeof *Mold);
+            break;
+        }
+        for (size_t t = 0; t < T; t++) {
+            mm(d, 1.0, Rn + t * dd, Racc + t * dd, 0.0, tmp);
+            memcpy(Racc + t * dd, tmp, dd * sizeof *tmp);
+        }
+        cur = next;
+    }
+    for (size_t t = 0; t < T; t++) ng_slice_rotate(N, d, Z + t * N * d, Racc + t * dd, w->tmp, w->Rf);
+    return NG_OK;
 }
 
 ng_status ng_gauge_phase_ws(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
@@ -186,16 +274,24 @@ ng_status ng_gauge_phase_ws(const ng_graph *g, size_t N, size_t d, float *Z, dou
     if (ss <= 0) return NG_OK; /* Z = 0: nothing to rotate */
     double rho = p->rho_scale * (double)d / ss;
     ng_gauge_moments(g, N, d, Z, w->M, w->Mf);
+    if (p->gauge_solver == NG_GAUGE_RETRACT) return gauge_retract(g, N, d, Z, p, rho, w);
     ng_gauge_natgrad(g, d, w->M, Gt, p->k2, rho, p->gauge_clip, w->work);
     for (size_t k = 0; k < T * d * d; k++)
         if (!isfinite(Gt[k])) return ng_fail(NG_ENUMERIC, "ng_gauge_phase: the gauge fields diverged");
-    return ng_gauge_rotate(T, N, d, Z, Gt, p->apply_fraction, p->rotation, w->tmp, w->Rd, w->Rf);
+    return ng_gauge_rotate(T, N, d, Z, Gt, p->apply_fraction, p->rotation, w->tmp, w->Rd, w->Rf,
+                           w->rot, w->rot_len);
 }
 
 ng_status ng_gauge_phase(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
                          const ng_goldstone_params *p)
 {
     if (!g || !Z || !Gt || !p) return ng_fail(NG_EINVAL, "ng_gauge_phase: graph, Z, Gt or params is NULL");
+    if (p->gauge_solver == NG_GAUGE_RETRACT && p->rotation == NG_ROT_FIRST_ORDER)
+        return ng_fail(NG_EINVAL, "ng_gauge_phase: the retract solver needs an exact rotation (cayley or exp), "
+                                  "not first-order");
+    if ((unsigned)p->gauge_solver > NG_GAUGE_RETRACT)
+        return ng_fail(NG_EINVAL, "ng_gauge_phase: gauge_solver = %d; expected quadratic or retract",
+                       (int)p->gauge_solver);
     if (p->k2 < 0 || !(p->rho_scale > 0) || !(p->apply_fraction > 0 && p->apply_fraction <= 1))
         return ng_fail(NG_EINVAL,
                        "ng_gauge_phase: k2 = %d, rho_scale = %g, apply_fraction = %g; expected k2 >= 0, "

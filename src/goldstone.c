@@ -41,6 +41,15 @@ const char *ng_symmetry_name(ng_symmetry s)
     return "?";
 }
 
+const char *ng_gauge_solver_name(ng_gauge_solver s)
+{
+    switch (s) {
+    case NG_GAUGE_QUADRATIC: return "quadratic";
+    case NG_GAUGE_RETRACT: return "retract";
+    }
+    return "?";
+}
+
 const char *ng_rotation_name(ng_rotation r)
 {
     switch (r) {
@@ -55,13 +64,15 @@ ng_goldstone_params ng_goldstone_default_params(void)
 {
     ng_goldstone_params p;
     memset(&p, 0, sizeof p);
-    /* measured on the toy (README): sync removes twists AND reflection walls; when the
-     * gauge phase is chosen, resetting it and rotating exactly avoids the paper variant's
-     * overshoot */
+    /* measured (README): sync removes twists AND reflection walls; when the gauge phase
+     * is chosen, the retract solver (steps re-expanded at the current rotation, exact
+     * Cayley rotation, line search on the exact psi) with 4x the paper's step is the
+     * fastest setting on the ratings and the toy and never raises psi */
     p.symmetry = NG_SYM_SYNC;
     p.k1 = 50;
     p.k2 = 10;
-    p.rho_scale = 1.0;
+    p.rho_scale = 4.0;
+    p.gauge_solver = NG_GAUGE_RETRACT;
     p.gauge_reset = 1;
     p.rotation = NG_ROT_CAYLEY;
     p.gauge_clip = 0.0;
@@ -85,6 +96,7 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
     p->rotation = NG_ROT_FIRST_ORDER;
     p->gauge_clip = 0.0;
     p->apply_fraction = 1.0;
+    p->gauge_solver = NG_GAUGE_QUADRATIC;
 }
 
 static ng_status check_params(const ng_goldstone_params *p)
@@ -95,6 +107,13 @@ static ng_status check_params(const ng_goldstone_params *p)
     if ((unsigned)p->rotation > NG_ROT_EXP)
         return ng_fail(NG_EINVAL, "ng_goldstone: rotation = %d; expected first-order, cayley or exp",
                        (int)p->rotation);
+    if ((unsigned)p->gauge_solver > NG_GAUGE_RETRACT)
+        return ng_fail(NG_EINVAL, "ng_goldstone: gauge_solver = %d; expected quadratic or retract",
+                       (int)p->gauge_solver);
+    if (p->gauge_solver == NG_GAUGE_RETRACT && p->rotation == NG_ROT_FIRST_ORDER &&
+        (p->symmetry == NG_SYM_GOLDSTONE || p->symmetry == NG_SYM_SYNC_GOLDSTONE))
+        return ng_fail(NG_EINVAL, "ng_goldstone: the retract gauge solver needs an exact rotation (cayley "
+                                  "or exp), not first-order");
     if (p->k1 < 1 || p->k2 < 0)
         return ng_fail(NG_EINVAL, "ng_goldstone: k1 = %d, k2 = %d; expected k1 >= 1, k2 >= 0", p->k1, p->k2);
     if (!(p->rho_scale > 0) || !isfinite(p->rho_scale))
@@ -169,7 +188,7 @@ static ng_status phase(ng_goldstone *gs)
     ng_symmetry s = gs->p.symmetry;
     if (s == NG_SYM_SYNC || s == NG_SYM_SYNC_GOLDSTONE) {
         st = ng_sync_ws(gs->g, gs->N, gs->d, gs->Z, NULL, gs->idx, gs->idx + T, gs->idx + 2 * T,
-                        gs->ws.M, gs->ws.Rd, gs->ws.Mf, gs->ws.tmp);
+                        gs->ws.M, gs->ws.Rd, gs->ws.Mf, gs->ws.tmp, gs->ws.rot, gs->ws.rot_len);
         if (st) return st;
     }
     if (s == NG_SYM_GOLDSTONE || s == NG_SYM_SYNC_GOLDSTONE) {
@@ -241,7 +260,8 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
         double t1 = now_s();
         if (count_walls) {
             int w = 0;
-            st = ng_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf);
+            st = ng_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
+                                   gs->ws.rot, gs->ws.rot_len);
             if (st) return st;
             st0.walls = w;
         }
@@ -253,7 +273,8 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
         st0.symmetry_seconds = now_s() - t1;
     } else if (count_walls) {
         int w = 0;
-        st = ng_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf);
+        st = ng_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
+                               gs->ws.rot, gs->ws.rot_len);
         if (st) return st;
         st0.walls = w;
     }

@@ -36,14 +36,16 @@ void ng_gauge_natgrad(const ng_graph *g, size_t d, const double *M, double *Gt, 
                       double rho, double clip, double *work);
 
 /* Rotates every slice by R_t(frac * Gamma_t): z <- R z. tmp: N*d floats, Rd: 2*d*d
- * doubles, Rf: d*d floats. */
+ * doubles, Rf: d*d floats, rws: ng_rot_ws_len(d) doubles (rws_len). No allocation. */
 ng_status ng_gauge_rotate(size_t T, size_t N, size_t d, float *Z, const double *Gt,
-                          double frac, ng_rotation rot, float *tmp, double *Rd, float *Rf);
+                          double frac, ng_rotation rot, float *tmp, double *Rd, float *Rf,
+                          double *rws, size_t rws_len);
 
 /* Applies z <- R z (R d x d double) to the N x d slice S. tmp: N*d floats, Rf: d*d. */
 void ng_slice_rotate(size_t N, size_t d, float *S, const double *R, float *tmp, float *Rf);
 
-/* Workspace of one gauge phase; ng_gauge_ws_alloc sizes it for (graph, N, d). */
+/* Workspace of the symmetry phases (gauge and sync); ng_gauge_ws_alloc sizes it for
+ * (graph, N, d) once, after which a phase allocates nothing. */
 typedef struct {
     double *M;    /* n_edges * d * d */
     double *work; /* 3*T*d*d + 4*d*d */
@@ -51,24 +53,32 @@ typedef struct {
     float *Mf;    /* d*d */
     float *Rf;    /* d*d */
     float *tmp;   /* N*d */
+    double *rot;  /* rot_len = ng_rot_ws_len(d): Procrustes, Cayley, exp */
+    size_t rot_len;
+    double *ret;  /* retract solver: 2*T*d*d + n_edges*d*d + 2*d*d */
 } ng_gauge_ws;
 ng_status ng_gauge_ws_alloc(ng_gauge_ws *w, const ng_graph *g, size_t N, size_t d);
 void ng_gauge_ws_free(ng_gauge_ws *w);
-/* One gauge phase (moments, k2 natural-gradient steps, rotation) in the workspace. */
+/* sum_e w_e Tr M_e: psi(Z) = const - this for any rotation of the slices, so with
+ * rotated moments it is the exact psi change of a rotation (gauge.c). */
+double ng_gauge_moment_trace(const ng_graph *g, size_t d, const double *M);
+/* One gauge phase (moments, k2 natural-gradient steps, rotation) in the workspace, with
+ * p->gauge_solver (retract leaves Gt alone). */
 ng_status ng_gauge_phase_ws(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
                             const ng_goldstone_params *p, ng_gauge_ws *w);
 
 /* Sum of squares of Z in double. */
 double ng_sumsq(const float *Z, size_t n);
 
-/* Synchronisation with caller workspace: order, parent, pedge: T size_t each;
- * M, R: d*d doubles each; Mf: d*d floats; tmp: N*d floats. */
+/* Synchronisation with caller workspace (no allocation): order, parent, pedge: T size_t
+ * each; M, R: d*d doubles each; Mf: d*d floats; tmp: N*d floats; rws: rws_len >=
+ * ng_rot_ws_len(d) doubles. */
 ng_status ng_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
                      size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
-                     float *Mf, float *tmp);
-/* Wall count with caller workspace (M, R: d*d doubles; Mf: d*d floats). */
+                     float *Mf, float *tmp, double *rws, size_t rws_len);
+/* Wall count with caller workspace (M, R: d*d doubles; Mf: d*d floats; rws as above). */
 ng_status ng_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
-                            double *M, double *R, float *Mf);
+                            double *M, double *R, float *Mf, double *rws, size_t rws_len);
 
 /* Breadth-first spanning tree from node 0: order[k] is the k-th visited node,
  * parent[t] its parent (parent[0] = 0) and pedge[t] the edge to it. */

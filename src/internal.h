@@ -28,9 +28,23 @@ void ng_atomic_abort(ng_atomic_file *af);
  * *buf is malloc'ed (free it); NG_EIO names the path on failure. */
 ng_status ng_read_file(const char *path, unsigned char **buf, size_t *len);
 
-/* malloc/calloc that set the last error on failure. */
+/* malloc/calloc that set the last error on failure. Every call is counted (see
+ * ng_alloc_count): the library allocates through these, so a test can prove that a hot
+ * path (ng_goldstone_step) allocates nothing. */
 void *ng_xmalloc(size_t n);
 void *ng_xcalloc(size_t n, size_t size);
+/* Number of ng_xmalloc/ng_xcalloc calls so far in this process (all threads). */
+size_t ng_alloc_count(void);
+
+/* Allocation-free variants of the d x d rotation helpers (linalg.c) for the symmetry
+ * phase: ws is a caller workspace of ws_len >= ng_rot_ws_len(d) doubles (sized once;
+ * shared by all three; a shorter one is NG_EINVAL). ng_rot_ws_len returns 0 when d is
+ * too large for LAPACK's int sizes. Same results and errors as the public versions. */
+size_t ng_rot_ws_len(size_t d);
+ng_status ng_procrustes_cross_ws(size_t d, const double *M, int allow_reflection, double *R,
+                                 double *det, double *ws, size_t ws_len);
+ng_status ng_expm_skew_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len);
+ng_status ng_cayley_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len);
 char *ng_strdup(const char *s);
 /* printf into a fresh malloc'ed string (no fixed-size path buffers). */
 char *ng_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -107,23 +107,37 @@ static ng_status gemm_shapes(const char *fn, int ta, int tb, size_t ar, size_t a
 
 /* ------------------------------------------------------------------ gemm / gemv */
 
-ng_status ng_sgemm(int transA, int transB, float alpha, ng_matf A, ng_matf B, float beta,
-                   ng_matf C)
+/* A matrix view of either precision, for the checks the float and double wrappers share. */
+typedef struct {
+    const void *data;
+    size_t rows, cols, ld;
+} any_view;
+#define ANY_VIEW(X) ((any_view){(X).data, (X).rows, (X).cols, (X).ld})
+
+/* Views valid, shapes compatible (m, n, k out), C not overlapping A or B. */
+static ng_status gemm_check(const char *fn, int ta, int tb, any_view A, any_view B, any_view C,
+                            size_t elem, int *m, int *n, int *k)
 {
-    static const char fn[] = "ng_sgemm";
     ng_status st;
     if ((st = check_view(fn, "A", A.data, A.rows, A.cols, A.ld)) ||
         (st = check_view(fn, "B", B.data, B.rows, B.cols, B.ld)) ||
         (st = check_view(fn, "C", C.data, C.rows, C.cols, C.ld)))
         return st;
-    int m = 0, n = 0, k = 0;
-    if ((st = gemm_shapes(fn, transA, transB, A.rows, A.cols, B.rows, B.cols, C.rows, C.cols, &m,
-                          &n, &k)))
+    if ((st = gemm_shapes(fn, ta, tb, A.rows, A.cols, B.rows, B.cols, C.rows, C.cols, m, n, k)))
         return st;
-    if (spans_overlap(C.data, C.rows, C.cols, C.ld, A.data, A.rows, A.cols, A.ld, sizeof(float)) ||
-        spans_overlap(C.data, C.rows, C.cols, C.ld, B.data, B.rows, B.cols, B.ld, sizeof(float)))
+    if (spans_overlap(C.data, C.rows, C.cols, C.ld, A.data, A.rows, A.cols, A.ld, elem) ||
+        spans_overlap(C.data, C.rows, C.cols, C.ld, B.data, B.rows, B.cols, B.ld, elem))
         return ng_fail(NG_EINVAL, "%s: C overlaps A or B in memory; expected distinct buffers", fn);
-    if (m == 0 || n == 0) return NG_OK;
+    return NG_OK;
+}
+
+ng_status ng_sgemm(int transA, int transB, float alpha, ng_matf A, ng_matf B, float beta,
+                   ng_matf C)
+{
+    int m = 0, n = 0, k = 0;
+    ng_status st = gemm_check("ng_sgemm", transA, transB, ANY_VIEW(A), ANY_VIEW(B), ANY_VIEW(C),
+                              sizeof(float), &m, &n, &k);
+    if (st || m == 0 || n == 0) return st;
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, A.data,
                 (int)(A.ld ? A.ld : 1), B.data, (int)(B.ld ? B.ld : 1), beta, C.data, (int)C.ld);
@@ -133,20 +147,10 @@ ng_status ng_sgemm(int transA, int transB, float alpha, ng_matf A, ng_matf B, fl
 ng_status ng_dgemm(int transA, int transB, double alpha, ng_matd A, ng_matd B, double beta,
                    ng_matd C)
 {
-    static const char fn[] = "ng_dgemm";
-    ng_status st;
-    if ((st = check_view(fn, "A", A.data, A.rows, A.cols, A.ld)) ||
-        (st = check_view(fn, "B", B.data, B.rows, B.cols, B.ld)) ||
-        (st = check_view(fn, "C", C.data, C.rows, C.cols, C.ld)))
-        return st;
     int m = 0, n = 0, k = 0;
-    if ((st = gemm_shapes(fn, transA, transB, A.rows, A.cols, B.rows, B.cols, C.rows, C.cols, &m,
-                          &n, &k)))
-        return st;
-    if (spans_overlap(C.data, C.rows, C.cols, C.ld, A.data, A.rows, A.cols, A.ld, sizeof(double)) ||
-        spans_overlap(C.data, C.rows, C.cols, C.ld, B.data, B.rows, B.cols, B.ld, sizeof(double)))
-        return ng_fail(NG_EINVAL, "%s: C overlaps A or B in memory; expected distinct buffers", fn);
-    if (m == 0 || n == 0) return NG_OK;
+    ng_status st = gemm_check("ng_dgemm", transA, transB, ANY_VIEW(A), ANY_VIEW(B), ANY_VIEW(C),
+                              sizeof(double), &m, &n, &k);
+    if (st || m == 0 || n == 0) return st;
     cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, A.data,
                 (int)(A.ld ? A.ld : 1), B.data, (int)(B.ld ? B.ld : 1), beta, C.data, (int)C.ld);
@@ -224,14 +228,14 @@ ng_status ng_dsvd(size_t m, size_t n, double *A, double *U, double *s, double *V
     if (st) return st;
     /* gesdd is faster; it may (rarely) fail to converge, then fall back to gesvd on a
      * saved copy since gesdd destroys A. */
-    double *save = malloc(m * n * sizeof *save);
+    double *save = ng_xmalloc(m * n * sizeof *save);
     if (!save) return ng_fail(NG_ENOMEM, "%s: out of memory for a %zux%zu copy", fn, m, n);
     memcpy(save, A, m * n * sizeof *save);
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)m, (lapack_int)n, A,
                                      (lapack_int)n, s, U, (lapack_int)k, Vt, (lapack_int)n);
     if (info > 0) {
         memcpy(A, save, m * n * sizeof *save);
-        double *superb = malloc((k > 1 ? k - 1 : 1) * sizeof *superb);
+        double *superb = ng_xmalloc((k > 1 ? k - 1 : 1) * sizeof *superb);
         if (!superb) {
             free(save);
             return ng_fail(NG_ENOMEM, "%s: out of memory", fn);
@@ -278,8 +282,8 @@ ng_status ng_dpinv_sym(size_t n, const double *A, double tol, double *P, size_t 
         return ng_fail(NG_EINVAL, "%s: tol = %g; expected a finite tol >= 0", fn, tol);
     if (rank) *rank = 0;
     if (n == 0) return NG_OK;
-    double *Q = malloc(n * n * sizeof *Q), *w = malloc(n * sizeof *w),
-           *S = malloc(n * n * sizeof *S);
+    double *Q = ng_xmalloc(n * n * sizeof *Q), *w = ng_xmalloc(n * sizeof *w),
+           *S = ng_xmalloc(n * n * sizeof *S);
     if (!Q || !w || !S) {
         free(Q);
         free(w);
@@ -327,7 +331,7 @@ static ng_status det_sign(const char *fn, size_t d, const double *X, double *wor
                           lapack_int *ipiv, int *sign)
 {
     memcpy(work, X, d * d * sizeof *work);
-    lapack_int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)d, work,
+    lapack_int info = LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)d, work,
                                      (lapack_int)d, ipiv);
     if (info < 0) return lapack_status(fn, "dgetrf", info, "");
     if (info > 0) {
@@ -343,8 +347,65 @@ static ng_status det_sign(const char *fn, size_t d, const double *X, double *wor
     return NG_OK;
 }
 
-ng_status ng_procrustes_cross(size_t d, const double *M, int allow_reflection, double *R,
-                              double *det)
+/* ------------------------------------------------------------------ rotation workspace
+ * The d x d helpers below run inside every symmetry phase, so each has a _ws variant
+ * that takes a caller workspace of ng_rot_ws_len(d) doubles and does not allocate.
+ * LAPACK is called through the low-level *_work drivers: the LAPACKE convenience
+ * drivers for dgesdd/dgesvd malloc their work arrays on every call.
+ * Layout: 9d lapack_ints first (d pivots, 8d dgesdd iwork), then the doubles; the SVD's
+ * work array is whatever the caller's length leaves after the fixed part. */
+
+/* Doubles that hold the 9d lapack_ints at the start of a workspace. */
+static size_t rot_ints(size_t d)
+{
+    return (9 * d * sizeof(lapack_int) + sizeof(double) - 1) / sizeof(double);
+}
+
+/* LAPACK's documented minimum work for dgesdd 'A' with m = n = d; dgesvd 'A' needs
+ * less (max(3d + d, 5d)). */
+static size_t svd_min_lwork(size_t d) { return 3 * d * d + (d > 4 * d * d + 4 * d ? d : 4 * d * d + 4 * d); }
+
+size_t ng_rot_ws_len(size_t d)
+{
+    if (d == 0) return 1;
+    if (!fits_int(d) || d > 8192) return 0; /* 7 d^2 work entries must fit LAPACK's int */
+    /* ask LAPACK for its optimal size (a query reads no matrix data) */
+    double q1 = 0.0, q2 = 0.0, dummy = 0.0;
+    lapack_int iw = 0, n = (lapack_int)d;
+    if (LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'A', n, n, &dummy, n, &dummy, &dummy, n, &dummy, n,
+                            &q1, -1, &iw) != 0 ||
+        LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, &dummy, n, &dummy, &dummy, n, &dummy,
+                            n, &q2, -1) != 0)
+        return 0;
+    size_t lwork = (size_t)ceil(fmax(q1, q2)), lo = svd_min_lwork(d);
+    if (lwork < lo) lwork = lo;
+    size_t dd = d * d, procr = 4 * dd + d + lwork, expm = 7 * dd;
+    return rot_ints(d) + (procr > expm ? procr : expm);
+}
+
+/* A workspace for a one-off call (counted like every library allocation). */
+static ng_status rot_ws_new(const char *fn, size_t d, double **ws, size_t *len)
+{
+    *ws = NULL;
+    *len = ng_rot_ws_len(d);
+    if (*len == 0)
+        return ng_fail(NG_EINVAL, "%s: d = %zu is too large (LAPACK int sizes) or LAPACK could not "
+                                  "size its workspace", fn, d);
+    *ws = ng_xmalloc(*len * sizeof **ws);
+    if (!*ws) return ng_fail(NG_ENOMEM, "%s: out of memory for a workspace of d = %zu", fn, d);
+    return NG_OK;
+}
+
+static ng_status check_ws(const char *fn, size_t d, const double *ws, size_t len, size_t need)
+{
+    if (!ws || len < rot_ints(d) + need)
+        return ng_fail(NG_EINVAL, "%s: workspace of %zu doubles for d = %zu; expected ng_rot_ws_len(d) = %zu",
+                       fn, ws ? len : 0, d, ng_rot_ws_len(d));
+    return NG_OK;
+}
+
+ng_status ng_procrustes_cross_ws(size_t d, const double *M, int allow_reflection, double *R,
+                                 double *det, double *ws, size_t ws_len)
 {
     static const char fn[] = "ng_procrustes_cross";
     ng_status st;
@@ -353,36 +414,36 @@ ng_status ng_procrustes_cross(size_t d, const double *M, int allow_reflection, d
         if (det) *det = 1.0;
         return NG_OK;
     }
-    if ((st = check_finite_d(fn, "M", M, d, d, d))) return st;
     size_t dd = d * d;
-    /* doubles: A, Ub, Vb, W (d x d each), s (d); then d lapack_ints for the pivots */
-    double *buf = malloc((4 * dd + d) * sizeof *buf + d * sizeof(lapack_int));
-    if (!buf) return ng_fail(NG_ENOMEM, "%s: out of memory for d = %zu", fn, d);
-    double *A = buf, *Ub = A + dd, *Vb = Ub + dd, *W = Vb + dd, *s = W + dd;
-    lapack_int *ipiv = (lapack_int *)(s + d);
+    if ((st = check_ws(fn, d, ws, ws_len, 4 * dd + d + svd_min_lwork(d)))) return st;
+    if ((st = check_finite_d(fn, "M", M, d, d, d))) return st;
+    lapack_int *ipiv = (lapack_int *)ws, *iwork = ipiv + d;
+    double *A = ws + rot_ints(d), *Ub = A + dd, *Vb = Ub + dd, *W = Vb + dd, *s = W + dd,
+           *work = s + d;
+    size_t lw = ws_len - rot_ints(d) - 4 * dd - d;
+    if (lw > (size_t)INT_MAX) lw = (size_t)INT_MAX;
     /* ||R A - B||^2 = const - 2 tr(R^T M) with M = B A^T: maximised by R = U V^T for
      * M = U S V^T. The SVD runs column-major on the row-major buffer, i.e. on
      * M^T = V S U^T: LAPACK's column-major "U" (Ub) is V, its "VT" (Vb) is U^T; read back
      * row-major, Ub holds V^T and Vb holds U. So R = Vb Ub (row-major), no transposes. */
     memcpy(A, M, dd * sizeof *A);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', (lapack_int)d, (lapack_int)d, A,
-                                     (lapack_int)d, s, Ub, (lapack_int)d, Vb, (lapack_int)d);
+    lapack_int n = (lapack_int)d;
+    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'A', n, n, A, n, s, Ub, n, Vb, n, work,
+                                          (lapack_int)lw, iwork);
     if (info > 0) { /* rare non-convergence of divide and conquer: QR iteration instead */
         memcpy(A, M, dd * sizeof *A);
-        info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'A', 'A', (lapack_int)d, (lapack_int)d, A,
-                              (lapack_int)d, s, Ub, (lapack_int)d, Vb, (lapack_int)d, W);
+        info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, A, n, s, Ub, n, Vb, n, work,
+                                   (lapack_int)lw);
     }
     if ((st = lapack_status(fn, "dgesdd/dgesvd", info, "singular values did not converge")))
-        goto done;
+        return st;
     const double *U = Vb, *Vt = Ub; /* row-major U and V^T */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)d, (int)d, 1.0, U, (int)d,
                 Vt, (int)d, 0.0, W, (int)d);
     int sign = 0;
-    if ((st = det_sign(fn, d, W, A, ipiv, &sign))) goto done;
-    if (sign == 0) {
-        st = ng_fail(NG_ENUMERIC, "%s: U V^T came out singular; expected an orthogonal matrix", fn);
-        goto done;
-    }
+    if ((st = det_sign(fn, d, W, A, ipiv, &sign))) return st;
+    if (sign == 0)
+        return ng_fail(NG_ENUMERIC, "%s: U V^T came out singular; expected an orthogonal matrix", fn);
     if (sign < 0 && !allow_reflection) {
         /* best rotation: flip the direction of the smallest singular value,
          * R = U diag(1, ..., 1, -1) V^T = U V^T - 2 u_d v_d^T */
@@ -392,8 +453,20 @@ ng_status ng_procrustes_cross(size_t d, const double *M, int allow_reflection, d
     }
     memcpy(R, W, dd * sizeof *R);
     if (det) *det = (double)sign;
-done:
-    free(buf);
+    return NG_OK;
+}
+
+ng_status ng_procrustes_cross(size_t d, const double *M, int allow_reflection, double *R,
+                              double *det)
+{
+    /* argument errors are the _ws variant's; d = 0 needs no workspace */
+    if (d == 0) return ng_procrustes_cross_ws(d, M, allow_reflection, R, det, NULL, 0);
+    size_t len = 0;
+    double *ws = NULL;
+    ng_status st = rot_ws_new("ng_procrustes_cross", d, &ws, &len);
+    if (st) return st;
+    st = ng_procrustes_cross_ws(d, M, allow_reflection, R, det, ws, len);
+    free(ws);
     return st;
 }
 
@@ -414,8 +487,8 @@ ng_status ng_procrustes(size_t d, size_t N, const float *A, const float *B, int 
     /* M = B A^T in double, a block of columns at a time (bounded memory for large N). */
     enum { BLK = 2048 };
     size_t blk = N < BLK ? (N ? N : 1) : BLK;
-    double *M = calloc(d * d, sizeof *M);
-    double *Ad = malloc(d * blk * sizeof *Ad), *Bd = malloc(d * blk * sizeof *Bd);
+    double *M = ng_xcalloc(d * d, sizeof *M);
+    double *Ad = ng_xmalloc(d * blk * sizeof *Ad), *Bd = ng_xmalloc(d * blk * sizeof *Bd);
     if (!M || !Ad || !Bd) {
         st = ng_fail(NG_ENOMEM, "%s: out of memory for d = %zu", fn, d);
         goto done;
@@ -470,7 +543,7 @@ static ng_status check_skew(const char *fn, size_t d, const double *G)
  * back row-major is Q P^-1 = P^-1 Q = X: no transposed copies needed. */
 static ng_status solve_commuting(const char *fn, size_t d, double *P, double *Q, lapack_int *ipiv)
 {
-    lapack_int info = LAPACKE_dgesv(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)d, P,
+    lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, (lapack_int)d, (lapack_int)d, P,
                                     (lapack_int)d, ipiv, Q, (lapack_int)d);
     return lapack_status(fn, "dgesv", info, "the denominator matrix is singular");
 }
@@ -481,12 +554,13 @@ static void dmm(size_t d, const double *X, const double *Y, double *Z)
                 Y, (int)d, 0.0, Z, (int)d);
 }
 
-ng_status ng_expm_skew(size_t d, const double *G, double *R)
+ng_status ng_expm_skew_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len)
 {
     static const char fn[] = "ng_expm_skew";
     ng_status st;
     if ((st = check_square(fn, d, G, "G")) || (st = check_square(fn, d, R, "R"))) return st;
     if (d == 0) return NG_OK;
+    if ((st = check_ws(fn, d, ws, ws_len, 7 * d * d))) return st;
     if ((st = check_skew(fn, d, G))) return st;
     /* Scaling and squaring with the [13/13] Pade approximant (Higham 2005): scale G by
      * 2^-s so that ||G||_1 <= theta_13, where the approximant is exact to double
@@ -498,11 +572,9 @@ ng_status ng_expm_skew(size_t d, const double *G, double *R)
                                  182.0,               1.0};
     const double theta13 = 5.371920351148152;
     size_t dd = d * d;
-    double *buf = malloc(7 * dd * sizeof *buf + d * sizeof(lapack_int));
-    if (!buf) return ng_fail(NG_ENOMEM, "%s: out of memory for d = %zu", fn, d);
-    double *A = buf, *A2 = A + dd, *A4 = A2 + dd, *A6 = A4 + dd, *U = A6 + dd, *V = U + dd,
-           *T = V + dd;
-    lapack_int *ipiv = (lapack_int *)(T + dd);
+    lapack_int *ipiv = (lapack_int *)ws;
+    double *A = ws + rot_ints(d), *A2 = A + dd, *A4 = A2 + dd, *A6 = A4 + dd, *U = A6 + dd,
+           *V = U + dd, *T = V + dd;
     double norm1 = 0.0;
     for (size_t j = 0; j < d; j++) {
         double c = 0.0;
@@ -533,7 +605,7 @@ ng_status ng_expm_skew(size_t d, const double *G, double *R)
         A2[i] = v - u;
         A4[i] = v + u;
     }
-    if ((st = solve_commuting(fn, d, A2, A4, ipiv))) goto done;
+    if ((st = solve_commuting(fn, d, A2, A4, ipiv))) return st;
     double *X = A4, *Y = A6;
     for (int k = 0; k < s; k++) {
         dmm(d, X, X, Y);
@@ -542,23 +614,39 @@ ng_status ng_expm_skew(size_t d, const double *G, double *R)
         Y = t;
     }
     memcpy(R, X, dd * sizeof *R);
-done:
-    free(buf);
+    return NG_OK;
+}
+
+/* A one-off call of a skew -> rotation map with its own workspace. */
+static ng_status skew_map_once(const char *fn, size_t d, const double *G, double *R,
+                               ng_status (*map)(size_t, const double *, double *, double *, size_t))
+{
+    if (d == 0) return map(d, G, R, NULL, 0); /* argument errors are map's */
+    size_t len = 0;
+    double *ws = NULL;
+    ng_status st = rot_ws_new(fn, d, &ws, &len);
+    if (st) return st;
+    st = map(d, G, R, ws, len);
+    free(ws);
     return st;
 }
 
-ng_status ng_cayley(size_t d, const double *G, double *R)
+ng_status ng_expm_skew(size_t d, const double *G, double *R)
+{
+    return skew_map_once("ng_expm_skew", d, G, R, ng_expm_skew_ws);
+}
+
+ng_status ng_cayley_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len)
 {
     static const char fn[] = "ng_cayley";
     ng_status st;
     if ((st = check_square(fn, d, G, "G")) || (st = check_square(fn, d, R, "R"))) return st;
     if (d == 0) return NG_OK;
+    if ((st = check_ws(fn, d, ws, ws_len, 2 * d * d))) return st;
     if ((st = check_skew(fn, d, G))) return st;
     size_t dd = d * d;
-    double *P = malloc(2 * dd * sizeof *P + d * sizeof(lapack_int));
-    if (!P) return ng_fail(NG_ENOMEM, "%s: out of memory for d = %zu", fn, d);
-    double *Q = P + dd;
-    lapack_int *ipiv = (lapack_int *)(Q + dd);
+    lapack_int *ipiv = (lapack_int *)ws;
+    double *P = ws + rot_ints(d), *Q = P + dd;
     /* (I - G/2) R = (I + G/2); for skew G, I - G/2 is always invertible (eigenvalues
      * 1 - i lambda / 2), and the two factors commute. */
     for (size_t i = 0; i < dd; i++) {
@@ -571,6 +659,10 @@ ng_status ng_cayley(size_t d, const double *G, double *R)
     }
     st = solve_commuting(fn, d, P, Q, ipiv);
     if (!st) memcpy(R, Q, dd * sizeof *R);
-    free(P);
     return st;
+}
+
+ng_status ng_cayley(size_t d, const double *G, double *R)
+{
+    return skew_map_once("ng_cayley", d, G, R, ng_cayley_ws);
 }

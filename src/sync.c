@@ -24,7 +24,7 @@ static void cross(size_t N, size_t d, const float *Sp, const float *Sc, double *
 
 ng_status ng_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
                      size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
-                     float *Mf, float *tmp)
+                     float *Mf, float *tmp, double *rws, size_t rws_len)
 {
     size_t T = g->T, nd = N * d;
     int walls = 0;
@@ -46,7 +46,7 @@ ng_status ng_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls
         size_t c = order[k], p = parent[c];
         cross(N, d, Z + p * nd, Z + c * nd, M, Mf);
         double det = 1.0;
-        ng_status st = ng_procrustes_cross(d, M, 1, R, &det);
+        ng_status st = ng_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
         if (st) return st;
         pedge[c] = det < 0;
         if (c != p && pedge[c] != pedge[p]) walls++;
@@ -57,7 +57,7 @@ ng_status ng_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls
 }
 
 ng_status ng_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
-                            double *M, double *R, float *Mf)
+                            double *M, double *R, float *Mf, double *rws, size_t rws_len)
 {
     size_t nd = N * d;
     int n = 0;
@@ -65,7 +65,7 @@ ng_status ng_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *
         for (size_t e = 0; e < g->n_edges; e++) {
             cross(N, d, Z + g->ea[e] * nd, Z + g->eb[e] * nd, M, Mf);
             double det = 1.0;
-            ng_status st = ng_procrustes_cross(d, M, 1, R, &det);
+            ng_status st = ng_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
             if (st) return st;
             if (det < 0) n++;
         }
@@ -76,11 +76,12 @@ ng_status ng_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *
 ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls)
 {
     if (!g || !Z || !walls) return ng_fail(NG_EINVAL, "ng_count_walls: graph, Z or walls is NULL");
-    size_t dd = d * d;
-    double *M = ng_xmalloc((2 * dd + 1) * sizeof *M);
+    size_t dd = d * d, rl = ng_rot_ws_len(d);
+    if (rl == 0) return ng_fail(NG_EINVAL, "ng_count_walls: d = %zu is too large", d);
+    double *M = ng_xmalloc((2 * dd + rl + 1) * sizeof *M);
     float *Mf = ng_xmalloc((dd + 1) * sizeof *Mf);
     ng_status st = NG_ENOMEM;
-    if (M && Mf) st = ng_count_walls_ws(g, N, d, Z, walls, M, M + dd, Mf);
+    if (M && Mf) st = ng_count_walls_ws(g, N, d, Z, walls, M, M + dd, Mf, M + 2 * dd, rl);
     free(M);
     free(Mf);
     return st;
@@ -89,13 +90,15 @@ ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const float *Z, 
 ng_status ng_sync(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed)
 {
     if (!g || !Z) return ng_fail(NG_EINVAL, "ng_sync: graph or Z is NULL");
-    size_t T = g->T, dd = d * d;
+    size_t T = g->T, dd = d * d, rl = ng_rot_ws_len(d);
+    if (rl == 0) return ng_fail(NG_EINVAL, "ng_sync: d = %zu is too large", d);
     size_t *idx = ng_xmalloc(3 * T * sizeof *idx);
-    double *M = ng_xmalloc((2 * dd + 1) * sizeof *M);
+    double *M = ng_xmalloc((2 * dd + rl + 1) * sizeof *M);
     float *Mf = ng_xmalloc((dd + 1) * sizeof *Mf), *tmp = ng_xmalloc((N * d + 1) * sizeof *tmp);
     ng_status st = NG_ENOMEM;
     if (idx && M && Mf && tmp)
-        st = ng_sync_ws(g, N, d, Z, walls_removed, idx, idx + T, idx + 2 * T, M, M + dd, Mf, tmp);
+        st = ng_sync_ws(g, N, d, Z, walls_removed, idx, idx + T, idx + 2 * T, M, M + dd, Mf, tmp,
+                        M + 2 * dd, rl);
     free(idx);
     free(M);
     free(Mf);

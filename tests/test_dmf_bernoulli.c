@@ -1,7 +1,9 @@
 /* test_dmf_bernoulli.c - the sparse dynamic Bernoulli MF model: gradient against central
  * finite differences of a double reference, thread-count independence, evaluation
- * against a direct computation, stable log-sigmoid, and a short Goldstone-GD run. */
+ * against a direct computation, stable log-sigmoid, and a short Goldstone-GD run (which
+ * allocates nothing after its first step). */
 #include "dmf_internal.h"
+#include "internal.h"
 #include "ngtest.h"
 
 #include <omp.h>
@@ -280,9 +282,12 @@ static void test_train_short(void)
             continue;
         }
         NG_CHECK(ng_goldstone_eval(gs, &L0, NULL, NULL) == NG_OK);
-        ng_status st = NG_OK;
-        for (int s = 0; s < 100 && st == NG_OK; s++) st = ng_goldstone_step(gs, 0, NULL);
+        ng_status st = ng_goldstone_step(gs, 0, NULL);
+        /* after the first step, neither the model's gradient nor the driver allocates */
+        size_t allocs = ng_alloc_count();
+        for (int s = 1; s < 100 && st == NG_OK; s++) st = ng_goldstone_step(gs, 0, NULL);
         NG_CHECK(st == NG_OK);
+        NG_CHECK_MSG(ng_alloc_count() == allocs, "%zu allocations in 99 steps", ng_alloc_count() - allocs);
         NG_CHECK(ng_goldstone_eval(gs, &L1[variant], NULL, NULL) == NG_OK);
         ng_dmf_eval ev;
         NG_CHECK(ng_dmf_evaluate(m, Z, &ev) == NG_OK);

@@ -1,7 +1,8 @@
 /* test_gauge.c - the gauge phase: cross moments, L''(Gamma) against the exact
  * psi(exp(Gamma) Z) - psi(Z) with an O(|Gamma|^3) error, its gradient against central
  * differences, one natural-gradient step against a dense reference, the rotations, and
- * one phase recovering small known rotations between the slices of a chain. */
+ * one phase recovering small known rotations between the slices of a chain, the exact psi
+ * of a rotation from rotated moments, and the retract solver on large twists. */
 #include "goldstone_internal.h"
 #include "ngtest.h"
 
@@ -50,6 +51,27 @@ static void random_skew(ng_rng *r, size_t T, size_t d, double scale, double *G)
                 G[t * d * d + k * d + j] = -v;
             }
         }
+}
+
+/* Slices Z_t = Q_t Z_0 (+ noise) with Q_t = exp(A_t), A_t random skew of the given scale
+ * (Q_0 = I). */
+static void twisted(ng_rng *r, size_t T, size_t N, size_t d, double scale, double noise, float *Z, double *Q)
+{
+    size_t dd = d * d, nd = N * d;
+    double *A = malloc(T * dd * sizeof *A);
+    ng_rng_fill_normal(r, Z, nd, 0.0f, 1.0f);
+    random_skew(r, T, d, scale, A);
+    memset(A, 0, dd * sizeof *A);
+    for (size_t t = 0; t < T; t++) ng_expm_skew(d, A + t * dd, Q + t * dd);
+    for (size_t t = 1; t < T; t++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < d; j++) {
+                double v = 0.0;
+                for (size_t k = 0; k < d; k++) v += Q[t * dd + j * d + k] * Z[i * d + k];
+                Z[t * nd + i * d + j] = (float)(v + noise * ng_rng_normal(r));
+            }
+    for (size_t i = 0; i < nd; i++) Z[i] += (float)(noise * ng_rng_normal(r));
+    free(A);
 }
 
 static ng_graph *cycle_graph(void)
@@ -262,9 +284,17 @@ static void test_rotate(void)
     ng_rng_seed(&r, 51);
     ng_rng_fill_normal(&r, Z0, n, 0.0f, 1.0f);
     for (size_t k = 0; k < T * dd; k++) Gt[k] = 0.2 * ng_rng_normal(&r);
+    size_t rl = ng_rot_ws_len(d);
+    double *rws = malloc(rl * sizeof *rws);
+    NG_CHECK(rl > 0 && rws);
     for (int rot = 0; rot < 3; rot++) {
         memcpy(Z, Z0, n * sizeof *Z);
-        NG_CHECK(ng_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf) == NG_OK);
+        /* a too short workspace is refused by the exact rotations */
+        if (rot != NG_ROT_FIRST_ORDER)
+            NG_CHECK(ng_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, 0) ==
+                     NG_EINVAL);
+        memcpy(Z, Z0, n * sizeof *Z);
+        NG_CHECK(ng_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, rl) == NG_OK);
         double err = 0.0, normchange = 0.0;
         for (size_t t = 0; t < T; t++) {
             for (size_t j = 0; j < d; j++)
@@ -293,6 +323,7 @@ static void test_rotate(void)
         if (rot != NG_ROT_FIRST_ORDER) NG_CHECK(normchange < 1e-5);
         else NG_CHECK(normchange > 1e-3);
     }
+    free(rws);
     free(Z);
     free(Z0);
     free(Gt);
@@ -306,23 +337,14 @@ static void test_phase_recovers_rotations(void)
     ng_graph *g = NULL;
     NG_CHECK(ng_graph_chain(T, 10.0, &g) == NG_OK);
     float *Z = malloc(n * sizeof *Z);
-    double *A = malloc(T * dd * sizeof *A), *Q = malloc(T * dd * sizeof *Q), *Gt = calloc(T * dd, sizeof *Gt);
+    double *Q = malloc(T * dd * sizeof *Q), *Gt = calloc(T * dd, sizeof *Gt);
     ng_rng r;
     ng_rng_seed(&r, 61);
-    ng_rng_fill_normal(&r, Z, nd, 0.0f, 1.0f);
-    random_skew(&r, T, d, 0.05, A);
-    memset(A, 0, dd * sizeof *A); /* Q_0 = I */
-    for (size_t t = 0; t < T; t++) ng_expm_skew(d, A + t * dd, Q + t * dd);
-    for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < d; j++) {
-                double v = 0.0;
-                for (size_t k = 0; k < d; k++) v += Q[t * dd + j * d + k] * Z[i * d + k];
-                Z[t * nd + i * d + j] = (float)v;
-            }
+    twisted(&r, T, N, d, 0.05, 0.0, Z, Q);
     double psi0 = ng_graph_psi(g, N, d, Z);
     ng_goldstone_params p = ng_goldstone_default_params();
     p.k2 = 20;
+    p.gauge_solver = NG_GAUGE_QUADRATIC; /* the one that leaves its result in Gt */
     p.rotation = NG_ROT_EXP;
     p.rho_scale = 1.0;
     p.apply_fraction = 1.0;
@@ -352,14 +374,117 @@ static void test_phase_recovers_rotations(void)
     p.apply_fraction = 0.0;
     NG_CHECK(ng_gauge_phase(g, N, d, Z, Gt, &p) == NG_EINVAL);
     free(Z);
-    free(A);
     free(Q);
     free(Gt);
     ng_graph_free(g);
 }
 
+/* psi(R Z) = psi(Z) + sum_e w Tr M_e - sum_e w Tr(R_b M_e R_a^T) for orthogonal R_t: the
+ * exact objective the retract solver's line search evaluates from rotated moments. */
+static void test_moment_trace_exact(void)
+{
+    ng_graph *g = cycle_graph();
+    size_t T = 6, N = 9, d = 4, dd = 16, nd = N * d, n = T * nd;
+    float *Z = malloc(n * sizeof *Z);
+    double *Zd = malloc(n * sizeof *Zd), *G = malloc(T * dd * sizeof *G), *R = malloc(T * dd * sizeof *R);
+    double *M = malloc(ng_graph_num_edges(g) * dd * sizeof *M), *M2 = malloc(ng_graph_num_edges(g) * dd * sizeof *M2);
+    float Mf[16];
+    ng_rng r;
+    ng_rng_seed(&r, 91);
+    twisted(&r, T, N, d, 0.3, 0.1, Z, R); /* correlated slices: rotations change psi */
+    for (size_t k = 0; k < n; k++) Zd[k] = Z[k];
+    random_skew(&r, T, d, 0.8, G);
+    for (size_t t = 0; t < T; t++) NG_CHECK(ng_expm_skew(d, G + t * dd, R + t * dd) == NG_OK);
+    ng_gauge_moments(g, N, d, Z, M, Mf);
+    double psi0 = psi_d(g, N, d, Zd), tr0 = ng_gauge_moment_trace(g, d, M);
+    for (size_t e = 0; e < ng_graph_num_edges(g); e++) {
+        size_t a, b;
+        ng_graph_edge(g, e, &a, &b, NULL);
+        for (size_t j = 0; j < d; j++)
+            for (size_t k = 0; k < d; k++) {
+                double v = 0.0;
+                for (size_t l = 0; l < d; l++)
+                    for (size_t q = 0; q < d; q++)
+                        v += R[b * dd + j * d + l] * M[e * dd + l * d + q] * R[a * dd + k * d + q];
+                M2[e * dd + j * d + k] = v;
+            }
+    }
+    rotate_d(T, N, d, Zd, R);
+    double psi1 = psi_d(g, N, d, Zd), pred = psi0 + tr0 - ng_gauge_moment_trace(g, d, M2);
+    NG_CHECK_MSG(fabs(psi1 - pred) < 1e-5 * psi0, "psi(RZ) %.9g, from moments %.9g", psi1, pred);
+    NG_CHECK(fabs(psi1 - psi0) > 0.1 * psi0); /* the rotation matters */
+    free(Z);
+    free(Zd);
+    free(G);
+    free(R);
+    free(M);
+    free(M2);
+    ng_graph_free(g);
+}
+
+/* The retract solver on large twists (rotations of ~0.5 rad per slice, far outside the
+ * second-order model's range): psi never rises, whatever the step scale, on a chain and
+ * on a graph with cycles; with the isotropic one-step scale T/4 it removes the twist,
+ * where the paper's quadratic solver with the same settings does not. */
+static void test_retract_large_twist(void)
+{
+    size_t T = 8, N = 40, d = 3, dd = 9, nd = N * d, n = T * nd;
+    ng_graph *chain = NULL;
+    NG_CHECK(ng_graph_chain(T, 10.0, &chain) == NG_OK);
+    float *Z0 = malloc(n * sizeof *Z0), *Z = malloc(n * sizeof *Z);
+    double *Q = malloc(T * dd * sizeof *Q), *Gt = calloc(T * dd, sizeof *Gt);
+    ng_rng r;
+    ng_rng_seed(&r, 62);
+    twisted(&r, T, N, d, 0.5, 0.01, Z0, Q);
+    double psi0 = ng_graph_psi(chain, N, d, Z0);
+    ng_goldstone_params p = ng_goldstone_default_params();
+    p.symmetry = NG_SYM_GOLDSTONE;
+    p.k2 = 10;
+    p.rotation = NG_ROT_CAYLEY;
+    double psi_ret[5], psi_quad[5], scales[5] = {0.25, 1.0, 2.0, 8.0, 64.0};
+    for (int i = 0; i < 5; i++) {
+        p.rho_scale = scales[i];
+        for (int solver = 0; solver < 2; solver++) {
+            p.gauge_solver = (ng_gauge_solver)solver;
+            memcpy(Z, Z0, n * sizeof *Z);
+            memset(Gt, 0, T * dd * sizeof *Gt);
+            ng_status st = ng_gauge_phase(chain, N, d, Z, Gt, &p);
+            NG_CHECK(st == NG_OK || (solver == NG_GAUGE_QUADRATIC && st == NG_ENUMERIC));
+            double psi = st == NG_OK ? ng_graph_psi(chain, N, d, Z) : INFINITY;
+            (solver ? psi_ret : psi_quad)[i] = psi;
+        }
+        NG_CHECK_MSG(psi_ret[i] <= psi0 * (1 + 1e-6), "retract, rho-scale %g: psi %g -> %g", scales[i], psi0,
+                     psi_ret[i]);
+    }
+    /* rho-scale 2 = T/4 */
+    NG_CHECK_MSG(psi_ret[2] < 0.02 * psi0, "retract: psi %g -> %g", psi0, psi_ret[2]);
+    NG_CHECK_MSG(psi_quad[2] > 0.1 * psi0, "quadratic: psi %g -> %g (the test's twist is too easy)", psi0,
+                 psi_quad[2]);
+    /* a graph with cycles, random slices: still monotone */
+    ng_graph *cyc = cycle_graph();
+    size_t Tc = 6, nc = Tc * nd;
+    ng_rng_fill_normal(&r, Z, nc, 0.0f, 1.0f);
+    double psic = ng_graph_psi(cyc, N, d, Z);
+    p.rho_scale = 8.0;
+    p.gauge_solver = NG_GAUGE_RETRACT;
+    NG_CHECK(ng_gauge_phase(cyc, N, d, Z, Gt, &p) == NG_OK);
+    double psic1 = ng_graph_psi(cyc, N, d, Z);
+    NG_CHECK_MSG(psic1 <= psic * (1 + 1e-6) && psic1 < 0.999 * psic, "cycle graph: psi %g -> %g", psic, psic1);
+    /* the retract solver needs an exact rotation */
+    p.rotation = NG_ROT_FIRST_ORDER;
+    NG_CHECK(ng_gauge_phase(cyc, N, d, Z, Gt, &p) == NG_EINVAL);
+    free(Z0);
+    free(Z);
+    free(Q);
+    free(Gt);
+    ng_graph_free(chain);
+    ng_graph_free(cyc);
+}
+
 int main(void)
 {
+    NG_RUN(test_moment_trace_exact);
+    NG_RUN(test_retract_large_twist);
     NG_RUN(test_moments);
     NG_RUN(test_loss2_taylor);
     NG_RUN(test_loss2_gradient);

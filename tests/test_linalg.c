@@ -1,7 +1,7 @@
 /* test_linalg.c - the numerical core against direct computations: naive loops for
  * gemm/gemv, defining identities for the decompositions, closed forms for 2x2 rotations,
  * a Taylor series for expm, brute force for SO(d) Procrustes. */
-#include "natgrad.h"
+#include "internal.h" /* natgrad.h and the _ws variants */
 #include "ngtest.h"
 
 #include <math.h>
@@ -694,6 +694,66 @@ static void test_cayley(void)
     NG_CHECK(ng_cayley(d, G, R) == NG_EINVAL);
 }
 
+/* The workspace variants used by the symmetry phases: bit-identical to the allocating
+ * public functions for d = 1..40 (reflections included), one workspace reused across
+ * calls and functions, no allocation, and a short workspace refused with NG_EINVAL. */
+static void test_rotation_ws_variants(void)
+{
+    tseed(77);
+    enum { DM = 40 };
+    size_t len = ng_rot_ws_len(DM);
+    NG_CHECK(len > 0);
+    double *ws = malloc(len * sizeof *ws);
+    double *M = malloc(DM * DM * sizeof *M), *G = malloc(DM * DM * sizeof *G);
+    double *R1 = malloc(DM * DM * sizeof *R1), *R2 = malloc(DM * DM * sizeof *R2);
+    int same = 1;
+    size_t allocs = 0;
+    for (size_t d = 1; d <= DM; d += (d < 8 ? 1 : 8)) {
+        size_t ld = ng_rot_ws_len(d);
+        NG_CHECK(ld > 0 && ld <= len);
+        for (int rep = 0; rep < 3; rep++) {
+            rand_d(M, d * d);
+            rand_skew(d, G, rep == 2 ? 3.0 : 0.3);
+            for (int refl = 0; refl < 2; refl++) {
+                double det1 = 0, det2 = 0;
+                NG_CHECK(ng_procrustes_cross(d, M, refl, R1, &det1) == NG_OK);
+                size_t c0 = ng_alloc_count();
+                NG_CHECK(ng_procrustes_cross_ws(d, M, refl, R2, &det2, ws, ld) == NG_OK);
+                allocs += ng_alloc_count() - c0;
+                same &= det1 == det2 && memcmp(R1, R2, d * d * sizeof *R1) == 0;
+            }
+            NG_CHECK(ng_expm_skew(d, G, R1) == NG_OK);
+            size_t c0 = ng_alloc_count();
+            NG_CHECK(ng_expm_skew_ws(d, G, R2, ws, ld) == NG_OK);
+            allocs += ng_alloc_count() - c0;
+            same &= memcmp(R1, R2, d * d * sizeof *R1) == 0;
+            NG_CHECK(ng_cayley(d, G, R1) == NG_OK);
+            c0 = ng_alloc_count();
+            NG_CHECK(ng_cayley_ws(d, G, R2, ws, ld) == NG_OK);
+            allocs += ng_alloc_count() - c0;
+            same &= memcmp(R1, R2, d * d * sizeof *R1) == 0;
+        }
+    }
+    NG_CHECK(same);
+    NG_CHECK(allocs == 0);
+    /* too short (the fixed part without the SVD's work) or missing: refused, R untouched */
+    size_t d = 6;
+    rand_d(M, d * d);
+    rand_skew(d, G, 0.3);
+    for (size_t k = 0; k < d * d; k++) R2[k] = -7.0;
+    NG_CHECK(ng_procrustes_cross_ws(d, M, 1, R2, NULL, ws, 4 * d * d + d) == NG_EINVAL);
+    NG_CHECK(ng_procrustes_cross_ws(d, M, 1, R2, NULL, NULL, len) == NG_EINVAL);
+    NG_CHECK(ng_expm_skew_ws(d, G, R2, ws, 7 * d * d - 1) == NG_EINVAL);
+    NG_CHECK(ng_cayley_ws(d, G, R2, ws, 1) == NG_EINVAL);
+    NG_CHECK(R2[0] == -7.0 && R2[d * d - 1] == -7.0);
+    NG_CHECK(ng_rot_ws_len(0) == 1 && ng_rot_ws_len((size_t)1 << 20) == 0);
+    free(ws);
+    free(M);
+    free(G);
+    free(R1);
+    free(R2);
+}
+
 static void test_bad_shapes_and_sizes(void)
 {
     double a[4] = {1, 0, 0, 1}, r[4];
@@ -726,6 +786,7 @@ int main(void)
     NG_RUN(test_procrustes_reflection_so_vs_o);
     NG_RUN(test_expm_skew);
     NG_RUN(test_cayley);
+    NG_RUN(test_rotation_ws_variants);
     NG_RUN(test_bad_shapes_and_sizes);
     return ng_test_summary();
 }

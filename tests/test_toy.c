@@ -1,6 +1,7 @@
 /* test_toy.c - Model 1 (dense dynamic Gaussian MF) and the Goldstone-GD driver: gradients
  * against central differences, L* from the truncated SVD, NaN/Inf detection, the phase
- * schedule and checkpoint arrays, and a short toy run where sync beats plain GD. */
+ * schedule and checkpoint arrays, a short toy run where sync beats plain GD, and that a
+ * step allocates nothing. */
 #include "goldstone_internal.h"
 #include "ngtest.h"
 
@@ -329,8 +330,84 @@ static void test_large_problem_phases(void)
     free(Z);
 }
 
+/* "No allocation inside a step" (DEVELOPERS.md): after the first step, ng_goldstone_step
+ * makes no library allocation (ng_alloc_count counts every ng_xmalloc/ng_xcalloc) in any
+ * symmetry mode, gauge solver, rotation, inner optimiser, with and without wall counting, on a chain
+ * and on a graph with a cycle (BFS spanning tree). The counter itself is shown to tick on
+ * the one-off public helpers, so the check can fail. */
+static void test_step_allocates_nothing(void)
+{
+    size_t T = 8, d = 3, N = 12;
+    ng_gauss_mf *m = NULL;
+    NG_CHECK(ng_gauss_mf_toy(T, 5, 7, d, 1e-3, 5, &m) == NG_OK);
+    ng_graph *graphs[2] = {NULL, NULL};
+    NG_CHECK(ng_graph_chain(T, 10.0, &graphs[0]) == NG_OK);
+    size_t ea[9], eb[9];
+    double ew[9];
+    for (size_t e = 0; e < T - 1; e++) ea[e] = e, eb[e] = e + 1, ew[e] = 5.0 + (double)e;
+    ea[T - 1] = 0, eb[T - 1] = T - 1, ew[T - 1] = 3.0; /* closes a cycle */
+    NG_CHECK(ng_graph_edges(T, T, ea, eb, ew, &graphs[1]) == NG_OK);
+    float *Z = malloc(T * N * d * sizeof *Z);
+    double R[9], M[9] = {1, 2, 0, 0, 1, 3, 1, 0, 1}, G[9] = {0, 0.1, -0.2, -0.1, 0, 0.3, 0.2, -0.3, 0};
+    /* the counter works: the public one-off helpers allocate their workspace */
+    size_t c0 = ng_alloc_count();
+    NG_CHECK(ng_procrustes_cross(3, M, 1, R, NULL) == NG_OK);
+    NG_CHECK(ng_alloc_count() > c0);
+    c0 = ng_alloc_count();
+    NG_CHECK(ng_cayley(3, G, R) == NG_OK && ng_expm_skew(3, G, R) == NG_OK);
+    NG_CHECK(ng_alloc_count() >= c0 + 2);
+    int cases = 0, clean = 0;
+    for (int gi = 0; gi < 2; gi++)
+        for (int sym = 0; sym <= NG_SYM_SYNC_GOLDSTONE; sym++)
+            for (int rs = 0; rs < 5; rs++) /* quadratic x 3 rotations, retract x cayley/exp */
+                for (int opt = 0; opt <= NG_INNER_ADAM; opt++) {
+                    int rot = rs < 3 ? rs : rs - 2;
+                    ng_rng r;
+                    ng_rng_seed(&r, (uint64_t)(100 + cases));
+                    ng_gauss_mf_init(m, &r, 1.0, Z);
+                    ng_goldstone_params p = ng_goldstone_default_params();
+                    p.symmetry = (ng_symmetry)sym;
+                    p.rotation = (ng_rotation)rot;
+                    p.gauge_solver = rs < 3 ? NG_GAUGE_QUADRATIC : NG_GAUGE_RETRACT;
+                    if (rs < 3) p.rho_scale = 1.0; /* the quadratic solver's stable range */
+                    p.gauge_reset = rot != NG_ROT_FIRST_ORDER;
+                    p.k1 = 3;
+                    p.inner = ng_inner_default_params((ng_inner_kind)opt);
+                    if (opt == NG_INNER_GD) p.inner.clip = 0.01, p.inner.rho0 = 0.5;
+                    ng_goldstone *gs = NULL;
+                    NG_CHECK(ng_goldstone_new(&p, graphs[gi], N, d, ng_gauss_mf_loss, m, Z, &gs) == NG_OK);
+                    if (!gs) continue;
+                    NG_CHECK(ng_goldstone_step(gs, 0, NULL) == NG_OK);
+                    size_t before = ng_alloc_count();
+                    int ok = 1, phases = 0;
+                    for (int s = 0; s < 20; s++) {
+                        ng_goldstone_stats st;
+                        ok &= ng_goldstone_step(gs, s % 2, &st) == NG_OK;
+                        phases += st.symmetry_ran;
+                    }
+                    double sec = 0.0;
+                    ok &= ng_goldstone_symmetry_phase(gs, &sec) == NG_OK;
+                    size_t after = ng_alloc_count();
+                    NG_CHECK_MSG(ok && after == before,
+                                 "graph %d, %s, %s, %s, %s: %zu allocations in 20 steps (ok %d)", gi,
+                                 ng_symmetry_name(p.symmetry), ng_gauge_solver_name(p.gauge_solver),
+                                 ng_rotation_name(p.rotation),
+                                 ng_inner_kind_name(p.inner.kind), after - before, ok);
+                    NG_CHECK(phases == (sym == NG_SYM_NONE ? 0 : 7));
+                    clean += ok && after == before;
+                    cases++;
+                    ng_goldstone_free(gs);
+                }
+    NG_CHECK(cases == 2 * 4 * 5 * 3 && clean == cases);
+    ng_graph_free(graphs[0]);
+    ng_graph_free(graphs[1]);
+    ng_gauss_mf_free(m);
+    free(Z);
+}
+
 int main(void)
 {
+    NG_RUN(test_step_allocates_nothing);
     NG_RUN(test_large_problem_phases);
     NG_RUN(test_model_gradient);
     NG_RUN(test_total_gradient);

@@ -17,8 +17,8 @@ static void usage(FILE *f)
                "Time SGD-Nesterov and K-FAC (blockdiag, tridiag) iterations on random data.\n\n"
                "  --arch A        mnist | curves | faces | SIZES [mnist]\n"
                "  --batch M       minibatch size [1000]\n"
-               "  --iters N       timed iterations per method (K-FAC runs k = 1..N, N >= T3 + 1\n"
-               "                  so one refresh is seen) [25]\n"
+               "  --iters N       timed iterations per method (K-FAC runs k = 1..N; refreshes at\n"
+               "                  k = 20, 40, ...) [45]\n"
                "  --threads N     BLAS and OpenMP threads, 0 = leave as is [0]\n"
                "  --seed S        random seed [1]\n"
                "  --sgemm-n N     size of the square sgemm probe [1024]\n");
@@ -27,6 +27,20 @@ static void usage(FILE *f)
 typedef struct {
     double normal_s, refresh_s, amort_s, flops;
 } kfac_timing;
+
+/* Median of n timings (sorted in place): robust to the other tenants of a shared VM,
+ * which the mean is not. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static double median(double *v, long n)
+{
+    if (n < 1) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 /* gemm-dominated flop model of one K-FAC iteration without refresh */
 static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int T1, double tau2)
@@ -62,28 +76,48 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     if (ng_kfac_new(net, &p, &kf)) return -1;
     ng_rng r;
     ng_rng_seed(&r, seed);
-    double sum = 0, refresh = 0;
+    double *dts = malloc((size_t)iters * sizeof *dts), *rdts = malloc((size_t)iters * sizeof *rdts);
+    if (!dts || !rdts) {
+        free(dts);
+        free(rdts);
+        ng_kfac_free(kf);
+        return -1;
+    }
     long cnt = 0, rcnt = 0;
+    /* blocks of T1 iterations (each holds one rho forward) without a refresh: the median
+     * of their means is the time of a typical iteration */
+    double block = 0;
+    int block_ok = 1;
     for (long k = 1; k <= iters; k++) {
         ng_kfac_info info;
         double t0 = ng_cli_now();
         if (ng_kfac_step(kf, X, X, m, &r, &info)) {
             ng_kfac_free(kf);
+            free(dts);
+            free(rdts);
             return -1;
         }
         double dt = ng_cli_now() - t0;
-        if (k <= p.refresh_first) continue; /* warm-up */
+        if (k <= p.refresh_first) {
+            block_ok = 0; /* warm-up: refreshed every time */
+            continue;
+        }
         if (info.refreshed) {
-            refresh += dt;
-            rcnt++;
-        } else {
-            sum += dt;
-            cnt++;
+            rdts[rcnt++] = dt;
+            block_ok = 0;
+        }
+        block += dt;
+        if (k % p.T1 == 0) {
+            if (block_ok && k - p.T1 >= p.refresh_first) dts[cnt++] = block / p.T1;
+            block = 0;
+            block_ok = 1;
         }
     }
     ng_kfac_free(kf);
-    t->normal_s = cnt ? sum / (double)cnt : NAN;
-    t->refresh_s = rcnt ? refresh / (double)rcnt - t->normal_s : NAN;
+    t->normal_s = median(dts, cnt);
+    t->refresh_s = rcnt ? median(rdts, rcnt) - t->normal_s : NAN;
+    free(dts);
+    free(rdts);
     t->amort_s = t->normal_s + (rcnt ? t->refresh_s / p.T3 : 0);
     t->flops = kfac_flops(ng_net_get_spec(net), ng_net_num_params(net), m,
                           curv == NG_KFAC_TRIDIAG, p.T1, p.tau2);
@@ -93,7 +127,7 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
 int ng_bench_ae(int argc, char **argv)
 {
     const char *cmd = "bench ae", *arch = "mnist";
-    long batch = 1000, iters = 25, threads = 0, sgemm_n = 1024, lv;
+    long batch = 1000, iters = 45, threads = 0, sgemm_n = 1024, lv;
     uint64_t seed = 1;
     static const struct option lo[] = {{"arch", required_argument, 0, 'a'},
                                        {"batch", required_argument, 0, 'b'},
@@ -159,15 +193,24 @@ int ng_bench_ae(int argc, char **argv)
         goto done;
     }
     ng_optim_step(opt, X, X, m, NULL); /* warm-up */
-    double t0 = ng_cli_now();
-    for (long i = 0; i < iters; i++)
+    double *sdt = malloc((size_t)iters * sizeof *sdt);
+    for (long i = 0; sdt && i < iters; i++) {
+        double t0 = ng_cli_now();
         if (ng_optim_step(opt, X, X, m, NULL)) {
             ng_optim_free(opt);
+            free(sdt);
             ng_cli_fail(cmd, "SGD step failed");
             goto done;
         }
-    double sgd_s = (ng_cli_now() - t0) / (double)iters;
+        sdt[i] = ng_cli_now() - t0;
+    }
     ng_optim_free(opt);
+    if (!sdt) {
+        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
+        goto done;
+    }
+    double sgd_s = median(sdt, iters);
+    free(sdt);
     double sgd_f = 6.0 * (double)n * (double)m;
 
     /* default tau2 for both curvatures, then blockdiag with the quadratic model on the
@@ -202,7 +245,8 @@ int ng_bench_ae(int argc, char **argv)
         printf("%-24s %12.4f %12s %10s %10s %14.2f\n", "  refresh (every T3)", t->refresh_s, "", "",
                "", t->refresh_s / sgd_s);
     }
-    printf("\nK-FAC rows: iterations k > 3 without a refresh (incl. the rho forward every T1);\n"
+    printf("\nSeconds per iteration: SGD, the median over iterations; K-FAC, the median over\n"
+           "blocks of T1 iterations after k = 3 without a refresh (each block holds one rho forward);\n"
            "'refresh' is the extra time of an iteration that refreshes the inverses (blockdiag:\n"
            "Cholesky; tridiag: eigendecompositions) and tries 3 gammas; 'amortised' adds it / T3.\n"
            "GFLOP counts are a gemm model.\n");

@@ -151,10 +151,13 @@ int ng_bench_dmf(int argc, char **argv)
     memset(G, 0, n * sizeof *G);
 
     timing tg = {"model gradient (ell)", 0, 0, 0}, tp = {"prior psi + gradient", 0, 0, 0},
-           to = {"optimiser (AdaGrad)", 0, 0, 0}, tgp = {"gauge phase (k2 steps + rotation)", 0, 0, 0},
+           to = {"optimiser (AdaGrad)", 0, 0, 0}, tgp = {"gauge phase (k2 steps + rotation, ", 0, 0, 0},
            tsy = {"sync phase (Procrustes)", 0, 0, 0}, tev = {"evaluation (3 splits)", 0, 0, 0};
     ng_goldstone_params gp = ng_goldstone_default_params();
     gp.k2 = (int)k2;
+    char gname[64]; /* the default gauge solver, named in the table */
+    snprintf(gname, sizeof gname, "%s%s)", tgp.name, ng_gauge_solver_name(gp.gauge_solver));
+    tgp.name = gname;
     for (long s = 0; s < steps; s++) {
         double ell, psi, a = ng_cli_now(), b;
         memset(G, 0, n * sizeof *G); /* the driver zeroes its gradient too: count it here */

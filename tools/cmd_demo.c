@@ -230,6 +230,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         if (m == 1) {
             argv[k++] = "--curvature"; argv[k++] = "blockdiag";
             argv[k++] = "--max-batch"; argv[k++] = "10000";
+            argv[k++] = "--lambda0"; argv[k++] = "10"; /* the README race's setting */
         } else {
             argv[k++] = "--lr"; argv[k++] = "0.005";
             argv[k++] = "--batch"; argv[k++] = "100";

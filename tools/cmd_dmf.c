@@ -108,18 +108,22 @@ typedef struct {
     const char *ratings, *log, *out, *ckpt;
     long bins, dim, k1, k2, steps, threads, eval_every, ckpt_every;
     ng_dmf_binning binning;
-    double lambda, gamma, lr, init_std;
+    double lambda, gamma, lr, init_std, rho_scale;
     int lr_set;
     ng_inner_kind optimizer;
     ng_symmetry symmetry;
     uint64_t seed;
     int resume;
     int paper_gauge;
+    int rho_set; /* --rho-scale given: it overrides --paper-gauge's value */
+    ng_gauge_solver solver;
+    int solver_set; /* --gauge-solver given: it overrides --paper-gauge's solver */
 } train_cfg;
 
 static const char *const k_binnings[] = {"duration", "count", NULL};
 static const char *const k_optimizers[] = {"gd", "adagrad", "adam", NULL}; /* = ng_inner_kind */
 static const char *const k_symmetries[] = {"none", "goldstone", "sync", "sync+goldstone", NULL};
+static const char *const k_solvers[] = {"quadratic", "retract", NULL}; /* = ng_gauge_solver */
 
 static void train_defaults(train_cfg *c)
 {
@@ -134,6 +138,8 @@ static void train_defaults(train_cfg *c)
     c->symmetry = ng_goldstone_default_params().symmetry;
     c->k1 = 100;
     c->k2 = 10;
+    c->rho_scale = ng_goldstone_default_params().rho_scale;
+    c->solver = ng_goldstone_default_params().gauge_solver;
     c->steps = 1000;
     c->seed = 1;
     c->eval_every = 10;
@@ -162,8 +168,13 @@ static void train_usage(FILE *f)
             "  --symmetry S         none|goldstone|sync|sync+goldstone (default %s)\n"
             "  --k1 N               optimiser steps between symmetry phases (default %ld)\n"
             "  --k2 N               natural-gradient steps per gauge phase (default %ld)\n"
+            "  --rho-scale X        gauge step rho' = X * d / sum ||z||^2 (default %g)\n"
+            "  --gauge-solver S     quadratic|retract: steps on the paper's second-order gauge\n"
+            "                       loss, or each step re-expanded at the current rotation with\n"
+            "                       an exact line search (default %s)\n"
             "  --paper-gauge        the paper's exact gauge phase (warm gauge fields, first-order\n"
-            "                       rotation) instead of natgrad's default (off)\n"
+            "                       rotation, quadratic solver, rho-scale 1) instead of natgrad's\n"
+            "                       default; --rho-scale/--gauge-solver still override (off)\n"
             "  --steps N            optimiser steps (default %ld)\n"
             "  --init-std S         std of the random initial vectors (default %g)\n"
             "  --seed S             seed of the split and the initialisation (default %llu)\n"
@@ -177,7 +188,7 @@ static void train_usage(FILE *f)
             "  --resume             continue from --checkpoint DIR if it holds a checkpoint\n"
             "  --threads N          OpenMP/BLAS threads (default: all)\n"
             "  --help               this text\n",
-            c.bins, c.dim, c.lambda, c.gamma, ng_symmetry_name(c.symmetry), c.k1, c.k2, c.steps,
+            c.bins, c.dim, c.lambda, c.gamma, ng_symmetry_name(c.symmetry), c.k1, c.k2, c.rho_scale, ng_gauge_solver_name(c.solver), c.steps,
             c.init_std, (unsigned long long)c.seed, c.eval_every);
 }
 
@@ -196,7 +207,8 @@ static int parse_train(int argc, char **argv, train_cfg *c)
         {"eval-every", required_argument, 0, 'e'}, {"checkpoint", required_argument, 0, 'c'},
         {"checkpoint-every", required_argument, 0, 'C'},
         {"resume", no_argument, 0, 'm'},           {"init-std", required_argument, 0, 'I'},
-        {"paper-gauge", no_argument, 0, 'P'},
+        {"paper-gauge", no_argument, 0, 'P'},      {"rho-scale", required_argument, 0, 'x'},
+        {"gauge-solver", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     optind = 1;
     int ch, k;
@@ -259,6 +271,15 @@ static int parse_train(int argc, char **argv, train_cfg *c)
             break;
         case 'm': c->resume = 1; break;
         case 'P': c->paper_gauge = 1; break;
+        case 'x':
+            if (!ng_cli_parse_double(cmd, "--rho-scale", optarg, 1e-6, 1e6, &c->rho_scale)) return NG_EXIT_USAGE;
+            c->rho_set = 1;
+            break;
+        case 'G':
+            if ((k = ng_cli_parse_choice(cmd, "--gauge-solver", optarg, k_solvers)) < 0) return NG_EXIT_USAGE;
+            c->solver = (ng_gauge_solver)k;
+            c->solver_set = 1;
+            break;
         case 'I':
             if (!ng_cli_parse_double(cmd, "--init-std", optarg, 0, 100, &c->init_std)) return NG_EXIT_USAGE;
             break;
@@ -392,13 +413,15 @@ static int write_outputs(const char *cmd, const char *dir, const ng_dmf_data *D,
 }
 
 /* checkpoint: Z, the driver's state, metrics so far and the configuration it belongs to */
-#define CFG_LEN 10
+#define CFG_LEN 12
 #define META_LEN 2
 static void cfg_vector(const train_cfg *c, const ng_dmf_data *D, double *v)
 {
     v[0] = (double)D->T, v[1] = (double)c->dim, v[2] = c->lambda, v[3] = c->gamma;
     v[4] = (double)c->optimizer, v[5] = c->lr, v[6] = (double)c->symmetry;
     v[7] = (double)c->k1, v[8] = (double)c->k2 + 1e6 * c->paper_gauge, v[9] = (double)c->seed;
+    v[10] = c->paper_gauge && !c->rho_set ? 0.0 : c->rho_scale;
+    v[11] = c->paper_gauge && !c->solver_set ? -1.0 : (double)c->solver;
 }
 
 static ng_status checkpoint_io(int save, const char *dir, ng_goldstone *gs, float *Z, size_t T,
@@ -460,10 +483,11 @@ static int cmd_train(int argc, char **argv)
 
     ng_cli_banner(cmd, c.seed,
                   "ratings %s | bins %ld (%s) | dim %ld | lambda %g | gamma %g | optimizer %s "
-                  "lr %g | symmetry %s k1 %ld k2 %ld%s | steps %ld | init-std %g | eval-every %ld",
+                  "lr %g | symmetry %s k1 %ld k2 %ld rho-scale %g solver %s%s | steps %ld | init-std %g | eval-every %ld",
                   c.ratings, c.bins, k_binnings[c.binning], c.dim, c.lambda, c.gamma,
                   ng_inner_kind_name(c.optimizer), c.lr, ng_symmetry_name(c.symmetry), c.k1,
-                  c.k2, c.paper_gauge ? " paper-gauge" : "", c.steps, c.init_std, c.eval_every);
+                  c.k2, c.paper_gauge && !c.rho_set ? 1.0 : c.rho_scale,
+                  ng_gauge_solver_name(c.paper_gauge && !c.solver_set ? NG_GAUGE_QUADRATIC : c.solver), c.paper_gauge ? " paper-gauge" : "", c.steps, c.init_std, c.eval_every);
     double t_load = ng_cli_now();
     if (ng_ratings_read(c.ratings, &R) != NG_OK) {
         fprintf(stderr, "natgrad %s: %s\n", cmd, ng_last_error());
@@ -505,6 +529,8 @@ static int cmd_train(int argc, char **argv)
     gp.symmetry = c.symmetry;
     gp.k1 = (int)c.k1;
     gp.k2 = (int)c.k2;
+    if (c.rho_set || !c.paper_gauge) gp.rho_scale = c.rho_scale;
+    if (c.solver_set || !c.paper_gauge) gp.gauge_solver = c.solver;
     gp.inner = ng_inner_default_params(c.optimizer);
     gp.inner.rho0 = c.lr;
     if (ng_goldstone_new(&gp, graph, N, d, ng_dmf_loss, model, Z, &gs) != NG_OK) {
@@ -524,7 +550,7 @@ static int cmd_train(int argc, char **argv)
         }
         if (memcmp(cfg, cfg_saved, sizeof cfg) != 0) {
             fprintf(stderr, "natgrad %s: checkpoint %s was made with other settings (bins, dim, "
-                            "lambda, gamma, optimizer, lr, symmetry, k1, k2 or seed)\n", cmd, c.ckpt);
+                            "lambda, gamma, optimizer, lr, symmetry, k1, k2, rho-scale, gauge solver or seed)\n", cmd, c.ckpt);
             goto done;
         }
         ng_goldstone_set_steps(gs, step);

@@ -45,6 +45,7 @@ static const char *const k_methods[] = {"gd", "goldstone", "sync", "sync+goldsto
 static const char *const k_rotations[] = {"first-order", "cayley", "exp", NULL};
 static const char *const k_optims[] = {"gd", "adagrad", "adam", NULL};
 static const char *const k_yesno[] = {"no", "yes", NULL};
+static const char *const k_solvers[] = {"quadratic", "retract", NULL}; /* = ng_gauge_solver */
 
 static void usage(FILE *f, const cfg_t *c)
 {
@@ -62,7 +63,9 @@ static void usage(FILE *f, const cfg_t *c)
             "  --log FILE.csv       per-step metrics: step,seconds,loss,ell,psi,gap,walls,\n"
             "                       symmetry_seconds (default: none)\n"
             "  --log-every N        log every N-th step (default %ld; walls counted on logged steps)\n"
-            "  --seeds A..B         run every seed in A..B and print a table per method\n"
+            "  --seeds A..B         run every seed in A..B and print a table per method; with an\n"
+            "                       inner optimiser other than the paper's clipped GD the table\n"
+            "                       also has the paper's GD and the optimiser alone\n"
             "  --figure FIG.png|svg 3-D trajectories of embedding vectors along t, GD beside the\n"
             "                       natgrad method, at steps 0, --figure-step and the last (gnuplot)\n"
             "  --figure-step N      middle snapshot (default %ld)\n"
@@ -82,7 +85,8 @@ static void usage(FILE *f, const cfg_t *c)
             "                       floor any symmetry phase can reach; diagnostic)\n\n"
             "Method (natgrad's defaults; --paper selects the paper's exact variant):\n"
             "  --paper              goldstone, warm-started gauge fields, first-order rotation,\n"
-            "                       rho-scale 1, no clip, apply-fraction 1 (later options override)\n"
+            "                       quadratic solver, rho-scale 1, no clip, apply-fraction 1\n"
+            "                       (later options override)\n"
             "  --k1 N               inner steps between symmetry phases (default %d)\n"
             "  --k2 N               natural-gradient steps per gauge phase (default %d)\n"
             "  --rho-scale X        rho' = X * d / sum ||z||^2 (default %g)\n"
@@ -90,6 +94,9 @@ static void usage(FILE *f, const cfg_t *c)
             "  --rotation R         first-order|cayley|exp (default %s)\n"
             "  --clip X             clip gauge fields to +-X/d, 0 = none (default %g)\n"
             "  --apply-fraction X   fraction of Gamma applied per phase (default %g)\n"
+            "  --gauge-solver S     quadratic|retract: steps on the paper's second-order gauge\n"
+            "                       loss, or each step re-expanded at the current rotation with\n"
+            "                       an exact line search (default %s)\n"
             "  --optimizer O        inner optimiser gd|adagrad|adam (default %s)\n"
             "  --lr X               rho0 (default %g)\n"
             "  --lr-sbar X          rho_s = rho0 (sbar / (s + sbar))^p, 0 = constant (default %g)\n"
@@ -102,7 +109,8 @@ static void usage(FILE *f, const cfg_t *c)
             (unsigned long long)c->seed, c->steps, c->log_every, c->figure_step, c->ckpt_every,
             (unsigned long long)c->data_seed, c->T, c->rows, c->cols, c->d, c->lambda, c->noise_var,
             c->init_std, p->k1, p->k2, p->rho_scale, p->gauge_reset ? "yes" : "no",
-            ng_rotation_name(p->rotation), p->gauge_clip, p->apply_fraction, ng_inner_kind_name(p->inner.kind),
+            ng_rotation_name(p->rotation), p->gauge_clip, p->apply_fraction, ng_gauge_solver_name(p->gauge_solver),
+            ng_inner_kind_name(p->inner.kind),
             p->inner.rho0, p->inner.sbar, p->inner.p, p->inner.clip, p->inner.beta1, p->inner.beta2,
             p->inner.eps);
 }
@@ -111,7 +119,7 @@ enum {
     O_METHOD = 256, O_SEED, O_STEPS, O_LOG, O_LOG_EVERY, O_SEEDS, O_FIGURE, O_FIGURE_STEP, O_CKPT,
     O_CKPT_EVERY, O_RESUME, O_THREADS, O_DATA_SEED, O_T, O_ROWS, O_COLS, O_DIM, O_LAMBDA, O_NOISE,
     O_INIT_STD, O_INIT_EQUAL, O_PAPER, O_K1, O_K2, O_RHO, O_RESET, O_ROT, O_CLIP, O_APPLY, O_OPT, O_LR, O_SBAR,
-    O_POWER, O_GCLIP, O_BETA1, O_BETA2, O_EPS, O_HELP
+    O_POWER, O_GCLIP, O_BETA1, O_BETA2, O_EPS, O_SOLVER, O_HELP
 };
 
 static const struct option k_opts[] = {
@@ -134,7 +142,7 @@ static const struct option k_opts[] = {
     {"lr-sbar", required_argument, 0, O_SBAR}, {"lr-power", required_argument, 0, O_POWER},
     {"grad-clip", required_argument, 0, O_GCLIP}, {"beta1", required_argument, 0, O_BETA1},
     {"beta2", required_argument, 0, O_BETA2}, {"eps", required_argument, 0, O_EPS},
-    {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+    {"gauge-solver", required_argument, 0, O_SOLVER}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
 
 static void defaults(cfg_t *c)
 {
@@ -161,15 +169,21 @@ static int sym_of_method(int m) { return m == 0 ? NG_SYM_NONE : m; }
 static int parse(int argc, char **argv, cfg_t *c)
 {
     defaults(c);
-    /* pass 1: --help and --paper (the preset applies before any explicit option) */
+    /* pass 1: --help, --paper and --optimizer (presets apply before any explicit option) */
     int help = 0;
+    const char *opt_kind = NULL;
     opterr = 0;
     optind = 0;
     for (int o; (o = getopt_long(argc, argv, "", k_opts, NULL)) != -1;) {
         if (o == O_PAPER) c->paper = 1;
         if (o == O_HELP) help = 1;
+        if (o == O_OPT) opt_kind = optarg; /* the last one counts; checked in pass 2 */
     }
     if (c->paper) ng_goldstone_paper_variant(&c->gp);
+    /* the kind's defaults apply before any explicit --lr, --grad-clip ... (in any order) */
+    for (int k = 0; opt_kind && k_optims[k]; k++)
+        if (!strcmp(opt_kind, k_optims[k]) && (ng_inner_kind)k != c->gp.inner.kind)
+            c->gp.inner = ng_inner_default_params((ng_inner_kind)k);
     if (help) {
         usage(stdout, c);
         return NG_EXIT_OK;
@@ -231,13 +245,9 @@ static int parse(int argc, char **argv, cfg_t *c)
         case O_APPLY:
             if (!ng_cli_parse_double(CMD, opt, a, 1e-12, 1.0, &c->gp.apply_fraction)) return NG_EXIT_USAGE;
             break;
-        case O_OPT: {
-            if ((k = ng_cli_parse_choice(CMD, opt, a, k_optims)) < 0) return NG_EXIT_USAGE;
-            /* switching the kind takes that kind's defaults for what was not given */
-            ng_inner_params d = ng_inner_default_params((ng_inner_kind)k);
-            if ((ng_inner_kind)k != c->gp.inner.kind) c->gp.inner = d;
+        case O_OPT: /* applied in pass 1: switching the kind takes that kind's defaults */
+            if (ng_cli_parse_choice(CMD, opt, a, k_optims) < 0) return NG_EXIT_USAGE;
             break;
-        }
         case O_LR: if (!ng_cli_parse_double(CMD, opt, a, 1e-300, 1e300, &c->gp.inner.rho0)) return NG_EXIT_USAGE; break;
         case O_SBAR: if (!ng_cli_parse_double(CMD, opt, a, 0, 1e300, &c->gp.inner.sbar)) return NG_EXIT_USAGE; break;
         case O_POWER: if (!ng_cli_parse_double(CMD, opt, a, 0, 100, &c->gp.inner.p)) return NG_EXIT_USAGE; break;
@@ -245,6 +255,10 @@ static int parse(int argc, char **argv, cfg_t *c)
         case O_BETA1: if (!ng_cli_parse_double(CMD, opt, a, 0, 0.999999999, &x)) return NG_EXIT_USAGE; c->gp.inner.beta1 = x; break;
         case O_BETA2: if (!ng_cli_parse_double(CMD, opt, a, 0, 0.999999999, &x)) return NG_EXIT_USAGE; c->gp.inner.beta2 = x; break;
         case O_EPS: if (!ng_cli_parse_double(CMD, opt, a, 1e-300, 1e300, &c->gp.inner.eps)) return NG_EXIT_USAGE; break;
+        case O_SOLVER:
+            if ((k = ng_cli_parse_choice(CMD, opt, a, k_solvers)) < 0) return NG_EXIT_USAGE;
+            c->gp.gauge_solver = (ng_gauge_solver)k;
+            break;
         case O_HELP: break;
         default: return ng_cli_bad_option(CMD);
         }
@@ -352,32 +366,62 @@ static ng_status run_quiet(const cfg_t *c, const toy_t *t, const ng_goldstone_pa
     return st;
 }
 
+static int same_inner(const ng_inner_params *a, const ng_inner_params *b)
+{
+    return a->kind == b->kind && a->rho0 == b->rho0 && a->sbar == b->sbar && a->p == b->p &&
+           a->clip == b->clip && (a->kind != NG_INNER_ADAM || (a->beta1 == b->beta1 && a->beta2 == b->beta2)) &&
+           (a->kind == NG_INNER_GD || a->eps == b->eps);
+}
+
+/* A table row per method over all seeds. With the paper's optimiser (clipped GD, the
+ * default) the rows are gd and the symmetry modes; with any other inner optimiser the
+ * table also has the paper's GD as the baseline and "<opt> alone", so it shows what the
+ * optimiser buys and what the symmetry phase buys on top. */
+enum { MAX_ROWS = 8 };
 static int run_seeds(const cfg_t *c, const toy_t *t)
 {
-    const char *names[7];
-    ng_goldstone_params ps[7];
-    int nm = 0, floor_row = -1;
+    char names[MAX_ROWS][40];
+    ng_goldstone_params ps[MAX_ROWS];
+    int nm = 0, floor_row = -1, paper_row = -1, alone_row = -1;
     cfg_t ceq = *c; /* the floor row starts every slice from the same draw */
     ceq.init_equal = 1;
+    const ng_inner_params paper_inner = ng_goldstone_default_params().inner;
+    const int custom = !same_inner(&c->gp.inner, &paper_inner);
+    const char *opt = ng_inner_kind_name(c->gp.inner.kind);
     if (c->method_given) {
-        names[nm] = c->gp.symmetry == NG_SYM_NONE ? "gd" : ng_symmetry_name(c->gp.symmetry);
+        snprintf(names[nm], sizeof names[0], "%s",
+                 c->gp.symmetry == NG_SYM_NONE ? (custom ? opt : "gd") : ng_symmetry_name(c->gp.symmetry));
         ps[nm++] = c->gp;
     } else {
+        if (custom) {
+            ps[nm] = c->gp;
+            ps[nm].symmetry = NG_SYM_NONE;
+            ps[nm].inner = paper_inner;
+            paper_row = nm;
+            snprintf(names[nm++], sizeof names[0], "gd (paper)");
+        }
         for (int m = 0; m < 4; m++) {
             ps[nm] = c->gp;
             ps[nm].symmetry = (ng_symmetry)sym_of_method(m);
-            names[nm++] = k_methods[m];
+            if (m == 0) {
+                alone_row = nm;
+                if (!custom) paper_row = nm;
+            }
+            if (!custom) snprintf(names[nm], sizeof names[0], "%s", k_methods[m]);
+            else if (m == 0) snprintf(names[nm], sizeof names[0], "%s alone", opt);
+            else snprintf(names[nm], sizeof names[0], "%s+%s", opt, k_methods[m]);
+            nm++;
         }
         if (!c->paper) {
             ps[nm] = c->gp;
             ng_goldstone_paper_variant(&ps[nm]);
-            names[nm++] = "goldstone-paper";
+            snprintf(names[nm++], sizeof names[0], "%s%s", custom ? opt : "", custom ? "+goldstone-paper" : "goldstone-paper");
         }
-        /* the floor: GD from identical slices (no twist, no wall to remove) */
+        /* the floor: the inner optimiser from identical slices (no twist, no wall to remove) */
         ps[nm] = c->gp;
         ps[nm].symmetry = NG_SYM_NONE;
         floor_row = nm;
-        names[nm++] = "floor";
+        snprintf(names[nm++], sizeof names[0], "floor");
     }
     long ns = c->seed_b - c->seed_a + 1;
     float *Z = malloc(t->n * sizeof *Z);
@@ -395,10 +439,17 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
            "L* = %.6g, %ld steps max, seeds %ld..%ld\n",
            c->T, c->rows, c->cols, c->d, c->lambda, c->noise_var, (unsigned long long)c->data_seed, t->Lstar,
            c->steps, c->seed_a, c->seed_b);
-    printf("%-16s %9s %12s %9s %12s %8s %9s %7s %11s %9s\n", "method", "gap<1", "median step", "gap<0.1",
+    const ng_inner_params *ip = &c->gp.inner;
+    printf("inner optimiser%s: %s, lr %g", custom ? " (all rows but gd (paper))" : "", opt, ip->rho0);
+    if (ip->sbar > 0) printf(" * (%g / (s + %g))^%g", ip->sbar, ip->sbar, ip->p);
+    printf(", grad-clip %g", ip->clip);
+    if (ip->kind == NG_INNER_ADAM) printf(" beta1 %g beta2 %g", ip->beta1, ip->beta2);
+    if (ip->kind != NG_INNER_GD) printf(" eps %g", ip->eps);
+    printf("\n%-22s %9s %12s %9s %12s %8s %9s %7s %11s %9s\n", "method", "gap<1", "median step", "gap<0.1",
            "median step", "stalled", "diverged", "walls", "median gap", "sym time");
     int rc = NG_EXIT_OK;
-    double gd_median = NAN, best_median = INFINITY;
+    double paper_median = NAN, alone_median = NAN, best_median = INFINITY;
+    size_t alone_n1 = 0;
     const char *best = NULL;
     double best_share = 0.0;
     for (int m = 0; m < nm && rc == NG_EXIT_OK; m++) {
@@ -446,27 +497,38 @@ static int run_seeds(const cfg_t *c, const toy_t *t)
         snprintf(a01, sizeof a01, "%zu/%ld", n01, ns);
         if (n1) snprintf(sm1, sizeof sm1, "%.0f", m1); else snprintf(sm1, sizeof sm1, "-");
         if (n01) snprintf(sm01, sizeof sm01, "%.0f", m01); else snprintf(sm01, sizeof sm01, "-");
-        printf("%-16s %9s %12s %9s %12s %8zu %9zu %7zu %11.3g %8.1f%%\n", names[m], a1, sm1, a01, sm01, stalled,
+        printf("%-22s %9s %12s %9s %12s %8zu %9zu %7zu %11.3g %8.1f%%\n", names[m], a1, sm1, a01, sm01, stalled,
                diverged, walled, mg, sec > 0 ? 100.0 * symsec / sec : 0.0);
         fflush(stdout);
-        if (m == floor_row) {
-            /* not a method: shown for reference only */
-        } else if (ps[m].symmetry == NG_SYM_NONE) gd_median = m1;
-        else if (n1 && (double)n1 / (double)ns >= best_share - 1e-12 &&
-                 ((double)n1 / (double)ns > best_share + 1e-12 || m1 < best_median)) {
+        if (m == paper_row) paper_median = m1;
+        if (m == alone_row) alone_median = m1, alone_n1 = n1;
+        if (m == floor_row || ps[m].symmetry == NG_SYM_NONE) {
+            /* not a natgrad mode: baselines and the floor */
+        } else if (n1 && (double)n1 / (double)ns >= best_share - 1e-12 &&
+                   ((double)n1 / (double)ns > best_share + 1e-12 || m1 < best_median)) {
             best_share = (double)n1 / (double)ns;
             best_median = m1;
             best = names[m];
         }
         free(gaps);
     }
-    if (rc == NG_EXIT_OK && best && isfinite(gd_median))
+    if (rc == NG_EXIT_OK && best && isfinite(paper_median)) {
+        double speed = paper_median / best_median;
         printf("best natgrad mode: %s (gap<1 on %.0f%% of seeds, median step %.0f): %.1fx fewer steps than "
-               "GD's median %.0f on the seeds GD solved\n",
-               best, 100.0 * best_share, best_median, gd_median / best_median, gd_median);
+               "the paper GD's median %.0f on the seeds it solved",
+               best, 100.0 * best_share, best_median, speed, paper_median);
+        if (custom && alone_n1)
+            printf("; %.1fx fewer than %s alone's median %.0f (gap<1 on %zu/%ld seeds)", alone_median / best_median,
+                   opt, alone_median, alone_n1, ns);
+        else if (custom)
+            printf("; %s alone reached gap<1 on no seed", opt);
+        printf("\ntarget (gap<1 on >= 95%% of seeds in >= 10x fewer steps than the paper GD's median): %s\n",
+               best_share >= 0.95 - 1e-12 && speed >= 10.0 ? "met" : "not met");
+    }
     printf("(stalled: never reached gap < 1 in %ld steps; walls: runs ending with a reflection wall; sym time: "
            "share of run time in the symmetry phase%s)\n", c->steps,
-           floor_row >= 0 ? "; floor: GD from identical slices, what a perfect symmetry phase could reach" : "");
+           floor_row >= 0 ? "; floor: the inner optimiser from identical slices, what a perfect symmetry phase "
+                            "could reach" : "");
     free(Z);
     free(h1);
     free(h01);
@@ -530,11 +592,13 @@ static int run_single(const cfg_t *c, const toy_t *t)
     ng_cli_banner(CMD, c->seed,
                   "goldstone-toy | method %s | T %ld | X %ldx%ld | d %ld | lambda %g | noise %g | data seed %llu | "
                   "steps %ld%s | k1 %d k2 %d | rho-scale %g | gauge-reset %s | rotation %s | clip %g | apply %g | "
+                  "solver %s | "
                   "%s lr %g sbar %g p %g grad-clip %g | L* %.6g",
                   mname, c->T, c->rows, c->cols, c->d, c->lambda, c->noise_var, (unsigned long long)c->data_seed,
                   c->steps, c->resume ? " (resumed)" : "", c->gp.k1, c->gp.k2, c->gp.rho_scale,
                   c->gp.gauge_reset ? "yes" : "no", ng_rotation_name(c->gp.rotation), c->gp.gauge_clip,
-                  c->gp.apply_fraction, ng_inner_kind_name(c->gp.inner.kind), c->gp.inner.rho0, c->gp.inner.sbar,
+                  c->gp.apply_fraction, ng_gauge_solver_name(c->gp.gauge_solver), ng_inner_kind_name(c->gp.inner.kind),
+                  c->gp.inner.rho0, c->gp.inner.sbar,
                   c->gp.inner.p, c->gp.inner.clip, t->Lstar);
     if (c->resume) fprintf(stderr, "natgrad %s: resumed from %s at step %ld\n", CMD, c->ckpt, start);
     static const char *const cols[] = {"step", "seconds", "loss", "ell", "psi", "gap", "walls", "symmetry_seconds"};
