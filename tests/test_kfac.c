@@ -47,6 +47,20 @@ static double *dense_fisher(ng_net *net, size_t m)
     return F;
 }
 
+/* A K-FAC state whose statistics are one sampled-target pass over X (m cases) as
+ * iteration 1; Yh (m x outputs) receives the sampled targets. NULL on failure. */
+static ng_kfac *kfac_sampled_stats(ng_net *net, const ng_kfac_params *p, const float *X, size_t m,
+                                   ng_rng *r, float *Yh)
+{
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, p, &kf) == NG_OK);
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, m, r, Yh) == NG_OK);
+    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
+    if (kf) ng_kfac_debug_stats(kf, 1, m);
+    return kf;
+}
+
 static void solve(size_t n, double *M, double *b)
 {
     lapack_int *ip = malloc(n * sizeof *ip);
@@ -67,14 +81,9 @@ static void test_natural_gradient_linear_gaussian(void)
     fill_uniform(Y, m * 3, 3);
     ng_kfac_params p = ng_kfac_default_params();
     p.curvature = NG_KFAC_BLOCKDIAG;
-    ng_kfac *kf = NULL;
-    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
     ng_rng r;
     ng_rng_seed(&r, 4);
-    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
-    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
-    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
-    ng_kfac_debug_stats(kf, 1, m);
+    ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     /* the expectation of the sampled G is exactly I for a unit-variance Gaussian output */
     double *G = ng_kfac_debug_factor(kf, 1, 0);
     for (size_t i = 0; i < 3; i++)
@@ -110,14 +119,9 @@ static void kron_blockdiag_case(int tikhonov)
     ng_kfac_params p = ng_kfac_default_params();
     p.curvature = NG_KFAC_BLOCKDIAG;
     p.exact_tikhonov = tikhonov;
-    ng_kfac *kf = NULL;
-    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
     ng_rng r;
     ng_rng_seed(&r, 7);
-    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
-    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
-    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
-    ng_kfac_debug_stats(kf, 1, m);
+    ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
     double gamma = 0.4;
     NG_CHECK(ng_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
@@ -305,14 +309,9 @@ static void float_kernel_case(ng_kfac_curvature curv)
           *Df = malloc(n * sizeof(float)), *Dd = malloc(n * sizeof(float));
     ng_kfac_params p = ng_kfac_default_params();
     p.curvature = curv;
-    ng_kfac *kf = NULL;
-    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
     ng_rng r;
     ng_rng_seed(&r, 83);
-    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
-    NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
-    NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
-    ng_kfac_debug_stats(kf, 1, m);
+    ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
     NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Dd, 1) == NG_OK);
     NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Df, 0) == NG_OK);
