@@ -33,7 +33,7 @@ check "ae train --help exits 0" test $rc -eq 0
 miss=""
 for o in --data --arch --act --loss --optimizer --curvature --iters --time-limit --batch --lr \
          --mu-max --seed --eval-every --eval-seconds --eval-subset --threads --log --out --checkpoint --resume \
-         --tau1 --eps-max --T1 --T2 --T3 --lambda0 --omega1 --omega2 --gamma0 --eta \
+         --tau1 --tau2 --eps-max --T1 --T2 --T3 --lambda0 --omega1 --omega2 --gamma0 --eta \
          --full-batch-iter --polyak-xi --polyak-start --momentum --fisher --damping \
          --adapt-lambda --adapt-gamma --max-batch --beta1 --beta2 --adam-eps; do
     grep -q -- "$o" <<<"$out" || miss+=" $o"
@@ -42,7 +42,7 @@ check "ae --help documents every option${miss:+ (missing$miss)}" test -z "$miss"
 check "--help shows defaults" grep -q "\[150\]" <<<"$out"
 "$BIN" mlp train --help >/dev/null; check "mlp train --help exits 0" test $? -eq 0
 "$BIN" bench ae --help >/dev/null; check "bench ae --help exits 0" test $? -eq 0
-for args in "--iters abc" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "--optimizer sgd" \
+for args in "--iters abc" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "--tau2 0" "--optimizer sgd" \
             "--seed -3" "--T3 0" "extra" "--resume"; do
     err=$("$BIN" ae train --data "$D" $args 2>&1 >/dev/null); rc=$?
     opt=${args%% *}

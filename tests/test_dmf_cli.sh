@@ -74,6 +74,8 @@ usage_err "lambda -1" --lambda dmf train --ratings x.csv --lambda -1
 usage_err "optimizer bad" --optimizer dmf train --ratings x.csv --optimizer sgd
 usage_err "symmetry bad" --symmetry dmf train --ratings x.csv --symmetry twist
 usage_err "binning bad" --binning dmf train --ratings x.csv --binning weekly
+usage_err "gauge solver bad" --gauge-solver dmf train --ratings x.csv --gauge-solver bogus
+usage_err "rho-scale 0" --rho-scale dmf train --ratings x.csv --rho-scale 0
 usage_err "lr nan" --lr dmf train --ratings x.csv --lr nan
 usage_err "unknown option" --frob dmf train --ratings x.csv --frob
 usage_err "missing ratings" --ratings dmf train --steps 3

@@ -27,7 +27,7 @@ check "gap decreases" awk -v a="$g0" -v b="$g1" 'BEGIN { exit !(b < a) }'
 rc=$?
 check "--help exits 0" test $rc -eq 0
 for opt in --method --seed --data-seed --steps --log --seeds --figure --checkpoint --checkpoint-every \
-    --resume --k1 --k2 --rho-scale --gauge-reset --rotation --clip --optimizer --paper --lr; do
+    --resume --k1 --k2 --rho-scale --gauge-solver --gauge-reset --rotation --clip --optimizer --paper --lr; do
     grep -q -- "$opt" "$T/h.out" || { bad "--help documents $opt"; continue; }
 done
 check "--help shows defaults" grep -q "default 50" "$T/h.out"
@@ -45,6 +45,7 @@ expect2 --steps goldstone-toy --steps abc
 expect2 --steps goldstone-toy --steps -5
 expect2 --method goldstone-toy --method newton
 expect2 --rotation goldstone-toy --rotation quaternion
+expect2 --gauge-solver goldstone-toy --gauge-solver newton
 expect2 --k1 goldstone-toy --k1 0
 expect2 --seeds goldstone-toy --seeds 5..2
 expect2 --apply-fraction goldstone-toy --apply-fraction 1.5
