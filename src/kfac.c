@@ -243,46 +243,107 @@ long ng_kfac_iter(const ng_kfac *kf) { return kf->k; }
 const float *ng_kfac_polyak(const ng_kfac *kf) { return kf->polyak_on ? kf->polyak : NULL; }
 
 /* ---------------------------------------------------------------- small vector helpers */
-/* Deterministic double dot product: fixed blocks summed in order, so results do not
- * depend on the number of threads (exact resume, reproducible runs). */
+/* Deterministic double dot products out[j] = a . b[j], j < nb <= 3, in one pass over a
+ * (the quadratic model needs several products of one vector): fixed blocks summed in
+ * order, so results do not depend on the number of threads (exact resume, reproducible
+ * runs). */
 #define NBLK 64
-static double dotf(const float *a, const float *b, size_t n)
+static void dotsf(const float *a, const float *const *b, int nb, size_t n, double *out)
 {
-    double part[NBLK];
+    double part[3][NBLK];
     size_t bs = (n + NBLK - 1) / NBLK;
 #pragma omp parallel for schedule(static)
     for (int blk = 0; blk < NBLK; blk++) {
         size_t lo = (size_t)blk * bs, hi = lo + bs < n ? lo + bs : n;
-        double s = 0.0;
-        for (size_t i = lo; i < hi; i++) s += (double)a[i] * (double)b[i];
-        part[blk] = s;
+        double s[3] = {0.0, 0.0, 0.0};
+        for (size_t i = lo; i < hi; i++) {
+            double x = (double)a[i];
+            for (int j = 0; j < nb; j++) s[j] += x * (double)b[j][i];
+        }
+        for (int j = 0; j < nb; j++) part[j][blk] = s[j];
     }
-    double s = 0.0;
-    for (int blk = 0; blk < NBLK; blk++) s += part[blk];
-    return s;
+    for (int j = 0; j < nb; j++) {
+        double s = 0.0;
+        for (int blk = 0; blk < NBLK; blk++) s += part[j][blk];
+        out[j] = s;
+    }
 }
 
-static int all_finitef(const float *a, size_t n)
+static double dotf(const float *a, const float *b, size_t n)
 {
+    double out;
+    dotsf(a, &b, 1, n, &out);
+    return out;
+}
+
+/* grad += eta theta and, in the same pass, whether grad is finite and (d0 != NULL)
+ * grad . d0 and d0 . d0: the momentum direction's terms of the quadratic model. Blocked
+ * like dotsf, so the sums do not depend on the number of threads. */
+static int grad_finish(float *grad, const float *theta, float eta, const float *d0, size_t n,
+                       double *gd0, double *d0d0)
+{
+    double pg[NBLK], pd[NBLK];
     int bad = 0;
+    size_t bs = (n + NBLK - 1) / NBLK;
 #pragma omp parallel for reduction(| : bad) schedule(static)
-    for (size_t i = 0; i < n; i++) bad |= !isfinite(a[i]);
+    for (int blk = 0; blk < NBLK; blk++) {
+        size_t lo = (size_t)blk * bs, hi = lo + bs < n ? lo + bs : n;
+        double sg = 0.0, sd = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            float g = grad[i] + eta * theta[i];
+            grad[i] = g;
+            bad |= !isfinite(g);
+            if (d0) {
+                sg += (double)g * (double)d0[i];
+                sd += (double)d0[i] * (double)d0[i];
+            }
+        }
+        pg[blk] = sg;
+        pd[blk] = sd;
+    }
+    double sg = 0.0, sd = 0.0;
+    for (int blk = 0; blk < NBLK; blk++) {
+        sg += pg[blk];
+        sd += pd[blk];
+    }
+    *gd0 = sg;
+    *d0d0 = sd;
     return !bad;
 }
 
 /* ---------------------------------------------------------------- statistics */
-/* X = eps X + (1 - eps) Xhat/ms with Xhat = P^T P from ssyrk (upper), symmetric result. */
+/* Lower triangle of the row-major d x d X from its upper one, in tiles. */
+static void mirror_upper(double *X, size_t d)
+{
+    const size_t TB = 32, nb = (d + TB - 1) / TB;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t bi = 0; bi < nb; bi++)
+        for (size_t bj = 0; bj <= bi; bj++)
+            for (size_t i = bi * TB; i < d && i < (bi + 1) * TB; i++)
+                for (size_t j = bj * TB; j < i && j < (bj + 1) * TB; j++) X[i * d + j] = X[j * d + i];
+}
+
+/* Make the running A and G whole: each iteration updates only their upper triangles (the
+ * lower one is read only at a refresh, by the checkpoint and by the tests). */
+static void stats_symmetric(ng_kfac *kf)
+{
+    for (int i = 0; i < kf->L; i++) {
+        mirror_upper(kf->A[i], kf->din[i]);
+        mirror_upper(kf->G[i], kf->dout[i]);
+    }
+}
+
+/* Upper triangle of X = eps X + (1 - eps) Xhat/ms with Xhat = P^T P from ssyrk; the lower
+ * one is filled by stats_symmetric when needed (mirroring every iteration cost as much as
+ * the ssyrk itself). */
 static void avg_sym(double *X, const float *P, size_t rows, size_t d, double eps, float *ft)
 {
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0f / (float)rows, P,
                 (int)d, 0.0f, ft, (int)d);
     double w = 1.0 - eps;
+#pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < d; i++)
-        for (size_t j = i; j < d; j++) {
-            double v = eps * X[i * d + j] + w * (double)ft[i * d + j];
-            X[i * d + j] = v;
-            X[j * d + i] = v;
-        }
+        for (size_t j = i; j < d; j++) X[i * d + j] = eps * X[i * d + j] + w * (double)ft[i * d + j];
 }
 
 static void avg_cross(double *X, const float *P, size_t dp, const float *Q, size_t dq,
@@ -291,6 +352,7 @@ static void avg_cross(double *X, const float *P, size_t dp, const float *Q, size
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)dp, (int)dq, (int)rows,
                 1.0f / (float)rows, P, (int)dp, Q, (int)dq, 0.0f, ft, (int)dq);
     double w = 1.0 - eps;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < dp * dq; i++) X[i] = eps * X[i] + w * (double)ft[i];
 }
 
@@ -321,6 +383,7 @@ static int chol_mode(const ng_kfac *kf)
 static ng_status refresh(ng_kfac *kf)
 {
     int tri = kf->p.curvature == NG_KFAC_TRIDIAG, chol = chol_mode(kf);
+    stats_symmetric(kf);
     for (int i = 0; i < kf->L; i++) {
         size_t a = kf->din[i], g = kf->dout[i];
         if (chol) { /* snapshot only: QA/QG hold A and G as of this refresh */
@@ -447,14 +510,13 @@ static void propose(ng_kfac *kf, const float *grad, float *Delta, int reference)
                                        kf->K1, kf->K2, kf->s1, kf->s2, kf->Ainv[kf->L - 1],
                                        kf->Ginv[kf->L - 1]};
             for (size_t i = 0; i < kf->n; i++) kf->Vd[i] = grad[i];
-            ng_kfac_tridiag_apply(&tv, kf->Vd, kf->Xd, kf->t1, kf->t2);
-            for (size_t i = 0; i < kf->n; i++) Delta[i] = (float)-kf->Xd[i];
+            ng_kfac_tridiag_apply(&tv, -1.0, kf->Vd, kf->Xd, kf->t1, kf->t2);
+            for (size_t i = 0; i < kf->n; i++) Delta[i] = (float)kf->Xd[i];
         } else {
             ng_kfac_tridiag_view_f tv = {kf->L, kf->din, kf->dout, kf->off, kf->PsiAF, kf->PsiGF,
                                          kf->K1F, kf->K2F, kf->s1, kf->s2, kf->AinvF[kf->L - 1],
                                          kf->GinvF[kf->L - 1]};
-            ng_kfac_tridiag_apply_f(&tv, grad, Delta, kf->ft, kf->ft2);
-            cblas_sscal((int)kf->n, -1.0f, Delta, 1);
+            ng_kfac_tridiag_apply_f(&tv, -1.0, grad, Delta, kf->ft, kf->ft2);
         }
         return;
     }
@@ -516,6 +578,7 @@ ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, fl
 void ng_kfac_debug_stats(ng_kfac *kf, long k, size_t ms) { update_stats(kf, k, ms); }
 double *ng_kfac_debug_factor(ng_kfac *kf, int which, int layer)
 {
+    stats_symmetric(kf);
     switch (which) {
     case 0: return kf->A[layer];
     case 1: return kf->G[layer];
@@ -550,8 +613,10 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
     double h0 = objective(kf, Y, m);
     st = ng_net_backward(net, Y, m, kf->grad);
     if (st) return st;
-    if (p->eta != 0.0) cblas_saxpy((int)n, (float)p->eta, theta, 1, kf->grad, 1);
-    if (!isfinite(h0) || !all_finitef(kf->grad, n))
+    double gd0 = 0, d0d0 = 0; /* grad . delta0, delta0 . delta0 */
+    int finite = grad_finish(kf->grad, theta, (float)p->eta, p->momentum && k > 1 ? kf->delta0 : NULL,
+                             n, &gd0, &d0d0);
+    if (!isfinite(h0) || !finite)
         return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: objective or gradient is NaN/Inf (objective %g)", k, h0);
 
     /* curvature statistics on the first ceil(tau1 m) cases */
@@ -580,17 +645,13 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
 
     /* momentum direction: its Fisher products are the same for every gamma */
     double lam = kf->lambda + p->eta;
-    double d0d0 = 0, gd0 = 0, d0Fd0 = 0;
+    double d0Fd0 = 0;
     int use2 = 0;
-    if (p->momentum && k > 1) {
-        d0d0 = dotf(kf->delta0, kf->delta0, n);
-        if (d0d0 > 0) {
-            use2 = 1;
-            st = ng_net_rop(net, kf->delta0, mq, kf->J0);
-            if (st) return st;
-            d0Fd0 = ng_net_output_fisher_dot(net, mq, kf->J0, kf->J0);
-            gd0 = dotf(kf->grad, kf->delta0, n);
-        }
+    if (p->momentum && k > 1 && d0d0 > 0) {
+        use2 = 1;
+        st = ng_net_rop(net, kf->delta0, mq, kf->J0);
+        if (st) return st;
+        d0Fd0 = ng_net_output_fisher_dot(net, mq, kf->J0, kf->J0);
     }
 
     double cand[3];
@@ -614,10 +675,13 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         st = ng_net_rop(net, kf->Delta, mq, kf->J1);
         if (st) return st;
         double DFD = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J1);
-        double DD = dotf(kf->Delta, kf->Delta, n), gD = dotf(kf->grad, kf->Delta, n);
+        const float *b[3] = {kf->Delta, kf->grad, kf->delta0};
+        double dd[3];
+        dotsf(kf->Delta, b, use2 ? 3 : 2, n, dd);
+        double DD = dd[0], gD = dd[1];
         double h12 = 0, h22 = 0;
         if (use2) {
-            h12 = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J0) + lam * dotf(kf->Delta, kf->delta0, n);
+            h12 = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J0) + lam * dd[2];
             h22 = d0Fd0 + lam * d0d0;
         }
         model[c] = ng_kfac_solve_alpha_mu(DFD + lam * DD, h12, h22, gD, gd0, use2, &al[c], &mu[c]);
@@ -641,13 +705,21 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         if (st) return st;
     }
 
-    /* delta = alpha Delta + mu delta0 */
-    for (size_t i = 0; i < n; i++)
-        kf->delta[i] = (float)(alpha * (double)Dsel[i] + mub * (double)kf->delta0[i]);
-    if (!all_finitef(kf->delta, n))
-        return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
-
-    cblas_saxpy((int)n, 1.0f, kf->delta, 1, theta, 1);
+    /* delta = alpha Delta + mu delta0, checked before theta moves; then theta += delta and
+     * delta becomes the next iteration's delta0 (one pass each) */
+    int bad = 0;
+#pragma omp parallel for reduction(| : bad) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)(alpha * (double)Dsel[i] + mub * (double)kf->delta0[i]);
+        kf->delta[i] = v;
+        bad |= !isfinite(v);
+    }
+    if (bad) return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        theta[i] += kf->delta[i];
+        kf->delta0[i] = kf->delta[i];
+    }
     double rho = NAN;
     if (p->adapt_lambda && k % p->T1 == 0) {
         st = ng_net_forward(net, X, m);
@@ -657,7 +729,6 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         if (!isfinite(h1)) rho = NAN;
         kf->lambda = ng_kfac_lm_update(kf->lambda, rho, p->omega1);
     }
-    memcpy(kf->delta0, kf->delta, n * sizeof(float));
 
     if (k >= p->polyak_start) {
         double xi = 1.0 - 1.0 / (double)(k - p->polyak_start + 1);
@@ -713,6 +784,7 @@ size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arr, size_t cap)
     kf->scal[1] = kf->lambda;
     kf->scal[2] = kf->gamma;
     kf->scal[3] = kf->polyak_on;
+    stats_symmetric(kf); /* saved whole (the lower triangles are stale between refreshes) */
     size_t i = 0;
     int tri = kf->p.curvature == NG_KFAC_TRIDIAG;
     i = add_arr(kf, arr, cap, i, "scalars", -1, kf->scal, NG_F64, 8, 0);

@@ -97,6 +97,13 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
     return NG_OK;
 }
 
+int ng_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n)
+{
+    double left = (double)m * (double)k1 * (double)k2 + (double)m * (double)k2 * (double)n;
+    double right = (double)k1 * (double)k2 * (double)n + (double)m * (double)k1 * (double)n;
+    return left <= right;
+}
+
 /* The two applies below exist in double (the reference the tests check against dense
  * solves) and in float (what each iteration runs, through sgemm); one body serves both. */
 #define NG_REAL double

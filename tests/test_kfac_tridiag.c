@@ -131,16 +131,17 @@ static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
     for (size_t i = 0; i < n1; i++) sok &= s1[i] >= 0 && s1[i] <= 1;
     for (size_t i = 0; i < n2; i++) sok &= s2[i] >= 0 && s2[i] <= 1;
     NG_CHECK(sok);
-    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, V, X, tmp);
+    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, 1.0, V, X, tmp);
     dense_kron_sub_solve(n2, n1, A, B, C, D, V, Xr);
     double scale = 0;
     for (size_t i = 0; i < n1 * n2; i++) scale = fmax(scale, fabs(Xr[i]));
     NG_CHECK_MSG(max_abs_diff(X, Xr, n1 * n2) <= 1e-9 * scale, "n1 %zu n2 %zu: diff %g (scale %g)",
                  n1, n2, max_abs_diff(X, Xr, n1 * n2), scale);
-    /* in-place use gives the same */
+    /* in-place use with sign -1 gives the negated result */
     memcpy(tmp, V, n1 * n2 * 8);
     double *tmp2 = malloc(n1 * n2 * 8);
-    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, tmp, tmp, tmp2);
+    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, -1.0, tmp, tmp, tmp2);
+    for (size_t i = 0; i < n1 * n2; i++) tmp[i] = -tmp[i];
     NG_CHECK(max_abs_diff(tmp, X, n1 * n2) <= 1e-12 * scale);
     free(tmp2);
     free(A); free(C); free(B); free(D); free(V); free(X); free(Xr); free(tmp);
@@ -272,15 +273,38 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     ng_net_free(net);
 }
 
-static void test_tridiag_inverse_2layer(void) { tridiag_case("4-3-3", NG_LOSS_BERNOULLI, 0.3, 3); }
-static void test_tridiag_inverse_3layer(void) { tridiag_case("3-4-3-2", NG_LOSS_BERNOULLI, 0.5, 7); }
-static void test_tridiag_inverse_4layer(void) { tridiag_case("3-3-4-2-3", NG_LOSS_SOFTMAX, 0.2, 9); }
+/* The cross terms' evaluation order: the cheaper one (mnist's first pair: V PsiA^T first
+ * saves 40%), and the dense-reference cases above between them exercise both orders in
+ * both Xi and Xi^T, so a wrong transpose in either branch fails test_tridiag_inverse_*. */
+static const char *const k_tridiag_nets[] = {"4-3-3", "3-4-3-2", "3-3-4-2-3"};
+static void test_chain_order(void)
+{
+    NG_CHECK(ng_kfac_chain_left_first(1000, 500, 1001, 785) == 0); /* Xi, mnist pair 0 */
+    NG_CHECK(ng_kfac_chain_left_first(500, 1000, 785, 1001) == 1); /* Xi^T, mnist layer 1 */
+    NG_CHECK(ng_kfac_chain_left_first(4, 4, 4, 4) == 1);           /* ties: left first */
+    int seen[2][2] = {{0, 0}, {0, 0}}; /* [Xi or Xi^T][left first] */
+    for (size_t c = 0; c < sizeof k_tridiag_nets / sizeof *k_tridiag_nets; c++) {
+        ng_net_spec sp;
+        NG_CHECK(ng_net_spec_parse(k_tridiag_nets[c], "logistic", NG_LOSS_BERNOULLI, &sp) == NG_OK);
+        for (int k = 0; k + 1 < sp.n_layers; k++) {
+            size_t m = sp.sizes[k + 1], n = sp.sizes[k] + 1, m2 = sp.sizes[k + 2], n2 = sp.sizes[k + 1] + 1;
+            seen[0][ng_kfac_chain_left_first(m, m2, n2, n)] = 1;  /* PsiG_k V_{k+1} PsiA_k^T */
+            seen[1][ng_kfac_chain_left_first(m2, m, n, n2)] = 1;  /* PsiG_k^T W_k PsiA_k */
+        }
+    }
+    NG_CHECK(seen[0][0] && seen[0][1] && seen[1][0] && seen[1][1]);
+}
+
+static void test_tridiag_inverse_2layer(void) { tridiag_case(k_tridiag_nets[0], NG_LOSS_BERNOULLI, 0.3, 3); }
+static void test_tridiag_inverse_3layer(void) { tridiag_case(k_tridiag_nets[1], NG_LOSS_BERNOULLI, 0.5, 7); }
+static void test_tridiag_inverse_4layer(void) { tridiag_case(k_tridiag_nets[2], NG_LOSS_SOFTMAX, 0.2, 9); }
 
 int main(void)
 {
     NG_RUN(test_sym_fn);
     NG_RUN(test_spd_shift_inverse);
     NG_RUN(test_kron_sub);
+    NG_RUN(test_chain_order);
     NG_RUN(test_tridiag_inverse_2layer);
     NG_RUN(test_tridiag_inverse_3layer);
     NG_RUN(test_tridiag_inverse_4layer);
