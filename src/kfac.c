@@ -373,12 +373,11 @@ static void update_stats(ng_kfac *kf, long k, size_t ms)
     }
 }
 
-/* Block-diagonal with factored damping needs only (A + gamma pi I)^-1 for a few gammas:
- * Cholesky inverses of a snapshot are several times cheaper than eigendecompositions. */
-static int chol_mode(const ng_kfac *kf)
-{
-    return kf->p.curvature == NG_KFAC_BLOCKDIAG && !kf->p.exact_tikhonov;
-}
+/* Factored damping needs only (A + gamma pi I)^-1 for a few gammas, and the tridiagonal
+ * Sigma factors come from generalised eigenproblems against the damped factors: Cholesky
+ * of a snapshot is several times cheaper than eigendecompositions of every factor.
+ * Only exact Tikhonov damping keeps the eigendecompositions. */
+static int chol_mode(const ng_kfac *kf) { return !kf->p.exact_tikhonov; }
 
 static ng_status refresh(ng_kfac *kf)
 {
@@ -424,7 +423,8 @@ static void to_float(float *dst, const double *src, size_t n)
 }
 
 /* out = (S + shift I)^-1 for the PSD snapshot S (Cholesky; if rounding made S + shift I
- * indefinite, the eigendecomposition with clamped eigenvalues), and its float copy. */
+ * indefinite, the eigendecomposition with clamped eigenvalues), and its float copy when
+ * outf is not NULL. */
 static ng_status damped_inverse(ng_kfac *kf, size_t n, const double *S, double shift, double *out,
                                 float *outf)
 {
@@ -439,8 +439,21 @@ static ng_status damped_inverse(ng_kfac *kf, size_t n, const double *S, double s
     } else if (st) {
         return st;
     }
-    to_float(outf, out, n * n);
+    if (outf) to_float(outf, out, n * n);
     return NG_OK;
+}
+
+/* (K, s) of Sigma's (A (x) B - C (x) D)^-1 for one side: the generalised eigenproblem
+ * C x = s (S + shift I) x; if rounding made S + shift I indefinite, the spec's route through
+ * (S + shift I)^-1/2 with clamped eigenvalues. C is in t1; t2, t3 are scratch. */
+static ng_status kron_factor(ng_kfac *kf, size_t n, const double *S, double shift, double *K, double *s)
+{
+    ng_status st = ng_kfac_kron_sub_factor_gv(n, S, shift, kf->t1, K, s, kf->t2, kf->ework, kf->iwork);
+    if (st != NG_ENUMERIC) return st;
+    st = ng_kfac_eig(n, S, kf->t2, s, kf->ework, kf->iwork);
+    if (st) return st;
+    ng_kfac_sym_fn(n, kf->t2, s, shift, -0.5, kf->t3, K); /* t3 = (S + shift I)^-1/2 */
+    return ng_kfac_kron_sub_factor(n, kf->t3, kf->t1, K, s, kf->t2, kf->ework, kf->iwork);
 }
 
 /* Builds the inverse representation for damping gamma from the snapshot. */
@@ -455,11 +468,6 @@ static ng_status prepare(ng_kfac *kf, double gamma)
             st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->GinvF[i]);
             if (st) return st;
         }
-    } else if (!kf->p.exact_tikhonov) {
-        for (int i = 0; i < kf->L; i++) {
-            ng_kfac_sym_fn(kf->din[i], kf->QA[i], kf->wA[i], gamma * kf->pi[i], -1.0, kf->Ainv[i], kf->t1);
-            ng_kfac_sym_fn(kf->dout[i], kf->QG[i], kf->wG[i], gamma / kf->pi[i], -1.0, kf->Ginv[i], kf->t1);
-        }
     }
     if (kf->p.curvature == NG_KFAC_TRIDIAG) {
         for (int i = 0; i + 1 < kf->L; i++) {
@@ -470,18 +478,14 @@ static ng_status prepare(ng_kfac *kf, double gamma)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a, (int)a, (int)a2, 1.0,
                         kf->PsiA[i], (int)a2, kf->AxS[i], (int)a2, 0.0, kf->t1, (int)a);
             ng_kfac_symmetrise(a, kf->t1);
-            ng_kfac_sym_fn(a, kf->QA[i], kf->wA[i], gamma * kf->pi[i], -0.5, kf->t2, kf->t3);
-            ng_status st = ng_kfac_kron_sub_factor(a, kf->t2, kf->t1, kf->K1[i], kf->s1[i], kf->t3,
-                                                   kf->ework, kf->iwork);
+            ng_status st = kron_factor(kf, a, kf->QA[i], gamma * kf->pi[i], kf->K1[i], kf->s1[i]);
             if (st) return st;
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g, (int)g2, (int)g2, 1.0,
                         kf->GxS[i], (int)g2, kf->Ginv[i + 1], (int)g2, 0.0, kf->PsiG[i], (int)g2);
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g, (int)g, (int)g2, 1.0,
                         kf->PsiG[i], (int)g2, kf->GxS[i], (int)g2, 0.0, kf->t1, (int)g);
             ng_kfac_symmetrise(g, kf->t1);
-            ng_kfac_sym_fn(g, kf->QG[i], kf->wG[i], gamma / kf->pi[i], -0.5, kf->t2, kf->t3);
-            st = ng_kfac_kron_sub_factor(g, kf->t2, kf->t1, kf->K2[i], kf->s2[i], kf->t3,
-                                         kf->ework, kf->iwork);
+            st = kron_factor(kf, g, kf->QG[i], gamma / kf->pi[i], kf->K2[i], kf->s2[i]);
             if (st) return st;
         }
         for (int i = 0; i + 1 < kf->L; i++) {
@@ -491,9 +495,6 @@ static ng_status prepare(ng_kfac *kf, double gamma)
             to_float(kf->K1F[i], kf->K1[i], a * a);
             to_float(kf->K2F[i], kf->K2[i], g * g);
         }
-        int l = kf->L - 1;
-        to_float(kf->AinvF[l], kf->Ainv[l], kf->din[l] * kf->din[l]);
-        to_float(kf->GinvF[l], kf->Ginv[l], kf->dout[l] * kf->dout[l]);
     }
     kf->prepared = 1;
     kf->prepared_gamma = gamma;

@@ -29,6 +29,14 @@ void ng_kfac_symmetrise(size_t n, double *A);
  * to [0, 1], where E are the eigenvectors. tmp: n x n; work/iwork as for ng_kfac_eig. */
 ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, double *K,
                                   double *s, double *tmp, double *work, int *iwork);
+/* The same factor without A^-1/2: the generalised problem C x = s (S + shift I) x (LAPACK
+ * dsygvd: Cholesky of the damped S, then one symmetric eigenproblem). K holds the x as
+ * columns, normalised so K^T (S + shift I) K = I and K^T C K = diag(s), which is all the
+ * apply needs; s clamped to [0, 1]. No eigendecomposition of S itself, so the tridiagonal
+ * refresh needs none. NG_ENUMERIC when S + shift I is not numerically positive definite
+ * (the caller then takes the A^-1/2 route). tmp: n x n; work/iwork as for ng_kfac_eig. */
+ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, const double *C,
+                                     double *K, double *s, double *tmp, double *work, int *iwork);
 /* X = sign K2 [ (K2^T V K1) ./ (1 1^T - s2 s1^T) ] K1^T for V (n2 x n1), i.e.
  * sign (A (x) B - C (x) D)^-1 vec(V) with (K1, s1) from (A, C), (K2, s2) from (B, D);
  * sign is +1 or -1 (the proposal is -F^-1 grad: the sign rides on the scaling for free).

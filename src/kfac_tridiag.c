@@ -97,6 +97,36 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
     return NG_OK;
 }
 
+ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, const double *C,
+                                     double *K, double *s, double *tmp, double *work, int *iwork)
+{
+    if (n == 0) return NG_OK;
+    for (size_t i = 0; i < n * n; i++)
+        if (!isfinite(S[i]) || !isfinite(C[i]))
+            return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: non-finite entry in a %zu x %zu curvature factor", n, n);
+    memcpy(tmp, S, n * n * sizeof *tmp);
+    for (size_t i = 0; i < n; i++) tmp[i * n + i] += shift;
+    memcpy(K, C, n * n * sizeof *K);
+    /* C x = s (S + shift I) x: dpotrf + dsygst + dsyevd. Symmetric row-major inputs read the
+     * same column-major; the eigenvectors come back as rows, hence the transpose. */
+    lapack_int info = LAPACKE_dsygvd_work(LAPACK_COL_MAJOR, 1, 'V', 'U', (lapack_int)n, K,
+                                          (lapack_int)n, tmp, (lapack_int)n, s, work,
+                                          (lapack_int)ng_kfac_eig_lwork(n), iwork,
+                                          (lapack_int)ng_kfac_eig_liwork(n));
+    if (info > (lapack_int)n)
+        return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: %zu x %zu damped factor is not positive definite", n, n);
+    if (info != 0)
+        return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: dsygvd failed on a %zu x %zu factor (info %d)", n, n, (int)info);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double t = K[i * n + j];
+            K[i * n + j] = K[j * n + i];
+            K[j * n + i] = t;
+        }
+    for (size_t i = 0; i < n; i++) s[i] = s[i] < 0.0 ? 0.0 : s[i] > 1.0 ? 1.0 : s[i];
+    return NG_OK;
+}
+
 int ng_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n)
 {
     double left = (double)m * (double)k1 * (double)k2 + (double)m * (double)k2 * (double)n;
