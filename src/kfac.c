@@ -32,6 +32,9 @@ struct ng_kfac {
     double *Ainv[NL], *Ginv[NL], *PsiA[NL], *PsiG[NL], *K1[NL], *s1[NL], *K2[NL], *s2[NL];
     /* float copies of the inverse representation: the per-iteration apply runs in sgemm */
     float *AinvF[NL], *GinvF[NL], *PsiAF[NL], *PsiGF[NL], *K1F[NL], *K2F[NL];
+    /* the same for the best gamma candidate so far (kept while the others are tried) */
+    float *AinvFb[NL], *GinvFb[NL], *PsiAFb[NL], *PsiGFb[NL], *K1Fb[NL], *K2Fb[NL];
+    double *s1b[NL], *s2b[NL];
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
     float *ft, *ft2, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
@@ -135,6 +138,8 @@ static size_t layout(ng_kfac *kf, char *base)
         if (!kf->p.exact_tikhonov && (!tri || i + 1 == L)) {
             tot += CARVE(kf->AinvF[i], a * a, float);
             tot += CARVE(kf->GinvF[i], g * g, float);
+            tot += CARVE(kf->AinvFb[i], a * a, float);
+            tot += CARVE(kf->GinvFb[i], g * g, float);
         }
         if (tri && i + 1 < L) {
             size_t a2 = kf->din[i + 1], g2 = kf->dout[i + 1];
@@ -152,6 +157,12 @@ static size_t layout(ng_kfac *kf, char *base)
             tot += CARVE(kf->PsiGF[i], g * g2, float);
             tot += CARVE(kf->K1F[i], a * a, float);
             tot += CARVE(kf->K2F[i], g * g, float);
+            tot += CARVE(kf->PsiAFb[i], a * a2, float);
+            tot += CARVE(kf->PsiGFb[i], g * g2, float);
+            tot += CARVE(kf->K1Fb[i], a * a, float);
+            tot += CARVE(kf->K2Fb[i], g * g, float);
+            tot += CARVE(kf->s1b[i], a, double);
+            tot += CARVE(kf->s2b[i], g, double);
         }
     }
     tot += CARVE(kf->Vd, tri ? n : 1, double);
@@ -501,6 +512,46 @@ static ng_status prepare(ng_kfac *kf, double gamma)
     return NG_OK;
 }
 
+/* The gamma candidates each need a prepare; keep_candidate() sets the float apply state
+ * of the best so far aside (a copy), adopt_candidate() makes it live again by swapping
+ * pointers, so the chosen gamma is not prepared twice (a tridiagonal prepare solves two
+ * generalised eigenproblems per layer pair). The double representation then still holds
+ * the last candidate: only the tests' reference apply reads it, after a fresh prepare. */
+#define KEEP(live, kept, count, type) \
+    do { if ((live)) memcpy((kept), (live), (size_t)(count) * sizeof(type)); } while (0)
+static void keep_candidate(ng_kfac *kf)
+{
+    for (int i = 0; i < kf->L; i++) {
+        size_t a = kf->din[i], g = kf->dout[i];
+        KEEP(kf->AinvF[i], kf->AinvFb[i], a * a, float);
+        KEEP(kf->GinvF[i], kf->GinvFb[i], g * g, float);
+        if (kf->p.curvature == NG_KFAC_TRIDIAG && i + 1 < kf->L) {
+            KEEP(kf->PsiAF[i], kf->PsiAFb[i], a * kf->din[i + 1], float);
+            KEEP(kf->PsiGF[i], kf->PsiGFb[i], g * kf->dout[i + 1], float);
+            KEEP(kf->K1F[i], kf->K1Fb[i], a * a, float);
+            KEEP(kf->K2F[i], kf->K2Fb[i], g * g, float);
+            KEEP(kf->s1[i], kf->s1b[i], a, double);
+            KEEP(kf->s2[i], kf->s2b[i], g, double);
+        }
+    }
+}
+#define SWAP_PTR(x, y) do { void *t_ = (void *)(x); (x) = (y); (y) = t_; } while (0)
+static void adopt_candidate(ng_kfac *kf, double gamma)
+{
+    for (int i = 0; i < kf->L; i++) {
+        SWAP_PTR(kf->AinvF[i], kf->AinvFb[i]);
+        SWAP_PTR(kf->GinvF[i], kf->GinvFb[i]);
+        SWAP_PTR(kf->PsiAF[i], kf->PsiAFb[i]);
+        SWAP_PTR(kf->PsiGF[i], kf->PsiGFb[i]);
+        SWAP_PTR(kf->K1F[i], kf->K1Fb[i]);
+        SWAP_PTR(kf->K2F[i], kf->K2Fb[i]);
+        SWAP_PTR(kf->s1[i], kf->s1b[i]);
+        SWAP_PTR(kf->s2[i], kf->s2b[i]);
+    }
+    kf->prepared = 1;
+    kf->prepared_gamma = gamma;
+}
+
 /* Delta = -Fbreve^-1 grad for the prepared gamma: in float through sgemm, or (reference = 1,
  * for the tests) the same formulas in double. */
 static void propose(ng_kfac *kf, const float *grad, float *Delta, int reference)
@@ -573,6 +624,10 @@ ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, fl
     if (st) return st;
     propose(kf, grad, Delta, reference);
     return NG_OK;
+}
+void ng_kfac_debug_propose_live(ng_kfac *kf, const float *grad, float *Delta)
+{
+    propose(kf, grad, Delta, 0);
 }
 /* internal entry for the tests: fold the current net buffers (first ms rows) into the
  * statistics as iteration k. */
@@ -690,6 +745,7 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
             if (isfinite(model[c]) || best < 0) {
                 best = c;
                 if (nc > 1) memcpy(kf->Dbest, kf->Delta, n * sizeof(float));
+                if (c < nc - 1) keep_candidate(kf);
             }
         }
     }
@@ -701,10 +757,7 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         M = 0;
     }
     kf->gamma = cand[best];
-    if (nc > 1 && best != nc - 1) {
-        st = prepare(kf, kf->gamma); /* keep the chosen gamma's inverse for what follows */
-        if (st) return st;
-    }
+    if (nc > 1 && best != nc - 1) adopt_candidate(kf, kf->gamma); /* the chosen gamma's inverse, for what follows */
 
     /* delta = alpha Delta + mu delta0, checked before theta moves; then theta += delta and
      * delta becomes the next iteration's delta0 (one pass each) */

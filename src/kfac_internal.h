@@ -97,6 +97,9 @@ double ng_kfac_solve_alpha_mu(double h11, double h12, double h22, double b1, dou
  * the iterations use. */
 ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
                                 int reference);
+/* Delta = -Fbreve^-1 grad with the live float state, as the last step left it (no refresh,
+ * no prepare): what the next iterations apply. */
+void ng_kfac_debug_propose_live(ng_kfac *kf, const float *grad, float *Delta);
 /* Fold the net's current abar/g buffers (first ms rows) into the statistics as iter k. */
 void ng_kfac_debug_stats(ng_kfac *kf, long k, size_t ms);
 /* which: 0 A_l, 1 G_l, 2 A_{l,l+1}, 3 G_{l,l+1} (tridiag only), 4 pi (L entries). */

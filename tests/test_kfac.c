@@ -244,6 +244,10 @@ static double full_h(ng_net *net, const float *X, size_t n, double eta)
     return loss + 0.5 * eta * s;
 }
 
+/* gamma adaptation steps whose choice was not the last candidate tried: there the live
+ * inverse is the kept copy, not the last prepare (counted over the run cases) */
+static int g_adopted;
+
 static void kfac_run_case(ng_kfac_curvature curv, int momentum)
 {
     size_t n = 256, d = 16;
@@ -264,8 +268,14 @@ static void kfac_run_case(ng_kfac_curvature curv, int momentum)
     double h0 = full_h(net, X, n, p.eta);
     ng_kfac_info info;
     int lm_seen = 0, gamma_seen = 0, ok = 1, alpha_pos = 1;
-    double lam_prev = p.lambda0;
+    double lam_prev = p.lambda0, gam_prev = 0;
+    size_t np = ng_net_num_params(net);
+    float *gv = malloc(np * sizeof(float)), *Dl = malloc(np * sizeof(float)), *Df = malloc(np * sizeof(float));
+    ng_rng rg; /* its own stream: the run's sampling is left as it was */
+    ng_rng_seed(&rg, 24);
+    for (size_t i = 0; i < np; i++) gv[i] = (float)ng_rng_normal(&rg);
     for (int it = 1; it <= 60 && ok; it++) {
+        gam_prev = it > 1 ? info.gamma : 0;
         ok = ng_kfac_step(kf, X, X, n, &r, &info) == NG_OK;
         if (!ok) fprintf(stderr, "step %d: %s\n", it, ng_last_error());
         if (it == 1) alpha_pos = info.alpha > 0 && info.mu == 0;
@@ -277,7 +287,19 @@ static void kfac_run_case(ng_kfac_curvature curv, int momentum)
         if (it == 4) NG_CHECK(!info.refreshed);
         if (it == 20) NG_CHECK(info.refreshed && info.gamma_adapted);
         NG_CHECK(info.stats_batch == 32);
+        if (ok && info.gamma_adapted) {
+            /* what the next iterations apply is exactly a fresh prepare of the chosen gamma */
+            double c3[3];
+            ng_kfac_gamma_candidates(gam_prev, p.omega2, p.eta, c3);
+            g_adopted += info.gamma != c3[2];
+            ng_kfac_debug_propose_live(kf, gv, Dl);
+            NG_CHECK(ng_kfac_debug_propose(kf, info.gamma, gv, Df, 0) == NG_OK);
+            NG_CHECK_MSG(memcmp(Dl, Df, np * sizeof(float)) == 0, "iteration %d: live inverse is not gamma %g's", it, info.gamma);
+        }
     }
+    free(gv);
+    free(Dl);
+    free(Df);
     NG_CHECK(ok);
     NG_CHECK(alpha_pos);
     NG_CHECK(lm_seen == 12);
@@ -295,6 +317,7 @@ static void kfac_run_case(ng_kfac_curvature curv, int momentum)
 static void test_kfac_run_blockdiag(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 1); }
 static void test_kfac_run_tridiag(void) { kfac_run_case(NG_KFAC_TRIDIAG, 1); }
 static void test_kfac_run_no_momentum(void) { kfac_run_case(NG_KFAC_BLOCKDIAG, 0); }
+static void test_gamma_choice_kept(void) { NG_CHECK_MSG(g_adopted > 0, "no run chose a gamma other than the last candidate"); }
 
 /* The float kernels each iteration runs (block-diagonal sgemm apply, tridiagonal apply_f)
  * against the double reference on a 4-layer net: same Delta to float rounding. */
@@ -572,6 +595,7 @@ int main(void)
     NG_RUN(test_kfac_run_blockdiag);
     NG_RUN(test_kfac_run_tridiag);
     NG_RUN(test_kfac_run_no_momentum);
+    NG_RUN(test_gamma_choice_kept);
     NG_RUN(test_alpha_exact_fisher);
     NG_RUN(test_float_kernel_blockdiag);
     NG_RUN(test_float_kernel_tridiag);
