@@ -34,7 +34,8 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
  * columns, normalised so K^T (S + shift I) K = I and K^T C K = diag(s), which is all the
  * apply needs; s clamped to [0, 1]. No eigendecomposition of S itself, so the tridiagonal
  * refresh needs none. NG_ENUMERIC when S + shift I is not numerically positive definite
- * (the caller then takes the A^-1/2 route). tmp: n x n; work/iwork as for ng_kfac_eig. */
+ * (the caller then takes the A^-1/2 route). tmp: n x n; work/iwork as for ng_kfac_eig.
+ * K may alias C (then C is consumed). */
 ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, const double *C,
                                      double *K, double *s, double *tmp, double *work, int *iwork);
 /* X = sign K2 [ (K2^T V K1) ./ (1 1^T - s2 s1^T) ] K1^T for V (n2 x n1), i.e.
@@ -97,6 +98,9 @@ double ng_kfac_solve_alpha_mu(double h11, double h12, double h22, double b1, dou
  * the iterations use. */
 ng_status ng_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
                                 int reference);
+/* on = 1: the tridiagonal Sigma factors take the fallback route through (S + shift I)^-1/2
+ * (as when a damped factor is numerically indefinite) instead of dsygvd. */
+void ng_kfac_debug_force_fallback(ng_kfac *kf, int on);
 /* Delta = -Fbreve^-1 grad with the live float state, as the last step left it (no refresh,
  * no prepare): what the next iterations apply. */
 void ng_kfac_debug_propose_live(ng_kfac *kf, const float *grad, float *Delta);

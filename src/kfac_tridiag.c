@@ -106,7 +106,7 @@ ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, co
             return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: non-finite entry in a %zu x %zu curvature factor", n, n);
     memcpy(tmp, S, n * n * sizeof *tmp);
     for (size_t i = 0; i < n; i++) tmp[i * n + i] += shift;
-    memcpy(K, C, n * n * sizeof *K);
+    if (K != C) memcpy(K, C, n * n * sizeof *K);
     /* C x = s (S + shift I) x: dpotrf + dsygst + dsyevd. Symmetric row-major inputs read the
      * same column-major; the eigenvectors come back as rows, hence the transpose. */
     lapack_int info = LAPACKE_dsygvd_work(LAPACK_COL_MAJOR, 1, 'V', 'U', (lapack_int)n, K,

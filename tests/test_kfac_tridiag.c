@@ -203,7 +203,7 @@ static void test_kron_sub(void)
 }
 
 /* F^-1 of the optimiser's block-tridiagonal inverse, by columns, and its GGM property. */
-static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t seed)
+static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t seed, int fallback)
 {
     ng_net_spec sp;
     NG_CHECK(ng_net_spec_parse(sizes, "logistic", loss, &sp) == NG_OK);
@@ -221,6 +221,7 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     p.curvature = NG_KFAC_TRIDIAG;
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    if (fallback) ng_kfac_debug_force_fallback(kf, 1);
     NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
     NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
     NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
@@ -309,9 +310,11 @@ static void test_chain_order(void)
     NG_CHECK(seen[0][0] && seen[0][1] && seen[1][0] && seen[1][1]);
 }
 
-static void test_tridiag_inverse_2layer(void) { tridiag_case(k_tridiag_nets[0], NG_LOSS_BERNOULLI, 0.3, 3); }
-static void test_tridiag_inverse_3layer(void) { tridiag_case(k_tridiag_nets[1], NG_LOSS_BERNOULLI, 0.5, 7); }
-static void test_tridiag_inverse_4layer(void) { tridiag_case(k_tridiag_nets[2], NG_LOSS_SOFTMAX, 0.2, 9); }
+static void test_tridiag_inverse_2layer(void) { tridiag_case(k_tridiag_nets[0], NG_LOSS_BERNOULLI, 0.3, 3, 0); }
+static void test_tridiag_inverse_3layer(void) { tridiag_case(k_tridiag_nets[1], NG_LOSS_BERNOULLI, 0.5, 7, 0); }
+static void test_tridiag_inverse_4layer(void) { tridiag_case(k_tridiag_nets[2], NG_LOSS_SOFTMAX, 0.2, 9, 0); }
+/* the same oracle through the (S + shift I)^-1/2 route kept for indefinite damped factors */
+static void test_tridiag_inverse_fallback(void) { tridiag_case(k_tridiag_nets[1], NG_LOSS_BERNOULLI, 0.5, 7, 1); }
 
 int main(void)
 {
@@ -322,5 +325,6 @@ int main(void)
     NG_RUN(test_tridiag_inverse_2layer);
     NG_RUN(test_tridiag_inverse_3layer);
     NG_RUN(test_tridiag_inverse_4layer);
+    NG_RUN(test_tridiag_inverse_fallback);
     return ng_test_summary();
 }
