@@ -14,6 +14,24 @@
 size_t ng_kfac_eig_lwork(size_t n) { return 1 + 6 * n + 2 * n * n; }
 size_t ng_kfac_eig_liwork(size_t n) { return 3 + 5 * n; }
 
+/* In-place transpose of the n x n X: LAPACK's column-major eigenvectors, read row-major,
+ * are rows; the callers want them as columns. */
+static void transpose_sq(size_t n, double *X)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double t = X[i * n + j];
+            X[i * n + j] = X[j * n + i];
+            X[j * n + i] = t;
+        }
+}
+
+/* Sigma's s are in [0, 1] in exact arithmetic */
+static void clamp01(size_t n, double *s)
+{
+    for (size_t i = 0; i < n; i++) s[i] = s[i] < 0.0 ? 0.0 : s[i] > 1.0 ? 1.0 : s[i];
+}
+
 void ng_kfac_symmetrise(size_t n, double *A)
 {
     for (size_t i = 0; i < n; i++)
@@ -38,12 +56,7 @@ ng_status ng_kfac_eig(size_t n, const double *A, double *Q, double *w, double *w
                                           (lapack_int)ng_kfac_eig_liwork(n));
     if (info != 0)
         return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: dsyevd failed on a %zu x %zu factor (info %d)", n, n, (int)info);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double t = Q[i * n + j];
-            Q[i * n + j] = Q[j * n + i];
-            Q[j * n + i] = t;
-        }
+    transpose_sq(n, Q);
     return NG_OK;
 }
 
@@ -90,7 +103,7 @@ ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, 
     ng_kfac_symmetrise(n, K);
     ng_status st = ng_kfac_eig(n, K, K, s, work, iwork);
     if (st) return st;
-    for (size_t i = 0; i < n; i++) s[i] = s[i] < 0.0 ? 0.0 : s[i] > 1.0 ? 1.0 : s[i];
+    clamp01(n, s);
     memcpy(tmp, K, n * n * sizeof *tmp);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0, Ais,
                 (int)n, tmp, (int)n, 0.0, K, (int)n);
@@ -117,13 +130,8 @@ ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, co
         return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: %zu x %zu damped factor is not positive definite", n, n);
     if (info != 0)
         return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: dsygvd failed on a %zu x %zu factor (info %d)", n, n, (int)info);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double t = K[i * n + j];
-            K[i * n + j] = K[j * n + i];
-            K[j * n + i] = t;
-        }
-    for (size_t i = 0; i < n; i++) s[i] = s[i] < 0.0 ? 0.0 : s[i] > 1.0 ? 1.0 : s[i];
+    transpose_sq(n, K);
+    clamp01(n, s);
     return NG_OK;
 }
 
