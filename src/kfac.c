@@ -494,19 +494,32 @@ static void sigma_cross(ng_kfac *kf, int i, int side, double *C)
  * autoencoder's three gammas), so with several OpenMP threads they run side by side, one
  * BLAS thread each, largest first. A problem whose damped factor rounding made indefinite
  * is redone afterwards by the spec's route through (S + shift I)^-1/2, eigenvalues clamped. */
+typedef struct {
+    size_t n;        /* order of the problem */
+    double shift;    /* damping of the factor: gamma pi (A side) or gamma / pi (G side) */
+    const double *S; /* the factor's snapshot */
+    double *K, *s;   /* the result */
+} sigma_problem;
+
+/* Problem j of sigma_factors: layer pair j / 2, side j % 2 (0: A, 1: G). */
+static sigma_problem sigma_problem_of(const ng_kfac *kf, int j, double gamma)
+{
+    int i = j / 2;
+    if (j % 2) return (sigma_problem){kf->dout[i], gamma / kf->pi[i], kf->QG[i], kf->K2[i], kf->s2[i]};
+    return (sigma_problem){kf->din[i], gamma * kf->pi[i], kf->QA[i], kf->K1[i], kf->s1[i]};
+}
+
 static ng_status sigma_factors(ng_kfac *kf, double gamma)
 {
     int nt = 2 * (kf->L - 1), order[2 * NL];
     ng_status res[2 * NL];
     for (int j = 0; j < nt; j++) { /* C straight into K: dsygvd overwrites it with K */
-        sigma_cross(kf, j / 2, j % 2, j % 2 ? kf->K2[j / 2] : kf->K1[j / 2]);
+        sigma_cross(kf, j / 2, j % 2, sigma_problem_of(kf, j, gamma).K);
         order[j] = j;
     }
     for (int j = 1; j < nt; j++) /* largest first: balances the threads */
-        for (int q = j; q > 0; q--) {
-            size_t nq = order[q] % 2 ? kf->dout[order[q] / 2] : kf->din[order[q] / 2];
-            size_t np = order[q - 1] % 2 ? kf->dout[order[q - 1] / 2] : kf->din[order[q - 1] / 2];
-            if (nq <= np) break;
+        for (int q = j; q > 0 && sigma_problem_of(kf, order[q], gamma).n >
+                                     sigma_problem_of(kf, order[q - 1], gamma).n; q--) {
             int t = order[q];
             order[q] = order[q - 1];
             order[q - 1] = t;
@@ -517,36 +530,30 @@ static ng_status sigma_factors(ng_kfac *kf, double gamma)
     if (npar > 1) ng_set_blas_threads(1);
 #pragma omp parallel for num_threads(npar) schedule(dynamic, 1)
     for (int q = 0; q < nt; q++) {
-        int j = order[q], i = j / 2, t = omp_get_thread_num();
-        size_t n = j % 2 ? kf->dout[i] : kf->din[i];
-        double shift = j % 2 ? gamma / kf->pi[i] : gamma * kf->pi[i];
-        double *K = j % 2 ? kf->K2[i] : kf->K1[i], *sv = j % 2 ? kf->s2[i] : kf->s1[i];
-        res[j] = kf->force_fallback
-                     ? NG_ENUMERIC
-                     : ng_kfac_kron_sub_factor_gv(n, j % 2 ? kf->QG[i] : kf->QA[i], shift, K, K, sv,
-                                                  kf->gtmp[t], kf->gwork[t], kf->giwork[t]);
+        int t = omp_get_thread_num();
+        sigma_problem pr = sigma_problem_of(kf, order[q], gamma);
+        res[order[q]] = kf->force_fallback
+                            ? NG_ENUMERIC
+                            : ng_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, pr.K, pr.K, pr.s,
+                                                         kf->gtmp[t], kf->gwork[t], kf->giwork[t]);
     }
     if (npar > 1) ng_set_blas_threads(blas);
     for (int j = 0; j < nt; j++) {
         if (res[j] == NG_OK) continue;
-        int i = j / 2;
-        size_t n = j % 2 ? kf->dout[i] : kf->din[i];
-        double shift = j % 2 ? gamma / kf->pi[i] : gamma * kf->pi[i];
-        const double *S = j % 2 ? kf->QG[i] : kf->QA[i];
-        double *K = j % 2 ? kf->K2[i] : kf->K1[i], *sv = j % 2 ? kf->s2[i] : kf->s1[i];
-        sigma_cross(kf, i, j % 2, kf->t1);
+        sigma_problem pr = sigma_problem_of(kf, j, gamma);
+        sigma_cross(kf, j / 2, j % 2, kf->t1);
         /* again here, so a hard error's message is set in this thread */
-        ng_status st = kf->force_fallback
-                           ? NG_ENUMERIC
-                           : ng_kfac_kron_sub_factor_gv(n, S, shift, kf->t1, K, sv, kf->t2, kf->ework, kf->iwork);
+        ng_status st = kf->force_fallback ? NG_ENUMERIC
+                                          : ng_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, kf->t1, pr.K, pr.s,
+                                                                       kf->t2, kf->ework, kf->iwork);
         if (st != NG_ENUMERIC) {
             if (st) return st;
             continue;
         }
-        st = ng_kfac_eig(n, S, kf->t2, sv, kf->ework, kf->iwork);
+        st = ng_kfac_eig(pr.n, pr.S, kf->t2, pr.s, kf->ework, kf->iwork);
         if (st) return st;
-        ng_kfac_sym_fn(n, kf->t2, sv, shift, -0.5, kf->t3, K); /* t3 = (S + shift I)^-1/2 */
-        st = ng_kfac_kron_sub_factor(n, kf->t3, kf->t1, K, sv, kf->t2, kf->ework, kf->iwork);
+        ng_kfac_sym_fn(pr.n, kf->t2, pr.s, pr.shift, -0.5, kf->t3, pr.K); /* t3 = (S + shift I)^-1/2 */
+        st = ng_kfac_kron_sub_factor(pr.n, kf->t3, kf->t1, pr.K, pr.s, kf->t2, kf->ework, kf->iwork);
         if (st) return st;
     }
     return NG_OK;
