@@ -53,6 +53,8 @@ NG_API void ng_set_log(ng_log_fn fn, void *user);
 /* BLAS threads (OpenBLAS); returns the number in force. */
 NG_API int ng_blas_threads(void);
 NG_API void ng_set_blas_threads(int n);
+/* The OpenBLAS kernel set in use (e.g. "Haswell", "SkylakeX"). */
+NG_API const char *ng_blas_core(void);
 
 /* ------------------------------------------------------------------ matrix views */
 /* Row-major views: element (i, j) is data[i * ld + j], ld >= cols. */

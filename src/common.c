@@ -65,6 +65,7 @@ void ng_log(int level, const char *fmt, ...)
 }
 
 int ng_blas_threads(void) { return openblas_get_num_threads(); }
+const char *ng_blas_core(void) { return openblas_get_corename(); }
 void ng_set_blas_threads(int n)
 {
     if (n > 0) openblas_set_num_threads(n);

@@ -192,9 +192,9 @@ static void test_banner(void)
     char *msg = capture_end();
     char want[256];
     snprintf(want, sizeof want,
-             "natgrad %s | bench gemm | seed 1234 | BLAS threads 1 | OpenMP threads 1 | n 512 | "
+             "natgrad %s | bench gemm | seed 1234 | BLAS threads 1 (%s) | OpenMP threads 1 | n 512 | "
              "out x.csv\n",
-             ng_version());
+             ng_version(), ng_blas_core());
     NG_CHECK_MSG(!strcmp(msg, want), "'%s'", msg);
     free(msg);
     capture_begin();

@@ -38,7 +38,8 @@ int ng_cli_bad_option(const char *cmd);
 /* Prints "natgrad CMD: MSG: <ng_last_error()>" and returns NG_EXIT_FAIL. */
 int ng_cli_fail(const char *cmd, const char *what);
 
-/* "natgrad 0.1.0 | CMD | seed 1 | BLAS threads 2 | OpenMP threads 2 | ..." on stderr. */
+/* "natgrad 0.1.0 | CMD | seed 1 | BLAS threads 2 (SkylakeX) | OpenMP threads 2 | ..." on
+ * stderr (the parenthesis names OpenBLAS's kernel set). */
 void ng_cli_banner(const char *cmd, uint64_t seed, const char *extra_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* --threads N: sets BLAS and OpenMP threads (N > 0). */

@@ -124,8 +124,9 @@ void ng_cli_set_threads(int n)
 
 void ng_cli_banner(const char *cmd, uint64_t seed, const char *extra_fmt, ...)
 {
-    fprintf(stderr, "natgrad %s | %s | seed %llu | BLAS threads %d | OpenMP threads %d",
-            ng_version(), cmd, (unsigned long long)seed, ng_blas_threads(), omp_get_max_threads());
+    fprintf(stderr, "natgrad %s | %s | seed %llu | BLAS threads %d (%s) | OpenMP threads %d",
+            ng_version(), cmd, (unsigned long long)seed, ng_blas_threads(), ng_blas_core(),
+            omp_get_max_threads());
     if (extra_fmt && *extra_fmt) {
         va_list ap;
         fputs(" | ", stderr);
