@@ -45,6 +45,13 @@ ng_status ng_procrustes_cross_ws(size_t d, const double *M, int allow_reflection
                                  double *det, double *ws, size_t ws_len);
 ng_status ng_expm_skew_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len);
 ng_status ng_cayley_ws(size_t d, const double *G, double *R, double *ws, size_t ws_len);
+/* Passes over whole parameter vectors (vec.c), summed in double, the same for any thread
+ * count. ng_vec_dots: out[j] = a . b[j] for j < nb <= 3, in one pass over a.
+ * ng_vec_grad_finish: grad += eta theta and, in the same pass, out = {theta . theta,
+ * grad . d0, d0 . d0} (the last two 0 when d0 is NULL); returns whether grad is finite. */
+void ng_vec_dots(const float *a, const float *const *b, int nb, size_t n, double *out);
+int ng_vec_grad_finish(float *grad, const float *theta, float eta, const float *d0, size_t n,
+                       double out[3]);
 char *ng_strdup(const char *s);
 /* printf into a fresh malloc'ed string (no fixed-size path buffers). */
 char *ng_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -273,72 +273,11 @@ long ng_kfac_iter(const ng_kfac *kf) { return kf->k; }
 const float *ng_kfac_polyak(const ng_kfac *kf) { return kf->polyak_on ? kf->polyak : NULL; }
 
 /* ---------------------------------------------------------------- small vector helpers */
-/* Deterministic double dot products out[j] = a . b[j], j < nb <= 3, in one pass over a
- * (the quadratic model needs several products of one vector): fixed blocks summed in
- * order, so results do not depend on the number of threads (exact resume, reproducible
- * runs). */
-#define NBLK 64
-static void dotsf(const float *a, const float *const *b, int nb, size_t n, double *out)
-{
-    double part[3][NBLK];
-    size_t bs = (n + NBLK - 1) / NBLK;
-#pragma omp parallel for schedule(static)
-    for (int blk = 0; blk < NBLK; blk++) {
-        size_t lo = (size_t)blk * bs, hi = lo + bs < n ? lo + bs : n;
-        double s[3] = {0.0, 0.0, 0.0};
-        for (size_t i = lo; i < hi; i++) {
-            double x = (double)a[i];
-            for (int j = 0; j < nb; j++) s[j] += x * (double)b[j][i];
-        }
-        for (int j = 0; j < nb; j++) part[j][blk] = s[j];
-    }
-    for (int j = 0; j < nb; j++) {
-        double s = 0.0;
-        for (int blk = 0; blk < NBLK; blk++) s += part[j][blk];
-        out[j] = s;
-    }
-}
-
 static double dotf(const float *a, const float *b, size_t n)
 {
     double out;
-    dotsf(a, &b, 1, n, &out);
+    ng_vec_dots(a, &b, 1, n, &out);
     return out;
-}
-
-/* grad += eta theta and, in the same pass, whether grad is finite and (d0 != NULL)
- * grad . d0 and d0 . d0: the momentum direction's terms of the quadratic model. Blocked
- * like dotsf, so the sums do not depend on the number of threads. */
-static int grad_finish(float *grad, const float *theta, float eta, const float *d0, size_t n,
-                       double *gd0, double *d0d0)
-{
-    double pg[NBLK], pd[NBLK];
-    int bad = 0;
-    size_t bs = (n + NBLK - 1) / NBLK;
-#pragma omp parallel for reduction(| : bad) schedule(static)
-    for (int blk = 0; blk < NBLK; blk++) {
-        size_t lo = (size_t)blk * bs, hi = lo + bs < n ? lo + bs : n;
-        double sg = 0.0, sd = 0.0;
-        for (size_t i = lo; i < hi; i++) {
-            float g = grad[i] + eta * theta[i];
-            grad[i] = g;
-            bad |= !isfinite(g);
-            if (d0) {
-                sg += (double)g * (double)d0[i];
-                sd += (double)d0[i] * (double)d0[i];
-            }
-        }
-        pg[blk] = sg;
-        pd[blk] = sd;
-    }
-    double sg = 0.0, sd = 0.0;
-    for (int blk = 0; blk < NBLK; blk++) {
-        sg += pg[blk];
-        sd += pd[blk];
-    }
-    *gd0 = sg;
-    *d0d0 = sd;
-    return !bad;
 }
 
 /* ---------------------------------------------------------------- statistics */
@@ -747,12 +686,13 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
     /* gradient of h on the minibatch */
     ng_status st = ng_net_forward(net, X, m);
     if (st) return st;
-    double h0 = objective(kf, Y, m);
+    double loss0 = ng_net_loss(net, Y, m);
     st = ng_net_backward(net, Y, m, kf->grad);
     if (st) return st;
-    double gd0 = 0, d0d0 = 0; /* grad . delta0, delta0 . delta0 */
-    int finite = grad_finish(kf->grad, theta, (float)p->eta, p->momentum && k > 1 ? kf->delta0 : NULL,
-                             n, &gd0, &d0d0);
+    double vs[3]; /* theta . theta, grad . delta0, delta0 . delta0 */
+    int finite = ng_vec_grad_finish(kf->grad, theta, (float)p->eta,
+                                    p->momentum && k > 1 ? kf->delta0 : NULL, n, vs);
+    double h0 = loss0 + 0.5 * p->eta * vs[0], gd0 = vs[1], d0d0 = vs[2];
     if (!isfinite(h0) || !finite)
         return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: objective or gradient is NaN/Inf (objective %g)", k, h0);
 
@@ -814,7 +754,7 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         double DFD = ng_net_output_fisher_dot(net, mq, kf->J1, kf->J1);
         const float *b[3] = {kf->Delta, kf->grad, kf->delta0};
         double dd[3];
-        dotsf(kf->Delta, b, use2 ? 3 : 2, n, dd);
+        ng_vec_dots(kf->Delta, b, use2 ? 3 : 2, n, dd);
         double DD = dd[0], gD = dd[1];
         double h12 = 0, h22 = 0;
         if (use2) {
@@ -842,14 +782,14 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
 
     /* delta = alpha Delta + mu delta0, checked before theta moves; then theta += delta and
      * delta becomes the next iteration's delta0 (one pass each) */
-    int bad = 0;
-#pragma omp parallel for reduction(| : bad) schedule(static)
+    float z = 0.0f; /* a sum of v - v: NaN when any v is Inf or NaN (see vec.c) */
+#pragma omp parallel for reduction(+ : z) schedule(static)
     for (size_t i = 0; i < n; i++) {
         float v = (float)(alpha * (double)Dsel[i] + mub * (double)kf->delta0[i]);
         kf->delta[i] = v;
-        bad |= !isfinite(v);
+        z += v - v;
     }
-    if (bad) return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
+    if (!isfinite(z)) return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         theta[i] += kf->delta[i];

@@ -73,14 +73,6 @@ void ng_optim_free(ng_optim *o)
     free(o);
 }
 
-static int all_finite(const float *a, size_t n)
-{
-    int bad = 0;
-#pragma omp parallel for reduction(| : bad) schedule(static)
-    for (size_t i = 0; i < n; i++) bad |= !isfinite(a[i]);
-    return !bad;
-}
-
 ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_optim_info *info)
 {
     if (!o || !X || !Y) return ng_fail(NG_EINVAL, "net_optim.c: NULL argument to ng_optim_step");
@@ -95,21 +87,13 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
     }
     ng_status st = ng_net_forward(net, X, m);
     if (st) return st;
-    double part[64], sq = 0.0;
-    size_t bs = (n + 63) / 64;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < 64; b++) { /* fixed blocks: thread-count independent */
-        size_t lo = (size_t)b * bs, hi = lo + bs < n ? lo + bs : n;
-        double s = 0.0;
-        for (size_t i = lo; i < hi; i++) s += (double)th[i] * th[i];
-        part[b] = s;
-    }
-    for (int b = 0; b < 64; b++) sq += part[b];
-    double h = ng_net_loss(net, Y, m) + 0.5 * o->p.eta * sq;
+    double loss = ng_net_loss(net, Y, m);
     st = ng_net_backward(net, Y, m, o->grad);
     if (st) return st;
-    if (o->p.eta != 0.0) cblas_saxpy((int)n, (float)o->p.eta, th, 1, o->grad, 1);
-    if (!isfinite(h) || !all_finite(o->grad, n)) {
+    double vs[3]; /* theta . theta (then two unused sums) */
+    int finite = ng_vec_grad_finish(o->grad, th, (float)o->p.eta, NULL, n, vs);
+    double h = loss + 0.5 * o->p.eta * vs[0];
+    if (!isfinite(h) || !finite) {
         if (o->p.kind == NG_OPT_SGD_NESTEROV) cblas_saxpy((int)n, (float)-mu, o->v, 1, th, 1);
         return ng_fail(NG_ENUMERIC, "net_optim.c: step %ld: objective or gradient is NaN/Inf (objective %g)", o->t + 1, h);
     }
