@@ -672,7 +672,10 @@ NG_API ng_status ng_kfac_new(ng_net *net, const ng_kfac_params *p, ng_kfac **out
 NG_API void ng_kfac_free(ng_kfac *kf);
 /* One iteration on the minibatch X, Y (m <= max_batch cases, already shuffled: the first
  * ceil(tau1 m) rows feed the statistics, the first ceil(tau2 m) the quadratic model's
- * Fisher products). NG_ENUMERIC on NaN/Inf (parameters unchanged). */
+ * Fisher products). NG_ENUMERIC on NaN/Inf (parameters unchanged). A block-tridiagonal
+ * refresh solves its generalised eigenproblems side by side on the OpenMP threads and sets
+ * OpenBLAS to 1 thread meanwhile (process-wide: OpenBLAS has no per-call setting), then
+ * restores the count. */
 NG_API ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m,
                               ng_rng *rng, ng_kfac_info *info);
 NG_API long ng_kfac_iter(const ng_kfac *kf);

@@ -17,6 +17,13 @@
 #define NPAR 8 /* most generalised eigenproblems solved side by side */
 #define NSTATE (16 * NL + 8)
 
+/* Per layer: Ainv/Ginv (blockdiag, and tridiag's last layer), Psi, K and s (tridiag). */
+typedef struct {
+    float *AinvF[NL], *GinvF[NL], *PsiAF[NL], *PsiGF[NL], *K1F[NL], *K2F[NL];
+    double *s1[NL], *s2[NL];
+} apply_set;
+#define APPLY_SET_ARRAYS 8
+
 struct ng_kfac {
     ng_net *net;
     ng_kfac_params p;
@@ -30,13 +37,11 @@ struct ng_kfac {
     /* running statistics (double) and the snapshot taken at the last refresh */
     double *A[NL], *G[NL], *Ax[NL], *Gx[NL];
     double *QA[NL], *wA[NL], *QG[NL], *wG[NL], *AxS[NL], *GxS[NL];
-    /* inverse representation for prepared_gamma */
-    double *Ainv[NL], *Ginv[NL], *PsiA[NL], *PsiG[NL], *K1[NL], *s1[NL], *K2[NL], *s2[NL];
-    /* float copies of the inverse representation: the per-iteration apply runs in sgemm */
-    float *AinvF[NL], *GinvF[NL], *PsiAF[NL], *PsiGF[NL], *K1F[NL], *K2F[NL];
-    /* the same for the best gamma candidate so far (kept while the others are tried) */
-    float *AinvFb[NL], *GinvFb[NL], *PsiAFb[NL], *PsiGFb[NL], *K1Fb[NL], *K2Fb[NL];
-    double *s1b[NL], *s2b[NL];
+    /* inverse representation for prepared_gamma (double) */
+    double *Ainv[NL], *Ginv[NL], *PsiA[NL], *PsiG[NL], *K1[NL], *K2[NL];
+    /* what the per-iteration apply reads (float copies for sgemm, and Sigma's s): live,
+     * and the best gamma candidate so far, kept while the others are tried */
+    apply_set live, kept;
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
     /* per-thread scratch of the side-by-side Sigma factor solves (tridiagonal) */
@@ -122,6 +127,25 @@ static size_t carve(char **cur, size_t bytes, void **ptr, char *base)
 }
 #define CARVE(ptr, count, type) carve(&cur, (size_t)(count) * sizeof(type), (void **)&(ptr), base)
 
+/* The arrays of an apply set for layer i and their sizes in bytes (0: not used), the one
+ * place that lists them: layout carves them, keep_candidate copies them. */
+static void set_arrays(const ng_kfac *kf, apply_set *s, int i, void **ptr[APPLY_SET_ARRAYS],
+                       size_t bytes[APPLY_SET_ARRAYS])
+{
+    int tri = kf->p.curvature == NG_KFAC_TRIDIAG, pair = tri && i + 1 < kf->L;
+    size_t a = kf->din[i], g = kf->dout[i], a2 = pair ? kf->din[i + 1] : 0, g2 = pair ? kf->dout[i + 1] : 0;
+    int inv = !kf->p.exact_tikhonov && (!tri || i + 1 == kf->L);
+    void **p[APPLY_SET_ARRAYS] = {(void **)&s->AinvF[i], (void **)&s->GinvF[i], (void **)&s->PsiAF[i],
+                                  (void **)&s->PsiGF[i], (void **)&s->K1F[i],   (void **)&s->K2F[i],
+                                  (void **)&s->s1[i],    (void **)&s->s2[i]};
+    size_t b[APPLY_SET_ARRAYS] = {inv ? a * a * sizeof(float) : 0, inv ? g * g * sizeof(float) : 0,
+                                  a * a2 * sizeof(float),            g * g2 * sizeof(float),
+                                  pair ? a * a * sizeof(float) : 0,  pair ? g * g * sizeof(float) : 0,
+                                  pair ? a * sizeof(double) : 0,     pair ? g * sizeof(double) : 0};
+    memcpy(ptr, p, sizeof p);
+    memcpy(bytes, b, sizeof b);
+}
+
 static size_t layout(ng_kfac *kf, char *base)
 {
     char *cur = base ? base : (char *)0;
@@ -141,11 +165,12 @@ static size_t layout(ng_kfac *kf, char *base)
         tot += CARVE(kf->wG[i], g, double);
         tot += CARVE(kf->Ainv[i], a * a, double);
         tot += CARVE(kf->Ginv[i], g * g, double);
-        if (!kf->p.exact_tikhonov && (!tri || i + 1 == L)) {
-            tot += CARVE(kf->AinvF[i], a * a, float);
-            tot += CARVE(kf->GinvF[i], g * g, float);
-            tot += CARVE(kf->AinvFb[i], a * a, float);
-            tot += CARVE(kf->GinvFb[i], g * g, float);
+        for (int set = 0; set < 2; set++) {
+            void **ptr[APPLY_SET_ARRAYS];
+            size_t bytes[APPLY_SET_ARRAYS];
+            set_arrays(kf, set ? &kf->kept : &kf->live, (int)i, ptr, bytes);
+            for (int j = 0; j < APPLY_SET_ARRAYS; j++)
+                if (bytes[j]) tot += carve(&cur, bytes[j], ptr[j], base);
         }
         if (tri && i + 1 < L) {
             size_t a2 = kf->din[i + 1], g2 = kf->dout[i + 1];
@@ -156,19 +181,7 @@ static size_t layout(ng_kfac *kf, char *base)
             tot += CARVE(kf->PsiA[i], a * a2, double);
             tot += CARVE(kf->PsiG[i], g * g2, double);
             tot += CARVE(kf->K1[i], a * a, double);
-            tot += CARVE(kf->s1[i], a, double);
             tot += CARVE(kf->K2[i], g * g, double);
-            tot += CARVE(kf->s2[i], g, double);
-            tot += CARVE(kf->PsiAF[i], a * a2, float);
-            tot += CARVE(kf->PsiGF[i], g * g2, float);
-            tot += CARVE(kf->K1F[i], a * a, float);
-            tot += CARVE(kf->K2F[i], g * g, float);
-            tot += CARVE(kf->PsiAFb[i], a * a2, float);
-            tot += CARVE(kf->PsiGFb[i], g * g2, float);
-            tot += CARVE(kf->K1Fb[i], a * a, float);
-            tot += CARVE(kf->K2Fb[i], g * g, float);
-            tot += CARVE(kf->s1b[i], a, double);
-            tot += CARVE(kf->s2b[i], g, double);
         }
     }
     tot += CARVE(kf->Vd, tri ? n : 1, double);
@@ -444,8 +457,8 @@ typedef struct {
 static sigma_problem sigma_problem_of(const ng_kfac *kf, int j, double gamma)
 {
     int i = j / 2;
-    if (j % 2) return (sigma_problem){kf->dout[i], gamma / kf->pi[i], kf->QG[i], kf->K2[i], kf->s2[i]};
-    return (sigma_problem){kf->din[i], gamma * kf->pi[i], kf->QA[i], kf->K1[i], kf->s1[i]};
+    if (j % 2) return (sigma_problem){kf->dout[i], gamma / kf->pi[i], kf->QG[i], kf->K2[i], kf->live.s2[i]};
+    return (sigma_problem){kf->din[i], gamma * kf->pi[i], kf->QA[i], kf->K1[i], kf->live.s1[i]};
 }
 
 static ng_status sigma_factors(ng_kfac *kf, double gamma)
@@ -505,9 +518,9 @@ static ng_status prepare(ng_kfac *kf, double gamma)
     kf->prepared = 0;
     if (chol_mode(kf)) {
         for (int i = 0; i < kf->L; i++) {
-            ng_status st = damped_inverse(kf, kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i], kf->AinvF[i]);
+            ng_status st = damped_inverse(kf, kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i], kf->live.AinvF[i]);
             if (st) return st;
-            st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->GinvF[i]);
+            st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->live.GinvF[i]);
             if (st) return st;
         }
     }
@@ -516,10 +529,10 @@ static ng_status prepare(ng_kfac *kf, double gamma)
         if (st) return st;
         for (int i = 0; i + 1 < kf->L; i++) {
             size_t a = kf->din[i], a2 = kf->din[i + 1], g = kf->dout[i], g2 = kf->dout[i + 1];
-            to_float(kf->PsiAF[i], kf->PsiA[i], a * a2);
-            to_float(kf->PsiGF[i], kf->PsiG[i], g * g2);
-            to_float(kf->K1F[i], kf->K1[i], a * a);
-            to_float(kf->K2F[i], kf->K2[i], g * g);
+            to_float(kf->live.PsiAF[i], kf->PsiA[i], a * a2);
+            to_float(kf->live.PsiGF[i], kf->PsiG[i], g * g2);
+            to_float(kf->live.K1F[i], kf->K1[i], a * a);
+            to_float(kf->live.K2F[i], kf->K2[i], g * g);
         }
     }
     kf->prepared = 1;
@@ -532,37 +545,22 @@ static ng_status prepare(ng_kfac *kf, double gamma)
  * pointers, so the chosen gamma is not prepared twice (a tridiagonal prepare solves two
  * generalised eigenproblems per layer pair). The double representation then still holds
  * the last candidate: only the tests' reference apply reads it, after a fresh prepare. */
-#define KEEP(live, kept, count, type) \
-    do { if ((live)) memcpy((kept), (live), (size_t)(count) * sizeof(type)); } while (0)
 static void keep_candidate(ng_kfac *kf)
 {
     for (int i = 0; i < kf->L; i++) {
-        size_t a = kf->din[i], g = kf->dout[i];
-        KEEP(kf->AinvF[i], kf->AinvFb[i], a * a, float);
-        KEEP(kf->GinvF[i], kf->GinvFb[i], g * g, float);
-        if (kf->p.curvature == NG_KFAC_TRIDIAG && i + 1 < kf->L) {
-            KEEP(kf->PsiAF[i], kf->PsiAFb[i], a * kf->din[i + 1], float);
-            KEEP(kf->PsiGF[i], kf->PsiGFb[i], g * kf->dout[i + 1], float);
-            KEEP(kf->K1F[i], kf->K1Fb[i], a * a, float);
-            KEEP(kf->K2F[i], kf->K2Fb[i], g * g, float);
-            KEEP(kf->s1[i], kf->s1b[i], a, double);
-            KEEP(kf->s2[i], kf->s2b[i], g, double);
-        }
+        void **live[APPLY_SET_ARRAYS], **kept[APPLY_SET_ARRAYS];
+        size_t bytes[APPLY_SET_ARRAYS];
+        set_arrays(kf, &kf->live, i, live, bytes);
+        set_arrays(kf, &kf->kept, i, kept, bytes);
+        for (int j = 0; j < APPLY_SET_ARRAYS; j++)
+            if (bytes[j]) memcpy(*kept[j], *live[j], bytes[j]);
     }
 }
-#define SWAP_PTR(x, y) do { void *t_ = (void *)(x); (x) = (y); (y) = t_; } while (0)
 static void adopt_candidate(ng_kfac *kf, double gamma)
 {
-    for (int i = 0; i < kf->L; i++) {
-        SWAP_PTR(kf->AinvF[i], kf->AinvFb[i]);
-        SWAP_PTR(kf->GinvF[i], kf->GinvFb[i]);
-        SWAP_PTR(kf->PsiAF[i], kf->PsiAFb[i]);
-        SWAP_PTR(kf->PsiGF[i], kf->PsiGFb[i]);
-        SWAP_PTR(kf->K1F[i], kf->K1Fb[i]);
-        SWAP_PTR(kf->K2F[i], kf->K2Fb[i]);
-        SWAP_PTR(kf->s1[i], kf->s1b[i]);
-        SWAP_PTR(kf->s2[i], kf->s2b[i]);
-    }
+    apply_set t = kf->live;
+    kf->live = kf->kept;
+    kf->kept = t;
     kf->prepared = 1;
     kf->prepared_gamma = gamma;
 }
@@ -574,15 +572,15 @@ static void propose(ng_kfac *kf, const float *grad, float *Delta, int reference)
     if (kf->p.curvature == NG_KFAC_TRIDIAG) {
         if (reference) {
             ng_kfac_tridiag_view tv = {kf->L, kf->din, kf->dout, kf->off, kf->PsiA, kf->PsiG,
-                                       kf->K1, kf->K2, kf->s1, kf->s2, kf->Ainv[kf->L - 1],
+                                       kf->K1, kf->K2, kf->live.s1, kf->live.s2, kf->Ainv[kf->L - 1],
                                        kf->Ginv[kf->L - 1]};
             for (size_t i = 0; i < kf->n; i++) kf->Vd[i] = grad[i];
             ng_kfac_tridiag_apply(&tv, -1.0, kf->Vd, kf->Xd, kf->t1, kf->t2);
             for (size_t i = 0; i < kf->n; i++) Delta[i] = (float)kf->Xd[i];
         } else {
-            ng_kfac_tridiag_view_f tv = {kf->L, kf->din, kf->dout, kf->off, kf->PsiAF, kf->PsiGF,
-                                         kf->K1F, kf->K2F, kf->s1, kf->s2, kf->AinvF[kf->L - 1],
-                                         kf->GinvF[kf->L - 1]};
+            ng_kfac_tridiag_view_f tv = {kf->L, kf->din, kf->dout, kf->off, kf->live.PsiAF, kf->live.PsiGF,
+                                         kf->live.K1F, kf->live.K2F, kf->live.s1, kf->live.s2, kf->live.AinvF[kf->L - 1],
+                                         kf->live.GinvF[kf->L - 1]};
             ng_kfac_tridiag_apply_f(&tv, -1.0, grad, Delta, kf->ft, kf->ft2);
         }
         return;
@@ -605,9 +603,9 @@ static void propose(ng_kfac *kf, const float *grad, float *Delta, int reference)
             /* U = -(G + gamma/pi I)^-1 V (A + gamma pi I)^-1 in float (sgemm); the inverses
              * were formed in double */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)m, 1.0f,
-                        kf->GinvF[l], (int)m, V, (int)n, 0.0f, kf->ft, (int)n);
+                        kf->live.GinvF[l], (int)m, V, (int)n, 0.0f, kf->ft, (int)n);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0f,
-                        kf->ft, (int)n, kf->AinvF[l], (int)n, 0.0f, U, (int)n);
+                        kf->ft, (int)n, kf->live.AinvF[l], (int)n, 0.0f, U, (int)n);
             continue;
         }
         /* exact Tikhonov: U = -Q_G [ (Q_G^T V Q_A) ./ (g a^T + gamma^2) ] Q_A^T (double) */
