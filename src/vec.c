@@ -14,6 +14,13 @@
 #define NBLK 64
 #define LANES 8
 
+static double lane_sum(const double *s)
+{
+    double t = 0.0;
+    for (int l = 0; l < LANES; l++) t += s[l];
+    return t;
+}
+
 void ng_vec_dots(const float *a, const float *const *b, int nb, size_t n, double *out)
 {
     double part[3][NBLK];
@@ -37,15 +44,9 @@ void ng_vec_dots(const float *a, const float *const *b, int nb, size_t n, double
             s1[l] += x * (double)b1[i];
             s2[l] += x * (double)b2[i];
         }
-        double t0 = 0.0, t1 = 0.0, t2 = 0.0;
-        for (int l = 0; l < LANES; l++) {
-            t0 += s0[l];
-            t1 += s1[l];
-            t2 += s2[l];
-        }
-        part[0][blk] = t0;
-        part[1][blk] = t1;
-        part[2][blk] = t2;
+        part[0][blk] = lane_sum(s0);
+        part[1][blk] = lane_sum(s1);
+        part[2][blk] = lane_sum(s2);
     }
     for (int j = 0; j < nb; j++) {
         double s = 0.0;
@@ -85,17 +86,11 @@ int ng_vec_grad_finish(float *grad, const float *theta, float eta, const float *
             sg[l] += (double)g * (double)d[i];
             sd[l] += (double)d[i] * (double)d[i];
         }
-        double tt = 0.0, tg = 0.0, td = 0.0;
         float tz = 0.0f;
-        for (int l = 0; l < LANES; l++) {
-            tt += st[l];
-            tg += sg[l];
-            td += sd[l];
-            tz += z[l];
-        }
-        part[0][blk] = tt;
-        part[1][blk] = tg;
-        part[2][blk] = td;
+        for (int l = 0; l < LANES; l++) tz += z[l];
+        part[0][blk] = lane_sum(st);
+        part[1][blk] = lane_sum(sg);
+        part[2][blk] = lane_sum(sd);
         pz[blk] = tz;
     }
     double s[3] = {0.0, 0.0, 0.0};
