@@ -50,6 +50,16 @@ for args in "--iters abc" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "
     check "ae train $args exits 2 naming it" bash -c "[ $rc -eq 2 ] && grep -q -- '${opt#--}' <<<\"\$0\"" "$err"
 done
 "$BIN" bench ae --batch 0 2>/dev/null; check "bench ae --batch 0 exits 2" test $? -eq 2
+# bench ae on a tiny net: the table, the flop parts, and SGD's flops against a hand count
+# for 32-8-32 at m = 64: 4 n m (forward, weight gradients; n = 8*33 + 32*9 = 552) plus the
+# output layer's data gradient 2 m 8 32 (none for the input layer): 174080 flops
+"$BIN" bench ae --arch 32-8-32 --batch 64 --iters 10 --threads 1 --sgemm-n 64 >"$T/bench.txt" 2>/dev/null
+check "bench ae on a tiny net exits 0" test $? -eq 0
+for row in sgd-nesterov "kfac blockdiag" "kfac tridiag" "refresh amortised"; do
+    check "bench ae prints '$row'" grep -q "^$row\|^  + $row" "$T/bench.txt"
+done
+check "bench ae counts SGD's flops exactly" grep -q "units of SGD's 0.0001741 GFLOP" "$T/bench.txt"
+check "bench ae: fwd+bwd part is 1 SGD" grep -q "^kfac tridiag  *1.00 " "$T/bench.txt"
 
 # --- short runs ------------------------------------------------------------------------
 COLS="iter,seconds,batch,objective,train_loss,train_error,test_error,lambda,gamma,alpha,mu,rho,polyak"

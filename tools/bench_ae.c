@@ -24,8 +24,9 @@ static void usage(FILE *f)
                "  --sgemm-n N     size of the square sgemm probe [1024]\n");
 }
 
+enum { NPART = 4 }; /* parts of the K-FAC flop model, see kfac_flops */
 typedef struct {
-    double normal_s, refresh_s, amort_s, flops;
+    double normal_s, refresh_s, amort_s, flops, part[NPART];
 } kfac_timing;
 
 /* Median of n timings (sorted in place): robust to the other tenants of a shared VM,
@@ -65,26 +66,30 @@ static double fwd_bwd_flops(const ng_net_spec *sp, size_t n, double m)
     return 4.0 * (double)n * m + bwd_data_flops(sp, m);
 }
 
-/* gemm flop model of one K-FAC iteration without refresh, counted as the code runs it */
-static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int T1, double tau2)
+/* gemm flop model of one K-FAC iteration without refresh, counted as the code runs it, in
+ * parts: [0] forward + backward + gradient (SGD's work), [1] inverse apply, [2] the two
+ * R-op passes, [3] statistics, sampled backward and the rho forward. Returns the total. */
+static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int T1, double tau2,
+                         double part[NPART])
 {
-    double ms = ceil((double)m / 8.0), mq = ceil(tau2 * (double)m), f = 0, nn = (double)n;
-    f += fwd_bwd_flops(sp, n, (double)m);
-    f += bwd_data_flops(sp, ms);                         /* sampled-target backward, no gradient */
-    f += 2.0 * (2.0 * nn * mq + bwd_data_flops(sp, mq)); /* two R-op passes (R(abar_0) = 0) */
-    f += 2.0 * nn * (double)m / T1;                      /* the rho forward every T1 */
+    double ms = ceil((double)m / 8.0), mq = ceil(tau2 * (double)m), nn = (double)n;
+    part[0] = fwd_bwd_flops(sp, n, (double)m);
+    part[1] = 0;
+    part[2] = 2.0 * (2.0 * nn * mq + bwd_data_flops(sp, mq)); /* R(abar_0) = 0 */
+    part[3] = bwd_data_flops(sp, ms)                         /* sampled-target backward, no gradient */
+              + 2.0 * nn * (double)m / T1;                   /* the rho forward every T1 */
     for (int k = 0; k < sp->n_layers; k++) {
         double a = (double)sp->sizes[k] + 1, g = (double)sp->sizes[k + 1];
-        f += (a * (a + 1) + g * (g + 1)) * ms;          /* syrk statistics (upper triangles) */
-        f += 2.0 * (g * g * a + g * a * a);             /* G^-1 V A^-1 */
+        part[3] += (a * (a + 1) + g * (g + 1)) * ms;      /* syrk statistics (upper triangles) */
+        part[1] += 2.0 * (g * g * a + g * a * a);         /* G^-1 V A^-1 */
         if (tri && k + 1 < sp->n_layers) {
             double a2 = (double)sp->sizes[k + 1] + 1, g2 = (double)sp->sizes[k + 2];
-            f += 2.0 * (a * a2 + g * g2) * ms;          /* cross moments */
-            f += 2.0 * (chain_cost(g, g2, a2, a) + chain_cost(g2, g, a, a2)); /* Xi, Xi^T */
-            f += 2.0 * (g * g * a + g * a * a);         /* Sigma^-1: 4 gemms instead of 2 */
+            part[3] += 2.0 * (a * a2 + g * g2) * ms;      /* cross moments */
+            part[1] += 2.0 * (chain_cost(g, g2, a2, a) + chain_cost(g2, g, a, a2)); /* Xi, Xi^T */
+            part[1] += 2.0 * (g * g * a + g * a * a);     /* Sigma^-1: 4 gemms instead of 2 */
         }
     }
-    return f;
+    return part[0] + part[1] + part[2] + part[3];
 }
 
 static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, long iters,
@@ -143,7 +148,7 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     free(rdts);
     t->amort_s = t->normal_s + (rcnt ? t->refresh_s / p.T3 : 0);
     t->flops = kfac_flops(ng_net_get_spec(net), ng_net_num_params(net), m,
-                          curv == NG_KFAC_TRIDIAG, p.T1, p.tau2);
+                          curv == NG_KFAC_TRIDIAG, p.T1, p.tau2, t->part);
     return 0;
 }
 
@@ -268,6 +273,12 @@ int ng_bench_ae(int argc, char **argv)
         printf("%-24s %12.4f %12s %10s %10s %14.2f\n", "  refresh (every T3)", t->refresh_s, "", "",
                "", t->refresh_s / sgd_s);
     }
+    printf("\nK-FAC GFLOP per iteration in parts, in units of SGD's %.4g GFLOP:\n", sgd_f * 1e-9);
+    printf("%-24s %12s %12s %12s %14s %8s\n", "method", "fwd+bwd", "inverse", "R-ops",
+           "stats+rho", "total");
+    for (int i = 0; i < 3; i++)
+        printf("%-24s %12.2f %12.2f %12.2f %14.2f %8.2f\n", runs[i].name, ts[i].part[0] / sgd_f,
+               ts[i].part[1] / sgd_f, ts[i].part[2] / sgd_f, ts[i].part[3] / sgd_f, ts[i].flops / sgd_f);
     printf("\nSeconds per iteration: SGD, the median over iterations; K-FAC, the median over\n"
            "blocks of T1 iterations after k = 3 without a refresh (each block holds one rho forward);\n"
            "'refresh' is the extra time of an iteration that refreshes the inverses (Cholesky;\n"
