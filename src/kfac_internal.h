@@ -30,8 +30,7 @@ void ng_kfac_symmetrise(size_t n, double *A);
 ng_status ng_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C, double *K,
                                   double *s, double *tmp, double *work, int *iwork);
 /* The same factor without A^-1/2: the generalised problem C x = s (S + shift I) x (LAPACK
- * dpotrf, dsygst, dsyevr, dtrsm: dsygvd's steps with MRRR for the symmetric eigenproblem:
- * Cholesky of the damped S, then one symmetric eigenproblem). K holds the x as
+ * dsygvd: Cholesky of the damped S, then one symmetric eigenproblem). K holds the x as
  * columns, normalised so K^T (S + shift I) K = I and K^T C K = diag(s), which is all the
  * apply needs; s clamped to [0, 1]. No eigendecomposition of S itself, so the tridiagonal
  * refresh needs none. NG_ENUMERIC when S + shift I is not numerically positive definite

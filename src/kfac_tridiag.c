@@ -11,18 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-/* dsyevd needs 1 + 6n + 2n^2 doubles and 3 + 5n ints; the generalised route below n^2
- * for its eigenvectors + 26n for dsyevr, and 10n + 2n (isuppz) ints. */
-size_t ng_kfac_eig_lwork(size_t n)
-{
-    size_t d = 1 + 6 * n + 2 * n * n, r = n * n + 26 * n;
-    return d > r ? d : r;
-}
-size_t ng_kfac_eig_liwork(size_t n)
-{
-    size_t d = 3 + 5 * n, r = 12 * n;
-    return d > r ? d : r;
-}
+size_t ng_kfac_eig_lwork(size_t n) { return 1 + 6 * n + 2 * n * n; }
+size_t ng_kfac_eig_liwork(size_t n) { return 3 + 5 * n; }
 
 /* In-place transpose of the n x n X: LAPACK's column-major eigenvectors, read row-major,
  * are rows; the callers want them as columns. */
@@ -130,29 +120,17 @@ ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, co
     memcpy(tmp, S, n * n * sizeof *tmp);
     for (size_t i = 0; i < n; i++) tmp[i * n + i] += shift;
     if (K != C) memcpy(K, C, n * n * sizeof *K);
-    /* C x = s (S + shift I) x as dsygvd solves it (S + shift I = U^T U by dpotrf; dsygst
-     * forms U^-T C U^-1; x = U^-1 y), with MRRR (dsyevr) for the standard problem instead
-     * of divide and conquer: 1.5x faster at n = 1000 here, and most of a refresh. Symmetric
-     * row-major inputs read the same column-major. */
-    lapack_int N = (lapack_int)n, found = 0, info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', N, tmp, N);
-    if (info > 0)
+    /* C x = s (S + shift I) x: dpotrf + dsygst + dsyevd. Symmetric row-major inputs read the
+     * same column-major; the eigenvectors come back as rows, hence the transpose. */
+    lapack_int info = LAPACKE_dsygvd_work(LAPACK_COL_MAJOR, 1, 'V', 'U', (lapack_int)n, K,
+                                          (lapack_int)n, tmp, (lapack_int)n, s, work,
+                                          (lapack_int)ng_kfac_eig_lwork(n), iwork,
+                                          (lapack_int)ng_kfac_eig_liwork(n));
+    if (info > (lapack_int)n)
         return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: %zu x %zu damped factor is not positive definite", n, n);
-    if (info == 0) info = LAPACKE_dsygst_work(LAPACK_COL_MAJOR, 1, 'U', N, K, N, tmp, N);
-    double *Z = work; /* n x n eigenvectors (column-major), then dsyevr's own work */
-    int *isuppz = iwork;
-    if (info == 0)
-        info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'A', 'U', N, K, N, 0.0, 0.0, 0, 0, 0.0, &found, s,
-                                   Z, N, isuppz, work + n * n,
-                                   (lapack_int)(ng_kfac_eig_lwork(n) - n * n), iwork + 2 * n,
-                                   (lapack_int)(ng_kfac_eig_liwork(n) - 2 * n));
-    if (info != 0 || found != N)
-        return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: generalised eigenproblem failed on a %zu x %zu factor (info %d)",
-                       n, n, (int)info);
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, N, N, 1.0, tmp, N, Z, N);
-    /* eigenvector j is column j of the column-major Z; the callers want it as column j of
-     * the row-major K */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) K[i * n + j] = Z[j * n + i];
+    if (info != 0)
+        return ng_fail(NG_ENUMERIC, "kfac_tridiag.c: dsygvd failed on a %zu x %zu factor (info %d)", n, n, (int)info);
+    transpose_sq(n, K);
     clamp01(n, s);
     return NG_OK;
 }
