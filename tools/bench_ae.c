@@ -1,7 +1,8 @@
 /* bench_ae.c - 'natgrad bench ae': seconds per iteration and GFLOP/s of SGD-Nesterov and
  * K-FAC (block-diagonal, block-tridiagonal) on one minibatch of random data, against the
  * machine's sgemm rate. K-FAC's periodic decomposition refresh (every T3) is reported
- * separately and amortised. FLOPs are counted from the model (gemm-dominated terms). */
+ * separately and amortised. FLOPs are the gemm and syrk flops the code performs. SGD
+ * steps and sgemm probes run between the K-FAC iterations, so all see one machine speed. */
 #include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 enum { NPART = 4 }; /* parts of the K-FAC flop model, see kfac_flops */
 typedef struct {
     double normal_s, refresh_s, amort_s, flops, part[NPART];
+    double sgd_s; /* median of the SGD steps interleaved with this run */
 } kfac_timing;
 
 /* Median of n timings (sorted in place): robust to the other tenants of a shared VM,
@@ -92,8 +94,18 @@ static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int
     return part[0] + part[1] + part[2] + part[3];
 }
 
+/* One K-FAC run of iters iterations; after each, one timed SGD step (on its own net) and
+ * one sgemm probe: interleaved, so a K-FAC row, its SGD reference and the sgemm rate see
+ * the same machine speed (this VM's drifts by 10-40% between minutes). */
+typedef struct { /* what runs beside each K-FAC iteration */
+    ng_optim *sgd;
+    size_t sgemm_n;
+    double *sgd_all, *sgemm_all; /* every SGD step time, every sgemm probe rate */
+    long nall;
+} beside;
+
 static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, long iters,
-                     ng_kfac_curvature curv, double tau2, uint64_t seed, kfac_timing *t)
+                     ng_kfac_curvature curv, double tau2, uint64_t seed, beside *bs, kfac_timing *t)
 {
     ng_kfac_params p = ng_kfac_default_params();
     p.curvature = curv;
@@ -105,9 +117,11 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     ng_rng r;
     ng_rng_seed(&r, seed);
     double *dts = malloc((size_t)iters * sizeof *dts), *rdts = malloc((size_t)iters * sizeof *rdts);
-    if (!dts || !rdts) {
+    double *sdts = malloc((size_t)iters * sizeof *sdts);
+    if (!dts || !rdts || !sdts) {
         free(dts);
         free(rdts);
+        free(sdts);
         ng_kfac_free(kf);
         return -1;
     }
@@ -123,9 +137,21 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
             ng_kfac_free(kf);
             free(dts);
             free(rdts);
+            free(sdts);
             return -1;
         }
         double dt = ng_cli_now() - t0;
+        double t1 = ng_cli_now();
+        if (ng_optim_step(bs->sgd, X, X, m, NULL)) {
+            ng_kfac_free(kf);
+            free(dts);
+            free(rdts);
+            free(sdts);
+            return -1;
+        }
+        sdts[k - 1] = ng_cli_now() - t1;
+        bs->sgd_all[bs->nall] = sdts[k - 1];
+        bs->sgemm_all[bs->nall++] = ng_bench_sgemm_gflops(bs->sgemm_n, 0.0);
         if (k <= p.refresh_first) {
             block_ok = 0; /* warm-up: refreshed every time */
             continue;
@@ -143,6 +169,8 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     }
     ng_kfac_free(kf);
     t->normal_s = median(dts, cnt);
+    t->sgd_s = median(sdts, iters);
+    free(sdts);
     t->refresh_s = rcnt ? median(rdts, rcnt) - t->normal_s : NAN;
     free(dts);
     free(rdts);
@@ -194,7 +222,8 @@ int ng_bench_ae(int argc, char **argv)
     ng_cli_banner(cmd, seed, "arch %s | batch %ld | iters %ld | sgemm-n %ld", arch, batch, iters, sgemm_n);
 
     size_t m = (size_t)batch, d0 = sp.sizes[0];
-    ng_net *net = NULL;
+    ng_net *net = NULL, *snet = NULL;
+    beside bs = {NULL, (size_t)sgemm_n, NULL, NULL, 0};
     if (ng_net_new(&sp, m, &net)) return ng_cli_fail(cmd, "cannot create the network");
     size_t n = ng_net_num_params(net);
     float *X = malloc(m * d0 * sizeof(float)), *init = malloc(n * sizeof(float));
@@ -209,36 +238,28 @@ int ng_bench_ae(int argc, char **argv)
     ng_net_init_sparse(net, &r, 15);
     memcpy(init, ng_net_params(net), n * sizeof(float));
 
-    fprintf(stderr, "natgrad %s: sgemm probe...\n", cmd);
-    double sg = ng_bench_sgemm_gflops((size_t)sgemm_n, 1.0);
-
-    /* SGD-Nesterov */
+    /* SGD-Nesterov on its own copy of the net, stepped between the K-FAC iterations */
     ng_optim_params op = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
     op.lr = 1e-4;
-    ng_optim *opt = NULL;
-    if (ng_optim_new(net, &op, &opt)) {
+    if (ng_net_new(&sp, m, &snet)) {
+        ng_cli_fail(cmd, "cannot create the network");
+        goto done;
+    }
+    memcpy(ng_net_params(snet), init, n * sizeof(float));
+    if (ng_optim_new(snet, &op, &bs.sgd)) {
         ng_cli_fail(cmd, "cannot create SGD");
         goto done;
     }
-    ng_optim_step(opt, X, X, m, NULL); /* warm-up */
-    double *sdt = malloc((size_t)iters * sizeof *sdt);
-    for (long i = 0; sdt && i < iters; i++) {
-        double t0 = ng_cli_now();
-        if (ng_optim_step(opt, X, X, m, NULL)) {
-            ng_optim_free(opt);
-            free(sdt);
-            ng_cli_fail(cmd, "SGD step failed");
-            goto done;
-        }
-        sdt[i] = ng_cli_now() - t0;
+    if (ng_optim_step(bs.sgd, X, X, m, NULL)) { /* warm-up */
+        ng_cli_fail(cmd, "SGD step failed");
+        goto done;
     }
-    ng_optim_free(opt);
-    if (!sdt) {
+    bs.sgd_all = malloc(3 * (size_t)iters * sizeof *bs.sgd_all);
+    bs.sgemm_all = malloc(3 * (size_t)iters * sizeof *bs.sgemm_all);
+    if (!bs.sgd_all || !bs.sgemm_all) {
         fprintf(stderr, "natgrad %s: out of memory\n", cmd);
         goto done;
     }
-    double sgd_s = median(sdt, iters);
-    free(sdt);
     double sgd_f = fwd_bwd_flops(&sp, n, (double)m);
 
     /* default tau2 for both curvatures, then blockdiag with the quadratic model on the
@@ -251,14 +272,16 @@ int ng_bench_ae(int argc, char **argv)
     kfac_timing ts[3];
     for (int i = 0; i < 3; i++) {
         fprintf(stderr, "natgrad %s: %s...\n", cmd, runs[i].name);
-        if (time_kfac(net, init, X, m, iters, runs[i].curv, runs[i].tau2, seed, &ts[i])) {
+        if (time_kfac(net, init, X, m, iters, runs[i].curv, runs[i].tau2, seed, &bs, &ts[i])) {
             ng_cli_fail(cmd, runs[i].name);
             goto done;
         }
     }
+    double sgd_s = median(bs.sgd_all, bs.nall), sg = median(bs.sgemm_all, bs.nall);
     printf("natgrad bench ae: arch %s (%zu params), batch %zu, %ld iterations, BLAS threads %d (%s), "
            "tau2 %g\n", arch, n, m, iters, ng_blas_threads(), ng_blas_core(), tau2d);
-    printf("sgemm %ldx%ld: %.1f GFLOP/s\n\n", sgemm_n, sgemm_n, sg);
+    printf("sgemm %ldx%ld: %.1f GFLOP/s (median of %ld probes, one after each K-FAC iteration)\n\n",
+           sgemm_n, sgemm_n, sg, bs.nall);
     printf("%-24s %12s %12s %10s %10s %14s %12s\n", "method", "s/iter", "GFLOP/iter", "GFLOP/s", "of sgemm",
            "x SGD time", "x SGD GFLOP");
     printf("%-24s %12.4f %12.2f %10.1f %9.1f%% %14.2f %12.2f\n", "sgd-nesterov", sgd_s, sgd_f * 1e-9,
@@ -267,11 +290,11 @@ int ng_bench_ae(int argc, char **argv)
         const kfac_timing *t = &ts[i];
         printf("%-24s %12.4f %12.2f %10.1f %9.1f%% %14.2f %12.2f\n", runs[i].name, t->normal_s,
                t->flops * 1e-9, t->flops * 1e-9 / t->normal_s,
-               100.0 * t->flops * 1e-9 / t->normal_s / sg, t->normal_s / sgd_s, t->flops / sgd_f);
+               100.0 * t->flops * 1e-9 / t->normal_s / sg, t->normal_s / t->sgd_s, t->flops / sgd_f);
         printf("%-24s %12.4f %12s %10s %10s %14.2f\n", "  + refresh amortised", t->amort_s, "", "",
-               "", t->amort_s / sgd_s);
+               "", t->amort_s / t->sgd_s);
         printf("%-24s %12.4f %12s %10s %10s %14.2f\n", "  refresh (every T3)", t->refresh_s, "", "",
-               "", t->refresh_s / sgd_s);
+               "", t->refresh_s / t->sgd_s);
     }
     printf("\nK-FAC GFLOP per iteration in parts, in units of SGD's %.4g GFLOP:\n", sgd_f * 1e-9);
     printf("%-24s %12s %12s %12s %14s %8s\n", "method", "fwd+bwd", "inverse", "R-ops",
@@ -279,8 +302,10 @@ int ng_bench_ae(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         printf("%-24s %12.2f %12.2f %12.2f %14.2f %8.2f\n", runs[i].name, ts[i].part[0] / sgd_f,
                ts[i].part[1] / sgd_f, ts[i].part[2] / sgd_f, ts[i].part[3] / sgd_f, ts[i].flops / sgd_f);
-    printf("\nSeconds per iteration: SGD, the median over iterations; K-FAC, the median over\n"
-           "blocks of T1 iterations after k = 3 without a refresh (each block holds one rho forward);\n"
+    printf("\nSeconds per iteration: K-FAC, the median over blocks of T1 iterations after k = 3\n"
+           "without a refresh (each block holds one rho forward); SGD, the median of one step run\n"
+           "on its own net after every K-FAC iteration, so both see the same machine speed (each\n"
+           "K-FAC row's 'x SGD time' uses the SGD steps run beside it; the SGD row, all of them);\n"
            "'refresh' is the extra time of an iteration that refreshes the inverses (Cholesky;\n"
            "tridiag also two generalised eigenproblems per layer pair) and tries 3 gammas;\n"
            "'amortised' adds it / T3. GFLOP counts the gemm and syrk flops the code performs\n"
@@ -288,6 +313,10 @@ int ng_bench_ae(int argc, char **argv)
            "time ratio an implementation would reach at SGD's own GFLOP/s.\n");
     rc = NG_EXIT_OK;
 done:
+    ng_optim_free(bs.sgd);
+    ng_net_free(snet);
+    free(bs.sgd_all);
+    free(bs.sgemm_all);
     free(X);
     free(init);
     ng_net_free(net);
