@@ -94,9 +94,6 @@ static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int
     return part[0] + part[1] + part[2] + part[3];
 }
 
-/* One K-FAC run of iters iterations; after each, one timed SGD step (on its own net) and
- * one sgemm probe: interleaved, so a K-FAC row, its SGD reference and the sgemm rate see
- * the same machine speed (this VM's drifts by 10-40% between minutes). */
 typedef struct { /* what runs beside each K-FAC iteration */
     ng_optim *sgd;
     size_t sgemm_n;
@@ -104,6 +101,9 @@ typedef struct { /* what runs beside each K-FAC iteration */
     long nall;
 } beside;
 
+/* One K-FAC run of iters iterations; after each, one timed SGD step (on its own net) and
+ * one sgemm probe: interleaved, so a K-FAC row, its SGD reference and the sgemm rate see
+ * the same machine speed (this VM's drifts by 10-40% between minutes). */
 static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, long iters,
                      ng_kfac_curvature curv, double tau2, uint64_t seed, beside *bs, kfac_timing *t)
 {
@@ -118,13 +118,8 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     ng_rng_seed(&r, seed);
     double *dts = malloc((size_t)iters * sizeof *dts), *rdts = malloc((size_t)iters * sizeof *rdts);
     double *sdts = malloc((size_t)iters * sizeof *sdts);
-    if (!dts || !rdts || !sdts) {
-        free(dts);
-        free(rdts);
-        free(sdts);
-        ng_kfac_free(kf);
-        return -1;
-    }
+    int rc = -1;
+    if (!dts || !rdts || !sdts) goto out;
     long cnt = 0, rcnt = 0;
     /* blocks of T1 iterations (each holds one rho forward) without a refresh: the median
      * of their means is the time of a typical iteration */
@@ -133,22 +128,10 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
     for (long k = 1; k <= iters; k++) {
         ng_kfac_info info;
         double t0 = ng_cli_now();
-        if (ng_kfac_step(kf, X, X, m, &r, &info)) {
-            ng_kfac_free(kf);
-            free(dts);
-            free(rdts);
-            free(sdts);
-            return -1;
-        }
+        if (ng_kfac_step(kf, X, X, m, &r, &info)) goto out;
         double dt = ng_cli_now() - t0;
         double t1 = ng_cli_now();
-        if (ng_optim_step(bs->sgd, X, X, m, NULL)) {
-            ng_kfac_free(kf);
-            free(dts);
-            free(rdts);
-            free(sdts);
-            return -1;
-        }
+        if (ng_optim_step(bs->sgd, X, X, m, NULL)) goto out;
         sdts[k - 1] = ng_cli_now() - t1;
         bs->sgd_all[bs->nall] = sdts[k - 1];
         bs->sgemm_all[bs->nall++] = ng_bench_sgemm_gflops(bs->sgemm_n, 0.0);
@@ -167,17 +150,19 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
             block_ok = 1;
         }
     }
-    ng_kfac_free(kf);
     t->normal_s = median(dts, cnt);
     t->sgd_s = median(sdts, iters);
-    free(sdts);
     t->refresh_s = rcnt ? median(rdts, rcnt) - t->normal_s : NAN;
-    free(dts);
-    free(rdts);
     t->amort_s = t->normal_s + (rcnt ? t->refresh_s / p.T3 : 0);
     t->flops = kfac_flops(ng_net_get_spec(net), ng_net_num_params(net), m,
                           curv == NG_KFAC_TRIDIAG, p.T1, p.tau2, t->part);
-    return 0;
+    rc = 0;
+out:
+    ng_kfac_free(kf);
+    free(dts);
+    free(rdts);
+    free(sdts);
+    return rc;
 }
 
 int ng_bench_ae(int argc, char **argv)
