@@ -52,6 +52,9 @@ void ng_kfac_kron_sub_apply_f(size_t n2, size_t n1, const float *K2, const doubl
  * more multiply-adds than P (M Q). The tridiagonal apply's cross terms use the cheaper
  * order: on the mnist autoencoder that saves about 2.4 GFLOP per iteration. */
 int ng_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n);
+/* The multiply-adds of that chain in the order ng_kfac_chain_left_first picks (for the
+ * flop count of 'natgrad bench ae'). */
+double ng_kfac_chain_cost(size_t m, size_t k1, size_t k2, size_t n);
 /* Block-tridiagonal inverse apply (paper §3.3), layers 0..L-1, V_k of shape
  * dout[k] x din[k] at V + off[k]. PsiA[k] = A_{k,k+1} (A^d_{k+1})^-1
  * (din[k] x din[k+1]), PsiG[k] = G_{k,k+1} (G^d_{k+1})^-1 (dout[k] x dout[k+1]),

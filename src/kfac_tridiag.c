@@ -135,11 +135,25 @@ ng_status ng_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, co
     return NG_OK;
 }
 
+/* multiply-adds of (P M) Q and of P (M Q) */
+static void chain_costs(size_t m, size_t k1, size_t k2, size_t n, double *left, double *right)
+{
+    *left = (double)m * (double)k1 * (double)k2 + (double)m * (double)k2 * (double)n;
+    *right = (double)k1 * (double)k2 * (double)n + (double)m * (double)k1 * (double)n;
+}
+
 int ng_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n)
 {
-    double left = (double)m * (double)k1 * (double)k2 + (double)m * (double)k2 * (double)n;
-    double right = (double)k1 * (double)k2 * (double)n + (double)m * (double)k1 * (double)n;
+    double left, right;
+    chain_costs(m, k1, k2, n, &left, &right);
     return left <= right;
+}
+
+double ng_kfac_chain_cost(size_t m, size_t k1, size_t k2, size_t n)
+{
+    double left, right;
+    chain_costs(m, k1, k2, n, &left, &right);
+    return left <= right ? left : right;
 }
 
 /* The two applies below exist in double (the reference the tests check against dense

@@ -297,6 +297,9 @@ static void test_chain_order(void)
     NG_CHECK(ng_kfac_chain_left_first(1000, 500, 1001, 785) == 0); /* Xi, mnist pair 0 */
     NG_CHECK(ng_kfac_chain_left_first(500, 1000, 785, 1001) == 1); /* Xi^T, mnist layer 1 */
     NG_CHECK(ng_kfac_chain_left_first(4, 4, 4, 4) == 1);           /* ties: left first */
+    /* the cost of the order picked: 500*1001*785 + 1000*500*785 (right first), 2*4*4*4 */
+    NG_CHECK(ng_kfac_chain_cost(1000, 500, 1001, 785) == 785392500.0);
+    NG_CHECK(ng_kfac_chain_cost(4, 4, 4, 4) == 128.0);
     int seen[2][2] = {{0, 0}, {0, 0}}; /* [Xi or Xi^T][left first] */
     for (size_t c = 0; c < sizeof k_tridiag_nets / sizeof *k_tridiag_nets; c++) {
         ng_net_spec sp;

@@ -6,6 +6,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
+#include "kfac_internal.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -45,14 +46,6 @@ static double median(double *v, long n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* multiply-adds of P M Q (m x k1, k1 x k2, k2 x n) in the cheaper order, as the
- * tridiagonal apply evaluates it */
-static double chain_cost(double m, double k1, double k2, double n)
-{
-    double left = m * k1 * k2 + m * k2 * n, right = k1 * k2 * n + m * k1 * n;
-    return left < right ? left : right;
-}
-
 /* gemm flops of the backward pass's data gradients on m cases: layer 0's input needs none */
 static double bwd_data_flops(const ng_net_spec *sp, double m)
 {
@@ -87,7 +80,8 @@ static double kfac_flops(const ng_net_spec *sp, size_t n, size_t m, int tri, int
         if (tri && k + 1 < sp->n_layers) {
             double a2 = (double)sp->sizes[k + 1] + 1, g2 = (double)sp->sizes[k + 2];
             part[3] += 2.0 * (a * a2 + g * g2) * ms;      /* cross moments */
-            part[1] += 2.0 * (chain_cost(g, g2, a2, a) + chain_cost(g2, g, a, a2)); /* Xi, Xi^T */
+            part[1] += 2.0 * (ng_kfac_chain_cost((size_t)g, (size_t)g2, (size_t)a2, (size_t)a) +
+                              ng_kfac_chain_cost((size_t)g2, (size_t)g, (size_t)a, (size_t)a2)); /* Xi, Xi^T */
             part[1] += 2.0 * (g * g * a + g * a * a);     /* Sigma^-1: 4 gemms instead of 2 */
         }
     }
