@@ -52,6 +52,8 @@ ng_status ng_cayley_ws(size_t d, const double *G, double *R, double *ws, size_t 
 void ng_vec_dots(const float *a, const float *const *b, int nb, size_t n, double *out);
 int ng_vec_grad_finish(float *grad, const float *theta, float eta, const float *d0, size_t n,
                        double out[3]);
+/* out = a x + b y (products in double, stored in float); returns whether out is finite. */
+int ng_vec_combine(float *out, double a, const float *x, double b, const float *y, size_t n);
 char *ng_strdup(const char *s);
 /* printf into a fresh malloc'ed string (no fixed-size path buffers). */
 char *ng_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -780,14 +780,8 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
 
     /* delta = alpha Delta + mu delta0, checked before theta moves; then theta += delta and
      * delta becomes the next iteration's delta0 (one pass each) */
-    float z = 0.0f; /* a sum of v - v: NaN when any v is Inf or NaN (see vec.c) */
-#pragma omp parallel for reduction(+ : z) schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float v = (float)(alpha * (double)Dsel[i] + mub * (double)kf->delta0[i]);
-        kf->delta[i] = v;
-        z += v - v;
-    }
-    if (!isfinite(z)) return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
+    if (!ng_vec_combine(kf->delta, alpha, Dsel, mub, kf->delta0, n))
+        return ng_fail(NG_ENUMERIC, "kfac.c: iteration %ld: update is NaN/Inf (alpha %g, mu %g)", k, alpha, mub);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         theta[i] += kf->delta[i];

@@ -1,6 +1,6 @@
 /* vec.c - the passes over whole parameter vectors that the network optimizers share
- * (K-FAC's quadratic model, SGD and Adam): dot products and the gradient finish, summed in
- * double.
+ * (K-FAC's quadratic model and update, SGD and Adam): dot products, the gradient finish
+ * and the update's combination, sums formed in double.
  *
  * Sums are formed in NBLK fixed blocks added in order, so results do not depend on the
  * number of threads (exact resume, reproducible runs). Within a block, LANES independent
@@ -103,4 +103,16 @@ int ng_vec_grad_finish(float *grad, const float *theta, float eta, const float *
     out[1] = d0 ? s[1] : 0.0;
     out[2] = d0 ? s[2] : 0.0;
     return isfinite(sz);
+}
+
+int ng_vec_combine(float *out, double a, const float *x, double b, const float *y, size_t n)
+{
+    float z = 0.0f; /* a sum of v - v, as in ng_vec_grad_finish; only its finiteness counts */
+#pragma omp parallel for reduction(+ : z) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)(a * (double)x[i] + b * (double)y[i]);
+        out[i] = v;
+        z += v - v;
+    }
+    return isfinite(z);
 }

@@ -1,6 +1,7 @@
 /* test_vec.c - the parameter-vector passes of src/vec.c against plain double loops: dot
- * products and the gradient finish, on lengths that leave partial lanes and empty blocks,
- * the same bits for 1 and 3 threads, and Inf/NaN caught wherever it sits. */
+ * products, the gradient finish and the update's combination, on lengths that leave
+ * partial lanes and empty blocks, the same bits for 1 and 3 threads, and Inf/NaN caught
+ * wherever it sits. */
 #include "internal.h"
 #include "ngtest.h"
 
@@ -103,6 +104,28 @@ static void test_grad_finish_nonfinite(void)
     free(th);
 }
 
+/* out = a x + b y against the same formula in a plain loop; Inf or NaN anywhere reported */
+static void test_combine(void)
+{
+    for (size_t t = 0; t < sizeof k_lens / sizeof *k_lens; t++) {
+        size_t n = k_lens[t];
+        float *x = rand_vec(n, 600 + t), *y = rand_vec(n, 700 + t), *out = rand_vec(n, 800 + t);
+        NG_CHECK(ng_vec_combine(out, 0.75, x, -1.5, y, n) == 1);
+        int same = 1;
+        for (size_t i = 0; i < n; i++) same &= out[i] == (float)(0.75 * (double)x[i] - 1.5 * (double)y[i]);
+        NG_CHECK_MSG(same, "n %zu", n);
+        if (n) {
+            x[n / 2] = NAN;
+            NG_CHECK(ng_vec_combine(out, 0.75, x, -1.5, y, n) == 0);
+            x[n / 2] = 1e38f; /* finite, but a x + b y overflows float */
+            NG_CHECK(ng_vec_combine(out, 10.0, x, 0.0, y, n) == 0);
+        }
+        free(x);
+        free(y);
+        free(out);
+    }
+}
+
 /* fixed blocks and lanes: bit-identical sums for any thread count */
 static void test_thread_invariance(void)
 {
@@ -134,6 +157,7 @@ int main(void)
     NG_RUN(test_dots_reference);
     NG_RUN(test_grad_finish_reference);
     NG_RUN(test_grad_finish_nonfinite);
+    NG_RUN(test_combine);
     NG_RUN(test_thread_invariance);
     return ng_test_summary();
 }
