@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(NG_BUILDING_LIBRARY) && defined(__GNUC__)
 #define NG_API __attribute__((visibility("default")))
@@ -151,6 +152,25 @@ typedef struct {
 NG_API size_t ng_dtype_size(ng_dtype t);
 NG_API size_t ng_tensor_count(const ng_tensor *t); /* product of the shape */
 NG_API void ng_tensor_free(ng_tensor *t);         /* frees data, zeroes the struct */
+/* "u8" "i8" "i16" "i32" "i64" "f32" "f64" ("?" for anything else). */
+NG_API const char *ng_dtype_name(ng_dtype t);
+
+/* Atomic file output: ng_atomic_open creates "<path>.tmp.<pid>" and returns it open for
+ * writing in af->f; ng_atomic_commit closes it and renames it over path (NG_EIO on
+ * failure, the temp file removed); ng_atomic_abort closes and removes it. A reader of
+ * path never sees a partial file. */
+typedef struct {
+    FILE *f;
+    char *final_path;
+    char *tmp_path;
+} ng_atomic_file;
+NG_API ng_status ng_atomic_open(ng_atomic_file *af, const char *path);
+NG_API ng_status ng_atomic_commit(ng_atomic_file *af);
+NG_API void ng_atomic_abort(ng_atomic_file *af);
+
+/* Reads a whole file into memory, gunzipping gzip content (detected from the bytes).
+ * *buf is malloc'ed (free it); NG_EIO names the path on failure. */
+NG_API ng_status ng_read_file(const char *path, unsigned char **buf, size_t *len);
 
 /* ------------------------------------------------------------------ data: IDX
  * IDX (MNIST family), plain or gzip (detected from the content, not the name). */
@@ -426,7 +446,7 @@ NG_API void ng_gauss_mf_init(const ng_gauss_mf *m, ng_rng *rng, double stddev, f
  * Fatal (NG_EINVAL, one line): a single user or a single item, all ratings equal to
  * the median, all kept ratings at one timestamp while T > 1 (a single bin of data),
  * T larger than the span allows (duration: T > span in seconds; count: T > number of
- * kept ratings). Warning (ng_log level 1): bins without any ratings. */
+ * kept ratings). Warning (log callback, level 1): bins without any ratings. */
 typedef enum { NG_DMF_BIN_DURATION = 0, NG_DMF_BIN_COUNT = 1 } ng_dmf_binning;
 typedef enum { NG_DMF_TRAIN = 0, NG_DMF_VALID = 1, NG_DMF_TEST = 2 } ng_dmf_split;
 typedef struct {
@@ -665,6 +685,9 @@ typedef struct {
     int gamma_adapted;       /* gamma candidates tried */
 } ng_kfac_info;
 
+/* Multiply-adds of the product P M Q (P m x k1, M k1 x k2, Q k2 x n) in the cheaper of
+ * the two orders, the order the block-tridiagonal inverse apply uses (for flop counts). */
+NG_API double ng_kfac_chain_cost(size_t m, size_t k1, size_t k2, size_t n);
 typedef struct ng_kfac ng_kfac;
 /* Bytes the optimiser allocates for this network (one slab, no allocation in step). */
 NG_API size_t ng_kfac_workspace_bytes(const ng_net *net, const ng_kfac_params *p);

@@ -93,7 +93,7 @@ static void test_moments(void)
     ng_rng r;
     ng_rng_seed(&r, 3);
     ng_rng_fill_normal(&r, Z, n, 0.0f, 1.0f);
-    ng_gauge_moments(g, N, d, Z, M, Mf);
+    ngi_gauge_moments(g, N, d, Z, M, Mf);
     double err = 0.0;
     for (size_t e = 0; e < m; e++) {
         size_t a, b;
@@ -123,7 +123,7 @@ static void check_taylor(const ng_graph *g, size_t N, size_t d, uint64_t seed)
     ng_rng_seed(&r, seed);
     ng_rng_fill_normal(&r, Zf, n, 0.0f, 1.0f);
     for (size_t k = 0; k < n; k++) Z[k] = Zf[k];
-    ng_gauge_moments(g, N, d, Zf, M, Mf);
+    ngi_gauge_moments(g, N, d, Zf, M, Mf);
     random_skew(&r, T, d, 1.0, G0);
     double psi0 = psi_d(g, N, d, Z), err[2], dpsi[2];
     const double scales[2] = {0.04, 0.02};
@@ -133,7 +133,7 @@ static void check_taylor(const ng_graph *g, size_t N, size_t d, uint64_t seed)
         memcpy(Zr, Z, n * sizeof *Z);
         rotate_d(T, N, d, Zr, R);
         dpsi[s] = psi_d(g, N, d, Zr) - psi0;
-        double l2 = ng_gauge_loss2(g, d, M, Gs, NULL, work);
+        double l2 = ngi_gauge_loss2(g, d, M, Gs, NULL, work);
         err[s] = fabs(l2 - dpsi[s]);
     }
     double ratio = err[0] / err[1];
@@ -172,17 +172,17 @@ static void test_loss2_gradient(void)
     ng_rng r;
     ng_rng_seed(&r, 31);
     ng_rng_fill_normal(&r, Zf, n, 0.0f, 1.0f);
-    ng_gauge_moments(g, N, d, Zf, M, Mf);
+    ngi_gauge_moments(g, N, d, Zf, M, Mf);
     /* a general (not skew) point: the formula is a polynomial in unconstrained matrices */
     for (size_t k = 0; k < T * dd; k++) Gm[k] = 0.3 * ng_rng_normal(&r);
-    ng_gauge_loss2(g, d, M, Gm, G, work);
+    ngi_gauge_loss2(g, d, M, Gm, G, work);
     double maxerr = 0.0, maxg = 0.0;
     for (size_t k = 0; k < T * dd; k++) {
         double g0 = Gm[k], h = 1e-5;
         Gm[k] = g0 + h;
-        double fp = ng_gauge_loss2(g, d, M, Gm, NULL, work);
+        double fp = ngi_gauge_loss2(g, d, M, Gm, NULL, work);
         Gm[k] = g0 - h;
-        double fm = ng_gauge_loss2(g, d, M, Gm, NULL, work);
+        double fm = ngi_gauge_loss2(g, d, M, Gm, NULL, work);
         Gm[k] = g0;
         maxerr = fmax(maxerr, fabs((fp - fm) / (2 * h) - G[k]));
         maxg = fmax(maxg, fabs(G[k]));
@@ -191,7 +191,7 @@ static void test_loss2_gradient(void)
     NG_CHECK(maxg > 0.1);
     /* at Gamma = 0 the gradient is the divergence: dB = +w P^T, dE = -w P^T per edge */
     memset(Gm, 0, T * dd * sizeof *Gm);
-    ng_gauge_loss2(g, d, M, Gm, G, work);
+    ngi_gauge_loss2(g, d, M, Gm, G, work);
     double *ref = calloc(T * dd, sizeof *ref);
     for (size_t e = 0; e < m; e++) {
         size_t a, b;
@@ -228,24 +228,24 @@ static void test_natgrad_step_dense(void)
     ng_rng r;
     ng_rng_seed(&r, 41);
     ng_rng_fill_normal(&r, Zf, n, 0.0f, 1.0f);
-    ng_gauge_moments(g, N, d, Zf, M, Mf);
+    ngi_gauge_moments(g, N, d, Zf, M, Mf);
     double w4[36];
     for (size_t k = 0; k < T * dd; k++) {
         double h = 1e-5;
         double *Gx = calloc(T * dd, sizeof *Gx);
         Gx[k] = h;
-        ng_gauge_skew(T, d, Gx, Gam);
-        double fp = ng_gauge_loss2(g, d, M, Gam, NULL, w4);
+        ngi_gauge_skew(T, d, Gx, Gam);
+        double fp = ngi_gauge_loss2(g, d, M, Gam, NULL, w4);
         Gx[k] = -h;
-        ng_gauge_skew(T, d, Gx, Gam);
-        double fm = ng_gauge_loss2(g, d, M, Gam, NULL, w4);
+        ngi_gauge_skew(T, d, Gx, Gam);
+        double fm = ngi_gauge_loss2(g, d, M, Gam, NULL, w4);
         fd[k] = (fp - fm) / (2 * h);
         free(Gx);
     }
     ng_graph_laplacian(g, L);
     NG_CHECK(ng_dpinv_sym(T, L, 1e-10, P, NULL) == NG_OK);
     double rho = 0.37;
-    ng_gauge_natgrad(g, d, M, Gt, 1, rho, 0.0, work);
+    ngi_gauge_natgrad(g, d, M, Gt, 1, rho, 0.0, work);
     double err = 0.0, mx = 0.0;
     for (size_t t = 0; t < T; t++)
         for (size_t c = 0; c < dd; c++) {
@@ -258,7 +258,7 @@ static void test_natgrad_step_dense(void)
     NG_CHECK(mx > 0.1);
     /* clipping bounds every entry by clip / d */
     memset(Gt, 0, T * dd * sizeof *Gt);
-    ng_gauge_natgrad(g, d, M, Gt, 3, 10.0, 0.3, work);
+    ngi_gauge_natgrad(g, d, M, Gt, 3, 10.0, 0.3, work);
     double gmax = 0.0;
     for (size_t k = 0; k < T * dd; k++) gmax = fmax(gmax, fabs(Gt[k]));
     NG_CHECK(gmax <= 0.1 + 1e-15);
@@ -274,7 +274,7 @@ static void test_natgrad_step_dense(void)
     ng_graph_free(g);
 }
 
-/* ng_gauge_rotate applies R(frac (Gt - Gt^T)) to every vector: exp, cayley, first order */
+/* ngi_gauge_rotate applies R(frac (Gt - Gt^T)) to every vector: exp, cayley, first order */
 static void test_rotate(void)
 {
     size_t T = 3, N = 4, d = 3, dd = 9, n = T * N * d;
@@ -284,17 +284,17 @@ static void test_rotate(void)
     ng_rng_seed(&r, 51);
     ng_rng_fill_normal(&r, Z0, n, 0.0f, 1.0f);
     for (size_t k = 0; k < T * dd; k++) Gt[k] = 0.2 * ng_rng_normal(&r);
-    size_t rl = ng_rot_ws_len(d);
+    size_t rl = ngi_rot_ws_len(d);
     double *rws = malloc(rl * sizeof *rws);
     NG_CHECK(rl > 0 && rws);
     for (int rot = 0; rot < 3; rot++) {
         memcpy(Z, Z0, n * sizeof *Z);
         /* a too short workspace is refused by the exact rotations */
         if (rot != NG_ROT_FIRST_ORDER)
-            NG_CHECK(ng_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, 0) ==
+            NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, 0) ==
                      NG_EINVAL);
         memcpy(Z, Z0, n * sizeof *Z);
-        NG_CHECK(ng_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, rl) == NG_OK);
+        NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, rl) == NG_OK);
         double err = 0.0, normchange = 0.0;
         for (size_t t = 0; t < T; t++) {
             for (size_t j = 0; j < d; j++)
@@ -354,7 +354,7 @@ static void test_phase_recovers_rotations(void)
     /* recovered rotations: C_t = exp(Gt_t - Gt_t^T) Q_t must agree across t */
     double C[8][9], Rt[9], Gm[9], twist = 0.0, resid = 0.0;
     for (size_t t = 0; t < T; t++) {
-        ng_gauge_skew(1, d, Gt + t * dd, Gm);
+        ngi_gauge_skew(1, d, Gt + t * dd, Gm);
         ng_expm_skew(d, Gm, Rt);
         for (size_t j = 0; j < d; j++)
             for (size_t k = 0; k < d; k++) {
@@ -395,8 +395,8 @@ static void test_moment_trace_exact(void)
     for (size_t k = 0; k < n; k++) Zd[k] = Z[k];
     random_skew(&r, T, d, 0.8, G);
     for (size_t t = 0; t < T; t++) NG_CHECK(ng_expm_skew(d, G + t * dd, R + t * dd) == NG_OK);
-    ng_gauge_moments(g, N, d, Z, M, Mf);
-    double psi0 = psi_d(g, N, d, Zd), tr0 = ng_gauge_moment_trace(g, d, M);
+    ngi_gauge_moments(g, N, d, Z, M, Mf);
+    double psi0 = psi_d(g, N, d, Zd), tr0 = ngi_gauge_moment_trace(g, d, M);
     for (size_t e = 0; e < ng_graph_num_edges(g); e++) {
         size_t a, b;
         ng_graph_edge(g, e, &a, &b, NULL);
@@ -410,7 +410,7 @@ static void test_moment_trace_exact(void)
             }
     }
     rotate_d(T, N, d, Zd, R);
-    double psi1 = psi_d(g, N, d, Zd), pred = psi0 + tr0 - ng_gauge_moment_trace(g, d, M2);
+    double psi1 = psi_d(g, N, d, Zd), pred = psi0 + tr0 - ngi_gauge_moment_trace(g, d, M2);
     NG_CHECK_MSG(fabs(psi1 - pred) < 1e-5 * psi0, "psi(RZ) %.9g, from moments %.9g", psi1, pred);
     NG_CHECK(fabs(psi1 - psi0) > 0.1 * psi0); /* the rotation matters */
     free(Z);

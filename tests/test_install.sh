@@ -116,7 +116,20 @@ if command -v nm >/dev/null 2>&1; then
     for s in ng_version ng_csv_open ng_ckpt_save ng_ckpt_load; do
         grep -qx "$s" "$T/syms" && ok "exported: $s" || bad "not exported: $s"
     done
-    for s in ng_fail ng_asprintf ng_atomic_open; do
+    for s in ng_atomic_open ng_read_file ng_dtype_name; do
+        grep -qx "$s" "$T/syms" && ok "exported: $s" || bad "not exported: $s"
+    done
+    # every exported function is declared NG_API in the installed header, and every global
+    # symbol of the static library named ng_ is public (internal ones use another prefix)
+    grep -o 'NG_API[^(]*(' "$PREFIX/include/natgrad.h" | grep -o 'ng_[a-z0-9_]*($' | tr -d '(' | sort -u >"$T/api"
+    UNDECL=$(comm -23 "$T/syms" "$T/api" | grep '^ng_' | head -10)
+    [ -z "$UNDECL" ] && ok "every exported ng_ symbol is declared in natgrad.h" ||
+        bad "exported but not in natgrad.h: $(echo $UNDECL)"
+    nm --defined-only "$LIBDIR/libnatgrad.a" 2>/dev/null | awk '$2 ~ /^[TDBR]$/ { print $3 }' | sort -u >"$T/static_syms"
+    PRIV=$(comm -23 "$T/static_syms" "$T/api" | grep '^ng_' | head -10)
+    [ -z "$PRIV" ] && ok "internal symbols of libnatgrad.a do not use the public ng_ prefix" ||
+        bad "libnatgrad.a defines ng_ symbols that natgrad.h does not declare: $(echo $PRIV)"
+    for s in ngi_fail ngi_asprintf ngi_xmalloc; do
         grep -qx "$s" "$T/syms" && bad "internal symbol exported: $s" || ok "hidden: $s"
     done
 fi

@@ -57,7 +57,7 @@ static ng_kfac *kfac_sampled_stats(ng_net *net, const ng_kfac_params *p, const f
     NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
     NG_CHECK(ng_net_sample_targets(net, m, r, Yh) == NG_OK);
     NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
-    if (kf) ng_kfac_debug_stats(kf, 1, m);
+    if (kf) ngi_kfac_debug_stats(kf, 1, m);
     return kf;
 }
 
@@ -85,11 +85,11 @@ static void test_natural_gradient_linear_gaussian(void)
     ng_rng_seed(&r, 4);
     ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     /* the expectation of the sampled G is exactly I for a unit-variance Gaussian output */
-    double *G = ng_kfac_debug_factor(kf, 1, 0);
+    double *G = ngi_kfac_debug_factor(kf, 1, 0);
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < 3; j++) G[i * 3 + j] = (i == j);
     NG_CHECK(ng_net_backward(net, Y, m, g) == NG_OK);
-    NG_CHECK(ng_kfac_debug_propose(kf, 1e-6, g, D, 1) == NG_OK);
+    NG_CHECK(ngi_kfac_debug_propose(kf, 1e-6, g, D, 1) == NG_OK);
     double *F = dense_fisher(net, m), *b = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) b[i] = g[i];
     solve(n, F, b);
@@ -124,13 +124,13 @@ static void kron_blockdiag_case(int tikhonov)
     ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
     double gamma = 0.4;
-    NG_CHECK(ng_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
-    const double *pi = ng_kfac_debug_factor(kf, 4, 0);
+    NG_CHECK(ngi_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
+    const double *pi = ngi_kfac_debug_factor(kf, 4, 0);
     double err = 0, sc = 0;
     for (int k = 0; k < 2; k++) {
         size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
         size_t off = ng_net_layer_offset(net, k), N = din * dout;
-        const double *A = ng_kfac_debug_factor(kf, 0, k), *Gk = ng_kfac_debug_factor(kf, 1, k);
+        const double *A = ngi_kfac_debug_factor(kf, 0, k), *Gk = ngi_kfac_debug_factor(kf, 1, k);
         double *M = malloc(N * N * sizeof(double)), *b = malloc(N * sizeof(double));
         /* row-major index i*din + j of W_k; F block = A (x) G: A[j][j'] G[i][i'] */
         for (size_t i = 0; i < dout; i++)
@@ -181,7 +181,7 @@ static void test_running_average(void)
         fill_uniform(Y, m * 2, 200 + (uint64_t)k);
         NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
         NG_CHECK(ng_net_backward(net, Y, ms, NULL) == NG_OK);
-        ng_kfac_debug_stats(kf, k, ms);
+        ngi_kfac_debug_stats(kf, k, ms);
         double eps = k == 1 ? 0 : fmin(1 - 1.0 / k, 0.95);
         const float *a0 = ng_net_abar(net, 0), *a1 = ng_net_abar(net, 1), *g1 = ng_net_g(net, 1);
         for (size_t i = 0; i < 4; i++)
@@ -202,8 +202,8 @@ static void test_running_average(void)
                 for (size_t c = 0; c < ms; c++) s += (double)a0[c * 4 + i] * a1[c * 5 + j];
                 refAx[i * 5 + j] = eps * refAx[i * 5 + j] + (1 - eps) * s / ms;
             }
-        const double *A = ng_kfac_debug_factor(kf, 0, 0), *G = ng_kfac_debug_factor(kf, 1, 1),
-                     *Ax = ng_kfac_debug_factor(kf, 2, 0);
+        const double *A = ngi_kfac_debug_factor(kf, 0, 0), *G = ngi_kfac_debug_factor(kf, 1, 1),
+                     *Ax = ngi_kfac_debug_factor(kf, 2, 0);
         double e = 0;
         for (int i = 0; i < 16; i++) e = fmax(e, fabs(A[i] - refA[i]));
         for (int i = 0; i < 4; i++) e = fmax(e, fabs(G[i] - refG[i]));
@@ -290,10 +290,10 @@ static void kfac_run_case(ng_kfac_curvature curv, int momentum)
         if (ok && info.gamma_adapted) {
             /* what the next iterations apply is exactly a fresh prepare of the chosen gamma */
             double c3[3];
-            ng_kfac_gamma_candidates(gam_prev, p.omega2, p.eta, c3);
+            ngi_kfac_gamma_candidates(gam_prev, p.omega2, p.eta, c3);
             g_adopted += info.gamma != c3[2];
-            ng_kfac_debug_propose_live(kf, gv, Dl);
-            NG_CHECK(ng_kfac_debug_propose(kf, info.gamma, gv, Df, 0) == NG_OK);
+            ngi_kfac_debug_propose_live(kf, gv, Dl);
+            NG_CHECK(ngi_kfac_debug_propose(kf, info.gamma, gv, Df, 0) == NG_OK);
             NG_CHECK_MSG(memcmp(Dl, Df, np * sizeof(float)) == 0, "iteration %d: live inverse is not gamma %g's", it, info.gamma);
         }
     }
@@ -336,8 +336,8 @@ static void float_kernel_case(ng_kfac_curvature curv)
     ng_rng_seed(&r, 83);
     ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
-    NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Dd, 1) == NG_OK);
-    NG_CHECK(ng_kfac_debug_propose(kf, 0.3, g, Df, 0) == NG_OK);
+    NG_CHECK(ngi_kfac_debug_propose(kf, 0.3, g, Dd, 1) == NG_OK);
+    NG_CHECK(ngi_kfac_debug_propose(kf, 0.3, g, Df, 0) == NG_OK);
     double dmax = 0, emax = 0;
     for (size_t i = 0; i < n; i++) {
         dmax = fmax(dmax, fabs((double)Dd[i]));
@@ -383,7 +383,7 @@ static void alpha_exact_fisher_case(double tau2)
     NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
     NG_CHECK(ng_net_backward(net, X, m, g) == NG_OK);
     for (size_t i = 0; i < n; i++) g[i] += (float)(p.eta * th0[i]);
-    NG_CHECK(ng_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D, 1) == NG_OK);
+    NG_CHECK(ngi_kfac_debug_propose(kf, sqrt(p.lambda0 + p.eta), g, D, 1) == NG_OK);
     double *F = dense_fisher(net, mq);
     double gD = 0, DD = 0, DFD = 0;
     for (size_t i = 0; i < n; i++) {

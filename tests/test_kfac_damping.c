@@ -6,12 +6,12 @@
 
 static void test_eps(void)
 {
-    NG_CHECK_NEAR(ng_kfac_eps(1, 0.95), 0.0, 0);
-    NG_CHECK_NEAR(ng_kfac_eps(2, 0.95), 0.5, 1e-15);
-    NG_CHECK_NEAR(ng_kfac_eps(10, 0.95), 0.9, 1e-15);
-    NG_CHECK_NEAR(ng_kfac_eps(20, 0.95), 0.95, 1e-15);
-    NG_CHECK_NEAR(ng_kfac_eps(21, 0.95), 0.95, 1e-15);
-    NG_CHECK_NEAR(ng_kfac_eps(1000, 0.95), 0.95, 0);
+    NG_CHECK_NEAR(ngi_kfac_eps(1, 0.95), 0.0, 0);
+    NG_CHECK_NEAR(ngi_kfac_eps(2, 0.95), 0.5, 1e-15);
+    NG_CHECK_NEAR(ngi_kfac_eps(10, 0.95), 0.9, 1e-15);
+    NG_CHECK_NEAR(ngi_kfac_eps(20, 0.95), 0.95, 1e-15);
+    NG_CHECK_NEAR(ngi_kfac_eps(21, 0.95), 0.95, 1e-15);
+    NG_CHECK_NEAR(ngi_kfac_eps(1000, 0.95), 0.95, 0);
 }
 
 static void test_lm_rule(void)
@@ -26,14 +26,14 @@ static void test_lm_rule(void)
         double r = rho[i];
         if (isnan(r) || r < 0.25) expect /= w1;
         else if (r > 0.75) expect *= w1;
-        lam = ng_kfac_lm_update(lam, r, w1);
+        lam = ngi_kfac_lm_update(lam, r, w1);
         NG_CHECK_REL(lam, expect, 1e-14, 0);
     }
     /* reference trace: 150 -> 116.07 after one good step */
-    NG_CHECK_NEAR(ng_kfac_lm_update(150, 1.0, w1), 116.07, 0.01);
+    NG_CHECK_NEAR(ngi_kfac_lm_update(150, 1.0, w1), 116.07, 0.01);
     /* boundaries: exactly 3/4 and 1/4 keep lambda */
-    NG_CHECK_NEAR(ng_kfac_lm_update(2.0, 0.75, w1), 2.0, 0);
-    NG_CHECK_NEAR(ng_kfac_lm_update(2.0, 0.25, w1), 2.0, 0);
+    NG_CHECK_NEAR(ngi_kfac_lm_update(2.0, 0.75, w1), 2.0, 0);
+    NG_CHECK_NEAR(ngi_kfac_lm_update(2.0, 0.25, w1), 2.0, 0);
 }
 
 static void test_gamma_rule(void)
@@ -42,31 +42,31 @@ static void test_gamma_rule(void)
     double c[3];
     double g0 = sqrt(150 + 1e-5);
     NG_CHECK_NEAR(g0, 12.2474, 1e-4);
-    ng_kfac_gamma_candidates(g0, p.omega2, p.eta, c);
+    ngi_kfac_gamma_candidates(g0, p.omega2, p.eta, c);
     NG_CHECK_NEAR(c[0], 7.33, 0.005); /* reference trace 12.25 -> 7.33 */
     NG_CHECK_NEAR(c[1], g0, 0);
     NG_CHECK_NEAR(c[2], 1.0, 0); /* min(g/omega2, 1) */
-    ng_kfac_gamma_candidates(0.5, p.omega2, p.eta, c);
+    ngi_kfac_gamma_candidates(0.5, p.omega2, p.eta, c);
     NG_CHECK_NEAR(c[0], 0.5 * pow(0.95, 10), 1e-15);
     NG_CHECK_NEAR(c[2], 0.5 / pow(0.95, 10), 1e-15);
-    ng_kfac_gamma_candidates(1e-3, p.omega2, 1e-5, c);
+    ngi_kfac_gamma_candidates(1e-3, p.omega2, 1e-5, c);
     NG_CHECK_NEAR(c[0], sqrt(1e-5), 1e-15); /* floor sqrt(eta) */
     /* scripted model values: lowest wins, NaN never wins, first on ties */
     double m1[3] = {-1, -3, -2}, m2[3] = {NAN, -1, -1}, m3[3] = {NAN, NAN, NAN}, m4[3] = {-5, NAN, -4};
-    NG_CHECK(ng_kfac_pick_lowest(m1, 3) == 1);
-    NG_CHECK(ng_kfac_pick_lowest(m2, 3) == 1);
-    NG_CHECK(ng_kfac_pick_lowest(m3, 3) == -1);
-    NG_CHECK(ng_kfac_pick_lowest(m4, 3) == 0);
+    NG_CHECK(ngi_kfac_pick_lowest(m1, 3) == 1);
+    NG_CHECK(ngi_kfac_pick_lowest(m2, 3) == 1);
+    NG_CHECK(ngi_kfac_pick_lowest(m3, 3) == -1);
+    NG_CHECK(ngi_kfac_pick_lowest(m4, 3) == 0);
     /* a scripted sequence of gamma adaptations following the rule */
     double g = g0;
     const int choice[] = {0, 0, 2, 1, 0};
     double trace[6];
     trace[0] = g;
     for (int i = 0; i < 5; i++) {
-        ng_kfac_gamma_candidates(g, p.omega2, p.eta, c);
+        ngi_kfac_gamma_candidates(g, p.omega2, p.eta, c);
         double mv[3] = {0, 0, 0};
         mv[choice[i]] = -1;
-        g = c[ng_kfac_pick_lowest(mv, 3)];
+        g = c[ngi_kfac_pick_lowest(mv, 3)];
         trace[i + 1] = g;
     }
     NG_CHECK_NEAR(trace[1], g0 * p.omega2, 1e-12);
@@ -113,7 +113,7 @@ static void test_alpha_mu(void)
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         double a, m, ga, gm;
-        double M = ng_kfac_solve_alpha_mu(cs[i].h11, cs[i].h12, cs[i].h22, cs[i].b1, cs[i].b2,
+        double M = ngi_kfac_solve_alpha_mu(cs[i].h11, cs[i].h12, cs[i].h22, cs[i].b1, cs[i].b2,
                                           cs[i].use2, &a, &m);
         double G = grid_min(cs[i].h11, cs[i].h12, cs[i].h22, cs[i].b1, cs[i].b2, cs[i].use2, &ga, &gm);
         NG_CHECK_MSG(isfinite(M) && fabs(M - G) <= 1e-6 * (1 + fabs(G)), "case %zu: %g vs grid %g", i, M, G);
@@ -126,15 +126,15 @@ static void test_alpha_mu(void)
     }
     /* 1-D closed form alpha* = -b1 / h11 */
     double a, m;
-    double M = ng_kfac_solve_alpha_mu(2.0, 0, 0, -8.8, 0, 0, &a, &m);
+    double M = ngi_kfac_solve_alpha_mu(2.0, 0, 0, -8.8, 0, 0, &a, &m);
     NG_CHECK_NEAR(a, 4.4, 1e-15);
     NG_CHECK_NEAR(M, -0.5 * 8.8 * 4.4, 1e-12);
     /* singular systems give finite answers, never NaN */
-    M = ng_kfac_solve_alpha_mu(1.0, 1.0, 1.0, -1.0, -1.0, 1, &a, &m);
+    M = ngi_kfac_solve_alpha_mu(1.0, 1.0, 1.0, -1.0, -1.0, 1, &a, &m);
     NG_CHECK(isfinite(a) && isfinite(m) && isfinite(M));
     NG_CHECK_NEAR(a, m, 1e-12); /* minimum-norm solution splits evenly */
     /* no curvature at all: NaN (no step) */
-    M = ng_kfac_solve_alpha_mu(0.0, 0.0, 0.0, -1.0, 0.0, 0, &a, &m);
+    M = ngi_kfac_solve_alpha_mu(0.0, 0.0, 0.0, -1.0, 0.0, 0, &a, &m);
     NG_CHECK(isnan(M) && a == 0.0);
 }
 

@@ -35,13 +35,13 @@ static void test_sym_fn(void)
     ng_rng_seed(&r, 11);
     size_t n = 6;
     double A[36], Q[36], w[6], X[36], T[36], P[36];
-    double *work = malloc(ng_kfac_eig_lwork(n) * sizeof(double));
-    int *iwork = malloc(ng_kfac_eig_liwork(n) * sizeof(int));
+    double *work = malloc(ngi_kfac_eig_lwork(n) * sizeof(double));
+    int *iwork = malloc(ngi_kfac_eig_liwork(n) * sizeof(int));
     rand_spd(&r, n, 0.5, 1.0, A);
-    NG_CHECK(ng_kfac_eig(n, A, Q, w, work, iwork) == NG_OK);
+    NG_CHECK(ngi_kfac_eig(n, A, Q, w, work, iwork) == NG_OK);
     NG_CHECK(w[0] <= w[n - 1]);
     /* A^-1/2 A A^-1/2 = I and (A + c I)^-1 (A + c I) = I */
-    ng_kfac_sym_fn(n, Q, w, 0.0, -0.5, X, T);
+    ngi_kfac_sym_fn(n, Q, w, 0.0, -0.5, X, T);
     double I1[36], I2[36];
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
@@ -55,7 +55,7 @@ static void test_sym_fn(void)
             for (size_t k = 0; k < n; k++) s += X[i * n + k] * P[k * n + j];
             I1[i * n + j] = s;
         }
-    ng_kfac_sym_fn(n, Q, w, 0.7, -1.0, X, T);
+    ngi_kfac_sym_fn(n, Q, w, 0.7, -1.0, X, T);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             double s = 0;
@@ -72,7 +72,7 @@ static void test_sym_fn(void)
     NG_CHECK_NEAR(e2, 0, 1e-10);
     /* non-finite input is reported, not decomposed */
     A[3] = NAN;
-    NG_CHECK(ng_kfac_eig(n, A, Q, w, work, iwork) == NG_ENUMERIC);
+    NG_CHECK(ngi_kfac_eig(n, A, Q, w, work, iwork) == NG_ENUMERIC);
     free(work);
     free(iwork);
 }
@@ -109,8 +109,8 @@ static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
     double *Q = malloc(nm * nm * 8), *w = malloc(nm * 8), *Ais = malloc(nm * nm * 8),
            *Bis = malloc(nm * nm * 8), *T = malloc(nm * nm * 8), *K1 = malloc(n1 * n1 * 8),
            *K2 = malloc(n2 * n2 * 8), *s1 = malloc(n1 * 8), *s2 = malloc(n2 * 8);
-    double *work = malloc(ng_kfac_eig_lwork(nm) * 8);
-    int *iwork = malloc(ng_kfac_eig_liwork(nm) * sizeof(int));
+    double *work = malloc(ngi_kfac_eig_lwork(nm) * 8);
+    int *iwork = malloc(ngi_kfac_eig_liwork(nm) * sizeof(int));
     rand_spd(r, n1, 1.0, 1.0, A);
     rand_spd(r, n2, 1.0, 1.0, B);
     if (near_one) { /* C = A: s1 == 1 up to rounding (clamped) */
@@ -121,17 +121,17 @@ static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
         rand_spd(r, n2, 0.0, 0.3, D);
     }
     for (size_t i = 0; i < n1 * n2; i++) V[i] = ng_rng_normal(r);
-    NG_CHECK(ng_kfac_eig(n1, A, Q, w, work, iwork) == NG_OK);
-    ng_kfac_sym_fn(n1, Q, w, 0.0, -0.5, Ais, T);
-    NG_CHECK(ng_kfac_eig(n2, B, Q, w, work, iwork) == NG_OK);
-    ng_kfac_sym_fn(n2, Q, w, 0.0, -0.5, Bis, T);
-    NG_CHECK(ng_kfac_kron_sub_factor(n1, Ais, C, K1, s1, T, work, iwork) == NG_OK);
-    NG_CHECK(ng_kfac_kron_sub_factor(n2, Bis, D, K2, s2, T, work, iwork) == NG_OK);
+    NG_CHECK(ngi_kfac_eig(n1, A, Q, w, work, iwork) == NG_OK);
+    ngi_kfac_sym_fn(n1, Q, w, 0.0, -0.5, Ais, T);
+    NG_CHECK(ngi_kfac_eig(n2, B, Q, w, work, iwork) == NG_OK);
+    ngi_kfac_sym_fn(n2, Q, w, 0.0, -0.5, Bis, T);
+    NG_CHECK(ngi_kfac_kron_sub_factor(n1, Ais, C, K1, s1, T, work, iwork) == NG_OK);
+    NG_CHECK(ngi_kfac_kron_sub_factor(n2, Bis, D, K2, s2, T, work, iwork) == NG_OK);
     int sok = 1;
     for (size_t i = 0; i < n1; i++) sok &= s1[i] >= 0 && s1[i] <= 1;
     for (size_t i = 0; i < n2; i++) sok &= s2[i] >= 0 && s2[i] <= 1;
     NG_CHECK(sok);
-    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, 1.0, V, X, tmp);
+    ngi_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, 1.0, V, X, tmp);
     dense_kron_sub_solve(n2, n1, A, B, C, D, V, Xr);
     double scale = 0;
     for (size_t i = 0; i < n1 * n2; i++) scale = fmax(scale, fabs(Xr[i]));
@@ -141,20 +141,20 @@ static void kron_case(ng_rng *r, size_t n1, size_t n2, int near_one)
     {
         double *K1g = malloc(n1 * n1 * 8), *K2g = malloc(n2 * n2 * 8), *s1g = malloc(n1 * 8),
                *s2g = malloc(n2 * 8), *Xg = malloc(n1 * n2 * 8);
-        NG_CHECK(ng_kfac_kron_sub_factor_gv(n1, A, 0.0, C, K1g, s1g, T, work, iwork) == NG_OK);
-        NG_CHECK(ng_kfac_kron_sub_factor_gv(n2, B, 0.0, D, K2g, s2g, T, work, iwork) == NG_OK);
-        ng_kfac_kron_sub_apply(n2, n1, K2g, s2g, K1g, s1g, 1.0, V, Xg, tmp);
+        NG_CHECK(ngi_kfac_kron_sub_factor_gv(n1, A, 0.0, C, K1g, s1g, T, work, iwork) == NG_OK);
+        NG_CHECK(ngi_kfac_kron_sub_factor_gv(n2, B, 0.0, D, K2g, s2g, T, work, iwork) == NG_OK);
+        ngi_kfac_kron_sub_apply(n2, n1, K2g, s2g, K1g, s1g, 1.0, V, Xg, tmp);
         NG_CHECK_MSG(max_abs_diff(Xg, Xr, n1 * n2) <= 1e-9 * scale, "gv n1 %zu n2 %zu: diff %g (scale %g)",
                      n1, n2, max_abs_diff(Xg, Xr, n1 * n2), scale);
         /* an indefinite damped factor is refused, so the caller can take the other route */
         for (size_t i = 0; i < n1 * n1; i++) T[i] = -A[i];
-        NG_CHECK(ng_kfac_kron_sub_factor_gv(n1, T, 0.1, C, K1g, s1g, Q, work, iwork) == NG_ENUMERIC);
+        NG_CHECK(ngi_kfac_kron_sub_factor_gv(n1, T, 0.1, C, K1g, s1g, Q, work, iwork) == NG_ENUMERIC);
         free(K1g); free(K2g); free(s1g); free(s2g); free(Xg);
     }
     /* in-place use with sign -1 gives the negated result */
     memcpy(tmp, V, n1 * n2 * 8);
     double *tmp2 = malloc(n1 * n2 * 8);
-    ng_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, -1.0, tmp, tmp, tmp2);
+    ngi_kfac_kron_sub_apply(n2, n1, K2, s2, K1, s1, -1.0, tmp, tmp, tmp2);
     for (size_t i = 0; i < n1 * n2; i++) tmp[i] = -tmp[i];
     NG_CHECK(max_abs_diff(tmp, X, n1 * n2) <= 1e-12 * scale);
     free(tmp2);
@@ -178,16 +178,16 @@ static void test_spd_shift_inverse(void)
             for (size_t k = 0; k < 3; k++) v += R[i * 3 + k] * R[j * 3 + k];
             S[i * n + j] = v;
         }
-    double *work = malloc(ng_kfac_eig_lwork(n) * sizeof(double));
-    int *iwork = malloc(ng_kfac_eig_liwork(n) * sizeof(int));
-    NG_CHECK(ng_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_OK);
-    NG_CHECK(ng_kfac_eig(n, S, Q, w, work, iwork) == NG_OK);
-    ng_kfac_sym_fn(n, Q, w, 0.3, -1.0, Y, T);
+    double *work = malloc(ngi_kfac_eig_lwork(n) * sizeof(double));
+    int *iwork = malloc(ngi_kfac_eig_liwork(n) * sizeof(int));
+    NG_CHECK(ngi_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_OK);
+    NG_CHECK(ngi_kfac_eig(n, S, Q, w, work, iwork) == NG_OK);
+    ngi_kfac_sym_fn(n, Q, w, 0.3, -1.0, Y, T);
     NG_CHECK(max_abs_diff(X, Y, n * n) < 1e-10);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++) NG_CHECK(X[i * n + j] == X[j * n + i]);
     for (size_t i = 0; i < n; i++) S[i * n + i] -= 5.0; /* now indefinite */
-    NG_CHECK(ng_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_ENUMERIC);
+    NG_CHECK(ngi_kfac_spd_shift_inverse(n, S, 0.3, X) == NG_ENUMERIC);
     free(work);
     free(iwork);
 }
@@ -221,16 +221,16 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     p.curvature = NG_KFAC_TRIDIAG;
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
-    if (fallback) ng_kfac_debug_force_fallback(kf, 1);
+    if (fallback) ngi_kfac_debug_force_fallback(kf, 1);
     NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
     NG_CHECK(ng_net_sample_targets(net, m, &r, Yh) == NG_OK);
     NG_CHECK(ng_net_backward(net, Yh, m, NULL) == NG_OK);
-    ng_kfac_debug_stats(kf, 1, m);
+    ngi_kfac_debug_stats(kf, 1, m);
     double *Fi = calloc(n * n, sizeof(double));
     float *e = calloc(n, sizeof(float)), *col = malloc(n * sizeof(float));
     for (size_t j = 0; j < n; j++) {
         e[j] = 1.0f;
-        NG_CHECK(ng_kfac_debug_propose(kf, gamma, e, col, 1) == NG_OK);
+        NG_CHECK(ngi_kfac_debug_propose(kf, gamma, e, col, 1) == NG_OK);
         for (size_t i = 0; i < n; i++) Fi[i * n + j] = -(double)col[i];
         e[j] = 0.0f;
     }
@@ -261,12 +261,12 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     memcpy(F, Fi, n * n * sizeof(double));
     NG_CHECK(LAPACKE_dgetrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)n, F, (lapack_int)n, ip) == 0);
     NG_CHECK(LAPACKE_dgetri(LAPACK_ROW_MAJOR, (lapack_int)n, F, (lapack_int)n, ip) == 0);
-    const double *pi = ng_kfac_debug_factor(kf, 4, 0);
+    const double *pi = ngi_kfac_debug_factor(kf, 4, 0);
     double err = 0, scale = 0;
     for (int k = 0; k < L; k++)
         for (int k2 = k; k2 <= k + 1 && k2 < L; k2++) {
-            const double *A = ng_kfac_debug_factor(kf, k2 == k ? 0 : 2, k);
-            const double *G = ng_kfac_debug_factor(kf, k2 == k ? 1 : 3, k);
+            const double *A = ngi_kfac_debug_factor(kf, k2 == k ? 0 : 2, k);
+            const double *G = ngi_kfac_debug_factor(kf, k2 == k ? 1 : 3, k);
             for (size_t i = 0; i < dout[k]; i++)
                 for (size_t j = 0; j < din[k]; j++)
                     for (size_t i2 = 0; i2 < dout[k2]; i2++)
@@ -294,9 +294,9 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
 static const char *const k_tridiag_nets[] = {"4-3-3", "3-4-3-2", "3-3-4-2-3"};
 static void test_chain_order(void)
 {
-    NG_CHECK(ng_kfac_chain_left_first(1000, 500, 1001, 785) == 0); /* Xi, mnist pair 0 */
-    NG_CHECK(ng_kfac_chain_left_first(500, 1000, 785, 1001) == 1); /* Xi^T, mnist layer 1 */
-    NG_CHECK(ng_kfac_chain_left_first(4, 4, 4, 4) == 1);           /* ties: left first */
+    NG_CHECK(ngi_kfac_chain_left_first(1000, 500, 1001, 785) == 0); /* Xi, mnist pair 0 */
+    NG_CHECK(ngi_kfac_chain_left_first(500, 1000, 785, 1001) == 1); /* Xi^T, mnist layer 1 */
+    NG_CHECK(ngi_kfac_chain_left_first(4, 4, 4, 4) == 1);           /* ties: left first */
     /* the cost of the order picked: 500*1001*785 + 1000*500*785 (right first), 2*4*4*4 */
     NG_CHECK(ng_kfac_chain_cost(1000, 500, 1001, 785) == 785392500.0);
     NG_CHECK(ng_kfac_chain_cost(4, 4, 4, 4) == 128.0);
@@ -306,8 +306,8 @@ static void test_chain_order(void)
         NG_CHECK(ng_net_spec_parse(k_tridiag_nets[c], "logistic", NG_LOSS_BERNOULLI, &sp) == NG_OK);
         for (int k = 0; k + 1 < sp.n_layers; k++) {
             size_t m = sp.sizes[k + 1], n = sp.sizes[k] + 1, m2 = sp.sizes[k + 2], n2 = sp.sizes[k + 1] + 1;
-            seen[0][ng_kfac_chain_left_first(m, m2, n2, n)] = 1;  /* PsiG_k V_{k+1} PsiA_k^T */
-            seen[1][ng_kfac_chain_left_first(m2, m, n, n2)] = 1;  /* PsiG_k^T W_k PsiA_k */
+            seen[0][ngi_kfac_chain_left_first(m, m2, n2, n)] = 1;  /* PsiG_k V_{k+1} PsiA_k^T */
+            seen[1][ngi_kfac_chain_left_first(m2, m, n, n2)] = 1;  /* PsiG_k^T W_k PsiA_k */
         }
     }
     NG_CHECK(seen[0][0] && seen[0][1] && seen[1][0] && seen[1][1]);

@@ -701,7 +701,7 @@ static void test_rotation_ws_variants(void)
 {
     tseed(77);
     enum { DM = 40 };
-    size_t len = ng_rot_ws_len(DM);
+    size_t len = ngi_rot_ws_len(DM);
     NG_CHECK(len > 0);
     double *ws = malloc(len * sizeof *ws);
     double *M = malloc(DM * DM * sizeof *M), *G = malloc(DM * DM * sizeof *G);
@@ -709,7 +709,7 @@ static void test_rotation_ws_variants(void)
     int same = 1;
     size_t allocs = 0;
     for (size_t d = 1; d <= DM; d += (d < 8 ? 1 : 8)) {
-        size_t ld = ng_rot_ws_len(d);
+        size_t ld = ngi_rot_ws_len(d);
         NG_CHECK(ld > 0 && ld <= len);
         for (int rep = 0; rep < 3; rep++) {
             rand_d(M, d * d);
@@ -717,20 +717,20 @@ static void test_rotation_ws_variants(void)
             for (int refl = 0; refl < 2; refl++) {
                 double det1 = 0, det2 = 0;
                 NG_CHECK(ng_procrustes_cross(d, M, refl, R1, &det1) == NG_OK);
-                size_t c0 = ng_alloc_count();
-                NG_CHECK(ng_procrustes_cross_ws(d, M, refl, R2, &det2, ws, ld) == NG_OK);
-                allocs += ng_alloc_count() - c0;
+                size_t c0 = ngi_alloc_count();
+                NG_CHECK(ngi_procrustes_cross_ws(d, M, refl, R2, &det2, ws, ld) == NG_OK);
+                allocs += ngi_alloc_count() - c0;
                 same &= det1 == det2 && memcmp(R1, R2, d * d * sizeof *R1) == 0;
             }
             NG_CHECK(ng_expm_skew(d, G, R1) == NG_OK);
-            size_t c0 = ng_alloc_count();
-            NG_CHECK(ng_expm_skew_ws(d, G, R2, ws, ld) == NG_OK);
-            allocs += ng_alloc_count() - c0;
+            size_t c0 = ngi_alloc_count();
+            NG_CHECK(ngi_expm_skew_ws(d, G, R2, ws, ld) == NG_OK);
+            allocs += ngi_alloc_count() - c0;
             same &= memcmp(R1, R2, d * d * sizeof *R1) == 0;
             NG_CHECK(ng_cayley(d, G, R1) == NG_OK);
-            c0 = ng_alloc_count();
-            NG_CHECK(ng_cayley_ws(d, G, R2, ws, ld) == NG_OK);
-            allocs += ng_alloc_count() - c0;
+            c0 = ngi_alloc_count();
+            NG_CHECK(ngi_cayley_ws(d, G, R2, ws, ld) == NG_OK);
+            allocs += ngi_alloc_count() - c0;
             same &= memcmp(R1, R2, d * d * sizeof *R1) == 0;
         }
     }
@@ -741,12 +741,12 @@ static void test_rotation_ws_variants(void)
     rand_d(M, d * d);
     rand_skew(d, G, 0.3);
     for (size_t k = 0; k < d * d; k++) R2[k] = -7.0;
-    NG_CHECK(ng_procrustes_cross_ws(d, M, 1, R2, NULL, ws, 4 * d * d + d) == NG_EINVAL);
-    NG_CHECK(ng_procrustes_cross_ws(d, M, 1, R2, NULL, NULL, len) == NG_EINVAL);
-    NG_CHECK(ng_expm_skew_ws(d, G, R2, ws, 7 * d * d - 1) == NG_EINVAL);
-    NG_CHECK(ng_cayley_ws(d, G, R2, ws, 1) == NG_EINVAL);
+    NG_CHECK(ngi_procrustes_cross_ws(d, M, 1, R2, NULL, ws, 4 * d * d + d) == NG_EINVAL);
+    NG_CHECK(ngi_procrustes_cross_ws(d, M, 1, R2, NULL, NULL, len) == NG_EINVAL);
+    NG_CHECK(ngi_expm_skew_ws(d, G, R2, ws, 7 * d * d - 1) == NG_EINVAL);
+    NG_CHECK(ngi_cayley_ws(d, G, R2, ws, 1) == NG_EINVAL);
     NG_CHECK(R2[0] == -7.0 && R2[d * d - 1] == -7.0);
-    NG_CHECK(ng_rot_ws_len(0) == 1 && ng_rot_ws_len((size_t)1 << 20) == 0);
+    NG_CHECK(ngi_rot_ws_len(0) == 1 && ngi_rot_ws_len((size_t)1 << 20) == 0);
     free(ws);
     free(M);
     free(G);

@@ -1,6 +1,6 @@
 /* test_runinfra.c - CSV metric logs and crash-safe checkpoints. */
 #include "natgrad.h"
-#include "internal.h" /* ng_fail, ng_asprintf */
+#include "internal.h" /* ngi_fail, ngi_asprintf */
 #include "ngtest.h"
 
 #include <stdint.h>
@@ -514,20 +514,20 @@ static void test_ckpt_failed_save_keeps_previous(void)
     free(dir);
 }
 
-/* ng_fail may be given ng_last_error() to add context (common.c formats via a scratch
- * buffer); ng_asprintf has no fixed size. */
+/* ngi_fail may be given ng_last_error() to add context (common.c formats via a scratch
+ * buffer); ngi_asprintf has no fixed size. */
 static void test_fail_context(void)
 {
-    ng_fail(NG_EIO, "inner %d", 42);
+    ngi_fail(NG_EIO, "inner %d", 42);
     NG_CHECK(!strcmp(ng_last_error(), "inner 42"));
-    NG_CHECK(ng_fail(NG_EFORMAT, "outer: %s (again: %s)", ng_last_error(), ng_last_error()) ==
+    NG_CHECK(ngi_fail(NG_EFORMAT, "outer: %s (again: %s)", ng_last_error(), ng_last_error()) ==
              NG_EFORMAT);
     NG_CHECK_MSG(!strcmp(ng_last_error(), "outer: inner 42 (again: inner 42)"), "%s",
                  ng_last_error());
     char big[3000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    char *p = ng_asprintf("%s/%s", big, "MANIFEST");
+    char *p = ngi_asprintf("%s/%s", big, "MANIFEST");
     NG_CHECK(p && strlen(p) == sizeof big - 1 + 9 && !strcmp(p + sizeof big - 1, "/MANIFEST"));
     free(p);
     NG_CHECK(!strcmp(ng_status_name(NG_EMISMATCH), "mismatch"));

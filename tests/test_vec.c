@@ -35,7 +35,7 @@ static void test_dots_reference(void)
         const float *bs[3] = {a, b, c};
         for (int nb = 1; nb <= 3; nb++) {
             double out[3] = {NAN, NAN, NAN};
-            ng_vec_dots(a, bs, nb, n, out);
+            ngi_vec_dots(a, bs, nb, n, out);
             for (int j = 0; j < nb; j++) {
                 double want = ref_dot(a, bs[j], n), tol = 1e-12 * (1.0 + (double)n);
                 NG_CHECK_MSG(fabs(out[j] - want) <= tol, "n %zu nb %d j %d: %.17g vs %.17g", n, nb, j,
@@ -58,14 +58,14 @@ static void test_grad_finish_reference(void)
         float *g2 = rand_vec(n, 300 + t), *want = malloc((n ? n : 1) * sizeof(float));
         for (size_t i = 0; i < n; i++) want[i] = g[i] + eta * th[i];
         double out[3];
-        NG_CHECK(ng_vec_grad_finish(g, th, eta, d0, n, out) == 1);
+        NG_CHECK(ngi_vec_grad_finish(g, th, eta, d0, n, out) == 1);
         NG_CHECK(n == 0 || memcmp(g, want, n * sizeof(float)) == 0);
         double tol = 1e-12 * (1.0 + (double)n);
         NG_CHECK_NEAR(out[0], ref_dot(th, th, n), tol);
         NG_CHECK_NEAR(out[1], ref_dot(want, d0, n), tol);
         NG_CHECK_NEAR(out[2], ref_dot(d0, d0, n), tol);
         /* without d0: the same gradient, theta . theta, and zeros */
-        NG_CHECK(ng_vec_grad_finish(g2, th, eta, NULL, n, out) == 1);
+        NG_CHECK(ngi_vec_grad_finish(g2, th, eta, NULL, n, out) == 1);
         NG_CHECK(n == 0 || memcmp(g2, want, n * sizeof(float)) == 0);
         NG_CHECK_NEAR(out[0], ref_dot(th, th, n), tol);
         NG_CHECK(out[1] == 0.0 && out[2] == 0.0);
@@ -91,7 +91,7 @@ static void test_grad_finish_nonfinite(void)
             for (int in_theta = 0; in_theta < 2; in_theta++) {
                 float *g = rand_vec(n, 7), *th = rand_vec(n, 8);
                 (in_theta ? th : g)[where[w]] = bad[b];
-                NG_CHECK_MSG(ng_vec_grad_finish(g, th, 0.5f, NULL, n, out) == 0, "at %zu value %g theta %d",
+                NG_CHECK_MSG(ngi_vec_grad_finish(g, th, 0.5f, NULL, n, out) == 0, "at %zu value %g theta %d",
                              where[w], (double)bad[b], in_theta);
                 free(g);
                 free(th);
@@ -99,7 +99,7 @@ static void test_grad_finish_nonfinite(void)
     /* a large but finite gradient is finite */
     float *g = rand_vec(n, 9), *th = rand_vec(n, 10);
     g[3] = 3e38f;
-    NG_CHECK(ng_vec_grad_finish(g, th, 0.0f, NULL, n, out) == 1);
+    NG_CHECK(ngi_vec_grad_finish(g, th, 0.0f, NULL, n, out) == 1);
     free(g);
     free(th);
 }
@@ -110,15 +110,15 @@ static void test_combine(void)
     for (size_t t = 0; t < sizeof k_lens / sizeof *k_lens; t++) {
         size_t n = k_lens[t];
         float *x = rand_vec(n, 600 + t), *y = rand_vec(n, 700 + t), *out = rand_vec(n, 800 + t);
-        NG_CHECK(ng_vec_combine(out, 0.75, x, -1.5, y, n) == 1);
+        NG_CHECK(ngi_vec_combine(out, 0.75, x, -1.5, y, n) == 1);
         int same = 1;
         for (size_t i = 0; i < n; i++) same &= out[i] == (float)(0.75 * (double)x[i] - 1.5 * (double)y[i]);
         NG_CHECK_MSG(same, "n %zu", n);
         if (n) {
             x[n / 2] = NAN;
-            NG_CHECK(ng_vec_combine(out, 0.75, x, -1.5, y, n) == 0);
+            NG_CHECK(ngi_vec_combine(out, 0.75, x, -1.5, y, n) == 0);
             x[n / 2] = 1e38f; /* finite, but a x + b y overflows float */
-            NG_CHECK(ng_vec_combine(out, 10.0, x, 0.0, y, n) == 0);
+            NG_CHECK(ngi_vec_combine(out, 10.0, x, 0.0, y, n) == 0);
         }
         free(x);
         free(y);
@@ -136,11 +136,11 @@ static void test_thread_invariance(void)
     int nt = omp_get_max_threads();
     float *g1 = rand_vec(n, 14), *g3 = rand_vec(n, 14);
     omp_set_num_threads(1);
-    ng_vec_dots(a, bs, 3, n, o1);
-    ng_vec_grad_finish(g1, a, 0.1f, b, n, f1);
+    ngi_vec_dots(a, bs, 3, n, o1);
+    ngi_vec_grad_finish(g1, a, 0.1f, b, n, f1);
     omp_set_num_threads(3);
-    ng_vec_dots(a, bs, 3, n, o3);
-    ng_vec_grad_finish(g3, a, 0.1f, b, n, f3);
+    ngi_vec_dots(a, bs, 3, n, o3);
+    ngi_vec_grad_finish(g3, a, 0.1f, b, n, f3);
     omp_set_num_threads(nt);
     NG_CHECK(memcmp(o1, o3, sizeof o1) == 0);
     NG_CHECK(memcmp(f1, f3, sizeof f1) == 0);

@@ -6,7 +6,6 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
-#include "kfac_internal.h"
 
 #include <getopt.h>
 #include <math.h>

@@ -66,6 +66,9 @@ void ng_cli_install_sigint(void);
 int ng_cli_interrupted(void);
 void ng_cli_request_stop(void); /* what the handler does; for tests */
 
+/* printf into a fresh malloc'ed string (NULL when out of memory). */
+char *ng_cli_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Removes a file if it exists (for cleaning up on failure). */
 void ng_cli_unlink_quiet(const char *path);
 

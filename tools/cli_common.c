@@ -236,3 +236,13 @@ int ng_cli_no_options(const char *cmd, int argc, char **argv, const char *help)
     if (optind < argc) return ng_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     return -1;
 }
+
+char *ng_cli_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    return s;
+}

@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv_read.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,10 +131,10 @@ static char *curve_label(const char *path, size_t nfiles, const plot_opts *o, co
                          const char *ycol, size_t ny)
 {
     const char *fpart = nfiles > 1 ? base_name(path) : "";
-    char *bpart = by_val ? ng_asprintf("%s=%s", o->by, by_val) : ng_strdup("");
+    char *bpart = by_val ? ng_cli_asprintf("%s=%s", o->by, by_val) : strdup("");
     const char *ypart = (ny > 1 || (nfiles == 1 && !by_val)) ? ycol : "";
     if (!bpart) return NULL;
-    char *label = ng_asprintf("%s%s%s%s%s", fpart, *fpart && *bpart ? " " : "", bpart,
+    char *label = ng_cli_asprintf("%s%s%s%s%s", fpart, *fpart && *bpart ? " " : "", bpart,
                               (*fpart || *bpart) && *ypart ? " " : "", ypart);
     free(bpart);
     return label;
@@ -225,11 +224,11 @@ static char *find_gnuplot(void)
 {
     const char *path = getenv("PATH");
     if (!path || !*path) return NULL;
-    char *copy = ng_strdup(path);
+    char *copy = strdup(path);
     if (!copy) return NULL;
     char *save = NULL, *found = NULL;
     for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        char *p = ng_asprintf("%s/gnuplot", *d ? d : ".");
+        char *p = ng_cli_asprintf("%s/gnuplot", *d ? d : ".");
         struct stat st;
         if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) found = p;
         else free(p);
@@ -243,11 +242,11 @@ static char *last_line(const char *path)
 {
     unsigned char *b;
     size_t n;
-    if (ng_read_file(path, &b, &n) != NG_OK) return ng_strdup("(no output)");
+    if (ng_read_file(path, &b, &n) != NG_OK) return strdup("(no output)");
     while (n && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
     size_t s = n;
     while (s && b[s - 1] != '\n') s--;
-    char *r = ng_xmalloc(n - s + 1);
+    char *r = malloc(n - s + 1);
     if (r) {
         memcpy(r, b + s, n - s);
         r[n - s] = '\0';
@@ -317,7 +316,7 @@ static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_ou
         /* y columns joined with ", " */
         size_t n = 1;
         for (size_t k = 0; k < ny; k++) n += strlen(ycols[k]) + 2;
-        char *yl = ng_xmalloc(n);
+        char *yl = malloc(n);
         if (!yl) return 0;
         yl[0] = '\0';
         for (size_t k = 0; k < ny; k++) {
@@ -394,7 +393,7 @@ int ng_cmd_plot(int argc, char **argv)
         return ng_cli_usage_error(CMD, "--out '%s': the file name must end in .png or .svg", o.out);
 
     /* --y list */
-    char *ybuf = ng_strdup(o.ycols_arg);
+    char *ybuf = strdup(o.ycols_arg);
     if (!ybuf) return ng_cli_fail(CMD, "parsing --y");
     size_t ny = ng_csv_split(ybuf, NULL, 0);
     char **ycols = calloc(ny, sizeof *ycols);
@@ -437,7 +436,7 @@ int ng_cmd_plot(int argc, char **argv)
     }
 
     const char *td = getenv("TMPDIR");
-    tmpdir = ng_asprintf("%s/natgrad-plot-XXXXXX", td && *td ? td : "/tmp");
+    tmpdir = ng_cli_asprintf("%s/natgrad-plot-XXXXXX", td && *td ? td : "/tmp");
     if (!tmpdir || !mkdtemp(tmpdir)) {
         fprintf(stderr, "natgrad plot: cannot create a temp directory: %s\n", strerror(errno));
         free(tmpdir);
@@ -448,7 +447,7 @@ int ng_cmd_plot(int argc, char **argv)
     if (!datpaths) goto oom;
     for (size_t i = 0; i < cs.n; i++) {
         if (!cs.c[i].n) continue;
-        datpaths[i] = ng_asprintf("%s/curve%zu.dat", tmpdir, i);
+        datpaths[i] = ng_cli_asprintf("%s/curve%zu.dat", tmpdir, i);
         if (!datpaths[i]) goto oom;
         FILE *f = fopen(datpaths[i], "w");
         if (!f) {
@@ -461,9 +460,9 @@ int ng_cmd_plot(int argc, char **argv)
             goto done;
         }
     }
-    script = ng_asprintf("%s/plot.gp", tmpdir);
-    log = ng_asprintf("%s/gnuplot.log", tmpdir);
-    tmp_out = ng_asprintf("%s.tmp.%ld%s", o.out, (long)getpid(), svg ? ".svg" : ".png");
+    script = ng_cli_asprintf("%s/plot.gp", tmpdir);
+    log = ng_cli_asprintf("%s/gnuplot.log", tmpdir);
+    tmp_out = ng_cli_asprintf("%s.tmp.%ld%s", o.out, (long)getpid(), svg ? ".svg" : ".png");
     if (!script || !log || !tmp_out) goto oom;
     FILE *f = fopen(script, "w");
     if (!f) {

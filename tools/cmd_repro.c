@@ -5,7 +5,6 @@
  * method; --figure draws the embedding trajectories along t through gnuplot. */
 #include "cli.h"
 #include "commands.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -734,7 +733,7 @@ static int run_figure(const cfg_t *c, const toy_t *t)
             double L = NAN;
             ng_goldstone_eval(gs, &L, NULL, NULL);
             gaps[m][k] = L - t->Lstar;
-            char *p = ng_asprintf("%s/m%d_s%d.dat", dir, m, k);
+            char *p = ng_cli_asprintf("%s/m%d_s%d.dat", dir, m, k);
             if (!p || !write_traj(p, c, t, Z)) {
                 fprintf(stderr, "natgrad %s: cannot write figure data in %s\n", CMD, dir);
                 rc = NG_EXIT_FAIL;
@@ -744,10 +743,10 @@ static int run_figure(const cfg_t *c, const toy_t *t)
         ng_goldstone_free(gs);
     }
     free(Z);
-    char *script = ng_asprintf("%s/plot.gp", dir);
+    char *script = ng_cli_asprintf("%s/plot.gp", dir);
     size_t L = strlen(c->figure);
     int svg = !strcmp(c->figure + L - 4, ".svg");
-    char *tmpout = ng_asprintf("%s.tmp.%ld%s", c->figure, (long)getpid(), svg ? ".svg" : ".png");
+    char *tmpout = ng_cli_asprintf("%s.tmp.%ld%s", c->figure, (long)getpid(), svg ? ".svg" : ".png");
     if (rc == NG_EXIT_OK) {
         FILE *f = fopen(script, "w");
         if (!f) {
@@ -768,7 +767,7 @@ static int run_figure(const cfg_t *c, const toy_t *t)
             if (fclose(f) != 0) rc = NG_EXIT_FAIL;
         }
         if (rc == NG_EXIT_OK) {
-            char *cmd = ng_asprintf("gnuplot '%s' 2>&1", script);
+            char *cmd = ng_cli_asprintf("gnuplot '%s' 2>&1", script);
             int g = system(cmd);
             free(cmd);
             if (g != 0 || rename(tmpout, c->figure) != 0) {
@@ -784,7 +783,7 @@ static int run_figure(const cfg_t *c, const toy_t *t)
     /* clean the temp directory */
     for (int m = 0; m < 2; m++)
         for (int k = 0; k < 3; k++) {
-            char *p = ng_asprintf("%s/m%d_s%d.dat", dir, m, k);
+            char *p = ng_cli_asprintf("%s/m%d_s%d.dat", dir, m, k);
             if (p) ng_cli_unlink_quiet(p);
             free(p);
         }

@@ -2,7 +2,7 @@
  * and split in place; the fields stay text until a caller asks for a number, so a text
  * column (a method name) can sit beside the numeric ones. */
 #include "csv_read.h"
-#include "internal.h"
+#include "natgrad.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,0 +1,307 @@
+/* goldstone.c - Goldstone-GD (Bamler & Mandt 2018, Algorithm 1): k1 steps of an ordinary
+ * optimiser on L = sum_t l(X_t; Z_t) + psi(Z), then a symmetry phase that moves along the
+ * flat rotation directions that plain gradients only creep along at rate O(lambda/T^2):
+ * the paper's gauge-field natural gradient, exact synchronisation, or both. */
+#include "goldstone_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct ng_goldstone {
+    ng_goldstone_params p;
+    const ng_graph *g;
+    size_t T, N, d;
+    ng_local_loss_fn fn;
+    void *user;
+    float *Z, *grad;
+    ng_inner *inner;
+    double *Gt; /* gauge fields Gamma~, T x d x d */
+    ngi_gauge_ws ws;
+    size_t *idx; /* 3 T: BFS order, parent, parent edge */
+    int64_t steps;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *ng_symmetry_name(ng_symmetry s)
+{
+    switch (s) {
+    case NG_SYM_NONE: return "none";
+    case NG_SYM_GOLDSTONE: return "goldstone";
+    case NG_SYM_SYNC: return "sync";
+    case NG_SYM_SYNC_GOLDSTONE: return "sync+goldstone";
+    }
+    return "?";
+}
+
+const char *ng_gauge_solver_name(ng_gauge_solver s)
+{
+    switch (s) {
+    case NG_GAUGE_QUADRATIC: return "quadratic";
+    case NG_GAUGE_RETRACT: return "retract";
+    }
+    return "?";
+}
+
+const char *ng_rotation_name(ng_rotation r)
+{
+    switch (r) {
+    case NG_ROT_FIRST_ORDER: return "first-order";
+    case NG_ROT_CAYLEY: return "cayley";
+    case NG_ROT_EXP: return "exp";
+    }
+    return "?";
+}
+
+ng_goldstone_params ng_goldstone_default_params(void)
+{
+    ng_goldstone_params p;
+    memset(&p, 0, sizeof p);
+    /* measured (README): sync removes twists AND reflection walls; when the gauge phase
+     * is chosen, the retract solver (steps re-expanded at the current rotation, exact
+     * Cayley rotation, line search on the exact psi) with 4x the paper's step is the
+     * fastest setting on the ratings and the toy and never raises psi */
+    p.symmetry = NG_SYM_SYNC;
+    p.k1 = 50;
+    p.k2 = 10;
+    p.rho_scale = 4.0;
+    p.gauge_solver = NG_GAUGE_RETRACT;
+    p.gauge_reset = 1;
+    p.rotation = NG_ROT_CAYLEY;
+    p.gauge_clip = 0.0;
+    p.apply_fraction = 1.0;
+    /* the paper's toy optimiser: clipped GD, rho_s = (100 / (s + 100))^0.7 */
+    p.inner = ng_inner_default_params(NG_INNER_GD);
+    p.inner.rho0 = 1.0;
+    p.inner.sbar = 100.0;
+    p.inner.p = 0.7;
+    p.inner.clip = 0.01;
+    return p;
+}
+
+void ng_goldstone_paper_variant(ng_goldstone_params *p)
+{
+    p->symmetry = NG_SYM_GOLDSTONE;
+    p->k1 = 50;
+    p->k2 = 10;
+    p->rho_scale = 1.0;
+    p->gauge_reset = 0;
+    p->rotation = NG_ROT_FIRST_ORDER;
+    p->gauge_clip = 0.0;
+    p->apply_fraction = 1.0;
+    p->gauge_solver = NG_GAUGE_QUADRATIC;
+}
+
+static ng_status check_params(const ng_goldstone_params *p)
+{
+    if ((unsigned)p->symmetry > NG_SYM_SYNC_GOLDSTONE)
+        return ngi_fail(NG_EINVAL, "ng_goldstone: symmetry = %d; expected none, goldstone, sync or sync+goldstone",
+                       (int)p->symmetry);
+    if ((unsigned)p->rotation > NG_ROT_EXP)
+        return ngi_fail(NG_EINVAL, "ng_goldstone: rotation = %d; expected first-order, cayley or exp",
+                       (int)p->rotation);
+    if ((unsigned)p->gauge_solver > NG_GAUGE_RETRACT)
+        return ngi_fail(NG_EINVAL, "ng_goldstone: gauge_solver = %d; expected quadratic or retract",
+                       (int)p->gauge_solver);
+    if (p->gauge_solver == NG_GAUGE_RETRACT && p->rotation == NG_ROT_FIRST_ORDER &&
+        (p->symmetry == NG_SYM_GOLDSTONE || p->symmetry == NG_SYM_SYNC_GOLDSTONE))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: the retract gauge solver needs an exact rotation (cayley "
+                                  "or exp), not first-order");
+    if (p->k1 < 1 || p->k2 < 0)
+        return ngi_fail(NG_EINVAL, "ng_goldstone: k1 = %d, k2 = %d; expected k1 >= 1, k2 >= 0", p->k1, p->k2);
+    if (!(p->rho_scale > 0) || !isfinite(p->rho_scale))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: rho_scale = %g; expected a finite value > 0", p->rho_scale);
+    if (!(p->apply_fraction > 0 && p->apply_fraction <= 1))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: apply_fraction = %g; expected in (0, 1]", p->apply_fraction);
+    if (!isfinite(p->gauge_clip))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: gauge_clip = %g; expected finite", p->gauge_clip);
+    return NG_OK;
+}
+
+ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *graph, size_t N, size_t d,
+                           ng_local_loss_fn fn, void *user, float *Z, ng_goldstone **out)
+{
+    if (!out) return ngi_fail(NG_EINVAL, "ng_goldstone_new: out is NULL");
+    *out = NULL;
+    if (!p || !graph || !fn || !Z)
+        return ngi_fail(NG_EINVAL, "ng_goldstone_new: params, graph, model function or Z is NULL");
+    if (N == 0 || d == 0) return ngi_fail(NG_EINVAL, "ng_goldstone_new: N = %zu, d = %zu; expected > 0", N, d);
+    ng_status st = check_params(p);
+    if (st) return st;
+    size_t T = graph->T;
+    if (N > SIZE_MAX / d / T / sizeof(float))
+        return ngi_fail(NG_EINVAL, "ng_goldstone_new: T*N*d = %zu*%zu*%zu is too large", T, N, d);
+    ng_goldstone *gs = ngi_xcalloc(1, sizeof *gs);
+    if (!gs) return NG_ENOMEM;
+    gs->p = *p;
+    gs->g = graph;
+    gs->T = T;
+    gs->N = N;
+    gs->d = d;
+    gs->fn = fn;
+    gs->user = user;
+    gs->Z = Z;
+    st = NG_ENOMEM;
+    gs->grad = ngi_xmalloc(T * N * d * sizeof *gs->grad);
+    gs->Gt = ngi_xcalloc(T * d * d, sizeof *gs->Gt);
+    gs->idx = ngi_xmalloc(3 * T * sizeof *gs->idx);
+    if (!gs->grad || !gs->Gt || !gs->idx) goto fail;
+    if ((st = ngi_gauge_ws_alloc(&gs->ws, graph, N, d))) goto fail;
+    if ((st = ng_inner_new(&p->inner, T * N * d, &gs->inner))) goto fail;
+    *out = gs;
+    return NG_OK;
+fail:
+    ng_goldstone_free(gs);
+    return st;
+}
+
+void ng_goldstone_free(ng_goldstone *gs)
+{
+    if (!gs) return;
+    free(gs->grad);
+    free(gs->Gt);
+    free(gs->idx);
+    ngi_gauge_ws_free(&gs->ws);
+    ng_inner_free(gs->inner);
+    free(gs);
+}
+
+int64_t ng_goldstone_steps(const ng_goldstone *gs) { return gs->steps; }
+void ng_goldstone_set_steps(ng_goldstone *gs, int64_t s)
+{
+    gs->steps = s < 0 ? 0 : s;
+    ng_inner_set_steps(gs->inner, gs->steps);
+}
+const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs) { return &gs->p; }
+
+static ng_status phase(ng_goldstone *gs)
+{
+    ng_status st = NG_OK;
+    size_t T = gs->T;
+    ng_symmetry s = gs->p.symmetry;
+    if (s == NG_SYM_SYNC || s == NG_SYM_SYNC_GOLDSTONE) {
+        st = ngi_sync_ws(gs->g, gs->N, gs->d, gs->Z, NULL, gs->idx, gs->idx + T, gs->idx + 2 * T,
+                        gs->ws.M, gs->ws.Rd, gs->ws.Mf, gs->ws.tmp, gs->ws.rot, gs->ws.rot_len);
+        if (st) return st;
+    }
+    if (s == NG_SYM_GOLDSTONE || s == NG_SYM_SYNC_GOLDSTONE) {
+        if (gs->p.gauge_reset) memset(gs->Gt, 0, T * gs->d * gs->d * sizeof *gs->Gt);
+        st = ngi_gauge_phase_ws(gs->g, gs->N, gs->d, gs->Z, gs->Gt, &gs->p, &gs->ws);
+    }
+    return st;
+}
+
+ng_status ng_goldstone_symmetry_phase(ng_goldstone *gs, double *seconds)
+{
+    double t0 = now_s();
+    ng_status st = phase(gs);
+    if (seconds) *seconds = now_s() - t0;
+    return st;
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    int bad = 0;
+    const long ln = (long)n;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (ln > 65536)
+    for (long k = 0; k < ln; k++) bad |= !isfinite(x[k]);
+    return !bad;
+}
+
+ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi)
+{
+    double e = 0.0;
+    ng_status st = gs->fn(gs->user, gs->Z, NULL, &e);
+    if (st) return st;
+    double p = ng_graph_psi(gs->g, gs->N, gs->d, gs->Z);
+    if (ell) *ell = e;
+    if (psi) *psi = p;
+    if (loss) *loss = e + p;
+    return NG_OK;
+}
+
+ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *stats)
+{
+    double t0 = now_s();
+    size_t n = gs->T * gs->N * gs->d;
+    ng_goldstone_stats st0;
+    memset(&st0, 0, sizeof st0);
+    st0.walls = -1;
+    memset(gs->grad, 0, n * sizeof *gs->grad);
+    double ell = 0.0, psi = 0.0;
+    ng_status st = gs->fn(gs->user, gs->Z, gs->grad, &ell);
+    if (st) return st;
+    if ((st = ng_graph_psi_grad(gs->g, gs->N, gs->d, gs->Z, gs->grad, &psi))) return st;
+    int64_t s = gs->steps;
+    if (!isfinite(ell) || !isfinite(psi))
+        return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (loss %g + psi %g)",
+                       (long long)s, ell, psi);
+    /* before the update: clipping would silently turn an Inf/NaN gradient into +-clip */
+    if (!all_finite(gs->grad, n))
+        return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite gradient)",
+                       (long long)s);
+    ng_inner_step(gs->inner, gs->Z, gs->grad);
+    if (!all_finite(gs->Z, n))
+        return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite parameters "
+                       "after the update)", (long long)s);
+    gs->steps = s + 1;
+    st0.step = gs->steps;
+    st0.ell = ell;
+    st0.psi = psi;
+    st0.loss = ell + psi;
+    if (gs->p.symmetry != NG_SYM_NONE && gs->steps % gs->p.k1 == 0) {
+        double t1 = now_s();
+        if (count_walls) {
+            int w = 0;
+            st = ngi_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
+                                   gs->ws.rot, gs->ws.rot_len);
+            if (st) return st;
+            st0.walls = w;
+        }
+        if ((st = phase(gs))) return st;
+        if (!all_finite(gs->Z, n))
+            return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite "
+                           "parameters after the symmetry phase)", (long long)s);
+        st0.symmetry_ran = 1;
+        st0.symmetry_seconds = now_s() - t1;
+    } else if (count_walls) {
+        int w = 0;
+        st = ngi_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
+                               gs->ws.rot, gs->ws.rot_len);
+        if (st) return st;
+        st0.walls = w;
+    }
+    st0.seconds = now_s() - t0;
+    if (stats) *stats = st0;
+    return NG_OK;
+}
+
+ng_status ng_goldstone_state_arrays(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap, size_t *n)
+{
+    if (!gs || !n || (cap && !arrays))
+        return ngi_fail(NG_EINVAL, "ng_goldstone_state_arrays: state, arrays or n is NULL");
+    size_t k = 1 + ng_inner_num_state(gs->inner);
+    *n = k;
+    if (cap >= 1) {
+        memset(&arrays[0], 0, sizeof arrays[0]);
+        arrays[0].name = "gauge";
+        arrays[0].t.dtype = NG_F64;
+        arrays[0].t.ndim = 3;
+        arrays[0].t.shape[0] = gs->T;
+        arrays[0].t.shape[1] = gs->d;
+        arrays[0].t.shape[2] = gs->d;
+        arrays[0].t.data = gs->Gt;
+    }
+    for (size_t j = 1; j < k && j < cap; j++) {
+        ng_status st = ng_inner_state(gs->inner, j - 1, &arrays[j]);
+        if (st) return st;
+    }
+    return NG_OK;
+}
