@@ -238,6 +238,18 @@ NG_API ng_status ng_ckpt_save(const char *dir, const char *model, int64_t step,
 NG_API ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
                               ng_ckpt_array *arrays, size_t n);
 NG_API int ng_ckpt_exists(const char *dir);
+/* Reads one array of the checkpoint in dir (whatever its shape) into a fresh tensor
+ * (free with ng_tensor_free); NG_EMISMATCH when the checkpoint has no such array. */
+NG_API ng_status ng_ckpt_read(const char *dir, const char *name, ng_tensor *out);
+
+/* The state protocol. Every stateful handle X (ng_kfac, ng_optim, ng_inner, ng_goldstone
+ * and the training tasks) says what a checkpoint needs in the same two calls:
+ *   size_t ng_X_state(X *h, ng_ckpt_array *arrays, size_t cap);
+ *       writes the first min(count, cap) array views (data owned by h, names unique
+ *       within h) and returns count; arrays may be NULL with cap 0 to ask for the count;
+ *   ng_status ng_X_state_loaded(X *h);
+ *       after ng_ckpt_load has filled those views: adopt them (counters, scalars,
+ *       anything derived). Counters such as steps done travel as arrays too. */
 
 /* ==== Goldstone-GD (goldstone.c, gauge.c, symmetry sync) ==== */
 /* Models with a rotation symmetry per node t = 0..T-1 of a coupling graph.
@@ -299,13 +311,12 @@ NG_API void ng_inner_free(ng_inner *o);
 /* One step on x (n floats) with gradient g (not modified). */
 NG_API void ng_inner_step(ng_inner *o, float *x, const float *g);
 NG_API int64_t ng_inner_steps(const ng_inner *o);          /* s: steps done */
-NG_API void ng_inner_set_steps(ng_inner *o, int64_t s);    /* after loading a checkpoint */
 NG_API double ng_inner_rate(const ng_inner *o);            /* rho_s of the next step */
 NG_API void ng_inner_reset(ng_inner *o);                   /* s = 0, state zeroed */
-/* State arrays for checkpoints: count (GD 0, AdaGrad 1 "adagrad_h", Adam 2 "adam_m",
- * "adam_v"), and array k as a 1-D F32 tensor view of n floats (data owned by o). */
-NG_API size_t ng_inner_num_state(const ng_inner *o);
-NG_API ng_status ng_inner_state(ng_inner *o, size_t k, ng_ckpt_array *arr);
+/* State protocol: "inner_steps" (I64, 1), then AdaGrad "adagrad_h" or Adam "adam_m",
+ * "adam_v" (F32, n). */
+NG_API size_t ng_inner_state(ng_inner *o, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_inner_state_loaded(ng_inner *o);
 
 /* --- Goldstone-GD (goldstone.c, gauge.c, sync.c) ------------------------------------ */
 typedef enum {
@@ -388,13 +399,10 @@ NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, 
 NG_API ng_status ng_goldstone_symmetry_phase(ng_goldstone *gs, double *seconds);
 NG_API int64_t ng_goldstone_steps(const ng_goldstone *gs);
 NG_API const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs);
-/* Checkpoint state (besides Z, which the caller saves): the step counter via
- * ng_goldstone_steps / _set_steps, and named arrays ("gauge" = Gamma~ as F64 T x d x d,
- * then the inner optimiser's arrays) as views into the state: *n gets the count; at most
- * cap are written (arrays may be NULL with cap 0 to query). Load into the same views. */
-NG_API ng_status ng_goldstone_state_arrays(ng_goldstone *gs, ng_ckpt_array *arrays,
-                                           size_t cap, size_t *n);
-NG_API void ng_goldstone_set_steps(ng_goldstone *gs, int64_t s);
+/* State protocol (besides Z, which the caller owns and saves): "goldstone_steps" (I64, 1),
+ * "gauge" (Gamma~, F64 T x d x d), then the inner optimiser's arrays. */
+NG_API size_t ng_goldstone_state(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_goldstone_state_loaded(ng_goldstone *gs);
 
 /* --- symmetry phases on their own (sync.c, gauge.c) --------------------------------- */
 /* Reflection domain walls: edges whose best O(d) alignment has determinant -1. */
@@ -708,34 +716,175 @@ NG_API const float *ng_kfac_polyak(const ng_kfac *kf);
  * the optimiser). arrays NULL: returns the count. */
 NG_API size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arrays, size_t cap);
 /* After ng_ckpt_load into those arrays: adopt the loaded scalars (k, lambda, gamma). */
-NG_API void ng_kfac_state_loaded(ng_kfac *kf);
+NG_API ng_status ng_kfac_state_loaded(ng_kfac *kf);
 
-/* --- baselines (net_optim.c): SGD with Nesterov momentum, Adam --------------------------- */
-typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1 } ng_optim_kind;
+/* --- one optimiser interface for networks (net_optim.c) ------------------------------
+ * K-FAC, SGD with Nesterov momentum and Adam behind one handle, on the same objective
+ * h = mean loss + (eta/2) ||theta||^2, with the minibatch schedule each one uses. */
+typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1, NG_OPT_KFAC = 2 } ng_optim_kind;
+NG_API const char *ng_optim_kind_name(ng_optim_kind k); /* "sgd-nesterov" "adam" "kfac" */
 typedef struct {
     ng_optim_kind kind;
-    double lr;      /* 0.01 (sgd), 1e-3 (adam) */
-    double mu_max;  /* 0.99: Sutskever et al. schedule cap */
-    double beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
-    double eta;     /* 1e-5 */
+    size_t batch;      /* 1000: SGD/Adam minibatch; K-FAC's first minibatch m1 (kfac.m1 is
+                          set from it) */
+    size_t max_batch;  /* 0: K-FAC's cap on the growing minibatch, 0 = the training set */
+    double lr;         /* SGD 0.01, Adam 1e-3 (K-FAC: unused, its step is alpha) */
+    double mu_max;     /* 0.99: cap of the Sutskever et al. momentum schedule (SGD) */
+    double beta1, beta2, eps; /* 0.9, 0.999, 1e-8 (Adam) */
+    double eta;        /* 1e-5: weight decay in h, every kind (kfac.eta is set from it) */
+    ng_kfac_params kfac; /* ng_kfac_default_params() */
 } ng_optim_params;
 NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
+NG_API ng_status ng_optim_params_check(const ng_optim_params *p);
+/* Largest minibatch the optimiser will ask for on a training set of n cases (size the
+ * network's max_batch with it). */
+NG_API size_t ng_optim_max_batch(const ng_optim_params *p, size_t n_train);
 /* mu_t = min(1 - 2^(-1 - log2(floor(t/250) + 1)), mu_max), t from 0. */
 NG_API double ng_sutskever_mu(long t, double mu_max);
 typedef struct {
-    long t;           /* steps done */
-    double objective; /* h at the point the gradient was taken */
-    double lr, mu;
+    long t;            /* steps done, counting this one */
+    size_t batch;      /* cases of this step's minibatch */
+    double objective;  /* h on the minibatch at the point the gradient was taken */
+    double alpha, mu;  /* the step: K-FAC's quadratic-model coefficients; SGD: lr and the
+                          momentum; Adam: lr and 0 */
+    double lambda, gamma, rho; /* K-FAC's damping and reduction ratio; NaN otherwise */
+    ng_kfac_info kfac; /* K-FAC: the whole iteration report */
 } ng_optim_info;
 typedef struct ng_optim ng_optim;
 NG_API ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out);
 NG_API void ng_optim_free(ng_optim *o);
+NG_API const ng_optim_params *ng_optim_get_params(const ng_optim *o);
+/* Minibatch size of step k (from 1) on a training set of n cases: SGD/Adam batch, K-FAC
+ * ng_kfac_batch_size capped by max_batch; never more than n. */
+NG_API size_t ng_optim_batch_size(const ng_optim *o, long k, size_t n_train);
+/* One step on the minibatch X, Y (m rows, already shuffled). rng: K-FAC's sampled
+ * targets (unused by SGD and Adam, may be NULL for them). NG_ENUMERIC on NaN/Inf with
+ * the parameters unchanged. */
 NG_API ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m,
-                               ng_optim_info *info);
+                               ng_rng *rng, ng_optim_info *info);
+NG_API long ng_optim_steps(const ng_optim *o);
+/* The iterate to evaluate besides the current one: K-FAC's Polyak average once it has
+ * started, else NULL. */
+NG_API const float *ng_optim_averaged(const ng_optim *o);
+/* The K-FAC handle behind a K-FAC optimiser, else NULL. */
+NG_API ng_kfac *ng_optim_kfac(ng_optim *o);
+/* State protocol (K-FAC's arrays, or "optim_scalars", "optim_v" [, "optim_s"]). */
 NG_API size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arrays, size_t cap);
-NG_API void ng_optim_state_loaded(ng_optim *o);
+NG_API ng_status ng_optim_state_loaded(ng_optim *o);
 
 /* ==== end K-FAC ==== */
+
+/* ==== Training layer (train/) ====
+ * One loop for every model. A task says what one step is, what a row of metrics is and
+ * what its checkpoint holds; ng_train_run does the rest: step and time limits, rows every
+ * K steps or S seconds (evaluation time excluded from the reported seconds), the CSV log,
+ * checkpoints every K steps, at the end and on a stop request, resume with a settings
+ * check, and progress and "should stop" through callbacks. It never prints and installs
+ * no signal handler. */
+typedef struct {
+    const char *name;              /* model name stored in and checked against checkpoints */
+    const char *counter;           /* the log's first column ("step"); "seconds" follows */
+    const char *const *cols;       /* the log's other columns, n_cols of them */
+    size_t n_cols;
+    const char *const *step_cols;  /* what one step reports (progress), n_step_cols */
+    size_t n_step_cols;
+    /* Step k + 1 (k steps done before it): step_vals gets n_step_cols values. */
+    ng_status (*step)(void *self, int64_t k, double *step_vals);
+    /* A row at the current point: n_cols values (evaluation; not counted as training). */
+    ng_status (*row)(void *self, double *vals);
+    /* State protocol: everything a resume needs (parameters, optimiser, RNG streams). */
+    size_t (*state)(void *self, ng_ckpt_array *arrays, size_t cap);
+    ng_status (*state_loaded)(void *self);
+    void *self;
+} ng_task;
+
+/* What the callbacks see. */
+typedef struct {
+    int64_t step;             /* steps done */
+    int64_t start_step;       /* where this run started (> 0 after a resume) */
+    int64_t steps;            /* the step limit (0: none) */
+    double seconds;           /* training time so far, resumed runs included */
+    double eval_seconds;      /* time spent on rows in this run */
+    const double *step_vals;  /* the last step's report (task->step_cols), NULL before */
+    const double *row;        /* the last row (task->cols), NULL before the first */
+    int64_t row_step;         /* the step of that row */
+    int resumed;              /* 1 when this run continued from a checkpoint */
+    int stopped;              /* 1 when it ended on a should_stop request */
+} ng_train_status;
+typedef void (*ng_train_progress_fn)(void *user, const ng_train_status *s);
+typedef int (*ng_train_stop_fn)(void *user);
+
+typedef struct {
+    int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit */
+    double time_limit;        /* 0: stop after this many seconds of training; 0 = none */
+    int64_t eval_every;       /* 10: a row every K steps, and after the last step */
+    double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
+    int eval_at_start;        /* 1: a row at step 0 of a fresh run */
+    const char *log;          /* NULL: CSV file for the rows (appended to on resume) */
+    const char *checkpoint;   /* NULL: checkpoint directory */
+    int64_t checkpoint_every; /* 0: also every K steps (0: at the end and on a stop only) */
+    int resume;               /* 0: continue from the checkpoint when it holds one */
+    /* The settings that change the trajectory, "name=value" lines: stored in the
+     * checkpoint; a resume with other settings is refused (NG_EMISMATCH) with a list of
+     * the differences. NULL: none. */
+    const char *settings;
+    ng_train_progress_fn progress; /* after every step and every row; may be NULL */
+    ng_train_stop_fn should_stop;  /* polled after every step; nonzero: row, checkpoint, return */
+    void *user;
+} ng_train_params;
+NG_API ng_train_params ng_train_default_params(void);
+NG_API ng_status ng_train_params_check(const ng_train_params *p);
+/* Runs task until a limit or a stop request. status (may be NULL) gets the final state.
+ * A failing step, row, log write or checkpoint returns its status with the message. */
+NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,
+                              ng_train_status *status);
+
+/* --- networks: a task for ng_optim on a data set (train/net_task.c) ------------------
+ * Minibatches drawn without replacement from the training set (stream seed), the
+ * optimiser's batch schedule, K-FAC's sampled targets from a second stream. A row:
+ * batch, objective, train_loss, train_error, test_error, lambda, gamma, alpha, mu, rho,
+ * polyak (1 when the averaged iterate evaluated better and is reported). */
+typedef struct {
+    uint64_t seed;       /* 1: the minibatch and K-FAC sampling streams */
+    size_t eval_subset;  /* 0: evaluate on the first N cases of each set, 0 = all */
+} ng_net_task_params;
+NG_API ng_net_task_params ng_net_task_default_params(void);
+typedef struct ng_net_task ng_net_task;
+/* X* are n x d_0, Y* n x d_l (the autoencoder's targets are its inputs: pass X again);
+ * test arrays may be NULL with n_test 0. The arrays, net and opt must outlive the task.
+ * The model name is "ae" or "mlp" (softmax loss) with the sizes and optimiser. */
+NG_API ng_status ng_net_task_new(ng_net *net, ng_optim *opt, const float *X_train,
+                                 const float *Y_train, size_t n_train, const float *X_test,
+                                 const float *Y_test, size_t n_test,
+                                 const ng_net_task_params *p, ng_net_task **out);
+NG_API void ng_net_task_free(ng_net_task *t);
+NG_API ng_task ng_net_task_get(ng_net_task *t);
+/* Errors (reconstruction or misclassification) of the better iterate, as in a row. */
+NG_API ng_status ng_net_task_evaluate(ng_net_task *t, double *train_error, double *test_error);
+/* Writes DIR/W<k>.npy (and DIR/Wavg<k>.npy for K-FAC's average), each atomically. */
+NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);
+
+/* --- Goldstone-GD models: a task for ng_goldstone (train/goldstone_task.c) -----------
+ * A row: loss, ell, psi, the model's own columns, symmetry_seconds (in all so far),
+ * walls (reflection walls at the row's point when count_walls, else -1). */
+/* The model's own row columns at Z; loss = ell + psi there (for a gap L - L*). */
+typedef ng_status (*ng_model_eval_fn)(void *user, const float *Z, double loss, double *vals);
+typedef struct {
+    const char *name;              /* checkpoint model name ("dmf", "goldstone-toy") */
+    const char *const *cols;       /* the model's row columns (may be 0 of them) */
+    size_t n_cols;
+    ng_model_eval_fn eval;         /* fills n_cols values; NULL when n_cols is 0 */
+    void *user;
+    int count_walls;               /* 1: count reflection walls at every row (a
+                                      Procrustes per edge) */
+} ng_goldstone_task_params;
+typedef struct ng_goldstone_task ng_goldstone_task;
+/* gs works on Z (T x N x d, owned by the caller); both must outlive the task. */
+NG_API ng_status ng_goldstone_task_new(ng_goldstone *gs, float *Z,
+                                       const ng_goldstone_task_params *p,
+                                       ng_goldstone_task **out);
+NG_API void ng_goldstone_task_free(ng_goldstone_task *t);
+NG_API ng_task ng_goldstone_task_get(ng_goldstone_task *t);
 
 #ifdef __cplusplus
 }

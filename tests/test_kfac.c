@@ -433,7 +433,7 @@ static void test_inf_gradient_detected(void)
             ng_optim_params op = ng_optim_default_params(t == 1 ? NG_OPT_SGD_NESTEROV : NG_OPT_ADAM);
             ng_optim *o = NULL;
             NG_CHECK(ng_optim_new(net, &op, &o) == NG_OK);
-            st = ng_optim_step(o, X, X, n, NULL);
+            st = ng_optim_step(o, X, X, n, NULL, NULL);
             ng_optim_free(o);
         }
         NG_CHECK_MSG(st == NG_ENUMERIC, "optimizer %d: status %d", t, (int)st);
@@ -549,7 +549,7 @@ static void test_sgd_nesterov(void)
     float *P = ng_net_params(net);
     memcpy(th0, P, n * sizeof(float));
     ng_optim_info info;
-    NG_CHECK(ng_optim_step(o, X, X, m, &info) == NG_OK);
+    NG_CHECK(ng_optim_step(o, X, X, m, NULL, &info) == NG_OK);
     NG_CHECK_NEAR(info.mu, 0.5, 0);
     memcpy(th1, P, n * sizeof(float));
     /* step 1 (v = 0): theta1 = theta0 - lr grad h(theta0); check grad h by central FD */
@@ -576,7 +576,7 @@ static void test_sgd_nesterov(void)
     ng_net_backward(net, X, m, g);
     for (size_t i = 0; i < n; i++) g[i] += (float)p.eta * P[i];
     memcpy(P, th1, n * sizeof(float));
-    NG_CHECK(ng_optim_step(o, X, X, m, &info) == NG_OK);
+    NG_CHECK(ng_optim_step(o, X, X, m, NULL, &info) == NG_OK);
     double e2 = 0;
     for (size_t i = 0; i < n; i++) {
         float expect = th1[i] + 0.5f * v[i] - (float)p.lr * g[i];
@@ -585,7 +585,7 @@ static void test_sgd_nesterov(void)
     NG_CHECK_NEAR(e2, 0, 1e-5);
     /* and it trains */
     double h0 = h_at(net, X, m, p.eta);
-    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL);
+    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL, NULL);
     double h1 = h_at(net, X, m, p.eta);
     NG_CHECK_MSG(h1 < h0, "sgd: %g -> %g", h0, h1);
     free(th0); free(th1); free(g); free(v); free(X);
@@ -610,17 +610,17 @@ static void test_adam(void)
     memcpy(th0, P, n * sizeof(float));
     ng_net_forward(net, X, m);
     ng_net_backward(net, X, m, g);
-    NG_CHECK(ng_optim_step(o, X, X, m, NULL) == NG_OK);
+    NG_CHECK(ng_optim_step(o, X, X, m, NULL, NULL) == NG_OK);
     /* first Adam step: theta -= lr * g / (|g| + eps) elementwise */
     double e = 0;
     for (size_t i = 0; i < n; i++) {
         double gi = g[i] + p.eta * th0[i];
-        double expect = th0[i] - p.lr * gi / (fabs(gi) + p.adam_eps);
+        double expect = th0[i] - p.lr * gi / (fabs(gi) + p.eps);
         e = fmax(e, fabs(P[i] - expect));
     }
     NG_CHECK_NEAR(e, 0, 1e-5);
     double h0 = h_at(net, X, m, p.eta);
-    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL);
+    for (int i = 0; i < 100; i++) ng_optim_step(o, X, X, m, NULL, NULL);
     NG_CHECK(h_at(net, X, m, p.eta) < h0);
     p.lr = -1;
     ng_optim *bad = NULL;

@@ -124,7 +124,7 @@ static int time_kfac(ng_net *net, const float *init, const float *X, size_t m, l
         if (ng_kfac_step(kf, X, X, m, &r, &info)) goto out;
         double dt = ng_cli_now() - t0;
         double t1 = ng_cli_now();
-        if (ng_optim_step(bs->sgd, X, X, m, NULL)) goto out;
+        if (ng_optim_step(bs->sgd, X, X, m, NULL, NULL)) goto out;
         sdts[k - 1] = ng_cli_now() - t1;
         bs->sgd_all[bs->nall] = sdts[k - 1];
         bs->sgemm_all[bs->nall++] = ng_bench_sgemm_gflops(bs->sgemm_n, 0.0);
@@ -228,7 +228,7 @@ int ng_bench_ae(int argc, char **argv)
         ng_cli_fail(cmd, "cannot create SGD");
         goto done;
     }
-    if (ng_optim_step(bs.sgd, X, X, m, NULL)) { /* warm-up */
+    if (ng_optim_step(bs.sgd, X, X, m, NULL, NULL)) { /* warm-up */
         ng_cli_fail(cmd, "SGD step failed");
         goto done;
     }

@@ -45,6 +45,77 @@ void ng_cli_banner(const char *cmd, uint64_t seed, const char *extra_fmt, ...)
 /* --threads N: sets BLAS and OpenMP threads (N > 0). */
 void ng_cli_set_threads(int n);
 
+/* ---------------------------------------------------------------- option tables
+ * Each command describes its options once, in a table of ng_cli_opt; parsing, --help
+ * (the default printed is the value the field holds before parsing, which the command
+ * takes from the library's *_default_params()), the start-of-run banner and the
+ * checkpoint's settings are all made from it. Shared groups (threads and run control,
+ * K-FAC, Goldstone-GD, inner optimisers) are tables of their own, listed once in
+ * cli_groups.c and appended to a command's table. */
+typedef enum {
+    NG_CLI_SECTION = 0, /* no option: a heading in --help (help = the title) */
+    NG_CLI_FLAG,        /* int *: set to 1 */
+    NG_CLI_STR,         /* const char **: the argument */
+    NG_CLI_INT,         /* int *, in [lo, hi] */
+    NG_CLI_LONG,        /* long * */
+    NG_CLI_SIZE,        /* size_t * */
+    NG_CLI_I64,         /* int64_t * */
+    NG_CLI_U64,         /* uint64_t * (any value) */
+    NG_CLI_DOUBLE,      /* double *, in [lo, hi] */
+    NG_CLI_CHOICE       /* int *: index of the argument in choices (enums are ints) */
+} ng_cli_type;
+
+enum {
+    NG_CLI_SETTING = 1u << 0,  /* changes the trajectory: stored in a checkpoint's settings
+                                  and compared on resume */
+    NG_CLI_REQUIRED = 1u << 1, /* must be given */
+    NG_CLI_EARLY = 1u << 2,    /* parsed in a first pass, before the others, so that a
+                                  preset (--paper, --optimizer) can set their defaults */
+    NG_CLI_NO_DEFAULT = 1u << 3, /* print no [default] in --help (the help says it) */
+    NG_CLI_NO_BANNER = 1u << 4   /* leave out of the banner (e.g. --help) */
+};
+
+typedef struct {
+    const char *name;            /* long option without "--"; NULL ends a table */
+    ng_cli_type type;
+    void *dst;
+    double lo, hi;               /* range for numbers */
+    const char *const *choices;  /* NG_CLI_CHOICE: NULL-terminated */
+    const char *meta;            /* the value's placeholder in --help ("N", "FILE") */
+    const char *help;            /* may hold '\n' for more lines */
+    unsigned flags;
+    int *given;                  /* may be NULL: set to 1 when the option appears */
+} ng_cli_opt;
+
+/* A command: "natgrad <name>" with its synopsis, a paragraph, the table(s) and a
+ * closing paragraph for --help. preset (may be NULL) runs between the two passes. */
+typedef struct {
+    const char *name;           /* "ae train" */
+    const char *synopsis;       /* "[options]" or "--ratings FILE [options]" */
+    const char *intro;          /* paragraph(s) under the usage line */
+    const char *outro;          /* after the options (exit status, notes), may be NULL */
+    const ng_cli_opt *const *tables; /* each ends with a {NULL} entry */
+    size_t n_tables;
+    void (*preset)(void *ctx);  /* after the NG_CLI_EARLY options are parsed */
+    void *ctx;
+    int positional;             /* how many positional arguments are allowed */
+} ng_cli_spec;
+
+/* Parses argv (argv[0] is the command name) against spec. Returns -1 to go on, NG_EXIT_OK
+ * after printing --help, or NG_EXIT_USAGE after printing the error (unknown option,
+ * missing or bad value, missing required option, stray argument). Positional arguments
+ * (at most spec->positional) are stored in pos[] (may be NULL when 0) and counted in
+ * *npos. */
+int ng_cli_parse(const ng_cli_spec *spec, int argc, char **argv, const char **pos, int *npos);
+void ng_cli_help(FILE *f, const ng_cli_spec *spec);
+/* The start-of-run banner: version, command, threads and BLAS kernel set, then
+ * "name value" for every option (after parsing), then extra (may be NULL). */
+void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra);
+/* "name=value\n" for every NG_CLI_SETTING option, malloc'ed (NULL when out of memory). */
+char *ng_cli_settings(const ng_cli_spec *spec);
+/* The value of option opt as the banner and settings print it, into buf. */
+const char *ng_cli_format_value(const ng_cli_opt *opt, char *buf, size_t len);
+
 /* Wall clock in seconds (monotonic). */
 double ng_cli_now(void);
 

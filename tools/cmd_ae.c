@@ -574,7 +574,7 @@ static int run_train(int argc, char **argv, int mlp)
         op.mu_max = c.mu_max;
         op.beta1 = c.beta1;
         op.beta2 = c.beta2;
-        op.adam_eps = c.adam_eps;
+        op.eps = c.adam_eps;
         op.eta = c.kp.eta;
         c.lr = op.lr;
         st = ng_optim_new(s.net, &op, &s.opt);
@@ -679,7 +679,7 @@ static int run_train(int argc, char **argv, int mlp)
             st = ng_kfac_step(s.kf, s.bx, by, m, &s.rng_kfac, &ki);
             last_obj = ki.objective;
         } else {
-            st = ng_optim_step(s.opt, s.bx, by, m, &oi);
+            st = ng_optim_step(s.opt, s.bx, by, m, NULL, &oi);
             last_obj = oi.objective;
         }
         if (st) {

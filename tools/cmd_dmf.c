@@ -427,9 +427,8 @@ static void cfg_vector(const train_cfg *c, const ng_dmf_data *D, double *v)
 static ng_status checkpoint_io(int save, const char *dir, ng_goldstone *gs, float *Z, size_t T,
                                size_t N, size_t d, double *cfg, double *meta, int64_t *step)
 {
-    size_t ns = 0;
-    ng_status s = ng_goldstone_state_arrays(gs, NULL, 0, &ns);
-    if (s) return s;
+    size_t ns = ng_goldstone_state(gs, NULL, 0);
+    ng_status s = NG_OK;
     ng_ckpt_array *arr = calloc(ns + 3, sizeof *arr);
     if (!arr) return NG_ENOMEM;
     arr[0].name = "Z";
@@ -447,14 +446,12 @@ static ng_status checkpoint_io(int save, const char *dir, ng_goldstone *gs, floa
     arr[2].t.ndim = 1;
     arr[2].t.shape[0] = META_LEN;
     arr[2].t.data = meta;
-    size_t got = 0;
-    s = ng_goldstone_state_arrays(gs, arr + 3, ns, &got);
-    if (!s) {
-        if (save) {
-            s = ng_ckpt_save(dir, "dmf", *step, arr, 3 + got);
-        } else {
-            s = ng_ckpt_load(dir, "dmf", step, arr, 3 + got);
-        }
+    size_t got = ng_goldstone_state(gs, arr + 3, ns);
+    if (save) {
+        s = ng_ckpt_save(dir, "dmf", *step, arr, 3 + got);
+    } else {
+        s = ng_ckpt_load(dir, "dmf", step, arr, 3 + got);
+        if (!s) s = ng_goldstone_state_loaded(gs);
     }
     free(arr);
     return s;
@@ -553,7 +550,6 @@ static int cmd_train(int argc, char **argv)
                             "lambda, gamma, optimizer, lr, symmetry, k1, k2, rho-scale, gauge solver or seed)\n", cmd, c.ckpt);
             goto done;
         }
-        ng_goldstone_set_steps(gs, step);
         resumed = 1;
         fprintf(stderr, "resumed from %s at step %lld\n", c.ckpt, (long long)step);
     } else if (c.resume) {

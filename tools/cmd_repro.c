@@ -556,7 +556,7 @@ static int run_single(const cfg_t *c, const toy_t *t)
     /* checkpoint arrays: Z, elapsed seconds, then the method's state */
     double elapsed = 0.0;
     size_t nst = 0;
-    ng_goldstone_state_arrays(gs, NULL, 0, &nst);
+    nst = ng_goldstone_state(gs, NULL, 0);
     ng_ckpt_array arr[8];
     memset(arr, 0, sizeof arr);
     arr[0].name = "Z";
@@ -571,7 +571,7 @@ static int run_single(const cfg_t *c, const toy_t *t)
     arr[1].t.ndim = 1;
     arr[1].t.shape[0] = 1;
     arr[1].t.data = &elapsed;
-    ng_goldstone_state_arrays(gs, arr + 2, 6, &nst);
+    nst = ng_goldstone_state(gs, arr + 2, 6);
     size_t narr = 2 + nst;
     long start = 0;
     if (c->resume) {
@@ -586,7 +586,7 @@ static int run_single(const cfg_t *c, const toy_t *t)
             goto done;
         }
         start = (long)step;
-        ng_goldstone_set_steps(gs, step);
+        if ((st = ng_goldstone_state_loaded(gs))) { rc = ng_cli_fail(CMD, "cannot resume"); goto done; }
     }
     ng_cli_banner(CMD, c->seed,
                   "goldstone-toy | method %s | T %ld | X %ldx%ld | d %ld | lambda %g | noise %g | data seed %llu | "

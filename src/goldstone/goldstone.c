@@ -174,11 +174,6 @@ void ng_goldstone_free(ng_goldstone *gs)
 }
 
 int64_t ng_goldstone_steps(const ng_goldstone *gs) { return gs->steps; }
-void ng_goldstone_set_steps(ng_goldstone *gs, int64_t s)
-{
-    gs->steps = s < 0 ? 0 : s;
-    ng_inner_set_steps(gs->inner, gs->steps);
-}
 const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs) { return &gs->p; }
 
 static ng_status phase(ng_goldstone *gs)
@@ -283,25 +278,33 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
     return NG_OK;
 }
 
-ng_status ng_goldstone_state_arrays(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap, size_t *n)
+size_t ng_goldstone_state(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap)
 {
-    if (!gs || !n || (cap && !arrays))
-        return ngi_fail(NG_EINVAL, "ng_goldstone_state_arrays: state, arrays or n is NULL");
-    size_t k = 1 + ng_inner_num_state(gs->inner);
-    *n = k;
-    if (cap >= 1) {
-        memset(&arrays[0], 0, sizeof arrays[0]);
-        arrays[0].name = "gauge";
-        arrays[0].t.dtype = NG_F64;
-        arrays[0].t.ndim = 3;
-        arrays[0].t.shape[0] = gs->T;
-        arrays[0].t.shape[1] = gs->d;
-        arrays[0].t.shape[2] = gs->d;
-        arrays[0].t.data = gs->Gt;
-    }
-    for (size_t j = 1; j < k && j < cap; j++) {
-        ng_status st = ng_inner_state(gs->inner, j - 1, &arrays[j]);
-        if (st) return st;
-    }
-    return NG_OK;
+    size_t count = 2 + ng_inner_state(gs->inner, NULL, 0);
+    if (!arrays) return count;
+    ng_ckpt_array own[2];
+    memset(own, 0, sizeof own);
+    own[0].name = "goldstone_steps";
+    own[0].t.dtype = NG_I64;
+    own[0].t.ndim = 1;
+    own[0].t.shape[0] = 1;
+    own[0].t.data = &gs->steps;
+    own[1].name = "gauge";
+    own[1].t.dtype = NG_F64;
+    own[1].t.ndim = 3;
+    own[1].t.shape[0] = gs->T;
+    own[1].t.shape[1] = gs->d;
+    own[1].t.shape[2] = gs->d;
+    own[1].t.data = gs->Gt;
+    for (size_t j = 0; j < 2 && j < cap; j++) arrays[j] = own[j];
+    if (cap > 2) ng_inner_state(gs->inner, arrays + 2, cap - 2);
+    return count;
+}
+
+ng_status ng_goldstone_state_loaded(ng_goldstone *gs)
+{
+    if (gs->steps < 0 || ng_inner_steps(gs->inner) != gs->steps)
+        return ngi_fail(NG_EMISMATCH, "ng_goldstone_state_loaded: step counts %lld (method) and %lld "
+                        "(inner optimiser) differ", (long long)gs->steps, (long long)ng_inner_steps(gs->inner));
+    return ng_inner_state_loaded(gs->inner);
 }

@@ -92,7 +92,6 @@ double ng_inner_rate(const ng_inner *o)
 }
 
 int64_t ng_inner_steps(const ng_inner *o) { return o->s; }
-void ng_inner_set_steps(ng_inner *o, int64_t s) { o->s = s < 0 ? 0 : s; }
 
 void ng_inner_reset(ng_inner *o)
 {
@@ -140,22 +139,29 @@ void ng_inner_step(ng_inner *o, float *x, const float *g)
     o->s++;
 }
 
-size_t ng_inner_num_state(const ng_inner *o)
+static void set_view(ng_ckpt_array *arr, const char *name, ng_dtype t, size_t n, void *data)
 {
-    return o->p.kind == NG_INNER_ADAGRAD ? 1 : o->p.kind == NG_INNER_ADAM ? 2 : 0;
+    memset(arr, 0, sizeof *arr);
+    arr->name = name;
+    arr->t.dtype = t;
+    arr->t.ndim = 1;
+    arr->t.shape[0] = n;
+    arr->t.data = data;
 }
 
-ng_status ng_inner_state(ng_inner *o, size_t k, ng_ckpt_array *arr)
+size_t ng_inner_state(ng_inner *o, ng_ckpt_array *arrays, size_t cap)
 {
-    if (!o || !arr) return ngi_fail(NG_EINVAL, "ng_inner_state: optimiser or arr is NULL");
-    if (k >= ng_inner_num_state(o))
-        return ngi_fail(NG_EINVAL, "ng_inner_state: array %zu of %zu (%s)", k, ng_inner_num_state(o),
-                       ng_inner_kind_name(o->p.kind));
-    memset(arr, 0, sizeof *arr);
-    arr->name = o->p.kind == NG_INNER_ADAGRAD ? "adagrad_h" : k == 0 ? "adam_m" : "adam_v";
-    arr->t.dtype = NG_F32;
-    arr->t.ndim = 1;
-    arr->t.shape[0] = o->n;
-    arr->t.data = k == 0 ? o->a : o->b;
+    size_t count = o->p.kind == NG_INNER_ADAGRAD ? 2 : o->p.kind == NG_INNER_ADAM ? 3 : 1;
+    if (!arrays) return count;
+    if (cap > 0) set_view(&arrays[0], "inner_steps", NG_I64, 1, &o->s);
+    if (cap > 1 && count > 1)
+        set_view(&arrays[1], o->p.kind == NG_INNER_ADAGRAD ? "adagrad_h" : "adam_m", NG_F32, o->n, o->a);
+    if (cap > 2 && count > 2) set_view(&arrays[2], "adam_v", NG_F32, o->n, o->b);
+    return count;
+}
+
+ng_status ng_inner_state_loaded(ng_inner *o)
+{
+    if (o->s < 0) return ngi_fail(NG_EMISMATCH, "ng_inner_state_loaded: step count %lld < 0", (long long)o->s);
     return NG_OK;
 }

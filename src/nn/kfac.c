@@ -877,11 +877,12 @@ size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arr, size_t cap)
     return i;
 }
 
-void ng_kfac_state_loaded(ng_kfac *kf)
+ng_status ng_kfac_state_loaded(ng_kfac *kf)
 {
     kf->k = (long)kf->scal[0];
     kf->lambda = kf->scal[1];
     kf->gamma = kf->scal[2];
     kf->polyak_on = kf->scal[3] != 0;
     kf->prepared = 0;
+    return NG_OK;
 }

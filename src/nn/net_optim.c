@@ -1,6 +1,7 @@
-/* net_optim.c - the first-order baselines K-FAC is raced against, on the same objective
- * h = mean loss + (eta/2) ||theta||^2: SGD with Nesterov momentum and the Sutskever et al.
- * (2013) momentum schedule, and Adam (Kingma & Ba 2015). */
+/* net_optim.c - one optimiser interface for networks: K-FAC (kfac.c) and the first-order
+ * baselines it is raced against, on the same objective h = mean loss + (eta/2)||theta||^2:
+ * SGD with Nesterov momentum and the Sutskever et al. (2013) momentum schedule, and Adam
+ * (Kingma & Ba 2015). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -11,6 +12,7 @@
 struct ng_optim {
     ng_net *net;
     ng_optim_params p;
+    ng_kfac *kf; /* K-FAC only */
     size_t n;
     long t;
     double scal[4];
@@ -22,13 +24,69 @@ ng_optim_params ng_optim_default_params(ng_optim_kind kind)
     ng_optim_params p;
     memset(&p, 0, sizeof p);
     p.kind = kind;
+    p.kfac = ng_kfac_default_params();
+    p.batch = p.kfac.m1;
+    p.max_batch = 0;
     p.lr = kind == NG_OPT_ADAM ? 1e-3 : 0.01;
     p.mu_max = 0.99;
     p.beta1 = 0.9;
     p.beta2 = 0.999;
-    p.adam_eps = 1e-8;
-    p.eta = 1e-5;
+    p.eps = 1e-8;
+    p.eta = p.kfac.eta;
     return p;
+}
+
+const char *ng_optim_kind_name(ng_optim_kind k)
+{
+    switch (k) {
+    case NG_OPT_SGD_NESTEROV: return "sgd-nesterov";
+    case NG_OPT_ADAM: return "adam";
+    case NG_OPT_KFAC: return "kfac";
+    }
+    return "?";
+}
+
+/* K-FAC's parameters with the shared fields filled in */
+static ng_kfac_params kfac_params(const ng_optim_params *p)
+{
+    ng_kfac_params kp = p->kfac;
+    kp.m1 = p->batch;
+    kp.eta = p->eta;
+    return kp;
+}
+
+ng_status ng_optim_params_check(const ng_optim_params *p)
+{
+    if (!p) return ngi_fail(NG_EINVAL, "net_optim.c: NULL parameters");
+    if (p->kind != NG_OPT_SGD_NESTEROV && p->kind != NG_OPT_ADAM && p->kind != NG_OPT_KFAC)
+        return ngi_fail(NG_EINVAL, "net_optim.c: unknown optimiser kind %d", (int)p->kind);
+    if (p->batch < 1) return ngi_fail(NG_EINVAL, "net_optim.c: batch = 0, expected >= 1");
+    if (!(p->eta >= 0) || !isfinite(p->eta)) return ngi_fail(NG_EINVAL, "net_optim.c: eta = %g, expected >= 0", p->eta);
+    if (p->kind == NG_OPT_KFAC) {
+        ng_kfac_params kp = kfac_params(p);
+        return ng_kfac_params_check(&kp);
+    }
+    if (!(p->lr > 0) || !isfinite(p->lr)) return ngi_fail(NG_EINVAL, "net_optim.c: lr = %g, expected > 0", p->lr);
+    if (!(p->mu_max >= 0 && p->mu_max < 1)) return ngi_fail(NG_EINVAL, "net_optim.c: mu_max = %g, expected [0, 1)", p->mu_max);
+    if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1))
+        return ngi_fail(NG_EINVAL, "net_optim.c: beta1 = %g, beta2 = %g, expected [0, 1)", p->beta1, p->beta2);
+    if (!(p->eps > 0)) return ngi_fail(NG_EINVAL, "net_optim.c: eps = %g, expected > 0", p->eps);
+    return NG_OK;
+}
+
+size_t ng_optim_max_batch(const ng_optim_params *p, size_t n_train)
+{
+    if (p->kind == NG_OPT_KFAC) return p->max_batch > 0 && p->max_batch < n_train ? p->max_batch : n_train;
+    return p->batch < n_train ? p->batch : n_train;
+}
+
+size_t ng_optim_batch_size(const ng_optim *o, long k, size_t n_train)
+{
+    size_t maxb = ng_optim_max_batch(&o->p, n_train);
+    if (o->p.kind != NG_OPT_KFAC) return maxb;
+    ng_kfac_params kp = kfac_params(&o->p);
+    size_t m = ng_kfac_batch_size(&kp, k, n_train);
+    return m < maxb ? m : maxb;
 }
 
 double ng_sutskever_mu(long t, double mu_max)
@@ -40,21 +98,26 @@ double ng_sutskever_mu(long t, double mu_max)
 
 ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out)
 {
+    if (!out) return ngi_fail(NG_EINVAL, "net_optim.c: NULL output");
     *out = NULL;
-    if (!net || !p) return ngi_fail(NG_EINVAL, "net_optim.c: NULL argument");
-    if (p->kind != NG_OPT_SGD_NESTEROV && p->kind != NG_OPT_ADAM)
-        return ngi_fail(NG_EINVAL, "net_optim.c: unknown optimiser kind %d", (int)p->kind);
-    if (!(p->lr > 0) || !isfinite(p->lr)) return ngi_fail(NG_EINVAL, "net_optim.c: lr = %g, expected > 0", p->lr);
-    if (!(p->mu_max >= 0 && p->mu_max < 1)) return ngi_fail(NG_EINVAL, "net_optim.c: mu_max = %g, expected [0, 1)", p->mu_max);
-    if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1))
-        return ngi_fail(NG_EINVAL, "net_optim.c: beta1 = %g, beta2 = %g, expected [0, 1)", p->beta1, p->beta2);
-    if (!(p->adam_eps > 0)) return ngi_fail(NG_EINVAL, "net_optim.c: adam_eps must be > 0");
-    if (!(p->eta >= 0)) return ngi_fail(NG_EINVAL, "net_optim.c: eta must be >= 0");
+    if (!net) return ngi_fail(NG_EINVAL, "net_optim.c: NULL network");
+    ng_status st = ng_optim_params_check(p);
+    if (st) return st;
     ng_optim *o = ngi_xcalloc(1, sizeof *o);
     if (!o) return NG_ENOMEM;
     o->net = net;
     o->p = *p;
     o->n = ng_net_num_params(net);
+    if (p->kind == NG_OPT_KFAC) {
+        o->p.kfac = kfac_params(p);
+        st = ng_kfac_new(net, &o->p.kfac, &o->kf);
+        if (st) {
+            free(o);
+            return st;
+        }
+        *out = o;
+        return NG_OK;
+    }
     o->grad = ngi_xcalloc(3 * o->n, sizeof(float));
     if (!o->grad) {
         free(o);
@@ -69,13 +132,43 @@ ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out)
 void ng_optim_free(ng_optim *o)
 {
     if (!o) return;
+    ng_kfac_free(o->kf);
     free(o->grad);
     free(o);
 }
 
-ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_optim_info *info)
+const ng_optim_params *ng_optim_get_params(const ng_optim *o) { return &o->p; }
+long ng_optim_steps(const ng_optim *o) { return o->kf ? ng_kfac_iter(o->kf) : o->t; }
+const float *ng_optim_averaged(const ng_optim *o) { return o->kf ? ng_kfac_polyak(o->kf) : NULL; }
+ng_kfac *ng_optim_kfac(ng_optim *o) { return o->kf; }
+
+static ng_status kfac_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_rng *rng,
+                           ng_optim_info *info)
+{
+    if (!rng) return ngi_fail(NG_EINVAL, "net_optim.c: K-FAC needs an RNG for its sampled targets");
+    ng_kfac_info ki;
+    ng_status st = ng_kfac_step(o->kf, X, Y, m, rng, &ki);
+    if (st) return st;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->t = ki.k;
+        info->batch = m;
+        info->objective = ki.objective;
+        info->alpha = ki.alpha;
+        info->mu = ki.mu;
+        info->lambda = ki.lambda;
+        info->gamma = ki.gamma;
+        info->rho = ki.rho;
+        info->kfac = ki;
+    }
+    return NG_OK;
+}
+
+ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_rng *rng,
+                        ng_optim_info *info)
 {
     if (!o || !X || !Y) return ngi_fail(NG_EINVAL, "net_optim.c: NULL argument to ng_optim_step");
+    if (o->kf) return kfac_step(o, X, Y, m, rng, info);
     ng_net *net = o->net;
     float *th = ng_net_params(net);
     size_t n = o->n;
@@ -108,7 +201,7 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
     } else {
         double b1 = o->p.beta1, b2 = o->p.beta2, t1 = (double)(o->t + 1);
         double c1 = 1.0 - pow(b1, t1), c2 = 1.0 - pow(b2, t1);
-        float step = (float)(lr * sqrt(c2) / c1), e = (float)(o->p.adam_eps * sqrt(c2));
+        float step = (float)(lr * sqrt(c2) / c1), e = (float)(o->p.eps * sqrt(c2));
         float fb1 = (float)b1, fb2 = (float)b2;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {
@@ -120,16 +213,20 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
     }
     o->t++;
     if (info) {
+        memset(info, 0, sizeof *info);
         info->t = o->t;
+        info->batch = m;
         info->objective = h;
-        info->lr = lr;
+        info->alpha = lr;
         info->mu = mu;
+        info->lambda = info->gamma = info->rho = NAN;
     }
     return NG_OK;
 }
 
 size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arr, size_t cap)
 {
+    if (o->kf) return ng_kfac_state(o->kf, arr, cap);
     o->scal[0] = (double)o->t;
     const char *names[3] = {"optim_scalars", "optim_v", "optim_s"};
     void *data[3] = {o->scal, o->v, o->s};
@@ -145,4 +242,10 @@ size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arr, size_t cap)
     return cnt;
 }
 
-void ng_optim_state_loaded(ng_optim *o) { o->t = (long)o->scal[0]; }
+ng_status ng_optim_state_loaded(ng_optim *o)
+{
+    if (o->kf) return ng_kfac_state_loaded(o->kf);
+    o->t = (long)o->scal[0];
+    if (o->t < 0) return ngi_fail(NG_EMISMATCH, "ng_optim_state_loaded: step count %ld < 0", o->t);
+    return NG_OK;
+}
