@@ -116,6 +116,15 @@ char *ng_cli_settings(const ng_cli_spec *spec);
 /* The value of option opt as the banner and settings print it, into buf. */
 const char *ng_cli_format_value(const ng_cli_opt *opt, char *buf, size_t len);
 
+/* Runs task with ng_train_run under tp, the way every training command does: SIGINT is
+ * a stop request (row, checkpoint, exit 130), the progress line shows the step's report
+ * and the last row by column name, the checkpoint settings are made from spec's
+ * NG_CLI_SETTING options (a resume with other settings is refused, with the differences),
+ * "resumed from DIR at step K" and failures are printed. status (may be NULL) gets the
+ * end state. Returns NG_EXIT_OK, NG_EXIT_FAIL or 130. */
+int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *tp,
+                 ng_train_status *status);
+
 /* Wall clock in seconds (monotonic). */
 double ng_cli_now(void);
 
