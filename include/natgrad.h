@@ -812,7 +812,7 @@ typedef struct {
     int stopped;              /* 1 when it ended on a should_stop request */
 } ng_train_status;
 typedef void (*ng_train_progress_fn)(void *user, const ng_train_status *s);
-typedef int (*ng_train_stop_fn)(void *user);
+typedef int (*ng_train_stop_fn)(void *user, const ng_train_status *s);
 
 typedef struct {
     int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit */
@@ -834,8 +834,16 @@ typedef struct {
 } ng_train_params;
 NG_API ng_train_params ng_train_default_params(void);
 NG_API ng_status ng_train_params_check(const ng_train_params *p);
-/* Runs task until a limit or a stop request. status (may be NULL) gets the final state.
- * A failing step, row, log write or checkpoint returns its status with the message. */
+/* Runs task until a limit or a stop request. With k the steps done (0 on a fresh start,
+ * the checkpoint's step after a resume):
+ *   a fresh run with eval_at_start logs a row at step 0; then, while no limit is reached:
+ *   step k + 1 (timed: seconds); should_stop is polled (it sees that step's report);
+ *   a row (timed apart, not in seconds) when k % eval_every == 0 (or every eval_seconds
+ *   of training), after the last step and on a stop; progress; a checkpoint when
+ *   k % checkpoint_every == 0 or on a stop; on a stop: return (status->stopped = 1).
+ *   At the end a row for the last step if it has none, and a checkpoint.
+ * status (may be NULL) gets the final state. A failing step, row, log write or checkpoint
+ * returns its status with the message. */
 NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,
                               ng_train_status *status);
 
