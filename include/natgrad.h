@@ -877,7 +877,8 @@ NG_API ng_status ng_net_task_new(ng_net *net, ng_optim *opt, const float *X_trai
                                  const ng_net_task_params *p, ng_net_task **out);
 NG_API void ng_net_task_free(ng_net_task *t);
 NG_API ng_task ng_net_task_get(ng_net_task *t);
-/* Errors (reconstruction or misclassification) of the better iterate, as in a row. */
+/* Errors (reconstruction or misclassification) of the better iterate, as in a row: the
+ * last row's when no step (or load) came after it, else evaluated now. */
 NG_API ng_status ng_net_task_evaluate(ng_net_task *t, double *train_error, double *test_error);
 /* Writes DIR/W<k>.npy (and DIR/Wavg<k>.npy for K-FAC's average), each atomically. */
 NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);

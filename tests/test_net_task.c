@@ -374,6 +374,34 @@ static void test_row_at_start(void)
     free(d);
 }
 
+/* ng_net_task_evaluate: after a step it evaluates (the same errors a row then reports);
+ * right after a row it gives that row's errors without evaluating again. */
+static void test_evaluate(void)
+{
+    data *d = malloc(sizeof *d);
+    make_data(d);
+    ng_optim_params op = params(NG_OPT_KFAC, NG_KFAC_BLOCKDIAG);
+    run r;
+    NG_CHECK(run_init(&r, 1, &op, d, 4, 4, 0));
+    double row[11], sv[8], e1, e2;
+    for (long k = 0; k < 5; k++) NG_CHECK(r.t.step(r.t.self, k, sv) == NG_OK);
+    NG_CHECK(ng_net_task_evaluate(r.task, &e1, &e2) == NG_OK);
+    NG_CHECK(r.t.row(r.t.self, row) == NG_OK);
+    NG_CHECK(e1 == row[3] && e2 == row[4]);
+    /* the cached errors: unchanged even though the parameters were spoiled */
+    float *P = ng_net_params(r.net);
+    float keep = P[0];
+    P[0] = 1e3f;
+    NG_CHECK(ng_net_task_evaluate(r.task, &e1, &e2) == NG_OK && e1 == row[3] && e2 == row[4]);
+    P[0] = keep;
+    NG_CHECK(r.t.step(r.t.self, 5, sv) == NG_OK);
+    NG_CHECK(ng_net_task_evaluate(r.task, &e1, &e2) == NG_OK);
+    NG_CHECK(r.t.row(r.t.self, row) == NG_OK);
+    NG_CHECK(e1 == row[3] && e2 == row[4]);
+    run_free(&r);
+    free(d);
+}
+
 /* step and row draw on the slab made in _new: no library allocation for any optimiser
  * (the tridiagonal K-FAC refresh included). */
 static void test_no_allocation(void)
@@ -499,6 +527,7 @@ int main(void)
     NG_RUN(test_reference_first_order);
     NG_RUN(test_state_round_trip);
     NG_RUN(test_row_at_start);
+    NG_RUN(test_evaluate);
     NG_RUN(test_no_allocation);
     NG_RUN(test_sample_ws);
     NG_RUN(test_names_and_weights);

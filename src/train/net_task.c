@@ -40,6 +40,8 @@ struct ng_net_task {
     float *swap;  /* np: the current iterate while the average is evaluated */
     int stepped;  /* info holds a step of this process */
     ng_optim_info info;
+    int row_fresh; /* no step since the last row: its errors are the current ones */
+    double row_err[2];
 };
 
 ng_net_task_params ng_net_task_default_params(void)
@@ -154,6 +156,7 @@ static ng_status task_step(void *self, int64_t k, double *vals)
         memcpy(t->bx + i * t->d0, t->Xtr + t->idx[i] * t->d0, t->d0 * sizeof(float));
         if (t->by) memcpy(t->by + i * t->dl, t->Ytr + t->idx[i] * t->dl, t->dl * sizeof(float));
     }
+    t->row_fresh = 0;
     st = ng_optim_step(t->opt, t->bx, t->by ? t->by : t->bx, m, &t->rng_kfac, &t->info);
     if (st) return st;
     t->stepped = 1;
@@ -238,6 +241,9 @@ static ng_status task_row(void *self, double *vals)
     vals[C_TRERR] = tre;
     vals[C_TEERR] = tee;
     vals[C_POLYAK] = used_avg;
+    t->row_err[0] = tre;
+    t->row_err[1] = tee;
+    t->row_fresh = 1;
     return NG_OK;
 }
 
@@ -271,7 +277,7 @@ static size_t task_state(void *self, ng_ckpt_array *arr, size_t cap)
 static ng_status task_state_loaded(void *self)
 {
     ng_net_task *t = self;
-    t->stepped = 0; /* the last step's report is not in a checkpoint */
+    t->stepped = t->row_fresh = 0; /* the last step's report is not in a checkpoint */
     return ng_optim_state_loaded(t->opt);
 }
 
@@ -296,9 +302,9 @@ ng_task ng_net_task_get(ng_net_task *t)
 ng_status ng_net_task_evaluate(ng_net_task *t, double *train_error, double *test_error)
 {
     if (!t) return ngi_fail(NG_EINVAL, "ng_net_task_evaluate: NULL task");
-    double tl, tre, tee;
+    double tl, tre = t->row_err[0], tee = t->row_err[1];
     int used_avg;
-    ng_status st = evaluate(t, &tl, &tre, &tee, &used_avg);
+    ng_status st = t->row_fresh ? NG_OK : evaluate(t, &tl, &tre, &tee, &used_avg);
     if (st) return st;
     if (train_error) *train_error = tre;
     if (test_error) *test_error = tee;
