@@ -4,6 +4,8 @@
 #include "cli_common.c" /* the helpers live in the tool, not the library */
 #include "cli_groups.c"
 #include "cli_opts.c"
+#include "cli_train.c"
+#include "internal.h" /* ngi_fail for the test task */
 #include "ngtest.h"
 
 #include <fcntl.h>
@@ -602,8 +604,7 @@ static void groups_init(groups *g, ng_cli_spec *gold, ng_cli_spec *net, const ng
                         const ng_cli_opt **tn)
 {
     memset(g, 0, sizeof *g);
-    g->tp.steps = 1000;
-    g->tp.eval_every = 10;
+    g->tp = ng_train_default_params();
     g->op = ng_optim_default_params(NG_OPT_KFAC);
     g->gp = ng_goldstone_default_params();
     size_t n[4] = {ng_cli_group_run(g->run, &g->tp, &g->threads),
@@ -790,6 +791,149 @@ static void test_group_net(void)
     free(help);
 }
 
+
+/* ------------------------------------------------------------------ ng_cli_train */
+
+/* A counter task: step k + 1 sets x = k + 1 and reports it; a row is x and 2x. */
+typedef struct {
+    double x;
+    int fail_at; /* step that fails (1-based), 0: none */
+    int stop_at; /* step after which a Ctrl-C arrives, 0: none */
+} counter;
+
+static ng_status counter_step(void *self, int64_t k, double *v)
+{
+    counter *c = self;
+    if (c->fail_at && k + 1 == c->fail_at) return ngi_fail(NG_ENUMERIC, "counter: diverged at step %d", c->fail_at);
+    c->x = (double)(k + 1);
+    v[0] = c->x;
+    if (c->stop_at && k + 1 == c->stop_at) ng_cli_request_stop();
+    return NG_OK;
+}
+static ng_status counter_row(void *self, double *v)
+{
+    counter *c = self;
+    v[0] = c->x;
+    v[1] = 2 * c->x;
+    return NG_OK;
+}
+static size_t counter_state(void *self, ng_ckpt_array *a, size_t cap)
+{
+    counter *c = self;
+    if (a && cap >= 1) {
+        memset(a, 0, sizeof *a);
+        a->name = "x";
+        a->t.dtype = NG_F64;
+        a->t.ndim = 1;
+        a->t.shape[0] = 1;
+        a->t.data = &c->x;
+    }
+    return 1;
+}
+static ng_status counter_loaded(void *self) { return ((counter *)self)->x >= 0 ? NG_OK : NG_EINVAL; }
+
+static const char *const k_counter_cols[] = {"x", "twice"};
+static const char *const k_counter_step[] = {"x"};
+
+static int train_captured(const ng_cli_spec *s, const ng_task *t, ng_train_params *tp,
+                          ng_train_status *st, char **err)
+{
+    capture_begin();
+    int r = ng_cli_train(s, t, tp, st);
+    *err = capture_end();
+    return r;
+}
+
+static void test_cli_train(void)
+{
+    counter c = {0, 0, 0};
+    ng_task task = {"counter", "step", k_counter_cols, 2, k_counter_step, 1, counter_step,
+                    counter_row, counter_state, counter_loaded, &c};
+    double rate = 0.5;
+    ng_train_params tp = ng_train_default_params();
+    long threads = 0;
+    ng_cli_opt run[NG_CLI_GROUP_MAX];
+    ng_cli_group_run(run, &tp, &threads);
+    const ng_cli_opt own[] = {{.name = "rate", .type = NG_CLI_DOUBLE, .dst = &rate, .help = "a rate",
+                               .flags = NG_CLI_SETTING},
+                              {NULL}};
+    const ng_cli_opt *tabs[] = {own, run};
+    ng_cli_spec spec = {.name = "count", .tables = tabs, .n_tables = 2};
+    char *dir = ng_test_path("cli_train_ckpt");
+    char *log = ng_test_path("cli_train.csv");
+    char rm[512];
+    snprintf(rm, sizeof rm, "rm -rf '%s' '%s'", dir, log);
+    if (system(rm) != 0) fprintf(stderr, "  cannot clean %s\n", dir);
+
+    /* a run to its end: progress names the columns, the log starts step,seconds */
+    char *a[] = {"count", "--steps", "3", "--eval-every", "1", "--checkpoint", dir, "--log", log, NULL};
+    NG_CHECK(ng_cli_parse(&spec, 9, a, NULL, NULL) == -1);
+    g_stop = 0;
+    ng_train_status st;
+    char *err;
+    int r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == NG_EXIT_OK && st.step == 3 && !st.stopped, "r %d: %s", r, err);
+    NG_CHECK_MSG(strstr(err, "count step 0/3 | 0.0 s | x 0 twice 0\n") &&
+                     strstr(err, "count step 3/3 | ") && strstr(err, " s | x 3 | x 3 twice 6\n") &&
+                     strstr(err, "natgrad count: done after 3 steps"),
+                 "'%s'", err);
+    NG_CHECK(tp.progress == NULL && tp.settings == NULL); /* tp left as it was */
+    free(err);
+    unsigned char *text = NULL;
+    size_t n = 0;
+    NG_CHECK(ng_read_file(log, &text, &n) == NG_OK && n > 14 && !memcmp(text, "step,seconds,x,twice\n", 21));
+    free(text);
+
+    /* resume with the same settings: said; with another rate: refused with the difference */
+    char *b[] = {"count", "--steps", "5", "--checkpoint", dir, "--resume", NULL};
+    tp = ng_train_default_params();
+    NG_CHECK(ng_cli_parse(&spec, 6, b, NULL, NULL) == -1);
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == NG_EXIT_OK && st.resumed && st.step == 5, "r %d: %s", r, err);
+    NG_CHECK_MSG(strstr(err, "natgrad count: resumed from ") && strstr(err, "at step 3\n"), "'%s'", err);
+    free(err);
+    rate = 0.25;
+    tp.steps = 7;
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == NG_EXIT_FAIL && strstr(err, "natgrad count: ") && strstr(err, "rate"), "r %d: '%s'", r, err);
+    free(err);
+    rate = 0.5;
+
+    /* Ctrl-C: stop after the step, checkpoint, 130 */
+    tp.steps = 100;
+    c.stop_at = 7;
+    g_stop = 0;
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == 130 && st.stopped && st.step == 7, "r %d: %s", r, err);
+    NG_CHECK_MSG(strstr(err, "interrupted at step 7; checkpoint written to "), "'%s'", err);
+    free(err);
+    g_stop = 0;
+    c.stop_at = 2;
+    tp.resume = 0;
+    tp.checkpoint = NULL;
+    tp.log = NULL;
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == 130 && strstr(err, "interrupted at step 2; no --checkpoint"), "r %d: '%s'", r, err);
+    free(err);
+    g_stop = 0;
+    c.stop_at = 0;
+
+    /* a failing step; --resume without --checkpoint */
+    c.fail_at = 2;
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == NG_EXIT_FAIL && strstr(err, "natgrad count: counter: diverged at step 2\n"), "'%s'", err);
+    free(err);
+    tp.resume = 1;
+    r = train_captured(&spec, &task, &tp, &st, &err);
+    NG_CHECK_MSG(r == NG_EXIT_USAGE && strstr(err, "--resume needs --checkpoint DIR"), "'%s'", err);
+    free(err);
+    if (system(rm) != 0) fprintf(stderr, "  cannot clean %s\n", dir);
+    free(dir);
+    free(log);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
 int main(void)
 {
     NG_RUN(test_parse_long);
@@ -809,6 +953,7 @@ int main(void)
     NG_RUN(test_group_goldstone);
     NG_RUN(test_group_inner);
     NG_RUN(test_group_net);
+    NG_RUN(test_cli_train);
     NG_RUN(test_sigint_flag);
     free(g_cap_path);
     return ng_test_summary();

@@ -186,9 +186,11 @@ void ng_cli_inner_preset(ng_cli_inner_ctx *ctx);
 /* Runs task with ng_train_run under tp, the way every training command does: SIGINT is
  * a stop request (row, checkpoint, exit 130), the progress line shows the step's report
  * and the last row by column name, the checkpoint settings are made from spec's
- * NG_CLI_SETTING options (a resume with other settings is refused, with the differences),
- * "resumed from DIR at step K" and failures are printed. status (may be NULL) gets the
- * end state. Returns NG_EXIT_OK, NG_EXIT_FAIL or 130. */
+ * NG_CLI_SETTING options (after tp->settings when the command set some of its own; a
+ * resume with other settings is refused, with the differences), "resumed from DIR at
+ * step K" and failures are printed. tp's progress, should_stop and user are replaced for
+ * the run (tp itself is left as it is). status (may be NULL) gets the end state. Returns
+ * NG_EXIT_OK, NG_EXIT_FAIL, 130, or NG_EXIT_USAGE for --resume without --checkpoint. */
 int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *tp,
                  ng_train_status *status);
 
