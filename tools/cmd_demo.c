@@ -220,7 +220,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         snprintf(name, sizeof name, "ae-%s.out", opts[m]);
         err[m] = path_in(c->out_dir, name);
         char *common[] = {"natgrad", "ae", "train", "--data", (char *)c->data, "--arch",
-                          (char *)c->arch, "--time-limit", secbuf, "--iters", "0",
+                          (char *)c->arch, "--time-limit", secbuf, "--steps", "0",
                           "--eval-seconds", "30", "--eval-subset", "10000", "--threads", "1",
                           "--seed", "1", "--log", log[m], "--optimizer", (char *)opts[m]};
         enum { NC = sizeof common / sizeof common[0] };
