@@ -42,7 +42,7 @@ static void own_options(ae_cfg *c)
         {.name = "", .type = NG_CLI_SECTION, .help = "Data and model"},
         {.name = "data", .type = NG_CLI_STR, .dst = &c->data, .meta = "SPEC", .flags = SET,
          .help = "fashion-mnist | curves | DIR (IDX files) | FILE.npy |\n"
-                 "TRAIN.npy,TEST.npy (fashion-mnist: " NG_CLI_FASHION_MNIST_DIR ")"},
+                 "TRAIN.npy,TEST.npy; fashion-mnist is read from\n" NG_CLI_FASHION_MNIST_DIR},
         {.name = "arch", .type = NG_CLI_STR, .dst = &c->arch, .meta = "A", .flags = SET,
          .help = c->mlp ? "SIZES, e.g. 784-1000-500-10"
                         : "mnist | curves | faces (the paper's) | SIZES (784-...-784)"},
