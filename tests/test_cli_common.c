@@ -210,37 +210,6 @@ static void test_banner(void)
     NG_CHECK(!strcmp(ng_version(), NG_VERSION_STRING));
 }
 
-static void test_no_options(void)
-{
-    const char *help = "usage: natgrad version\n";
-    char *a1[] = {"version", NULL};
-    NG_CHECK(ng_cli_no_options("version", 1, a1, help) == -1);
-
-    char *a2[] = {"version", "--help", NULL};
-    capture_fd(1);
-    int r = ng_cli_no_options("version", 2, a2, help);
-    char *out = capture_end();
-    NG_CHECK(r == NG_EXIT_OK);
-    NG_CHECK_MSG(!strcmp(out, help), "'%s'", out);
-    free(out);
-
-    char *a3[] = {"version", "--bogus", NULL};
-    capture_begin();
-    r = ng_cli_no_options("version", 2, a3, help);
-    char *err = capture_end();
-    NG_CHECK(r == NG_EXIT_USAGE);
-    NG_CHECK_MSG(strstr(err, "bogus") && strstr(err, "natgrad version --help"), "'%s'", err);
-    free(err);
-
-    char *a4[] = {"version", "extra", NULL};
-    capture_begin();
-    r = ng_cli_no_options("version", 2, a4, help);
-    err = capture_end();
-    NG_CHECK(r == NG_EXIT_USAGE);
-    NG_CHECK_MSG(strstr(err, "unexpected argument 'extra'"), "'%s'", err);
-    free(err);
-}
-
 /* ------------------------------------------------------------------ progress, SIGINT */
 
 static void test_progress_plain(void)
@@ -943,7 +912,6 @@ int main(void)
     NG_RUN(test_parse_choice);
     NG_RUN(test_usage_and_fail);
     NG_RUN(test_banner);
-    NG_RUN(test_no_options);
     NG_RUN(test_progress_plain);
     NG_RUN(test_opts_types);
     NG_RUN(test_opts_errors);

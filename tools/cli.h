@@ -221,10 +221,4 @@ char *ng_cli_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* Removes a file if it exists (for cleaning up on failure). */
 void ng_cli_unlink_quiet(const char *path);
 
-/* For a subcommand that takes no options or arguments (e.g. 'version'): --help/-h prints
- * `help` to stdout and returns NG_EXIT_OK; an unknown option or a stray argument is a usage
- * error (NG_EXIT_USAGE, named on stderr); returns -1 when there is nothing to handle and
- * the command should run. Usage: int r = ng_cli_no_options(...); if (r >= 0) return r; */
-int ng_cli_no_options(const char *cmd, int argc, char **argv, const char *help);
-
 #endif
