@@ -420,6 +420,7 @@ static void test_opts_help(void)
     v.d = 0.1;
     v.z = 123;
     v.s = "abc";
+    v.out = "somewhere"; /* NO_DEFAULT: not shown */
     char *h = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&h, &n);
@@ -724,6 +725,11 @@ static void test_group_net(void)
     char *a3[] = {"n", "--optimizer", "adam", NULL};
     ng_optim_params adam = ng_optim_default_params(NG_OPT_ADAM);
     NG_CHECK(parse_quiet(&net, a3) == -1 && !memcmp(&g.op, &adam, sizeof adam));
+    /* the kind's defaults replace the command's for every field but K-FAC's */
+    groups_init(&g, &gold, &net, tg, tn);
+    g.op.lr = 7;
+    g.op.kfac.lambda0 = 7;
+    NG_CHECK(parse_quiet(&net, a3) == -1 && g.op.lr == adam.lr && g.op.kfac.lambda0 == 7);
     groups_init(&g, &gold, &net, tg, tn);
     char *a4[] = {"n", "--batch", "50", "--max-batch", "500", "--mu-max", "0.9", "--eps", "1e-7",
                   "--eta", "0", "--momentum", "off", "--fisher", "empirical", "--damping", "tikhonov",
