@@ -290,7 +290,7 @@ static void all_types_table(all_types *v, ng_cli_opt *t, unsigned out_flags)
         {.name = "str", .type = NG_CLI_STR, .dst = &v->s, .meta = "S", .help = "a string"},
         {.name = "out", .type = NG_CLI_STR, .dst = &v->out, .meta = "DIR", .help = "output",
          .flags = out_flags},
-        {NULL},
+        NG_CLI_END,
     };
     memcpy(t, tab, sizeof tab);
 }
@@ -512,7 +512,7 @@ static void test_opts_early(void)
         {.name = "lr", .type = NG_CLI_DOUBLE, .dst = &c.lr, .help = "rate"},
         {.name = "kind", .type = NG_CLI_CHOICE, .dst = &c.kind, .choices = k_abc, .help = "kind",
          .flags = NG_CLI_EARLY, .given = &c.kind_given},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tabs[] = {tab};
     ng_cli_spec s = {.name = "t", .tables = tabs, .n_tables = 1, .preset = kind_preset, .ctx = &c};
     char *orders[3][6] = {{"t", "--lr", "5", "--kind", "b", NULL},
@@ -831,7 +831,7 @@ static void test_cli_train(void)
     ng_cli_group_run(run, &tp, &threads);
     const ng_cli_opt own[] = {{.name = "rate", .type = NG_CLI_DOUBLE, .dst = &rate, .help = "a rate",
                                .flags = NG_CLI_SETTING},
-                              {NULL}};
+                              NG_CLI_END};
     const ng_cli_opt *tabs[] = {own, run};
     ng_cli_spec spec = {.name = "count", .tables = tabs, .n_tables = 2};
     char *dir = ng_test_path("cli_train_ckpt");

@@ -166,7 +166,7 @@ static int parse(bench_cfg *c, ng_net_spec *sp, int argc, char **argv)
         {.name = "seed", .type = NG_CLI_U64, .dst = &c->seed, .meta = "S", .help = "random seed"},
         {.name = "sgemm-n", .type = NG_CLI_LONG, .dst = &c->sgemm_n, .lo = 16, .hi = 16384, .meta = "N",
          .help = "size of the square sgemm probe"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = cmd, .synopsis = "[options]", .tables = tables, .n_tables = 1,

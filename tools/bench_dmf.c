@@ -61,7 +61,7 @@ static int parse(bench_cfg *c, int argc, char **argv)
         {.name = "seed", .type = NG_CLI_U64, .dst = &c->seed, .meta = "S", .help = "random seed"},
         {.name = "threads", .type = NG_CLI_LONG, .dst = &c->threads, .lo = 0, .hi = 4096, .meta = "N",
          .help = "BLAS and OpenMP threads, 0 = leave as is"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = "bench dmf", .synopsis = "[options]", .tables = tables, .n_tables = 1,

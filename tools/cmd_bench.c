@@ -72,7 +72,7 @@ static int bench_gemm(int argc, char **argv)
          .help = "BLAS and OpenMP threads, 0 = as configured (e.g.\nOPENBLAS_NUM_THREADS)"},
         {.name = "min-seconds", .type = NG_CLI_DOUBLE, .dst = &min_seconds, .lo = 0, .hi = 3600,
          .meta = "S", .help = "minimum timed seconds per size and precision"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = GEMM_CMD, .synopsis = "[options]", .tables = tables, .n_tables = 1,

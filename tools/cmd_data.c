@@ -253,7 +253,7 @@ static int cmd_info(int argc, char **argv)
                  "ratings"},
         {.name = "verbose", .type = NG_CLI_FLAG, .dst = &verbose,
          .help = "print the configuration banner and load times to stderr"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = CMD_INFO, .synopsis = "[options] PATH...", .tables = tables, .n_tables = 1,

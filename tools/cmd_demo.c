@@ -300,7 +300,7 @@ int ng_cmd_demo(int argc, char **argv)
         {.name = "threads", .type = NG_CLI_LONG, .dst = &c.threads, .lo = 1, .hi = 1024, .meta = "N",
          .help = "BLAS/OpenMP threads of the toy runs (the two autoencoders\nrun side by side with one thread each)"},
         {.name = "no-plots", .type = NG_CLI_FLAG, .dst = &c.no_plots, .help = "do not draw figures"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = "demo", .synopsis = "[options]", .tables = tables, .n_tables = 1,

@@ -335,7 +335,7 @@ static int parse(plot_opts *o, int argc, char **argv, const char **files, int *n
          .help = "width in pixels"},
         {.name = "height", .type = NG_CLI_LONG, .dst = &o->height, .lo = 100, .hi = 10000, .meta = "N",
          .help = "height in pixels"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = CMD, .synopsis = "LOG.csv [LOG.csv ...] --y COL[,COL...] --out FIG.png|FIG.svg [options]",

@@ -21,7 +21,7 @@ int ng_data_curves(int argc, char **argv)
          .help = "image side in pixels"},
         {.name = "threads", .type = NG_CLI_LONG, .dst = &threads, .lo = 0, .hi = 1024, .meta = "N",
          .help = "BLAS and OpenMP threads, 0 = leave as is"},
-        {NULL}};
+        NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
     const ng_cli_spec spec = {
         .name = CMD, .synopsis = "--out DIR [options]", .tables = tables, .n_tables = 1,

@@ -8,7 +8,7 @@
 
 static int cmd_version(int argc, char **argv)
 {
-    static const ng_cli_opt none[] = {{NULL}};
+    static const ng_cli_opt none[] = {NG_CLI_END};
     const ng_cli_opt *tables[] = {none};
     const ng_cli_spec spec = {.name = "version", .intro = "Print the version.\n", .tables = tables,
                               .n_tables = 1};
