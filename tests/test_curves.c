@@ -265,8 +265,8 @@ static void test_cli(void)
     if (!bin) return;
     char *out = ng_test_path("curves_cli.out"), *dir = ng_test_path("curves_cli");
     NG_CHECK(sh("\"%s\" data curves --help > \"%s\" 2>&1", bin, out) == 0);
-    NG_CHECK(file_has(out, "--n-test") && file_has(out, "default 10000") && file_has(out, "--seed") &&
-             file_has(out, "--size") && file_has(out, "default 28"));
+    NG_CHECK(file_has(out, "--n-test") && file_has(out, "[10000]") && file_has(out, "--seed") &&
+             file_has(out, "--size") && file_has(out, "[28]"));
     NG_CHECK(sh("\"%s\" data curves --out x --n abc > \"%s\" 2>&1", bin, out) == 2);
     NG_CHECK(file_has(out, "--n") && file_has(out, "abc"));
     NG_CHECK(sh("\"%s\" data curves --out x --size 3 > \"%s\" 2>&1", bin, out) == 2);
