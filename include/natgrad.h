@@ -876,7 +876,7 @@ NG_API ng_status ng_train_params_check(const ng_train_params *p);
  *   a row (timed apart, not in seconds) when k % eval_every == 0 (or every eval_seconds
  *   of training), after the last step and on a stop; progress; a checkpoint when
  *   k % checkpoint_every == 0 or on a stop; on a stop: return (status->stopped = 1).
- *   At the end a row for the last step if it has none, and a checkpoint.
+ *   At the end a checkpoint (unless one was just written for that step).
  * status (may be NULL) gets the final state. A failing step, row, log write or checkpoint
  * returns its status with the message. */
 NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,

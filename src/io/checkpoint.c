@@ -513,3 +513,35 @@ ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
     free(old);
     return s;
 }
+
+ng_status ng_ckpt_read(const char *dir, const char *name, ng_tensor *out)
+{
+    if (!out) return ngi_fail(NG_EINVAL, "ng_ckpt_read: NULL output");
+    memset(out, 0, sizeof *out);
+    if (!dir || !*dir) return ngi_fail(NG_EINVAL, "ng_ckpt_read: empty checkpoint directory name");
+    if (!valid_array_name(name))
+        return ngi_fail(NG_EINVAL, "%s: array name '%s' is not a file stem of [A-Za-z0-9_.-]", dir,
+                        name ? name : "(null)");
+    char *d = strip_slashes(dir);
+    char *old = d ? ngi_asprintf("%s.old", d) : NULL;
+    char *p = NULL;
+    ng_status s = NG_OK;
+    if (!d || !old) {
+        s = NG_ENOMEM;
+    } else {
+        const char *from = path_exists(d) ? d : old; /* as ng_ckpt_load falls back */
+        if (!has_manifest(from)) {
+            s = ngi_fail(NG_EIO, "%s: no checkpoint there", d);
+        } else if (!(p = ngi_asprintf("%s/%s.npy", from, name))) {
+            s = NG_ENOMEM;
+        } else if (!path_exists(p)) {
+            s = ngi_fail(NG_EMISMATCH, "%s: the checkpoint has no array '%s'", d, name);
+        } else {
+            s = ng_npy_read(p, out);
+        }
+    }
+    free(p);
+    free(d);
+    free(old);
+    return s;
+}

@@ -1,9 +1,16 @@
-/* kfac_internal.h - pieces of K-FAC shared by kfac.c, kfac_tridiag.c, kfac_damping.c and
- * the tests (linked statically, so these hidden symbols are reachable from tests). */
+/* kfac_internal.h - pieces of K-FAC shared by its files and the tests (linked statically,
+ * so these hidden symbols are reachable from tests):
+ *   kfac.c            the handle (parameters, workspace slab), the iteration, the state
+ *   kfac_stats.c      Kronecker factor statistics A and G from the sampled backward pass
+ *   kfac_inverse.c    block-diagonal / block-tridiagonal damped inverses and their apply
+ *   kfac_quadratic.c  the quadratic model: exact-Fisher products, (alpha, mu), rho
+ *   kfac_damping.c    the scalar rules (running averages, lambda, gamma candidates)
+ *   kfac_tridiag.c    the dense symmetric pieces and the tridiagonal inverse apply */
 #ifndef NG_KFAC_INTERNAL_H
 #define NG_KFAC_INTERNAL_H
 
 #include "natgrad.h"
+#include <math.h>
 #include <stddef.h>
 
 /* ---- dense symmetric helpers (double, row-major) --------------------------------- */
@@ -61,7 +68,7 @@ int ngi_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n);
  * can be dout[k+1] x din[k]). ngi_kfac_tridiag_apply is the double reference,
  * ngi_kfac_tridiag_apply_f the float kernel each iteration runs (same formulas, one
  * source: kfac_tridiag_apply.inc). */
-#define NG_KFAC_TRIDIAG_VIEW(name, real)                                                   \
+#define NGI_KFAC_TRIDIAG_VIEW(name, real)                                                  \
     typedef struct {                                                                      \
         int L;                                                                            \
         const size_t *din, *dout, *off;                                                   \
@@ -70,8 +77,8 @@ int ngi_kfac_chain_left_first(size_t m, size_t k1, size_t k2, size_t n);
         double *const *s1, *const *s2;                                                    \
         const real *Ainv_last, *Ginv_last;                                                \
     } name
-NG_KFAC_TRIDIAG_VIEW(ngi_kfac_tridiag_view, double);
-NG_KFAC_TRIDIAG_VIEW(ngi_kfac_tridiag_view_f, float);
+NGI_KFAC_TRIDIAG_VIEW(ngi_kfac_tridiag_view, double);
+NGI_KFAC_TRIDIAG_VIEW(ngi_kfac_tridiag_view_f, float);
 void ngi_kfac_tridiag_apply(const ngi_kfac_tridiag_view *t, double sign, const double *V,
                            double *out, double *tmp1, double *tmp2);
 void ngi_kfac_tridiag_apply_f(const ngi_kfac_tridiag_view_f *t, double sign, const float *V,
@@ -92,7 +99,112 @@ int ngi_kfac_pick_lowest(const double *vals, int n);
 double ngi_kfac_solve_alpha_mu(double h11, double h12, double h22, double b1, double b2,
                               int use2, double *alpha, double *mu);
 
-/* ---- test hooks (kfac.c) ------------------------------------------------------------ */
+/* ---- the handle, kfac.c ------------------------------------------------------------- */
+#define NGI_KFAC_NL NG_NET_MAX_LAYERS
+#define NGI_KFAC_NPAR 8 /* most generalised eigenproblems solved side by side */
+#define NGI_KFAC_NSTATE (16 * NGI_KFAC_NL + 8)
+
+/* Per layer: Ainv/Ginv (blockdiag, and tridiag's last layer), Psi, K and s (tridiag). */
+typedef struct {
+    float *AinvF[NGI_KFAC_NL], *GinvF[NGI_KFAC_NL], *PsiAF[NGI_KFAC_NL], *PsiGF[NGI_KFAC_NL];
+    float *K1F[NGI_KFAC_NL], *K2F[NGI_KFAC_NL];
+    double *s1[NGI_KFAC_NL], *s2[NGI_KFAC_NL];
+} ngi_kfac_apply_set;
+#define NGI_KFAC_APPLY_SET_ARRAYS 8
+
+struct ng_kfac {
+    ng_net *net;
+    ng_kfac_params p;
+    int L;
+    size_t din[NGI_KFAC_NL], dout[NGI_KFAC_NL], off[NGI_KFAC_NL], n, maxb, dl, dmax;
+    long k;
+    double lambda, gamma, prepared_gamma;
+    int prepared, polyak_on;
+    double scal[8];  /* checkpointed scalars: k, lambda, gamma, polyak_on */
+    double *pi;      /* L */
+    /* running statistics (double) and the snapshot taken at the last refresh */
+    double *A[NGI_KFAC_NL], *G[NGI_KFAC_NL], *Ax[NGI_KFAC_NL], *Gx[NGI_KFAC_NL];
+    double *QA[NGI_KFAC_NL], *wA[NGI_KFAC_NL], *QG[NGI_KFAC_NL], *wG[NGI_KFAC_NL];
+    double *AxS[NGI_KFAC_NL], *GxS[NGI_KFAC_NL];
+    /* inverse representation for prepared_gamma (double) */
+    double *Ainv[NGI_KFAC_NL], *Ginv[NGI_KFAC_NL], *PsiA[NGI_KFAC_NL], *PsiG[NGI_KFAC_NL];
+    double *K1[NGI_KFAC_NL], *K2[NGI_KFAC_NL];
+    /* what the per-iteration apply reads (float copies for sgemm, and Sigma's s): live,
+     * and the best gamma candidate so far, kept while the others are tried */
+    ngi_kfac_apply_set live, kept;
+    double *Vd, *Xd, *t1, *t2, *t3, *ework;
+    int *iwork;
+    /* per-thread scratch of the side-by-side Sigma factor solves (tridiagonal) */
+    int npar, force_fallback; /* force_fallback: tests only, the A^-1/2 route for every pair */
+    double *gtmp[NGI_KFAC_NPAR], *gwork[NGI_KFAC_NPAR];
+    int *giwork[NGI_KFAC_NPAR];
+    float *ft, *ft2, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
+    void *slab;
+    char names[NGI_KFAC_NSTATE][32];
+};
+
+/* The first ceil(tau m) of m cases, at least 1 and at most m. */
+static inline size_t ngi_kfac_cases(double tau, size_t m)
+{
+    size_t c = (size_t)ceil(tau * (double)m);
+    if (c < 1) c = 1;
+    if (c > m) c = m;
+    return c;
+}
+
+/* ---- curvature statistics, kfac_stats.c --------------------------------------------- */
+/* Fold the net's current abar/g buffers (first ms rows) into the running A, G (and the
+ * tridiagonal cross moments) as iteration k; only the upper triangles of A and G. */
+void ngi_kfac_update_stats(ng_kfac *kf, long k, size_t ms);
+/* Iteration k's statistics after the gradient's forward and backward on m cases: the
+ * sampled-target backward (true Fisher) on the first ceil(tau1 m) cases, then the update.
+ * *ms gets the number of cases used. */
+ng_status ngi_kfac_collect_stats(ng_kfac *kf, long k, size_t m, ng_rng *rng, size_t *ms);
+/* Make the running A and G whole (their lower triangles are stale between refreshes). */
+void ngi_kfac_stats_symmetric(ng_kfac *kf);
+
+/* ---- damped inverses and their apply, kfac_inverse.c --------------------------------- */
+/* The arrays of an apply set for layer i and their sizes in bytes (0: not used), the one
+ * place that lists them: the layout carves them, keep_candidate copies them. */
+void ngi_kfac_apply_set_arrays(const ng_kfac *kf, ngi_kfac_apply_set *s, int i,
+                               void **ptr[NGI_KFAC_APPLY_SET_ARRAYS],
+                               size_t bytes[NGI_KFAC_APPLY_SET_ARRAYS]);
+/* Snapshot the statistics (or eigendecompose them, exact Tikhonov) and compute pi. */
+ng_status ngi_kfac_refresh(ng_kfac *kf);
+/* Build the inverse representation for damping gamma from the snapshot (no-op when it is
+ * prepared for that gamma already). */
+ng_status ngi_kfac_prepare(ng_kfac *kf, double gamma);
+/* Set the best gamma candidate's float apply state aside / make it live again. */
+void ngi_kfac_keep_candidate(ng_kfac *kf);
+void ngi_kfac_adopt_candidate(ng_kfac *kf, double gamma);
+/* Delta = -Fbreve^-1 grad for the prepared gamma: float (sgemm), or reference = 1 (tests)
+ * the same formulas in double. */
+void ngi_kfac_propose(ng_kfac *kf, const float *grad, float *Delta, int reference);
+
+/* ---- the quadratic model, kfac_quadratic.c ------------------------------------------ */
+/* What one iteration's model M(alpha Delta + mu delta0) = 1/2 d^T C d + grad^T d,
+ * C = F + (lambda + eta) I, shares across the gamma candidates. */
+typedef struct {
+    size_t mq;        /* cases of the exact-Fisher products: the first ceil(tau2 m) */
+    double lam;       /* lambda + eta */
+    double gd0, d0d0; /* grad . delta0, delta0 . delta0 */
+    double d0Fd0;     /* delta0^T F delta0 (use2 only) */
+    int use2;         /* 1: the momentum direction delta0 takes part */
+} ngi_kfac_model;
+/* Set up the model of iteration k on a minibatch of m cases (after the gradient's forward):
+ * the momentum direction's Fisher product, its R-op kept in J0. */
+ng_status ngi_kfac_model_begin(ng_kfac *kf, long k, size_t m, double gd0, double d0d0,
+                               ngi_kfac_model *q);
+/* (alpha, mu) minimising the model for the proposal Delta; *model gets M(delta) - M(0)
+ * (NaN when the model has no positive direction). */
+ng_status ngi_kfac_model_solve(ng_kfac *kf, const ngi_kfac_model *q, const float *Delta,
+                               double *model, double *alpha, double *mu);
+/* rho = (h(theta) - h0) / M on the same minibatch, for theta after the update; NaN when
+ * M = 0 or h is not finite. */
+ng_status ngi_kfac_reduction_ratio(ng_kfac *kf, const float *X, const float *Y, size_t m,
+                                   double h0, double M, double *rho);
+
+/* ---- test hooks (kfac_inverse.c, kfac_stats.c) ------------------------------------- */
 /* Refresh the decompositions from the current statistics, prepare gamma and return
  * Delta = -Fbreve^-1 grad: reference = 1 applies it in double, 0 with the float kernel
  * the iterations use. */
