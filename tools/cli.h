@@ -53,7 +53,8 @@ void ng_cli_set_threads(int n);
  * K-FAC, Goldstone-GD, inner optimisers) are tables of their own, listed once in
  * cli_groups.c and appended to a command's table. */
 typedef enum {
-    NG_CLI_SECTION = 0, /* no option: a heading in --help (help = the title) */
+    NG_CLI_SECTION = 0, /* no option: a heading in --help (help = the title; name may be
+                           NULL or ""; an entry with neither name nor help ends a table) */
     NG_CLI_FLAG,        /* int *: set to 1 */
     NG_CLI_STR,         /* const char **: the argument */
     NG_CLI_INT,         /* int *, in [lo, hi] */
@@ -62,7 +63,7 @@ typedef enum {
     NG_CLI_I64,         /* int64_t * */
     NG_CLI_U64,         /* uint64_t * (any value) */
     NG_CLI_DOUBLE,      /* double *, in [lo, hi] */
-    NG_CLI_CHOICE       /* int *: index of the argument in choices (enums are ints) */
+    NG_CLI_CHOICE       /* int * (never an enum field): index of the argument in choices */
 } ng_cli_type;
 
 enum {
@@ -76,12 +77,13 @@ enum {
 };
 
 typedef struct {
-    const char *name;            /* long option without "--"; NULL ends a table */
+    const char *name;            /* long option without "--" */
     ng_cli_type type;
     void *dst;
-    double lo, hi;               /* range for numbers */
+    double lo, hi;               /* range for numbers; lo = hi = 0: the type's whole range */
     const char *const *choices;  /* NG_CLI_CHOICE: NULL-terminated */
-    const char *meta;            /* the value's placeholder in --help ("N", "FILE") */
+    const char *meta;            /* the value's placeholder in --help ("N", "FILE"); NULL:
+                                    "a|b|c" for a choice, N or X for a number */
     const char *help;            /* may hold '\n' for more lines */
     unsigned flags;
     int *given;                  /* may be NULL: set to 1 when the option appears */
@@ -101,27 +103,94 @@ typedef struct {
     int positional;             /* how many positional arguments are allowed */
 } ng_cli_spec;
 
-/* Parses argv (argv[0] is the command name) against spec. Returns -1 to go on, NG_EXIT_OK
- * after printing --help, or NG_EXIT_USAGE after printing the error (unknown option,
- * missing or bad value, missing required option, stray argument). Positional arguments
- * (at most spec->positional) are stored in pos[] (may be NULL when 0) and counted in
- * *npos. */
+/* Parses argv (argv[0] is the command name) against spec: "--name value", "--name=value"
+ * (or an unambiguous prefix of the name). First pass: the NG_CLI_EARLY options, in order;
+ * then spec->preset(ctx); then every other option in order (an option given twice: the
+ * last counts). --help/-h prints ng_cli_help (after the preset, so it shows the defaults
+ * a preset chose) and returns NG_EXIT_OK. Returns -1 to go on, or NG_EXIT_USAGE after
+ * printing the error (unknown option, missing or bad value, missing required option,
+ * stray argument). Positional arguments (at most spec->positional) are stored in pos[]
+ * (may be NULL when 0) and counted in *npos (may be NULL). Uses getopt_long's globals. */
 int ng_cli_parse(const ng_cli_spec *spec, int argc, char **argv, const char **pos, int *npos);
+/* "usage: natgrad NAME SYNOPSIS", intro, every table ("  --name META  help [default]",
+ * the default being the field's current value), then outro. */
 void ng_cli_help(FILE *f, const ng_cli_spec *spec);
-/* The start-of-run banner: version, command, threads and BLAS kernel set, then
- * "name value" for every option (after parsing), then extra (may be NULL). */
+/* The start-of-run banner on stderr: "natgrad VERSION | NAME | seed S | BLAS threads N
+ * (kernels) | OpenMP threads N", then " | name value" for every option (after parsing)
+ * except NG_CLI_NO_BANNER ones and unset strings (an option "seed" comes first, in the
+ * place ng_cli_banner gives it), then " | extra" (extra may be NULL). */
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra);
 /* "name=value\n" for every NG_CLI_SETTING option, malloc'ed (NULL when out of memory). */
 char *ng_cli_settings(const ng_cli_spec *spec);
-/* The value of option opt as the banner and settings print it, into buf. */
+/* The value of option opt as help, banner and settings print it: flags on/off, a choice
+ * by name, numbers in full, doubles in the fewest digits that read back to the same
+ * double (so settings compare exactly). Returns buf, or for NG_CLI_STR the string itself
+ * ("" when unset). */
 const char *ng_cli_format_value(const ng_cli_opt *opt, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- shared option groups
+ * Each function fills out[] (room for NG_CLI_GROUP_MAX entries) with a group's options,
+ * a section heading first and a {NULL} entry last, and returns the number of entries
+ * before that end. The options write into the caller's structs, which must outlive the
+ * parse; fill the structs with their defaults before calling (--help prints them).
+ * Enum fields are set through ints in a small context (C does not promise enums are
+ * int-sized): those options are NG_CLI_EARLY and the group's preset function copies them
+ * into the struct; call it from spec->preset. */
+#define NG_CLI_GROUP_MAX 40
+
+/* Run control, every training command: --steps --time-limit --eval-every --eval-seconds
+ * --log --checkpoint --checkpoint-every --resume into tp, --threads into *threads (apply
+ * it with ng_cli_set_threads). None is a setting: they may change on a resume. */
+size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads);
+
+/* Network optimiser (ae, mlp): --optimizer kfac|sgd-nesterov|adam, --batch --max-batch
+ * --lr --mu-max --beta1 --beta2 --eps --eta into p, then the K-FAC options into p->kfac.
+ * All settings. ng_cli_net_preset: a --optimizer other than p->kind swaps in
+ * ng_optim_default_params(kind) for every field but p->kfac; a given --curvature is
+ * copied into p->kfac. */
+typedef struct {
+    ng_optim_params *p;
+    int kind, kind_given;           /* --optimizer: index in kfac|sgd-nesterov|adam */
+    int curvature, curvature_given; /* --curvature */
+} ng_cli_net_ctx;
+size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx);
+void ng_cli_net_preset(ng_cli_net_ctx *ctx);
+
+/* Goldstone-GD (dmf, repro, dwe): --symmetry --paper --k1 --k2 --rho-scale --gauge-solver
+ * --gauge-reset --rotation --gauge-clip --apply-fraction into p (not p->inner: add the
+ * inner group for it). All settings. ng_cli_goldstone_preset: --paper applies
+ * ng_goldstone_paper_variant(p), then the given --symmetry, --gauge-solver, --rotation
+ * are copied into p, so explicit options win in any order. */
+typedef struct {
+    ng_goldstone_params *p;
+    int paper;                          /* --paper */
+    int symmetry, symmetry_given;       /* ng_symmetry */
+    int gauge_solver, gauge_solver_given; /* ng_gauge_solver */
+    int rotation, rotation_given;       /* ng_rotation */
+} ng_cli_goldstone_ctx;
+size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_goldstone_ctx *ctx);
+void ng_cli_goldstone_preset(ng_cli_goldstone_ctx *ctx);
+
+/* Inner optimiser (dmf, repro, dwe): --optimizer gd|adagrad|adam --lr --lr-sbar --lr-power
+ * --grad-clip --beta1 --beta2 --eps into p (e.g. &goldstone_params.inner). All settings.
+ * ng_cli_inner_preset: a --optimizer other than p->kind resets *p to
+ * ng_inner_default_params(kind) before the explicit options apply (in any order); the
+ * same kind keeps the command's defaults. */
+typedef struct {
+    ng_inner_params *p;
+    int kind, kind_given; /* --optimizer: ng_inner_kind */
+} ng_cli_inner_ctx;
+size_t ng_cli_group_inner(ng_cli_opt *out, ng_inner_params *p, ng_cli_inner_ctx *ctx);
+void ng_cli_inner_preset(ng_cli_inner_ctx *ctx);
 
 /* Runs task with ng_train_run under tp, the way every training command does: SIGINT is
  * a stop request (row, checkpoint, exit 130), the progress line shows the step's report
  * and the last row by column name, the checkpoint settings are made from spec's
- * NG_CLI_SETTING options (a resume with other settings is refused, with the differences),
- * "resumed from DIR at step K" and failures are printed. status (may be NULL) gets the
- * end state. Returns NG_EXIT_OK, NG_EXIT_FAIL or 130. */
+ * NG_CLI_SETTING options (after tp->settings when the command set some of its own; a
+ * resume with other settings is refused, with the differences), "resumed from DIR at
+ * step K" and failures are printed. tp's progress, should_stop and user are replaced for
+ * the run (tp itself is left as it is). status (may be NULL) gets the end state. Returns
+ * NG_EXIT_OK, NG_EXIT_FAIL, 130, or NG_EXIT_USAGE for --resume without --checkpoint. */
 int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *tp,
                  ng_train_status *status);
 
