@@ -452,6 +452,8 @@ typedef struct {
     double noise_var;        /* 1e-3 */
     double init_std;         /* 1: Z ~ N(0, init_std^2) */
     uint64_t data_seed;      /* 42: Ubar, Vbar and the noise */
+    uint64_t seed;           /* 1: the initialisation seed of a single run (ng_toy_init
+                                takes the seed as an argument, for runs over many seeds) */
     int init_equal;          /* 0; 1: every slice starts from the same draw (no twist and no
                                 wall: the floor a symmetry phase can reach; diagnostic) */
 } ng_toy_params;

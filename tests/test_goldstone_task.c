@@ -6,6 +6,8 @@
 #include "goldstone_internal.h"
 #include "ngtest.h"
 
+#include <omp.h>
+
 typedef struct {
     ng_toy *toy;
     float *Z;
@@ -131,6 +133,36 @@ static void test_row_values(void)
     fixture_free(&f);
 }
 
+/* psi and sum ||z||^2 are the same for any thread count and every call (a row's psi is
+ * the step's psi at the same point; rho' and the trajectory are reproducible) */
+static void test_thread_invariance(void)
+{
+    size_t T = 40, N = 2000, d = 3, n = T * N * d;
+    ng_graph *g = NULL;
+    NG_CHECK(ng_graph_chain(T, 10.0, &g) == NG_OK);
+    float *Z = malloc(n * sizeof *Z), *G1 = calloc(n, sizeof *G1), *G8 = calloc(n, sizeof *G8);
+    ng_rng r;
+    ng_rng_seed(&r, 11);
+    ng_rng_fill_normal(&r, Z, n, 0.0f, 1.0f);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    double psi1 = ng_graph_psi(g, N, d, Z), ss1 = ngi_sumsq(Z, n), pg1 = 0.0;
+    NG_CHECK(ng_graph_psi_grad(g, N, d, Z, G1, &pg1) == NG_OK);
+    omp_set_num_threads(8);
+    int same = pg1 == psi1;
+    for (int k = 0; k < 40; k++) same &= ng_graph_psi(g, N, d, Z) == psi1 && ngi_sumsq(Z, n) == ss1;
+    double pg8 = 0.0;
+    NG_CHECK(ng_graph_psi_grad(g, N, d, Z, G8, &pg8) == NG_OK);
+    omp_set_num_threads(saved);
+    NG_CHECK_MSG(same && pg8 == psi1, "psi or sum of squares depends on the threads");
+    NG_CHECK(memcmp(G1, G8, n * sizeof *G1) == 0);
+    NG_CHECK_REL(ss1, (double)n, 0.02, 1.0);
+    free(Z);
+    free(G1);
+    free(G8);
+    ng_graph_free(g);
+}
+
 static void test_no_allocation(void)
 {
     ng_goldstone_params gp = method();
@@ -235,7 +267,7 @@ static void test_toy_object(void)
 {
     ng_toy_params tp = ng_toy_default_params();
     NG_CHECK(tp.T == 30 && tp.rows == 10 && tp.cols == 10 && tp.d == 3 && tp.lambda == 10.0);
-    NG_CHECK(tp.noise_var == 1e-3 && tp.init_std == 1.0 && tp.data_seed == 42 && !tp.init_equal);
+    NG_CHECK(tp.noise_var == 1e-3 && tp.init_std == 1.0 && tp.data_seed == 42 && tp.seed == 1 && !tp.init_equal);
     ng_train_params rp = ng_toy_train_params();
     NG_CHECK(rp.steps == 20000 && rp.eval_every == 10 && rp.checkpoint_every == 1000);
     tp = small_toy();
@@ -333,6 +365,7 @@ int main(void)
     NG_RUN(test_columns);
     NG_RUN(test_steps_match_loop);
     NG_RUN(test_row_values);
+    NG_RUN(test_thread_invariance);
     NG_RUN(test_no_allocation);
     NG_RUN(test_state_round_trip);
     NG_RUN(test_errors);

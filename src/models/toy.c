@@ -27,6 +27,7 @@ ng_toy_params ng_toy_default_params(void)
     p.noise_var = 1e-3;
     p.init_std = 1.0;
     p.data_seed = 42;
+    p.seed = 1;
     p.init_equal = 0;
     return p;
 }
