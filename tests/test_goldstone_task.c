@@ -219,6 +219,9 @@ static void test_state_round_trip(void)
     NG_CHECK(load_task(&b.k, dir, &step) == NG_OK);
     NG_CHECK(step == 7);
     NG_CHECK(ng_goldstone_steps(b.gs) == 7);
+    /* at the checkpoint's point the rows agree in every column, symmetry time included */
+    NG_CHECK(a.k.row(a.k.self, ra) == NG_OK && b.k.row(b.k.self, rb) == NG_OK);
+    NG_CHECK(memcmp(ra, rb, sizeof ra) == 0 && ra[4] > 0.0);
     int same = 1;
     for (int64_t s = 7; s < 16; s++) {
         NG_CHECK(a.k.step(a.k.self, s, v) == NG_OK);
@@ -232,6 +235,65 @@ static void test_state_round_trip(void)
     NG_CHECK(memcmp(a.Z, b.Z, ng_toy_size(a.toy) * sizeof *a.Z) == 0);
     fixture_free(&a);
     fixture_free(&b);
+    free(dir);
+}
+
+/* A CSV log without its timing columns (seconds and symmetry_seconds), as one string. */
+static char *log_values(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *out = calloc(cap, 1), line[1024];
+    while (out && fgets(line, sizeof line, f)) {
+        int col = 0;
+        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++)
+            if (col != 1 && col != 6 && n + strlen(tok) + 2 < cap) n += (size_t)sprintf(out + n, "%s,", tok);
+        if (n + 2 < cap) out[n++] = '\n';
+    }
+    fclose(f);
+    return out;
+}
+
+/* the same through ng_train_run: a run stopped at step 6 with a checkpoint, resumed into
+ * a fresh task up to 12, logs what an uninterrupted run logs and ends at the same Z */
+static void test_train_run_resume(void)
+{
+    ng_goldstone_params gp = method();
+    gp.inner = ng_inner_default_params(NG_INNER_ADAGRAD);
+    char *la = ng_test_path("goldstone_task_a.csv"), *lb = ng_test_path("goldstone_task_b.csv");
+    char *dir = ng_test_path("goldstone_task_run_ckpt");
+    remove(la);
+    remove(lb);
+    ng_train_params tp = ng_train_default_params();
+    tp.steps = 12;
+    tp.eval_every = 2;
+    tp.log = la;
+    fixture a, b1, b2;
+    NG_CHECK(fixture_new(&a, &gp, 8, 1));
+    NG_CHECK(ng_train_run(&a.k, &tp, NULL) == NG_OK);
+    tp.log = lb;
+    tp.steps = 6;
+    tp.checkpoint = dir;
+    NG_CHECK(fixture_new(&b1, &gp, 8, 1));
+    NG_CHECK(ng_train_run(&b1.k, &tp, NULL) == NG_OK);
+    tp.steps = 12;
+    tp.resume = 1;
+    ng_train_status st;
+    NG_CHECK(fixture_new(&b2, &gp, 77, 1));
+    NG_CHECK(ng_train_run(&b2.k, &tp, &st) == NG_OK);
+    NG_CHECK(st.resumed && st.start_step == 6 && st.step == 12);
+    NG_CHECK(memcmp(a.Z, b2.Z, ng_toy_size(a.toy) * sizeof *a.Z) == 0);
+    char *va = log_values(la), *vb = log_values(lb);
+    NG_CHECK(va && vb && !strcmp(va, vb));
+    NG_CHECK(va && strstr(va, "step,loss,ell,psi,gap,walls,\n0,") == va);
+    free(va);
+    free(vb);
+    fixture_free(&a);
+    fixture_free(&b1);
+    fixture_free(&b2);
+    free(la);
+    free(lb);
     free(dir);
 }
 
@@ -368,6 +430,7 @@ int main(void)
     NG_RUN(test_thread_invariance);
     NG_RUN(test_no_allocation);
     NG_RUN(test_state_round_trip);
+    NG_RUN(test_train_run_resume);
     NG_RUN(test_errors);
     NG_RUN(test_toy_object);
     NG_RUN(test_dmf_task);
