@@ -45,7 +45,7 @@ static int cmd_synth(int argc, char **argv)
         {.name = "seed", .type = NG_CLI_U64, .dst = &p->seed, .meta = "S", .help = "random seed"},
         {.name = "threads", .type = NG_CLI_LONG, .dst = &c.threads, .lo = 0, .hi = 1024, .meta = "N",
          .help = "BLAS and OpenMP threads, 0 = leave as is"},
-        {0},
+        NG_CLI_END,
     };
     const ng_cli_opt *tables[] = {opts};
     ng_cli_spec spec = {.name = "dmf synth",
@@ -116,7 +116,7 @@ static void train_table(train_cfg *c)
         {.name = "out", .type = NG_CLI_STR, .dst = &c->out, .meta = "DIR",
          .help = "write U.npy (T x users x d), V.npy (T x items x d), users.csv,\n"
                  "items.csv (index,original_id) and bins.csv at the end"},
-        {0},
+        NG_CLI_END,
     };
     _Static_assert(sizeof g / sizeof g[0] <= sizeof c->own / sizeof c->own[0], "own table too small");
     memcpy(c->own, g, sizeof g);

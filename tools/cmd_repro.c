@@ -84,7 +84,7 @@ static void own_table(cfg_t *c)
                  "natgrad method, at steps 0, --figure-step and the last (gnuplot)"},
         {.name = "figure-step", .type = NG_CLI_LONG, .dst = &c->figure_step, .lo = 0, .hi = 1e9, .meta = "N",
          .help = "middle snapshot of --figure"},
-        {0},
+        NG_CLI_END,
     };
     _Static_assert(sizeof g / sizeof g[0] <= sizeof c->own / sizeof c->own[0], "own table too small");
     memcpy(c->own, g, sizeof g);
