@@ -7,6 +7,8 @@
  *   - matrices are row-major; a view names data, rows, cols and a leading dimension;
  *   - randomness comes only from an ng_rng passed explicitly;
  *   - the library never prints, exits or aborts; set a log callback to hear from it.
+ * Sections follow the source tree: numerical core, I/O, networks and K-FAC, Goldstone-GD,
+ * models, training layer.
  */
 #ifndef NATGRAD_H
 #define NATGRAD_H
@@ -29,6 +31,8 @@ extern "C" {
 #define NG_VERSION_MINOR 1
 #define NG_VERSION_PATCH 0
 #define NG_VERSION_STRING "0.1.0"
+
+/* ======== numerical core (src/core) ======================================== */
 
 /* ------------------------------------------------------------------ status */
 typedef enum {
@@ -172,6 +176,8 @@ NG_API void ng_atomic_abort(ng_atomic_file *af);
  * *buf is malloc'ed (free it); NG_EIO names the path on failure. */
 NG_API ng_status ng_read_file(const char *path, unsigned char **buf, size_t *len);
 
+/* ======== I/O: files, logs, checkpoints, data sets (src/io) ================ */
+
 /* ------------------------------------------------------------------ data: IDX
  * IDX (MNIST family), plain or gzip (detected from the content, not the name). */
 NG_API ng_status ng_idx_read(const char *path, ng_tensor *out);
@@ -250,7 +256,243 @@ NG_API ng_status ng_ckpt_read(const char *dir, const char *name, ng_tensor *out)
  *       after ng_ckpt_load has filled those views: adopt them (counters, scalars,
  *       anything derived). Counters such as steps done travel as arrays too. */
 
-/* ==== Goldstone-GD (goldstone.c, gauge.c, symmetry sync) ==== */
+/* --- CURVES-like data (curves.c) and data sources (data_source.c) ---------------------
+ * size x size images of a smooth curve (the quadratic through three random points, a
+ * 6-dimensional manifold) drawn with a soft Gaussian pen, values in [0, 1] stored as u8.
+ * Image i of a set depends only on (seed, stream, i): train = stream 0, test = stream 1. */
+NG_API ng_status ng_curves_generate(size_t n, size_t size, uint64_t seed, uint64_t stream,
+                                    uint8_t *out);
+/* In memory, as ng_dataset (pixels u8 / 255, no labels). */
+NG_API ng_status ng_curves_dataset(size_t n_train, size_t n_test, size_t size, uint64_t seed,
+                                   ng_dataset *out);
+/* DIR (created if missing) gets train-/t10k-images-idx3-ubyte.gz and all-zero
+ * train-/t10k-labels-idx1-ubyte.gz, each written atomically (loadable with
+ * ng_dataset_load_idx_dir). */
+NG_API ng_status ng_curves_write_dir(const char *dir, size_t n_train, size_t n_test, size_t size,
+                                     uint64_t seed);
+/* spec: "curves" (20k/10k 28x28, seed 0, generated in memory), a directory of IDX files,
+ * FILE.npy (rows = cases, u8 scaled by 1/255 or float; the last 1/6 of the rows is the
+ * test set) or TRAIN.npy,TEST.npy. Where a machine keeps its data sets is the caller's
+ * business (the CLI maps names such as fashion-mnist to directories). */
+NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
+
+/* ======== networks and K-FAC (src/nn) ====================================== */
+
+/* --- feed-forward networks (net.c) ---------------------------------------------------
+ * Layers k = 0..l-1 map d_k inputs to d_{k+1} outputs: s_k = W_k abar_k, where
+ * abar_k = [a_k; 1] (bias = last column of W_k, a d_{k+1} x (d_k + 1) row-major matrix)
+ * and a_{k+1} = act_k(s_k). The output s_{l-1} = z holds the natural parameters of the
+ * output distribution (its nonlinearity is folded into the loss). Minibatches are
+ * row-major with one case per row. All parameters live in one float slab; a gradient or
+ * direction is a slab of the same size and layout. */
+#define NG_NET_MAX_LAYERS 32
+typedef enum { NG_ACT_LOGISTIC = 0, NG_ACT_TANH, NG_ACT_RELU, NG_ACT_SOFTPLUS, NG_ACT_LINEAR } ng_act;
+typedef enum {
+    NG_LOSS_BERNOULLI = 0, /* logistic outputs, cross-entropy; targets in [0, 1] */
+    NG_LOSS_SOFTMAX,       /* softmax outputs, cross-entropy; targets one-hot */
+    NG_LOSS_GAUSSIAN       /* linear outputs, 1/2 ||y - z||^2 */
+} ng_loss;
+typedef struct {
+    int n_layers;                        /* l */
+    size_t sizes[NG_NET_MAX_LAYERS + 1]; /* d_0 .. d_l */
+    ng_act act[NG_NET_MAX_LAYERS];       /* act[k] follows layer k, k < l - 1 */
+    ng_loss loss;
+} ng_net_spec;
+
+/* "784-1000-500-30" with one activation name for every hidden layer, or a
+ * comma list of l-1 names ("logistic,logistic,linear"). */
+NG_API ng_status ng_net_spec_parse(const char *sizes, const char *acts, ng_loss loss,
+                                   ng_net_spec *out);
+/* Paper presets: "mnist", "curves", "faces" (logistic hidden, linear code layer). */
+NG_API ng_status ng_net_spec_preset(const char *name, ng_net_spec *out);
+NG_API const char *ng_act_name(ng_act a);
+NG_API const char *ng_loss_name(ng_loss l);
+
+typedef struct ng_net ng_net;
+/* Allocates parameters and every per-case buffer for minibatches up to max_batch. */
+NG_API ng_status ng_net_new(const ng_net_spec *spec, size_t max_batch, ng_net **out);
+NG_API void ng_net_free(ng_net *net);
+NG_API const ng_net_spec *ng_net_get_spec(const ng_net *net);
+NG_API size_t ng_net_max_batch(const ng_net *net);
+NG_API size_t ng_net_num_params(const ng_net *net);
+NG_API float *ng_net_params(ng_net *net);                 /* the slab */
+/* Offset of W_k in any slab; k = n_layers gives num_params (k is clamped to 0..l). */
+NG_API size_t ng_net_layer_offset(const ng_net *net, int k);
+/* Sparse init (Martens 2010): each unit gets `k` incoming N(0,1) weights, sources drawn
+ * with replacement; other weights and biases 0. Glorot: uniform +-sqrt(6/(in+out)). */
+NG_API void ng_net_init_sparse(ng_net *net, ng_rng *rng, int k);
+NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
+
+/* Forward on m <= max_batch cases X (m x d_0); keeps abar_k and z for the other passes
+ * (hidden s_k are not kept: every derivative is taken from the activation value).
+ * Products go through cblas_sgemm; activations use vectorised float kernels (error
+ * <= ~3e-7 absolute / 2e-6 relative); per-case loss sums are accumulated in double.
+ * loss/error/output_fisher_dot return NaN (and set the error) on a bad m or NULL. */
+NG_API ng_status ng_net_forward(ng_net *net, const float *X, size_t m);
+/* After forward: mean over the m cases of the loss against targets Y (m x d_l). */
+NG_API double ng_net_loss(const ng_net *net, const float *Y, size_t m);
+/* After forward: backward pass on the FIRST m cases of the last forward (m may be less
+ * than the forward's). Stores g_k = dL/ds_k per case; if grad != NULL writes the mean
+ * gradient (slab layout). Y NULL is an error. */
+NG_API ng_status ng_net_backward(ng_net *net, const float *Y, size_t m, float *grad);
+/* After forward: targets sampled from the model's predictive distribution for the first
+ * m cases (Bernoulli, categorical one-hot, z + N(0, I)), into Yhat (m x d_l). */
+NG_API ng_status ng_net_sample_targets(const ng_net *net, size_t m, ng_rng *rng, float *Yhat);
+/* Per-case buffers of the last passes (row-major, first m rows valid):
+ * abar_k: m x (d_k + 1) with the trailing 1; g_k: m x d_{k+1}, per case (not divided
+ * by m); output mean m x d_l (sigma(z), softmax(z) or z). k outside 0..l-1: NULL. */
+NG_API const float *ng_net_abar(const ng_net *net, int k);
+NG_API const float *ng_net_g(const ng_net *net, int k);
+NG_API const float *ng_net_output_mean(ng_net *net, size_t m);
+/* After forward: forward-mode derivative (R-op) J V for a direction V (slab layout) on
+ * the first m cases, into JV (m x d_l). */
+NG_API ng_status ng_net_rop(ng_net *net, const float *V, size_t m, float *JV);
+/* Mean over the first m cases of Ja_c^T F_out,c Jb_c with the output Fisher F_out of the
+ * loss at the current outputs (Bernoulli diag p(1-p); softmax diag(p) - p p^T; Gaussian I).
+ * With ng_net_rop this gives V1^T F V2 for the exact Fisher (GGN). */
+NG_API double ng_net_output_fisher_dot(const ng_net *net, size_t m, const float *Ja,
+                                       const float *Jb);
+/* After forward: reconstruction error (mean over cases of sum (mean - y)^2, the paper's
+ * measure) or misclassification rate (softmax) on the first m cases. */
+NG_API double ng_net_error(ng_net *net, const float *Y, size_t m);
+/* Loss and error (either may be NULL) over a whole set in chunks of max_batch; parameters
+ * unchanged, but the per-case buffers then hold the last chunk. */
+NG_API ng_status ng_net_evaluate(ng_net *net, const float *X, const float *Y, size_t n,
+                                 double *loss, double *error);
+/* The output natural parameters z = s_{l-1} of the last forward (m x d_l). */
+NG_API const float *ng_net_output(const ng_net *net);
+/* Cases of the last forward (0 before the first). */
+NG_API size_t ng_net_cases(const ng_net *net);
+/* Bytes held by the network: parameter slab plus every per-case buffer. */
+NG_API size_t ng_net_workspace_bytes(const ng_net *net);
+
+/* --- K-FAC optimiser (kfac.c) ---------------------------------------------------------
+ * Martens & Grosse 2015 as run by the authors' code: Kronecker-factored Fisher with
+ * block-diagonal or block-tridiagonal inverse, factored Tikhonov damping gamma, quadratic
+ * model (exact Fisher) for the step size alpha and momentum mu, Levenberg-Marquardt lambda.
+ * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
+typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
+typedef struct {
+    ng_kfac_curvature curvature; /* tridiag (the authors' MNIST runs) */
+    int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
+    int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
+    int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */
+    int adapt_lambda;            /* 1: Levenberg-Marquardt rule every T1 */
+    int adapt_gamma;             /* 1: try 3 gammas every T2 */
+    double tau1;                 /* 1/8: fraction of the minibatch used for statistics */
+    double tau2;                 /* 1/4: fraction of the minibatch for the quadratic model's
+                                    exact-Fisher (R-op) products; 1 = the whole minibatch */
+    double eps_max;              /* 0.95: eps_k = min(1 - 1/k, eps_max) */
+    int T1, T2, T3;              /* 5, 20, 20 */
+    int refresh_first;           /* 3: also refresh the decompositions on k <= this */
+    double lambda0;              /* 150 */
+    double omega1;               /* 0.95^5 */
+    double omega2;               /* 0.95^10 */
+    double gamma0;               /* <= 0: sqrt(lambda0 + eta) */
+    double eta;                  /* 1e-5 */
+    size_t m1;                   /* 1000: first minibatch size */
+    long full_batch_iter;        /* 500: m_k reaches the training set size at this k */
+    double polyak_xi;            /* 0.99 */
+    long polyak_start;           /* 200 */
+} ng_kfac_params;
+NG_API ng_kfac_params ng_kfac_default_params(void);
+NG_API ng_status ng_kfac_params_check(const ng_kfac_params *p);
+/* m_k = min(floor(m1 2^((k-1)/div)), n), div = (full_batch_iter - 1) / log2(n / m1). */
+NG_API size_t ng_kfac_batch_size(const ng_kfac_params *p, long k, size_t n_train);
+
+typedef struct {
+    long k;                  /* iteration just done (from 1) */
+    size_t batch, stats_batch;
+    double objective;        /* h(theta) on the minibatch before the step */
+    double lambda, gamma;    /* values after this iteration's updates */
+    double alpha, mu;        /* chosen step coefficients */
+    double model_change;     /* M(delta) - M(0) */
+    double rho;              /* reduction ratio, NaN on iterations without LM update */
+    int refreshed;           /* eigendecompositions recomputed */
+    int gamma_adapted;       /* gamma candidates tried */
+} ng_kfac_info;
+
+/* Multiply-adds of the product P M Q (P m x k1, M k1 x k2, Q k2 x n) in the cheaper of
+ * the two orders, the order the block-tridiagonal inverse apply uses (for flop counts). */
+NG_API double ng_kfac_chain_cost(size_t m, size_t k1, size_t k2, size_t n);
+typedef struct ng_kfac ng_kfac;
+/* Bytes the optimiser allocates for this network (one slab, no allocation in step). */
+NG_API size_t ng_kfac_workspace_bytes(const ng_net *net, const ng_kfac_params *p);
+NG_API ng_status ng_kfac_new(ng_net *net, const ng_kfac_params *p, ng_kfac **out);
+NG_API void ng_kfac_free(ng_kfac *kf);
+/* One iteration on the minibatch X, Y (m <= max_batch cases, already shuffled: the first
+ * ceil(tau1 m) rows feed the statistics, the first ceil(tau2 m) the quadratic model's
+ * Fisher products). NG_ENUMERIC on NaN/Inf (parameters unchanged). A block-tridiagonal
+ * refresh solves its generalised eigenproblems side by side on the OpenMP threads and sets
+ * OpenBLAS to 1 thread meanwhile (process-wide: OpenBLAS has no per-call setting), then
+ * restores the count. */
+NG_API ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m,
+                              ng_rng *rng, ng_kfac_info *info);
+NG_API long ng_kfac_iter(const ng_kfac *kf);
+/* Polyak-averaged parameters (slab layout), NULL before polyak_start. */
+NG_API const float *ng_kfac_polyak(const ng_kfac *kf);
+/* The optimiser's whole state as named arrays (for ng_ckpt_save/_load; data points into
+ * the optimiser). arrays NULL: returns the count. */
+NG_API size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arrays, size_t cap);
+/* After ng_ckpt_load into those arrays: adopt the loaded scalars (k, lambda, gamma). */
+NG_API ng_status ng_kfac_state_loaded(ng_kfac *kf);
+
+/* --- one optimiser interface for networks (net_optim.c) ------------------------------
+ * K-FAC, SGD with Nesterov momentum and Adam behind one handle, on the same objective
+ * h = mean loss + (eta/2) ||theta||^2, with the minibatch schedule each one uses. */
+typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1, NG_OPT_KFAC = 2 } ng_optim_kind;
+NG_API const char *ng_optim_kind_name(ng_optim_kind k); /* "sgd-nesterov" "adam" "kfac" */
+typedef struct {
+    ng_optim_kind kind;
+    size_t batch;      /* 1000: SGD/Adam minibatch; K-FAC's first minibatch m1 (kfac.m1 is
+                          set from it) */
+    size_t max_batch;  /* 0: K-FAC's cap on the growing minibatch, 0 = the training set */
+    double lr;         /* SGD 0.01, Adam 1e-3 (K-FAC: unused, its step is alpha) */
+    double mu_max;     /* 0.99: cap of the Sutskever et al. momentum schedule (SGD) */
+    double beta1, beta2, eps; /* 0.9, 0.999, 1e-8 (Adam) */
+    double eta;        /* 1e-5: weight decay in h, every kind (kfac.eta is set from it) */
+    ng_kfac_params kfac; /* ng_kfac_default_params() */
+} ng_optim_params;
+NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
+NG_API ng_status ng_optim_params_check(const ng_optim_params *p);
+/* Largest minibatch the optimiser will ask for on a training set of n cases (size the
+ * network's max_batch with it). */
+NG_API size_t ng_optim_max_batch(const ng_optim_params *p, size_t n_train);
+/* mu_t = min(1 - 2^(-1 - log2(floor(t/250) + 1)), mu_max), t from 0. */
+NG_API double ng_sutskever_mu(long t, double mu_max);
+typedef struct {
+    long t;            /* steps done, counting this one */
+    size_t batch;      /* cases of this step's minibatch */
+    double objective;  /* h on the minibatch at the point the gradient was taken */
+    double alpha, mu;  /* the step: K-FAC's quadratic-model coefficients; SGD: lr and the
+                          momentum; Adam: lr and 0 */
+    double lambda, gamma, rho; /* K-FAC's damping and reduction ratio; NaN otherwise */
+    ng_kfac_info kfac; /* K-FAC: the whole iteration report */
+} ng_optim_info;
+typedef struct ng_optim ng_optim;
+NG_API ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out);
+NG_API void ng_optim_free(ng_optim *o);
+NG_API const ng_optim_params *ng_optim_get_params(const ng_optim *o);
+/* Minibatch size of step k (from 1) on a training set of n cases: SGD/Adam batch, K-FAC
+ * ng_kfac_batch_size capped by max_batch; never more than n. */
+NG_API size_t ng_optim_batch_size(const ng_optim *o, long k, size_t n_train);
+/* One step on the minibatch X, Y (m rows, already shuffled). rng: K-FAC's sampled
+ * targets (unused by SGD and Adam, may be NULL for them). NG_ENUMERIC on NaN/Inf with
+ * the parameters unchanged. */
+NG_API ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m,
+                               ng_rng *rng, ng_optim_info *info);
+NG_API long ng_optim_steps(const ng_optim *o);
+/* The iterate to evaluate besides the current one: K-FAC's Polyak average once it has
+ * started, else NULL. */
+NG_API const float *ng_optim_averaged(const ng_optim *o);
+/* The K-FAC handle behind a K-FAC optimiser, else NULL. */
+NG_API ng_kfac *ng_optim_kfac(ng_optim *o);
+/* State protocol (K-FAC's arrays, or "optim_scalars", "optim_v" [, "optim_s"]). */
+NG_API size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_optim_state_loaded(ng_optim *o);
+
+/* ======== Goldstone-GD (src/goldstone) ===================================== */
+
 /* Models with a rotation symmetry per node t = 0..T-1 of a coupling graph.
  * Storage of the parameters Z (caller-owned float array of T * N * d):
  *   slice t = Z + t*N*d is an N x d row-major matrix; row i is the embedding vector
@@ -356,7 +598,7 @@ typedef struct {
                                      apply_fraction (each phase starts at R = I) and needs an
                                      exact rotation (cayley or exp) */
 } ng_goldstone_params;
-/* natgrad's defaults (best measured on the toy and the ratings; see README): symmetry
+/* natgrad's defaults (best measured on the toy and the ratings; see docs/goldstone.md): symmetry
  * sync, k1 50, k2 10; for the gauge phase gauge_solver retract, rho_scale 4, rotation
  * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); inner = the toy's clipped GD
  * (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
@@ -420,6 +662,8 @@ NG_API ng_status ng_sync(const ng_graph *g, size_t N, size_t d, float *Z, int *w
  * its workspace per call. */
 NG_API ng_status ng_gauge_phase(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
                                 const ng_goldstone_params *p);
+
+/* ======== models (src/models) ============================================== */
 
 /* --- Model 1: dense dynamic Gaussian matrix factorisation (dmf_gauss.c) --------------
  * X_t is n_rows x n_cols; l = 1/2 sum_t ||X_t - U_t^T V_t||^2 with U_t (d x n_rows),
@@ -572,247 +816,9 @@ NG_API void ng_synth_ratings_free(ng_ratings *r);
 /* As MovieLens ratings.csv (header userId,movieId,rating,timestamp), atomically. */
 NG_API ng_status ng_synth_ratings_write(const char *path, const ng_synth_ratings_params *p);
 NG_API ng_status ng_ratings_write_csv(const char *path, const ng_ratings *r);
-/* ==== end Goldstone-GD ==== */
+/* ======== training layer (src/train) ======================================= */
 
-/* ==== K-FAC and networks (net.c, kfac.c) ==== */
-
-/* --- feed-forward networks (net.c) ---------------------------------------------------
- * Layers k = 0..l-1 map d_k inputs to d_{k+1} outputs: s_k = W_k abar_k, where
- * abar_k = [a_k; 1] (bias = last column of W_k, a d_{k+1} x (d_k + 1) row-major matrix)
- * and a_{k+1} = act_k(s_k). The output s_{l-1} = z holds the natural parameters of the
- * output distribution (its nonlinearity is folded into the loss). Minibatches are
- * row-major with one case per row. All parameters live in one float slab; a gradient or
- * direction is a slab of the same size and layout. */
-#define NG_NET_MAX_LAYERS 32
-typedef enum { NG_ACT_LOGISTIC = 0, NG_ACT_TANH, NG_ACT_RELU, NG_ACT_SOFTPLUS, NG_ACT_LINEAR } ng_act;
-typedef enum {
-    NG_LOSS_BERNOULLI = 0, /* logistic outputs, cross-entropy; targets in [0, 1] */
-    NG_LOSS_SOFTMAX,       /* softmax outputs, cross-entropy; targets one-hot */
-    NG_LOSS_GAUSSIAN       /* linear outputs, 1/2 ||y - z||^2 */
-} ng_loss;
-typedef struct {
-    int n_layers;                        /* l */
-    size_t sizes[NG_NET_MAX_LAYERS + 1]; /* d_0 .. d_l */
-    ng_act act[NG_NET_MAX_LAYERS];       /* act[k] follows layer k, k < l - 1 */
-    ng_loss loss;
-} ng_net_spec;
-
-/* "784-1000-500-30" with one activation name for every hidden layer, or a
- * comma list of l-1 names ("logistic,logistic,linear"). */
-NG_API ng_status ng_net_spec_parse(const char *sizes, const char *acts, ng_loss loss,
-                                   ng_net_spec *out);
-/* Paper presets: "mnist", "curves", "faces" (logistic hidden, linear code layer). */
-NG_API ng_status ng_net_spec_preset(const char *name, ng_net_spec *out);
-NG_API const char *ng_act_name(ng_act a);
-NG_API const char *ng_loss_name(ng_loss l);
-
-typedef struct ng_net ng_net;
-/* Allocates parameters and every per-case buffer for minibatches up to max_batch. */
-NG_API ng_status ng_net_new(const ng_net_spec *spec, size_t max_batch, ng_net **out);
-NG_API void ng_net_free(ng_net *net);
-NG_API const ng_net_spec *ng_net_get_spec(const ng_net *net);
-NG_API size_t ng_net_max_batch(const ng_net *net);
-NG_API size_t ng_net_num_params(const ng_net *net);
-NG_API float *ng_net_params(ng_net *net);                 /* the slab */
-/* Offset of W_k in any slab; k = n_layers gives num_params (k is clamped to 0..l). */
-NG_API size_t ng_net_layer_offset(const ng_net *net, int k);
-/* Sparse init (Martens 2010): each unit gets `k` incoming N(0,1) weights, sources drawn
- * with replacement; other weights and biases 0. Glorot: uniform +-sqrt(6/(in+out)). */
-NG_API void ng_net_init_sparse(ng_net *net, ng_rng *rng, int k);
-NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
-
-/* Forward on m <= max_batch cases X (m x d_0); keeps abar_k and z for the other passes
- * (hidden s_k are not kept: every derivative is taken from the activation value).
- * Products go through cblas_sgemm; activations use vectorised float kernels (error
- * <= ~3e-7 absolute / 2e-6 relative); per-case loss sums are accumulated in double.
- * loss/error/output_fisher_dot return NaN (and set the error) on a bad m or NULL. */
-NG_API ng_status ng_net_forward(ng_net *net, const float *X, size_t m);
-/* After forward: mean over the m cases of the loss against targets Y (m x d_l). */
-NG_API double ng_net_loss(const ng_net *net, const float *Y, size_t m);
-/* After forward: backward pass on the FIRST m cases of the last forward (m may be less
- * than the forward's). Stores g_k = dL/ds_k per case; if grad != NULL writes the mean
- * gradient (slab layout). Y NULL is an error. */
-NG_API ng_status ng_net_backward(ng_net *net, const float *Y, size_t m, float *grad);
-/* After forward: targets sampled from the model's predictive distribution for the first
- * m cases (Bernoulli, categorical one-hot, z + N(0, I)), into Yhat (m x d_l). */
-NG_API ng_status ng_net_sample_targets(const ng_net *net, size_t m, ng_rng *rng, float *Yhat);
-/* Per-case buffers of the last passes (row-major, first m rows valid):
- * abar_k: m x (d_k + 1) with the trailing 1; g_k: m x d_{k+1}, per case (not divided
- * by m); output mean m x d_l (sigma(z), softmax(z) or z). k outside 0..l-1: NULL. */
-NG_API const float *ng_net_abar(const ng_net *net, int k);
-NG_API const float *ng_net_g(const ng_net *net, int k);
-NG_API const float *ng_net_output_mean(ng_net *net, size_t m);
-/* After forward: forward-mode derivative (R-op) J V for a direction V (slab layout) on
- * the first m cases, into JV (m x d_l). */
-NG_API ng_status ng_net_rop(ng_net *net, const float *V, size_t m, float *JV);
-/* Mean over the first m cases of Ja_c^T F_out,c Jb_c with the output Fisher F_out of the
- * loss at the current outputs (Bernoulli diag p(1-p); softmax diag(p) - p p^T; Gaussian I).
- * With ng_net_rop this gives V1^T F V2 for the exact Fisher (GGN). */
-NG_API double ng_net_output_fisher_dot(const ng_net *net, size_t m, const float *Ja,
-                                       const float *Jb);
-/* After forward: reconstruction error (mean over cases of sum (mean - y)^2, the paper's
- * measure) or misclassification rate (softmax) on the first m cases. */
-NG_API double ng_net_error(ng_net *net, const float *Y, size_t m);
-/* Loss and error (either may be NULL) over a whole set in chunks of max_batch; parameters
- * unchanged, but the per-case buffers then hold the last chunk. */
-NG_API ng_status ng_net_evaluate(ng_net *net, const float *X, const float *Y, size_t n,
-                                 double *loss, double *error);
-/* The output natural parameters z = s_{l-1} of the last forward (m x d_l). */
-NG_API const float *ng_net_output(const ng_net *net);
-/* Cases of the last forward (0 before the first). */
-NG_API size_t ng_net_cases(const ng_net *net);
-/* Bytes held by the network: parameter slab plus every per-case buffer. */
-NG_API size_t ng_net_workspace_bytes(const ng_net *net);
-
-/* --- CURVES-like data (curves.c) and data sources (data_source.c) ---------------------
- * size x size images of a smooth curve (the quadratic through three random points, a
- * 6-dimensional manifold) drawn with a soft Gaussian pen, values in [0, 1] stored as u8.
- * Image i of a set depends only on (seed, stream, i): train = stream 0, test = stream 1. */
-NG_API ng_status ng_curves_generate(size_t n, size_t size, uint64_t seed, uint64_t stream,
-                                    uint8_t *out);
-/* In memory, as ng_dataset (pixels u8 / 255, no labels). */
-NG_API ng_status ng_curves_dataset(size_t n_train, size_t n_test, size_t size, uint64_t seed,
-                                   ng_dataset *out);
-/* DIR (created if missing) gets train-/t10k-images-idx3-ubyte.gz and all-zero
- * train-/t10k-labels-idx1-ubyte.gz, each written atomically (loadable with
- * ng_dataset_load_idx_dir). */
-NG_API ng_status ng_curves_write_dir(const char *dir, size_t n_train, size_t n_test, size_t size,
-                                     uint64_t seed);
-/* spec: "curves" (20k/10k 28x28, seed 0, generated in memory), a directory of IDX files,
- * FILE.npy (rows = cases, u8 scaled by 1/255 or float; the last 1/6 of the rows is the
- * test set) or TRAIN.npy,TEST.npy. Where a machine keeps its data sets is the caller's
- * business (the CLI maps names such as fashion-mnist to directories). */
-NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
-
-/* --- K-FAC optimiser (kfac.c) ---------------------------------------------------------
- * Martens & Grosse 2015 as run by the authors' code: Kronecker-factored Fisher with
- * block-diagonal or block-tridiagonal inverse, factored Tikhonov damping gamma, quadratic
- * model (exact Fisher) for the step size alpha and momentum mu, Levenberg-Marquardt lambda.
- * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
-typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
-typedef struct {
-    ng_kfac_curvature curvature; /* tridiag (the authors' MNIST runs) */
-    int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
-    int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
-    int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */
-    int adapt_lambda;            /* 1: Levenberg-Marquardt rule every T1 */
-    int adapt_gamma;             /* 1: try 3 gammas every T2 */
-    double tau1;                 /* 1/8: fraction of the minibatch used for statistics */
-    double tau2;                 /* 1/4: fraction of the minibatch for the quadratic model's
-                                    exact-Fisher (R-op) products; 1 = the whole minibatch */
-    double eps_max;              /* 0.95: eps_k = min(1 - 1/k, eps_max) */
-    int T1, T2, T3;              /* 5, 20, 20 */
-    int refresh_first;           /* 3: also refresh the decompositions on k <= this */
-    double lambda0;              /* 150 */
-    double omega1;               /* 0.95^5 */
-    double omega2;               /* 0.95^10 */
-    double gamma0;               /* <= 0: sqrt(lambda0 + eta) */
-    double eta;                  /* 1e-5 */
-    size_t m1;                   /* 1000: first minibatch size */
-    long full_batch_iter;        /* 500: m_k reaches the training set size at this k */
-    double polyak_xi;            /* 0.99 */
-    long polyak_start;           /* 200 */
-} ng_kfac_params;
-NG_API ng_kfac_params ng_kfac_default_params(void);
-NG_API ng_status ng_kfac_params_check(const ng_kfac_params *p);
-/* m_k = min(floor(m1 2^((k-1)/div)), n), div = (full_batch_iter - 1) / log2(n / m1). */
-NG_API size_t ng_kfac_batch_size(const ng_kfac_params *p, long k, size_t n_train);
-
-typedef struct {
-    long k;                  /* iteration just done (from 1) */
-    size_t batch, stats_batch;
-    double objective;        /* h(theta) on the minibatch before the step */
-    double lambda, gamma;    /* values after this iteration's updates */
-    double alpha, mu;        /* chosen step coefficients */
-    double model_change;     /* M(delta) - M(0) */
-    double rho;              /* reduction ratio, NaN on iterations without LM update */
-    int refreshed;           /* eigendecompositions recomputed */
-    int gamma_adapted;       /* gamma candidates tried */
-} ng_kfac_info;
-
-/* Multiply-adds of the product P M Q (P m x k1, M k1 x k2, Q k2 x n) in the cheaper of
- * the two orders, the order the block-tridiagonal inverse apply uses (for flop counts). */
-NG_API double ng_kfac_chain_cost(size_t m, size_t k1, size_t k2, size_t n);
-typedef struct ng_kfac ng_kfac;
-/* Bytes the optimiser allocates for this network (one slab, no allocation in step). */
-NG_API size_t ng_kfac_workspace_bytes(const ng_net *net, const ng_kfac_params *p);
-NG_API ng_status ng_kfac_new(ng_net *net, const ng_kfac_params *p, ng_kfac **out);
-NG_API void ng_kfac_free(ng_kfac *kf);
-/* One iteration on the minibatch X, Y (m <= max_batch cases, already shuffled: the first
- * ceil(tau1 m) rows feed the statistics, the first ceil(tau2 m) the quadratic model's
- * Fisher products). NG_ENUMERIC on NaN/Inf (parameters unchanged). A block-tridiagonal
- * refresh solves its generalised eigenproblems side by side on the OpenMP threads and sets
- * OpenBLAS to 1 thread meanwhile (process-wide: OpenBLAS has no per-call setting), then
- * restores the count. */
-NG_API ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m,
-                              ng_rng *rng, ng_kfac_info *info);
-NG_API long ng_kfac_iter(const ng_kfac *kf);
-/* Polyak-averaged parameters (slab layout), NULL before polyak_start. */
-NG_API const float *ng_kfac_polyak(const ng_kfac *kf);
-/* The optimiser's whole state as named arrays (for ng_ckpt_save/_load; data points into
- * the optimiser). arrays NULL: returns the count. */
-NG_API size_t ng_kfac_state(ng_kfac *kf, ng_ckpt_array *arrays, size_t cap);
-/* After ng_ckpt_load into those arrays: adopt the loaded scalars (k, lambda, gamma). */
-NG_API ng_status ng_kfac_state_loaded(ng_kfac *kf);
-
-/* --- one optimiser interface for networks (net_optim.c) ------------------------------
- * K-FAC, SGD with Nesterov momentum and Adam behind one handle, on the same objective
- * h = mean loss + (eta/2) ||theta||^2, with the minibatch schedule each one uses. */
-typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1, NG_OPT_KFAC = 2 } ng_optim_kind;
-NG_API const char *ng_optim_kind_name(ng_optim_kind k); /* "sgd-nesterov" "adam" "kfac" */
-typedef struct {
-    ng_optim_kind kind;
-    size_t batch;      /* 1000: SGD/Adam minibatch; K-FAC's first minibatch m1 (kfac.m1 is
-                          set from it) */
-    size_t max_batch;  /* 0: K-FAC's cap on the growing minibatch, 0 = the training set */
-    double lr;         /* SGD 0.01, Adam 1e-3 (K-FAC: unused, its step is alpha) */
-    double mu_max;     /* 0.99: cap of the Sutskever et al. momentum schedule (SGD) */
-    double beta1, beta2, eps; /* 0.9, 0.999, 1e-8 (Adam) */
-    double eta;        /* 1e-5: weight decay in h, every kind (kfac.eta is set from it) */
-    ng_kfac_params kfac; /* ng_kfac_default_params() */
-} ng_optim_params;
-NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
-NG_API ng_status ng_optim_params_check(const ng_optim_params *p);
-/* Largest minibatch the optimiser will ask for on a training set of n cases (size the
- * network's max_batch with it). */
-NG_API size_t ng_optim_max_batch(const ng_optim_params *p, size_t n_train);
-/* mu_t = min(1 - 2^(-1 - log2(floor(t/250) + 1)), mu_max), t from 0. */
-NG_API double ng_sutskever_mu(long t, double mu_max);
-typedef struct {
-    long t;            /* steps done, counting this one */
-    size_t batch;      /* cases of this step's minibatch */
-    double objective;  /* h on the minibatch at the point the gradient was taken */
-    double alpha, mu;  /* the step: K-FAC's quadratic-model coefficients; SGD: lr and the
-                          momentum; Adam: lr and 0 */
-    double lambda, gamma, rho; /* K-FAC's damping and reduction ratio; NaN otherwise */
-    ng_kfac_info kfac; /* K-FAC: the whole iteration report */
-} ng_optim_info;
-typedef struct ng_optim ng_optim;
-NG_API ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out);
-NG_API void ng_optim_free(ng_optim *o);
-NG_API const ng_optim_params *ng_optim_get_params(const ng_optim *o);
-/* Minibatch size of step k (from 1) on a training set of n cases: SGD/Adam batch, K-FAC
- * ng_kfac_batch_size capped by max_batch; never more than n. */
-NG_API size_t ng_optim_batch_size(const ng_optim *o, long k, size_t n_train);
-/* One step on the minibatch X, Y (m rows, already shuffled). rng: K-FAC's sampled
- * targets (unused by SGD and Adam, may be NULL for them). NG_ENUMERIC on NaN/Inf with
- * the parameters unchanged. */
-NG_API ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m,
-                               ng_rng *rng, ng_optim_info *info);
-NG_API long ng_optim_steps(const ng_optim *o);
-/* The iterate to evaluate besides the current one: K-FAC's Polyak average once it has
- * started, else NULL. */
-NG_API const float *ng_optim_averaged(const ng_optim *o);
-/* The K-FAC handle behind a K-FAC optimiser, else NULL. */
-NG_API ng_kfac *ng_optim_kfac(ng_optim *o);
-/* State protocol (K-FAC's arrays, or "optim_scalars", "optim_v" [, "optim_s"]). */
-NG_API size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arrays, size_t cap);
-NG_API ng_status ng_optim_state_loaded(ng_optim *o);
-
-/* ==== end K-FAC ==== */
-
-/* ==== Training layer (train/) ====
- * One loop for every model. A task says what one step is, what a row of metrics is and
+/* One loop for every model. A task says what one step is, what a row of metrics is and
  * what its checkpoint holds; ng_train_run does the rest: step and time limits, rows every
  * K steps or S seconds (evaluation time excluded from the reported seconds), the CSV log,
  * checkpoints every K steps, at the end and on a stop request, resume with a settings

@@ -170,12 +170,6 @@ static void test_usage_and_fail(void)
                  "'%s'", msg);
     free(msg);
 
-    capture_begin();
-    r = ng_cli_bad_option("dmf");
-    msg = capture_end();
-    NG_CHECK(r == NG_EXIT_USAGE && strstr(msg, "natgrad dmf --help"));
-    free(msg);
-
     ng_csv *c = NULL;
     ng_status s = ng_csv_open("/nonexistent-dir/x.csv", (const char *const[]){"a"}, 1, 0, &c);
     NG_CHECK(s == NG_EIO);
@@ -187,27 +181,6 @@ static void test_usage_and_fail(void)
                      strchr(msg, '\n') == msg + strlen(msg) - 1,
                  "'%s'", msg);
     free(msg);
-}
-
-static void test_banner(void)
-{
-    ng_cli_set_threads(1);
-    capture_begin();
-    ng_cli_banner("bench gemm", 1234, "n %d | out %s", 512, "x.csv");
-    char *msg = capture_end();
-    char want[256];
-    snprintf(want, sizeof want,
-             "natgrad %s | bench gemm | seed 1234 | BLAS threads 1 (%s) | OpenMP threads 1 | n 512 | "
-             "out x.csv\n",
-             ng_version(), ng_blas_core());
-    NG_CHECK_MSG(!strcmp(msg, want), "'%s'", msg);
-    free(msg);
-    capture_begin();
-    ng_cli_banner("demo", 0, NULL);
-    msg = capture_end();
-    NG_CHECK_MSG(strstr(msg, "| demo | seed 0 |") && msg[strlen(msg) - 2] != '|', "'%s'", msg);
-    free(msg);
-    NG_CHECK(!strcmp(ng_version(), NG_VERSION_STRING));
 }
 
 /* ------------------------------------------------------------------ progress, SIGINT */
@@ -473,6 +446,7 @@ static void test_opts_banner_settings(void)
              ng_version(), ng_blas_core());
     NG_CHECK_MSG(!strcmp(msg, want), "'%s'\n'%s'", msg, want);
     free(msg);
+    NG_CHECK(!strcmp(ng_version(), NG_VERSION_STRING));
 
     char *st = ng_cli_settings(&s);
     NG_CHECK_MSG(st && !strcmp(st, "int=3\ndbl=0.3333333333333333\nchoice=b\n"),
@@ -917,7 +891,6 @@ int main(void)
     NG_RUN(test_parse_range);
     NG_RUN(test_parse_choice);
     NG_RUN(test_usage_and_fail);
-    NG_RUN(test_banner);
     NG_RUN(test_progress_plain);
     NG_RUN(test_opts_types);
     NG_RUN(test_opts_errors);

@@ -33,15 +33,9 @@ int ng_cli_parse_choice(const char *cmd, const char *opt, const char *s, const c
 
 /* Prints "natgrad CMD: MESSAGE\nTry 'natgrad CMD --help'.\n" to stderr; returns NG_EXIT_USAGE. */
 int ng_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* getopt_long's messages already name the bad option; this adds the hint. */
-int ng_cli_bad_option(const char *cmd);
 /* Prints "natgrad CMD: MSG: <ng_last_error()>" and returns NG_EXIT_FAIL. */
 int ng_cli_fail(const char *cmd, const char *what);
 
-/* "natgrad 0.1.0 | CMD | seed 1 | BLAS threads 2 (SkylakeX) | OpenMP threads 2 | ..." on
- * stderr (the parenthesis names OpenBLAS's kernel set). */
-void ng_cli_banner(const char *cmd, uint64_t seed, const char *extra_fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* --threads N: sets BLAS and OpenMP threads (N > 0). */
 void ng_cli_set_threads(int n);
 
@@ -120,8 +114,8 @@ int ng_cli_parse(const ng_cli_spec *spec, int argc, char **argv, const char **po
 void ng_cli_help(FILE *f, const ng_cli_spec *spec);
 /* The start-of-run banner on stderr: "natgrad VERSION | NAME | seed S | BLAS threads N
  * (kernels) | OpenMP threads N", then " | name value" for every option (after parsing)
- * except NG_CLI_NO_BANNER ones and unset strings (an option "seed" comes first, in the
- * place ng_cli_banner gives it), then " | extra" (extra may be NULL). */
+ * except NG_CLI_NO_BANNER ones and unset strings (an option "seed" comes first,
+ * right after the command), then " | extra" (extra may be NULL). */
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra);
 /* "name=value\n" for every NG_CLI_SETTING option, malloc'ed (NULL when out of memory). */
 char *ng_cli_settings(const ng_cli_spec *spec);

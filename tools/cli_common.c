@@ -25,12 +25,6 @@ int ng_cli_usage_error(const char *cmd, const char *fmt, ...)
     return NG_EXIT_USAGE;
 }
 
-int ng_cli_bad_option(const char *cmd)
-{
-    fprintf(stderr, "Try 'natgrad %s --help'.\n", cmd);
-    return NG_EXIT_USAGE;
-}
-
 int ng_cli_fail(const char *cmd, const char *what)
 {
     fprintf(stderr, "natgrad %s: %s: %s\n", cmd, what, ng_last_error());
@@ -119,21 +113,6 @@ void ng_cli_set_threads(int n)
     if (n <= 0) return;
     ng_set_blas_threads(n);
     omp_set_num_threads(n);
-}
-
-void ng_cli_banner(const char *cmd, uint64_t seed, const char *extra_fmt, ...)
-{
-    fprintf(stderr, "natgrad %s | %s | seed %llu | BLAS threads %d (%s) | OpenMP threads %d",
-            ng_version(), cmd, (unsigned long long)seed, ng_blas_threads(), ng_blas_core(),
-            omp_get_max_threads());
-    if (extra_fmt && *extra_fmt) {
-        va_list ap;
-        fputs(" | ", stderr);
-        va_start(ap, extra_fmt);
-        vfprintf(stderr, extra_fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stderr);
 }
 
 double ng_cli_now(void)

@@ -178,7 +178,7 @@ static pid_t spawn_self(char **argv, const char *err_path)
 }
 
 /* K-FAC and SGD run side by side, one BLAS thread each, so both get one core for the
- * same wall-clock budget (the setting of the README's race). */
+ * same wall-clock budget (the setting of the race in docs/kfac.md). */
 static int kfac_part(const demo_cfg *c, int *kfac_wins)
 {
     static const char *const opts[] = {"sgd-nesterov", "kfac"};
@@ -208,7 +208,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         if (m == 1) {
             argv[k++] = "--curvature"; argv[k++] = "blockdiag";
             argv[k++] = "--max-batch"; argv[k++] = "10000";
-            argv[k++] = "--lambda0"; argv[k++] = "10"; /* the README race's setting */
+            argv[k++] = "--lambda0"; argv[k++] = "10"; /* the race's setting (docs/kfac.md) */
         } else {
             argv[k++] = "--lr"; argv[k++] = "0.005";
             argv[k++] = "--batch"; argv[k++] = "100";

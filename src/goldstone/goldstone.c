@@ -64,7 +64,7 @@ ng_goldstone_params ng_goldstone_default_params(void)
 {
     ng_goldstone_params p;
     memset(&p, 0, sizeof p);
-    /* measured (README): sync removes twists AND reflection walls; when the gauge phase
+    /* measured (docs/goldstone.md): sync removes twists AND reflection walls; when the gauge phase
      * is chosen, the retract solver (steps re-expanded at the current rotation, exact
      * Cayley rotation, line search on the exact psi) with 4x the paper's step is the
      * fastest setting on the ratings and the toy and never raises psi */
