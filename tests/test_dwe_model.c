@@ -282,6 +282,7 @@ static ng_dwe_params small_params(ng_dwe_method method, size_t d, size_t bw, siz
     p.batch_words = bw;
     p.batch_contexts = bc;
     p.init_sd = 0.5;
+    p.nu = 0.8; /* not 1, so that nu is seen */
     return p;
 }
 
