@@ -717,9 +717,8 @@ static void test_smoothing_elbo_fd(void)
         ngi_dwe_draw_block(m, &g);
         int inI[7], inJ[7];
         set_masks(m, inI, inJ);
-        double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ;
-        ngi_dwe_parts parts;
-        ngi_dwe_smoothing_eval(m, base, 1, 1, sc, sw, &parts);
+        double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ, est[3];
+        ngi_dwe_estimate(m, base, 1, 1, est);
         double *eps = malloc(T * N * d * sizeof *eps);
         float *ef = malloc(T * d * sizeof *ef);
         for (size_t n = 0; n < N; n++) {
@@ -729,9 +728,7 @@ static void test_smoothing_elbo_fd(void)
         }
         fdctx c = {&r, to_double(m->v.mu, T * N * d), to_double(m->v.logb, T * N * d),
                    to_double(m->v.e, (T - 1) * N * d), eps, inI, inJ, sw, sc, 0, 0};
-        double lib = -(sw * sc * parts.loglik + sw * (parts.row_u[0] + parts.row_u[1]) +
-                       sc * (parts.row_v[0] + parts.row_v[1]));
-        NG_CHECK_REL(lib, fd_eval(&c), 1e-5, 1.0);
+        NG_CHECK_REL(-(est[0] + est[1] + est[2]), fd_eval(&c), 1e-5, 1.0);
         double emu = grad_vs_fd(m, &c, c.mu, m->G, 0, T);
         double elb = grad_vs_fd(m, &c, c.logb, m->XT, 0, T);
         double ee = grad_vs_fd(m, &c, c.e, m->GE, 0, T - 1);
@@ -770,11 +767,11 @@ static void test_map_fd(void)
     ngi_dwe_draw_block(m, &g);
     int inI[7], inJ[7], all[7] = {1, 1, 1, 1, 1, 1, 1};
     set_masks(m, inI, inJ);
-    double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ;
-    ngi_dwe_parts parts;
-    ngi_dwe_map_eval(m, 1, 1, sc, sw, &parts);
+    double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ, est[3];
+    ngi_dwe_estimate(m, 0, 1, 1, est);
+    NG_CHECK(est[2] == 0.0);
     fdctx c = {&r, to_double(m->v.mu, T * N * d), NULL, NULL, NULL, inI, inJ, sw, sc, 1, 0};
-    NG_CHECK_REL(-(sw * sc * parts.loglik + sw * parts.row_u[0] + sc * parts.row_v[0]), fd_eval(&c), 1e-5, 1.0);
+    NG_CHECK_REL(-(est[0] + est[1]), fd_eval(&c), 1e-5, 1.0);
     double emu = grad_vs_fd(m, &c, c.mu, m->G, 0, T);
     NG_CHECK_MSG(emu < 2e-4, "MAP mean gradient off by %g", emu);
     /* full batch through ng_local_loss_fn + psi */
@@ -826,17 +823,17 @@ static void test_filtering_fd(void)
         NG_CHECK(ng_dwe_filter_begin(m, t) == NG_OK);
         /* at the prior the KL part vanishes */
         ngi_dwe_draw_block(m, &g);
-        ngi_dwe_parts parts;
-        ngi_dwe_filter_eval(m, t, 99, 0, 1, 1, 1, &parts);
-        NG_CHECK_NEAR(parts.row_u[0], 0.0, 1e-5);
-        NG_CHECK_NEAR(parts.row_v[0], 0.0, 1e-5);
+        double est[3];
+        ngi_dwe_estimate(m, 99, 0, 1, est);
+        NG_CHECK_NEAR(est[1], 0.0, 1e-4);
+        NG_CHECK(est[2] == 0.0);
         /* move q_t away from the prior, then compare with the reference */
         perturb(m->v.mu + t * N * d, N * d, &g, 0.4);
         perturb(m->v.logb + t * N * d, N * d, &g, 0.3);
         int inI[7], inJ[7];
         set_masks(m, inI, inJ);
         double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ;
-        ngi_dwe_filter_eval(m, t, 99, 1, 1, sc, sw, &parts);
+        ngi_dwe_estimate(m, 99, 1, 1, est);
         double *eps = calloc(N * d, sizeof *eps);
         float ef[3];
         for (size_t n = 0; n < N; n++) {
@@ -845,8 +842,7 @@ static void test_filtering_fd(void)
         }
         fdctx c = {&r, to_double(m->v.mu, T * N * d), to_double(m->v.logb, T * N * d), NULL, eps, inI, inJ,
                    sw, sc, 2, t};
-        NG_CHECK_REL(-(sw * sc * parts.loglik + sw * parts.row_u[0] + sc * parts.row_v[0]), fd_eval(&c), 1e-5,
-                     1.0);
+        NG_CHECK_REL(-(est[0] + est[1]), fd_eval(&c), 1e-5, 1.0);
         double emu = grad_vs_fd(m, &c, c.mu, m->G, t, 1), elb = grad_vs_fd(m, &c, c.logb, m->XT, t, 1);
         NG_CHECK_MSG(emu < 2e-4, "filtering mean gradient off by %g (slice %zu)", emu, t);
         NG_CHECK_MSG(elb < 2e-4, "filtering log b gradient off by %g (slice %zu)", elb, t);
@@ -895,9 +891,9 @@ static void test_minibatch_unbiased(void)
     NG_CHECK_REL(full.logprior + full.entropy, fullf.logprior + fullf.entropy, 1e-6, 1.0);
     /* full gradient rows: word 3 (row 3) and context 5 (row W + 5) */
     ngi_dwe_set_block(mf, mf->iota, W, mf->iota, W);
-    ngi_dwe_parts pp;
-    ngi_dwe_smoothing_eval(mf, base, 1, 1, 1, 1, &pp);
-    NG_CHECK_REL(-(pp.loglik + pp.row_u[0] + pp.row_u[1] + pp.row_v[0] + pp.row_v[1]), full.loss, 1e-6, 1.0);
+    double ef[3];
+    ngi_dwe_estimate(mf, base, 1, 1, ef);
+    NG_CHECK_REL(-(ef[0] + ef[1] + ef[2]), full.loss, 1e-6, 1.0);
     const size_t nf = W + W, xsf = nf * d;
     double gfu = mf->G[1 * xsf + 3 * d + 1], gfv = mf->G[2 * xsf + (W + 5) * d + 0];
     double glu = mf->XT[0 * xsf + 3 * d + 0], gev = mf->GE[1 * xsf + (W + 5) * d + 1];
@@ -906,11 +902,9 @@ static void test_minibatch_unbiased(void)
     size_t nu = 0, nv = 0;
     for (size_t k = 0; k < R; k++) {
         ngi_dwe_draw_block(m, &g);
-        double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ;
-        ngi_dwe_parts parts;
-        ngi_dwe_smoothing_eval(m, base, 1, 1, sc, sw, &parts);
-        double est = -(sw * sc * parts.loglik + sw * (parts.row_u[0] + parts.row_u[1]) +
-                       sc * (parts.row_v[0] + parts.row_v[1]));
+        double e3[3];
+        ngi_dwe_estimate(m, base, 1, 1, e3);
+        double est = -(e3[0] + e3[1] + e3[2]);
         sum += est;
         sum2 += est * est;
         const size_t nr = m->nI + m->nJ, xs = nr * d;
@@ -1019,6 +1013,54 @@ static void test_lazy_adam(void)
     free(mu0);
     free(lb0);
     ng_dwe_free(m);
+    corpus_free(&tc);
+}
+
+/* A step reports the minibatch estimate at the point its gradient was taken: replaying
+ * its draw and noise on the parameters before it gives the same value, bit for bit. */
+static void test_step_reports_estimate(void)
+{
+    tcorpus tc;
+    const size_t T = 3, W = 20, d = 4, N = 2 * W;
+    corpus_make(&tc, T, W, 0.3, 24, TIMES6);
+    for (int method = 0; method < 3; method++) {
+        ng_dwe_params p = small_params((ng_dwe_method)method, d, 6, 5);
+        ng_dwe *m = NULL;
+        NG_CHECK(ng_dwe_new(&tc.c, &p, &m) == NG_OK);
+        if (!m) return;
+        ng_rng g;
+        ng_rng_seed(&g, 25);
+        ng_dwe_init(m, &g);
+        const size_t n = T * N * d;
+        float *mu0 = malloc(n * sizeof *mu0), *lb0 = malloc(n * sizeof *lb0);
+        memcpy(mu0, m->v.mu, n * sizeof *mu0);
+        if (m->v.logb) memcpy(lb0, m->v.logb, n * sizeof *lb0);
+        ng_rng g2 = g;
+        ng_dwe_info info;
+        NG_CHECK(ng_dwe_step(m, &g, 1, &info) == NG_OK);
+        memcpy(m->v.mu, mu0, n * sizeof *mu0);
+        if (m->v.logb) memcpy(m->v.logb, lb0, n * sizeof *lb0);
+        if (m->v.e) { /* e moved too: take it back through a second model's view */
+            ng_dwe *m0 = NULL;
+            NG_CHECK(ng_dwe_new(&tc.c, &p, &m0) == NG_OK);
+            ng_rng g0;
+            ng_rng_seed(&g0, 25);
+            ng_dwe_init(m0, &g0);
+            memcpy(m->v.e, m0->v.e, (T - 1) * N * d * sizeof(float));
+            ng_dwe_free(m0);
+        }
+        ngi_dwe_draw_block(m, &g2);
+        uint64_t base = p.method == NG_DWE_MAP ? 0 : ng_rng_u64(&g2);
+        double est[3];
+        ngi_dwe_estimate(m, base, 1, 1, est);
+        NG_CHECK(info.loss == -(est[0] + est[1] + est[2]));
+        NG_CHECK(info.loglik == est[0] && info.logprior == est[1] && info.entropy == est[2]);
+        NG_CHECK(info.step == 1 && info.rate == p.opt.rho0);
+        NG_CHECK(!memcmp(&g, &g2, sizeof g)); /* a step takes exactly these draws */
+        free(mu0);
+        free(lb0);
+        ng_dwe_free(m);
+    }
     corpus_free(&tc);
 }
 
@@ -1252,6 +1294,7 @@ int main(void)
     NG_RUN(test_filtering_fd);
     NG_RUN(test_minibatch_unbiased);
     NG_RUN(test_lazy_adam);
+    NG_RUN(test_step_reports_estimate);
     NG_RUN(test_threads_bitidentical);
     NG_RUN(test_no_alloc);
     NG_RUN(test_model_layout);

@@ -180,6 +180,14 @@ void ngi_dwe_filter_eval(ng_dwe *m, size_t t, uint64_t base, int grad, int want_
 void ngi_dwe_filter_prior(const ng_dwe *m, size_t t, size_t n, size_t k, double *mean,
                           double *prec);
 
+/* The minibatch estimate on the current block for the model's method, with the noise of
+ * base: est = {loglik, logprior, entropy}, each an unbiased estimate of the full
+ * objective's part (the block's likelihood x W^2/(nI nJ), word rows x W/nI, context rows
+ * x W/nJ; 0 unless want_value for the likelihood), and with grad the compact row
+ * gradients, the likelihood part of word rows x W/nJ and of context rows x W/nI, so that
+ * a drawn row's gradient is unbiased for its full-batch gradient. */
+void ngi_dwe_estimate(ng_dwe *m, uint64_t base, int grad, int want_value, double est[3]);
+
 /* The lazy optimiser: one update of the current block's rows over slices [t0, t1) from
  * the compact gradients, with the rate of step s; row counts advance by one. */
 void ngi_dwe_update(ng_dwe *m, size_t t0, size_t t1, int64_t s);

@@ -141,24 +141,32 @@ static void fill_info(const ng_dwe *m, double loglik, double logprior, double en
     info->loss = value ? -(loglik + logprior + entropy) : NAN;
 }
 
+void ngi_dwe_estimate(ng_dwe *m, uint64_t base, int grad, int want_value, double est[3])
+{
+    const double W = (double)m->W;
+    const double sw = W / (double)m->nI, sc = W / (double)m->nJ;
+    ngi_dwe_parts parts;
+    /* a word row sees B_c of the W contexts, a context row B_w of the W words */
+    eval_block(m, base, grad, want_value, sc, sw, &parts);
+    est[0] = sw * sc * parts.loglik;
+    est[1] = sw * parts.row_u[0] + sc * parts.row_v[0];
+    est[2] = sw * parts.row_u[1] + sc * parts.row_v[1];
+}
+
 ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
 {
     if (!m || !rng) return ngi_fail(NG_EINVAL, "ng_dwe_step: model or rng is NULL");
-    const size_t W = m->W, d = m->d;
+    const size_t d = m->d;
     const int filt = m->p.method == NG_DWE_FILTERING;
     ngi_dwe_draw_block(m, rng);
     const uint64_t base = m->p.method == NG_DWE_MAP ? 0 : ng_rng_u64(rng);
-    /* unbiased row gradients: a word row sees B_c of W contexts, a context row B_w words */
-    const double sw = (double)W / (double)m->nI, sc = (double)W / (double)m->nJ;
-    ngi_dwe_parts parts;
-    eval_block(m, base, 1, want_value, sc, sw, &parts);
+    double est[3];
+    ngi_dwe_estimate(m, base, 1, want_value, est);
     const size_t cs = filt ? 1 : m->T, nr = m->nI + m->nJ;
     const int nt = ngi_dwe_threads(m, cs * nr * d);
     const int64_t s = filt ? m->v.counters[2] : m->v.counters[0];
-    double ll = sw * sc * parts.loglik, lp = sw * parts.row_u[0] + sc * parts.row_v[0],
-           h = sw * parts.row_u[1] + sc * parts.row_v[1];
     /* before the update: clipping would turn an Inf/NaN gradient into +-clip */
-    if ((want_value && !isfinite(ll + lp + h)) || !all_finite(m->G, cs * nr * d, nt) ||
+    if ((want_value && !isfinite(est[0] + est[1] + est[2])) || !all_finite(m->G, cs * nr * d, nt) ||
         (m->XT && !all_finite(m->XT, cs * nr * d, nt)) ||
         (m->GE && !all_finite(m->GE, (m->T - 1) * nr * d, nt)))
         return ngi_fail(NG_ENUMERIC, "ng_dwe_step: diverged at step %lld (non-finite objective or gradient)",
@@ -168,7 +176,7 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
     m->v.counters[0]++;
     if (filt) m->v.counters[2]++;
     if (info) {
-        fill_info(m, ll, lp, h, want_value, info);
+        fill_info(m, est[0], est[1], est[2], want_value, info);
         info->rate = ngi_inner_rate_at(&m->p.opt, s);
     }
     return NG_OK;
