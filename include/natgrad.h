@@ -832,8 +832,9 @@ typedef struct {
 NG_API ng_dwe_params ng_dwe_default_params(void);
 NG_API ng_status ng_dwe_params_check(const ng_dwe_params *p);
 /* Bytes ng_dwe_new allocates for W words and T slices (the corpus itself not counted),
- * for the current OpenMP thread count; SIZE_MAX when the sizes overflow. The CLI refuses
- * a configuration that does not fit before allocating. */
+ * for the current OpenMP thread count; SIZE_MAX when the sizes overflow or W, T or d is 0.
+ * The CLI refuses a configuration that does not fit before allocating. About 14.2 GB for
+ * the paper's smoothing run (W 10^4, T 188, d 100, Adam), 4.9 GB for MAP. */
 NG_API size_t ng_dwe_bytes(size_t W, size_t T, const ng_dwe_params *p);
 
 /* The model's memory is one slab; these are its named views (all [t][row][k] with row
@@ -843,7 +844,8 @@ typedef struct {
     float *mu;            /* T x N x d: the means (Goldstone-GD's Z) */
     float *logb;          /* T x N x d: log of B's diagonal (filtering: log 1/s_t); NULL
                              for MAP */
-    float *e;             /* (T-1) x N x d: B's superdiagonal; NULL unless smoothing */
+    float *e;             /* (T-1) x N x d: B's superdiagonal; NULL unless smoothing with
+                             T > 1 */
     float *opt_mu[2];     /* optimiser state of mu (Adam m, v; AdaGrad h, NULL; GD NULL) */
     float *opt_logb[2];   /* of logb */
     float *opt_e[2];      /* of e */
@@ -853,10 +855,12 @@ typedef struct {
 } ng_dwe_views;
 
 typedef struct ng_dwe ng_dwe;
-/* The corpus must outlive the model (its entries are read in place). NG_EINVAL names
+/* One model serves one call at a time (steps and evaluations share its buffers).
+ * The corpus must outlive the model (its entries are read in place). NG_EINVAL names
  * the first malformed part of the corpus (unsorted or duplicate entries, i > j, indices
  * out of range, negative or non-finite counts, times not increasing). */
 NG_API ng_status ng_dwe_new(const ng_corpus *c, const ng_dwe_params *p, ng_dwe **out);
+/* (The model starts with zero means and q at the prior; call ng_dwe_init.) */
 NG_API void ng_dwe_free(ng_dwe *m);
 NG_API size_t ng_dwe_model_bytes(const ng_dwe *m); /* == ng_dwe_bytes(W, T, p) */
 NG_API const ng_dwe_params *ng_dwe_get_params(const ng_dwe *m);
@@ -881,10 +885,13 @@ typedef struct {
  * only (per-row step counts for the bias corrections, rate rho_s at the global step s;
  * filtering: the slice's step). With want_value, info gets the minibatch estimate of the
  * objective (an unbiased estimate of ng_dwe_objective's value; costs a log per pair).
- * Never allocates. NG_ENUMERIC on NaN/Inf (then the parameters may hold the bad step). */
+ * Never allocates. NG_ENUMERIC on a NaN/Inf objective or gradient (parameters unchanged).
+ * Parallel over slices (filtering: one slice, so only OpenBLAS threads help). */
 NG_API ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info);
 /* The objective over all words and contexts (value only; no minibatch), with one sample
- * of q from noise_seed (smoothing, filtering) or at the means (MAP). Never allocates. */
+ * of q from noise_seed (smoothing, filtering) or at the means (MAP); filtering: the
+ * current slice's. A row's sample depends on (noise_seed, row) only, as in a step with
+ * that noise. Never allocates. */
 NG_API ng_status ng_dwe_objective(ng_dwe *m, uint64_t noise_seed, ng_dwe_info *info);
 /* Filtering: start slice t (0 <= t < T; slices before t are final): q_t = its prior from
  * q_{t-1} (t = 0: N(0, sigma0^2)), the slice's optimiser state and counters reset. */
@@ -902,8 +909,9 @@ NG_API ng_status ng_dwe_graph(const ng_dwe *m, ng_graph **out);
  * l = -log p(n | Z) + sum_t a_t/2 ||Z_t||^2 + constants (the prior's normaliser), so that
  * l + psi (psi from ng_dwe_graph) = -log p(n, Z). ADDS dl/dZ into grad unless NULL. */
 NG_API ng_status ng_dwe_map_loss(void *user, const float *Z, float *grad, double *ell);
-/* State protocol: "dwe_mu", "dwe_logb", "dwe_e" (as the method has them), the optimiser
- * state ("dwe_opt_mu0", ...), "dwe_row_steps" (I64, N), "dwe_counters" (I64, 3). */
+/* State protocol: "dwe_mu", "dwe_logb", "dwe_e" (as the method has them), each followed
+ * by its optimiser state ("dwe_opt_mu_0", "dwe_opt_mu_1", ...), then "dwe_row_steps"
+ * (I64, N) and "dwe_counters" (I64, 3). */
 NG_API size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_dwe_state_loaded(ng_dwe *m);
 /* ==== end dynamic word embeddings: model ==== */

@@ -86,14 +86,15 @@ double ngi_dwe_lik_slice(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t
             double acc = 0.0;
             for (size_t c = 0; c < nJ; c++) {
                 const float xv = x[c], pos = C[c], neg = ai * sJ[c];
-                const float ex = expf(-fabsf(xv));
-                const float sig = xv >= 0 ? 1.0f / (1.0f + ex) : ex / (1.0f + ex); /* sigma(x) */
+                const float ex = expf(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
+                const float sig = xv >= 0 ? inv : ex * inv; /* sigma(x) without overflow */
                 C[c] = (pos + neg) * sig - pos;
                 if (want_value) {
-                    /* log sigma(+-x) = min(+-x, 0) - log1p(e^-|x|) */
+                    /* log sigma(+-x) = min(+-x, 0) - log1p(e^-|x|) (ternaries: fminf is a
+                     * call without -ffast-math) */
                     const float l1 = log1pf(ex);
-                    acc += (double)pos * (double)(fminf(xv, 0.0f) - l1) +
-                           (double)neg * (double)(fminf(-xv, 0.0f) - l1);
+                    acc += (double)pos * (double)((xv < 0 ? xv : 0.0f) - l1) +
+                           (double)neg * (double)((xv > 0 ? -xv : 0.0f) - l1);
                 }
             }
             val += acc;
