@@ -829,8 +829,8 @@ NG_API ng_status ng_optim_state_loaded(ng_optim *o);
  * Objectives are minimised: the negative ELBO (smoothing), the negative log joint (MAP),
  * the negative slice ELBO (filtering). */
 
-/* The corpus: per slice t the upper triangle (i <= j) of the symmetric counts n+, entries
- * t's at [slice_ptr[t], slice_ptr[t+1]), sorted by (i, j) within a slice. */
+/* The corpus: per slice t the upper triangle (i <= j) of the symmetric counts n+, slice
+ * t's entries at [slice_ptr[t], slice_ptr[t+1]), sorted by (i, j) within a slice. */
 typedef struct {
     size_t T, W;
     double *time;          /* T: tau_t, increasing */
