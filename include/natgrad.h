@@ -816,6 +816,147 @@ NG_API void ng_synth_ratings_free(ng_ratings *r);
 /* As MovieLens ratings.csv (header userId,movieId,rating,timestamp), atomically. */
 NG_API ng_status ng_synth_ratings_write(const char *path, const ng_synth_ratings_params *p);
 NG_API ng_status ng_ratings_write_csv(const char *path, const ng_ratings *r);
+/* --- dynamic word embeddings: model (dwe*.c) -----------------------------------------
+ * Bamler & Mandt (ICML 2017, 2018); docs/dwe.md. W words, T time slices at
+ * times tau_t, d dimensions. Every word has a word vector u_{t,i} and a context vector
+ * v_{t,j} per slice; the means form the Z of Goldstone-GD: T x N x d floats, N = 2W, rows
+ * 0..W-1 of a slice are the u's, rows W..2W-1 the v's (one rotation per slice acts on
+ * both).
+ * Likelihood per slice, x_ij = u_i.v_j:
+ *   log p(n_t | U_t, V_t) = sum_ij [n+_ij log sigma(x_ij) + n-_ij log sigma(-x_ij)]
+ * with n+ the symmetric co-occurrence counts of the corpus and n- their expected negative
+ * counts n-_ij = n+_i. s_j, s_j = nu (n+_j.)^gamma / sum_k (n+_k.)^gamma: rank one, never
+ * formed (only the vectors n+_i. and s_j are kept).
+ * Prior per (word, dimension, u or v) trajectory x in R^T: N(0, Pi^-1) with the tridiagonal
+ * precision Pi = diag(a) + L_c, L_c the chain Laplacian with c_t = 1/(D (tau_{t+1} - tau_t)),
+ * a_t = 1/sigma0^2 (product form) or 1/sigma0^2 - 1/(sigma0^2 + 1/c_t) for t < T-1 (each
+ * conditional normalised).
+ * Objectives are minimised: the negative ELBO (smoothing), the negative log joint (MAP),
+ * the negative slice ELBO (filtering). */
+
+/* The corpus: per slice t the upper triangle (i <= j) of the symmetric counts n+, slice
+ * t's entries at [slice_ptr[t], slice_ptr[t+1]), sorted by (i, j) within a slice. */
+typedef struct {
+    size_t T, W;
+    double *time;          /* T: tau_t, increasing */
+    int64_t *tokens;       /* T: tokens per slice */
+    char **word;           /* W: the vocabulary */
+    double *word_count;    /* W */
+    int64_t *slice_ptr;    /* T + 1 */
+    int32_t *i, *j;        /* entries with i <= j, sorted by (t, i, j); n+ symmetric */
+    float *n;              /* n+_{ij,t} */
+    int window;
+} ng_corpus;
+
+typedef enum {
+    NG_DWE_SMOOTHING = 0, /* DSG-S: q per trajectory N(mu, (B^T B)^-1), B upper bidiagonal */
+    NG_DWE_FILTERING = 1, /* DSG-F: slice by slice, q_t = N(mu_t, diag(1/b_t^2)) */
+    NG_DWE_MAP = 2        /* the means only: minimise -log p(n, mu) */
+} ng_dwe_method;
+typedef enum { NG_DWE_PRIOR_PRODUCT = 0, NG_DWE_PRIOR_CONDITIONAL = 1 } ng_dwe_prior;
+NG_API const char *ng_dwe_method_name(ng_dwe_method m); /* "smoothing" "filtering" "map" */
+NG_API const char *ng_dwe_prior_name(ng_dwe_prior p);   /* "product" "conditional" */
+
+typedef struct {
+    ng_dwe_method method;  /* smoothing */
+    size_t d;              /* 100 */
+    double sigma0;         /* 1 */
+    double D;              /* 1e-3: diffusion constant per unit of tau */
+    ng_dwe_prior prior;    /* product */
+    double gamma, nu;      /* 0.75, 1: negative counts */
+    size_t batch_words;    /* 1000: B_w words per step (0 or >= W: all) */
+    size_t batch_contexts; /* 1000: B_c contexts per step (0 or >= W: all) */
+    double init_sd;        /* 0.1: means ~ N(0, init_sd^2) */
+    /* the lazy per-row optimiser: Adam, rho0 0.1, sbar 1000, p 0.7, clip 0.1, beta1 0.9,
+     * beta2 0.99, eps 1e-8 (gd and adagrad work too) */
+    ng_inner_params opt;
+} ng_dwe_params;
+NG_API ng_dwe_params ng_dwe_default_params(void);
+NG_API ng_status ng_dwe_params_check(const ng_dwe_params *p);
+/* Bytes ng_dwe_new allocates for W words and T slices (the corpus itself not counted),
+ * for the current OpenMP thread count; SIZE_MAX when the sizes overflow or W, T or d is 0.
+ * The CLI refuses a configuration that does not fit before allocating. About 14.2 GB for
+ * the paper's smoothing run (W 10^4, T 188, d 100, Adam), 4.9 GB for MAP. */
+NG_API size_t ng_dwe_bytes(size_t W, size_t T, const ng_dwe_params *p);
+
+/* The model's memory is one slab; these are its named views (all [t][row][k] with row
+ * in 0..N-1 unless said). Rows are updated lazily: only the rows of a step's minibatch. */
+typedef struct {
+    size_t T, W, N, d;
+    float *mu;            /* T x N x d: the means (Goldstone-GD's Z) */
+    float *logb;          /* T x N x d: log of B's diagonal (filtering: log 1/s_t); NULL
+                             for MAP */
+    float *e;             /* (T-1) x N x d: B's superdiagonal; NULL unless smoothing with
+                             T > 1 */
+    float *opt_mu[2];     /* optimiser state of mu (Adam m, v; AdaGrad h, NULL; GD NULL) */
+    float *opt_logb[2];   /* of logb */
+    float *opt_e[2];      /* of e */
+    int64_t *row_steps;   /* N: updates of each row (Adam's bias corrections); filtering:
+                             in the current slice */
+    int64_t *counters;    /* 3: steps done, filtering slice, steps into that slice */
+} ng_dwe_views;
+
+typedef struct ng_dwe ng_dwe;
+/* One model serves one call at a time (steps and evaluations share its buffers).
+ * The corpus must outlive the model (its entries are read in place). NG_EINVAL names
+ * the first malformed part of the corpus (unsorted or duplicate entries, i > j, indices
+ * out of range, negative or non-finite counts, times not increasing). */
+NG_API ng_status ng_dwe_new(const ng_corpus *c, const ng_dwe_params *p, ng_dwe **out);
+/* (The model starts with zero means and q at the prior; call ng_dwe_init.) */
+NG_API void ng_dwe_free(ng_dwe *m);
+NG_API size_t ng_dwe_model_bytes(const ng_dwe *m); /* == ng_dwe_bytes(W, T, p) */
+NG_API const ng_dwe_params *ng_dwe_get_params(const ng_dwe *m);
+NG_API ng_dwe_views ng_dwe_get_views(ng_dwe *m);
+/* mu ~ N(0, init_sd^2) (a stream per slice: the same for any thread count), B =
+ * chol(Pi)^T so that q starts at the prior (filtering: slice 0 = its prior), optimiser
+ * state and counters zeroed. */
+NG_API void ng_dwe_init(ng_dwe *m, ng_rng *rng);
+
+/* What a step or an objective evaluation reports. loss = -(loglik + logprior + entropy)
+ * (MAP: entropy 0; filtering: logprior + entropy = -KL(q_t || prior_t) of the slice). */
+typedef struct {
+    int64_t step;       /* steps done (this one included) */
+    int slice;          /* filtering: the slice; else -1 */
+    double loss, loglik, logprior, entropy; /* NaN when not computed */
+    double rate;        /* the step's learning rate */
+} ng_dwe_info;
+/* One step of the configured method: draw B_w words and B_c contexts without
+ * replacement, one sample of q (noise from rng), the minibatch estimate of the objective's
+ * gradient for the drawn rows (word rows' likelihood part scaled by W/B_c, context rows'
+ * by W/B_w; prior and entropy of the drawn rows), and the optimiser on the drawn rows
+ * only (per-row step counts for the bias corrections, rate rho_s at the global step s;
+ * filtering: the slice's step). With want_value, info gets the minibatch estimate of the
+ * objective (an unbiased estimate of ng_dwe_objective's value; costs a log per pair).
+ * Never allocates. NG_ENUMERIC on a NaN/Inf objective or gradient (parameters unchanged).
+ * Parallel over slices (filtering: one slice, so only OpenBLAS threads help). */
+NG_API ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info);
+/* The objective over all words and contexts (value only; no minibatch), with one sample
+ * of q from noise_seed (smoothing, filtering) or at the means (MAP); filtering: the
+ * current slice's. A row's sample depends on (noise_seed, row) only, as in a step with
+ * that noise. Never allocates. */
+NG_API ng_status ng_dwe_objective(ng_dwe *m, uint64_t noise_seed, ng_dwe_info *info);
+/* Filtering: start slice t (0 <= t < T; slices before t are final): q_t = its prior from
+ * q_{t-1} (t = 0: N(0, sigma0^2)), the slice's optimiser state and counters reset. */
+NG_API ng_status ng_dwe_filter_begin(ng_dwe *m, size_t t);
+/* sum_t log p(n_t | U_t, V_t) at Z (T x N x d) over all pairs into *ll, and into *count
+ * (may be NULL) the total count sum (n+ + n-): the held-out measure is ll / count.
+ * slices: a T-mask of the slices to include (NULL: all). Never allocates. */
+NG_API ng_status ng_dwe_loglik(ng_dwe *m, const float *Z, const unsigned char *slices,
+                               double *ll, double *count);
+
+/* Goldstone-GD on DWE (docs/dwe.md): the chain graph with the prior's couplings c_t
+ * (ng_graph_chain_weighted), for ng_goldstone on the means. */
+NG_API ng_status ng_dwe_graph(const ng_dwe *m, ng_graph **out);
+/* The MAP objective as an ng_local_loss_fn (user = the ng_dwe), full batch: the local part
+ * l = -log p(n | Z) + sum_t a_t/2 ||Z_t||^2 + constants (the prior's normaliser), so that
+ * l + psi (psi from ng_dwe_graph) = -log p(n, Z). ADDS dl/dZ into grad unless NULL. */
+NG_API ng_status ng_dwe_map_loss(void *user, const float *Z, float *grad, double *ell);
+/* State protocol: "dwe_mu", "dwe_logb", "dwe_e" (as the method has them), each followed
+ * by its optimiser state ("dwe_opt_mu_0", "dwe_opt_mu_1", ...), then "dwe_row_steps"
+ * (I64, N) and "dwe_counters" (I64, 3). */
+NG_API size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_dwe_state_loaded(ng_dwe *m);
+
 /* ======== training layer (src/train) ======================================= */
 
 /* One loop for every model. A task says what one step is, what a row of metrics is and

@@ -90,4 +90,16 @@ ng_status ngi_goldstone_count_walls(ng_goldstone *gs, int *walls);
  * parent[t] its parent (parent[0] = 0) and pedge[t] the edge to it. */
 void ngi_graph_bfs(const ng_graph *g, size_t *order, size_t *parent, size_t *pedge);
 
+/* Pieces of the inner optimisers (inner_optim.c) for callers that keep their own step
+ * counts per block of parameters (the lazy per-row optimiser of dwe):
+ * ngi_inner_params_check validates p (messages start with who); ngi_inner_rate_at is
+ * rho_s at step s; ngi_inner_update applies ng_inner_step's update to n entries whose own
+ * count is s (steps done before this one: Adam's bias corrections use s + 1) with the
+ * given rate; a, b are the kind's state for these entries (AdaGrad h; Adam m, v; unused
+ * by GD). Serial; never allocates. */
+ng_status ngi_inner_params_check(const ng_inner_params *p, const char *who);
+double ngi_inner_rate_at(const ng_inner_params *p, int64_t s);
+void ngi_inner_update(const ng_inner_params *p, double rate, int64_t s, float *x, const float *g,
+                      float *a, float *b, size_t n);
+
 #endif
