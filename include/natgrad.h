@@ -236,6 +236,9 @@ typedef struct {
     const char *name; /* file stem, [A-Za-z0-9_.-] */
     ng_tensor t;      /* data not owned by the checkpoint */
 } ng_ckpt_array;
+/* A view for the array list: ndim 1..3 of n0 [x n1 [x n2]] elements at data. */
+NG_API ng_ckpt_array ng_ckpt_view(const char *name, ng_dtype dtype, void *data, int ndim,
+                                  size_t n0, size_t n1, size_t n2);
 NG_API ng_status ng_ckpt_save(const char *dir, const char *model, int64_t step,
                               const ng_ckpt_array *arrays, size_t n);
 /* Loads into caller buffers: each arrays[i].t must give dtype, shape and data; a

@@ -6,6 +6,7 @@
 #include "natgrad.h"
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Exit codes: 0 ok, 1 runtime failure (message on stderr), 2 usage error. */
 #define NG_EXIT_OK 0
@@ -85,6 +86,14 @@ typedef struct {
 /* The entry that ends a table ({NULL} would do, but clang's -Wmissing-field-initializers
  * warns about it; {0} and this do not). */
 #define NG_CLI_END {.name = NULL}
+/* Copies a command's own table, built on the stack with its dsts, into the array dst
+ * that lives as long as the command's configuration (checked to fit at compile time). */
+#define NG_CLI_KEEP_TABLE(dst, table)                                                       \
+    do {                                                                                    \
+        _Static_assert(sizeof table / sizeof table[0] <= sizeof dst / sizeof dst[0],        \
+                       "option table too small");                                          \
+        memcpy(dst, table, sizeof table);                                                   \
+    } while (0)
 
 /* A command: "natgrad <name>" with its synopsis, a paragraph, the table(s) and a
  * closing paragraph for --help. preset (may be NULL) runs between the two passes. */

@@ -68,8 +68,7 @@ static void own_options(ae_cfg *c)
                  "Polyak average)"},
         {0},
     };
-    _Static_assert(sizeof o / sizeof o[0] <= sizeof c->own / sizeof c->own[0], "own[] too small");
-    memcpy(c->own, o, sizeof o);
+    NG_CLI_KEEP_TABLE(c->own, o);
 }
 
 /* Defaults from the library's *_default_params(), then the option tables over them. */

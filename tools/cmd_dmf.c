@@ -118,8 +118,7 @@ static void train_table(train_cfg *c)
                  "items.csv (index,original_id) and bins.csv at the end"},
         NG_CLI_END,
     };
-    _Static_assert(sizeof g / sizeof g[0] <= sizeof c->own / sizeof c->own[0], "own table too small");
-    memcpy(c->own, g, sizeof g);
+    NG_CLI_KEEP_TABLE(c->own, g);
 }
 
 static void train_init(train_cfg *c)

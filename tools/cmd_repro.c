@@ -86,8 +86,7 @@ static void own_table(cfg_t *c)
          .help = "middle snapshot of --figure"},
         NG_CLI_END,
     };
-    _Static_assert(sizeof g / sizeof g[0] <= sizeof c->own / sizeof c->own[0], "own table too small");
-    memcpy(c->own, g, sizeof g);
+    NG_CLI_KEEP_TABLE(c->own, g);
 }
 
 static void cfg_init(cfg_t *c)

@@ -294,20 +294,8 @@ size_t ng_goldstone_state(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap)
 {
     size_t count = 2 + ng_inner_state(gs->inner, NULL, 0);
     if (!arrays) return count;
-    ng_ckpt_array own[2];
-    memset(own, 0, sizeof own);
-    own[0].name = "goldstone_steps";
-    own[0].t.dtype = NG_I64;
-    own[0].t.ndim = 1;
-    own[0].t.shape[0] = 1;
-    own[0].t.data = &gs->steps;
-    own[1].name = "gauge";
-    own[1].t.dtype = NG_F64;
-    own[1].t.ndim = 3;
-    own[1].t.shape[0] = gs->T;
-    own[1].t.shape[1] = gs->d;
-    own[1].t.shape[2] = gs->d;
-    own[1].t.data = gs->Gt;
+    ng_ckpt_array own[2] = {ng_ckpt_view("goldstone_steps", NG_I64, &gs->steps, 1, 1, 0, 0),
+                            ng_ckpt_view("gauge", NG_F64, gs->Gt, 3, gs->T, gs->d, gs->d)};
     for (size_t j = 0; j < 2 && j < cap; j++) arrays[j] = own[j];
     if (cap > 2) ng_inner_state(gs->inner, arrays + 2, cap - 2);
     return count;

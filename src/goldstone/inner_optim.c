@@ -177,24 +177,14 @@ void ngi_inner_update(const ng_inner_params *p, double rate, int64_t s, float *x
     }
 }
 
-static void set_view(ng_ckpt_array *arr, const char *name, ng_dtype t, size_t n, void *data)
-{
-    memset(arr, 0, sizeof *arr);
-    arr->name = name;
-    arr->t.dtype = t;
-    arr->t.ndim = 1;
-    arr->t.shape[0] = n;
-    arr->t.data = data;
-}
-
 size_t ng_inner_state(ng_inner *o, ng_ckpt_array *arrays, size_t cap)
 {
     size_t count = o->p.kind == NG_INNER_ADAGRAD ? 2 : o->p.kind == NG_INNER_ADAM ? 3 : 1;
     if (!arrays) return count;
-    if (cap > 0) set_view(&arrays[0], "inner_steps", NG_I64, 1, &o->s);
+    if (cap > 0) arrays[0] = ng_ckpt_view("inner_steps", NG_I64, &o->s, 1, 1, 0, 0);
     if (cap > 1 && count > 1)
-        set_view(&arrays[1], o->p.kind == NG_INNER_ADAGRAD ? "adagrad_h" : "adam_m", NG_F32, o->n, o->a);
-    if (cap > 2 && count > 2) set_view(&arrays[2], "adam_v", NG_F32, o->n, o->b);
+        arrays[1] = ng_ckpt_view(o->p.kind == NG_INNER_ADAGRAD ? "adagrad_h" : "adam_m", NG_F32, o->a, 1, o->n, 0, 0);
+    if (cap > 2 && count > 2) arrays[2] = ng_ckpt_view("adam_v", NG_F32, o->b, 1, o->n, 0, 0);
     return count;
 }
 

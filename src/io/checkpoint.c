@@ -545,3 +545,18 @@ ng_status ng_ckpt_read(const char *dir, const char *name, ng_tensor *out)
     free(old);
     return s;
 }
+
+ng_ckpt_array ng_ckpt_view(const char *name, ng_dtype dtype, void *data, int ndim, size_t n0,
+                           size_t n1, size_t n2)
+{
+    ng_ckpt_array a;
+    memset(&a, 0, sizeof a);
+    a.name = name;
+    a.t.dtype = dtype;
+    a.t.ndim = ndim;
+    a.t.shape[0] = n0;
+    if (ndim > 1) a.t.shape[1] = n1;
+    if (ndim > 2) a.t.shape[2] = n2;
+    a.t.data = data;
+    return a;
+}

@@ -308,18 +308,6 @@ ng_status ng_dwe_graph(const ng_dwe *m, ng_graph **out)
 }
 
 /* ---------------------------------------------------------------- state protocol */
-static void set_arr(ng_ckpt_array *a, const char *name, ng_dtype t, void *data, size_t n0,
-                    size_t n1, size_t n2, int ndim)
-{
-    memset(a, 0, sizeof *a);
-    a->name = name;
-    a->t.dtype = t;
-    a->t.ndim = ndim;
-    a->t.shape[0] = n0;
-    a->t.shape[1] = n1;
-    a->t.shape[2] = n2;
-    a->t.data = data;
-}
 
 size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap)
 {
@@ -335,12 +323,12 @@ size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap)
     for (int q = 0; q < 3; q++) {
         if (!par[q]) continue;
         size_t rows = q == 2 ? T - 1 : T;
-        set_arr(&own[n++], par_names[q], NG_F32, par[q], rows, N, d, 3);
+        own[n++] = ng_ckpt_view(par_names[q], NG_F32, par[q], 3, rows, N, d);
         float *const *opt = q == 0 ? v->opt_mu : q == 1 ? v->opt_logb : v->opt_e;
-        for (int j = 0; j < m->nopt; j++) set_arr(&own[n++], opt_names[q][j], NG_F32, opt[j], rows, N, d, 3);
+        for (int j = 0; j < m->nopt; j++) own[n++] = ng_ckpt_view(opt_names[q][j], NG_F32, opt[j], 3, rows, N, d);
     }
-    set_arr(&own[n++], "dwe_row_steps", NG_I64, v->row_steps, N, 0, 0, 1);
-    set_arr(&own[n++], "dwe_counters", NG_I64, v->counters, 3, 0, 0, 1);
+    own[n++] = ng_ckpt_view("dwe_row_steps", NG_I64, v->row_steps, 1, N, 0, 0);
+    own[n++] = ng_ckpt_view("dwe_counters", NG_I64, v->counters, 1, 3, 0, 0);
     if (arrays)
         for (size_t k = 0; k < n && k < cap; k++) arrays[k] = own[k];
     return n;

@@ -401,14 +401,7 @@ static size_t add_arr(ng_kfac *kf, ng_ckpt_array *arr, size_t cap, size_t i, con
             snprintf(kf->names[i], sizeof kf->names[i], "kfac_%s_%d", name, layer);
         else
             snprintf(kf->names[i], sizeof kf->names[i], "kfac_%s", name);
-        ng_ckpt_array *a = &arr[i];
-        memset(a, 0, sizeof *a);
-        a->name = kf->names[i];
-        a->t.dtype = dt;
-        a->t.ndim = c ? 2 : 1;
-        a->t.shape[0] = r;
-        if (c) a->t.shape[1] = c;
-        a->t.data = data;
+        arr[i] = ng_ckpt_view(kf->names[i], dt, data, c ? 2 : 1, r, c, 0);
     }
     return i + 1;
 }

@@ -232,12 +232,7 @@ size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arr, size_t cap)
     void *data[3] = {o->scal, o->v, o->s};
     size_t cnt = o->p.kind == NG_OPT_ADAM ? 3 : 2;
     for (size_t i = 0; arr && i < cnt && i < cap; i++) {
-        memset(&arr[i], 0, sizeof arr[i]);
-        arr[i].name = names[i];
-        arr[i].t.dtype = i == 0 ? NG_F64 : NG_F32;
-        arr[i].t.ndim = 1;
-        arr[i].t.shape[0] = i == 0 ? 4 : o->n;
-        arr[i].t.data = data[i];
+        arr[i] = ng_ckpt_view(names[i], i == 0 ? NG_F64 : NG_F32, data[i], 1, i == 0 ? 4 : o->n, 0, 0);
     }
     return cnt;
 }

@@ -97,20 +97,8 @@ size_t ng_goldstone_task_state(ng_goldstone_task *t, ng_ckpt_array *arrays, size
 {
     size_t count = 2 + ng_goldstone_state(t->gs, NULL, 0);
     if (!arrays) return count;
-    ng_ckpt_array own[2];
-    memset(own, 0, sizeof own);
-    own[0].name = "Z";
-    own[0].t.dtype = NG_F32;
-    own[0].t.ndim = 3;
-    own[0].t.shape[0] = t->T;
-    own[0].t.shape[1] = t->N;
-    own[0].t.shape[2] = t->d;
-    own[0].t.data = t->Z;
-    own[1].name = "symmetry_seconds";
-    own[1].t.dtype = NG_F64;
-    own[1].t.ndim = 1;
-    own[1].t.shape[0] = 1;
-    own[1].t.data = &t->symmetry_seconds;
+    ng_ckpt_array own[2] = {ng_ckpt_view("Z", NG_F32, t->Z, 3, t->T, t->N, t->d),
+                            ng_ckpt_view("symmetry_seconds", NG_F64, &t->symmetry_seconds, 1, 1, 0, 0)};
     for (size_t j = 0; j < 2 && j < cap; j++) arrays[j] = own[j];
     if (cap > 2) ng_goldstone_state(t->gs, arrays + 2, cap - 2);
     return count;

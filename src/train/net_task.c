@@ -247,28 +247,12 @@ static ng_status task_row(void *self, double *vals)
     return NG_OK;
 }
 
-static void byte_array(ng_ckpt_array *a, const char *name, void *data, size_t n)
-{
-    memset(a, 0, sizeof *a);
-    a->name = name;
-    a->t.dtype = NG_U8;
-    a->t.ndim = 1;
-    a->t.shape[0] = n;
-    a->t.data = data;
-}
-
 static size_t task_state(void *self, ng_ckpt_array *arr, size_t cap)
 {
     ng_net_task *t = self;
-    ng_ckpt_array own[3];
-    memset(&own[0], 0, sizeof own[0]);
-    own[0].name = "params";
-    own[0].t.dtype = NG_F32;
-    own[0].t.ndim = 1;
-    own[0].t.shape[0] = t->np;
-    own[0].t.data = ng_net_params(t->net);
-    byte_array(&own[1], "rng_batch", &t->rng_batch, sizeof t->rng_batch);
-    byte_array(&own[2], "rng_kfac", &t->rng_kfac, sizeof t->rng_kfac);
+    ng_ckpt_array own[3] = {ng_ckpt_view("params", NG_F32, ng_net_params(t->net), 1, t->np, 0, 0),
+                            ng_ckpt_view("rng_batch", NG_U8, &t->rng_batch, 1, sizeof t->rng_batch, 0, 0),
+                            ng_ckpt_view("rng_kfac", NG_U8, &t->rng_kfac, 1, sizeof t->rng_kfac, 0, 0)};
     for (size_t i = 0; arr && i < 3 && i < cap; i++) arr[i] = own[i];
     size_t rest = cap > 3 ? cap - 3 : 0;
     return 3 + ng_optim_state(t->opt, arr && rest ? arr + 3 : NULL, rest);

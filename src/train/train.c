@@ -73,19 +73,9 @@ static void fill_arrays(run *r)
 {
     const ng_task *t = r->task;
     size_t n = t->state(t->self, r->arrays, r->n_arrays);
-    ng_ckpt_array *a = &r->arrays[n];
-    memset(a, 0, 2 * sizeof *a);
-    a[0].name = "train_seconds";
-    a[0].t.dtype = NG_F64;
-    a[0].t.ndim = 1;
-    a[0].t.shape[0] = 1;
-    a[0].t.data = &r->ckpt_seconds;
     const char *s = r->p->settings ? r->p->settings : "";
-    a[1].name = "train_settings";
-    a[1].t.dtype = NG_U8;
-    a[1].t.ndim = 1;
-    a[1].t.shape[0] = strlen(s);
-    a[1].t.data = (void *)s;
+    r->arrays[n] = ng_ckpt_view("train_seconds", NG_F64, &r->ckpt_seconds, 1, 1, 0, 0);
+    r->arrays[n + 1] = ng_ckpt_view("train_settings", NG_U8, (void *)s, 1, strlen(s), 0, 0);
 }
 
 static ng_status save(run *r)
