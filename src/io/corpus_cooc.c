@@ -22,10 +22,8 @@ int ngi_cooc_add(ngi_map *m, int32_t a, int32_t b, double w)
 
 ng_status ngi_cooc_job_init(ngi_job *j)
 {
-    size_t c = (size_t)j->b->p.window;
     j->pairs = ngi_xcalloc(j->b->T, sizeof *j->pairs);
-    j->ring = ngi_xmalloc(c * sizeof *j->ring);
-    if (!j->pairs || !j->ring) return ngi_fail(NG_ENOMEM, "%s: out of memory", j->path);
+    if (!j->pairs) return ngi_fail(NG_ENOMEM, "%s: out of memory", j->path);
     return NG_OK;
 }
 
@@ -34,7 +32,6 @@ void ngi_cooc_job_free(ngi_job *j)
     if (j->pairs)
         for (size_t t = 0; t < j->b->T; t++) ngi_map_free(&j->pairs[t]);
     free(j->pairs);
-    free(j->ring);
 }
 
 /* The current slice's table (made on first use). */
@@ -46,7 +43,7 @@ static ngi_map *table(ngi_job *j)
         return NULL;
     }
     ngi_map *m = &j->pairs[j->cur];
-    if (!m->cap && ngi_map_init(m, 4096)) {
+    if (!m->cap && ngi_map_init(m, 1 << 14)) {
         ngi_job_fail(j, NG_ENOMEM, "%s: %s", j->path, ng_last_error());
         return NULL;
     }
@@ -67,14 +64,14 @@ void ngi_cooc_token(ngi_job *j, const char *w, size_t len)
         if (!m) return;
         j->in_vocab++;
         for (int d = 1; d <= c && (uint64_t)d <= pos; d++) {
-            int32_t a = j->ring[(pos - (uint64_t)d) % (uint64_t)c];
+            int32_t a = j->ring[(pos - (uint64_t)d) & 63];
             if (a >= 0 && !ngi_cooc_add(m, a, id, j->b->wt[d])) {
                 ngi_job_fail(j, NG_ENOMEM, "%s: %s", j->path, ng_last_error());
                 return;
             }
         }
     }
-    j->ring[pos % (uint64_t)c] = id;
+    j->ring[pos & 63] = id;
 }
 
 void ngi_cooc_line_end(ngi_job *j) { j->pos = 0; }
@@ -118,10 +115,10 @@ ng_status ngi_cooc_merge(ngi_map *global, size_t T, const ngi_job *j)
             if (s) return s;
         }
         for (size_t k = 0; k < m->cap; k++) {
-            if (m->key[k] == NGI_EMPTY_KEY) continue;
-            double *v = ngi_map_at(&global[t], m->key[k]);
+            if (m->slot[k].key == NGI_EMPTY_KEY) continue;
+            double *v = ngi_map_at(&global[t], m->slot[k].key);
             if (!v) return NG_ENOMEM;
-            *v += m->val[k];
+            *v += m->slot[k].val;
         }
     }
     return NG_OK;
@@ -172,9 +169,9 @@ ng_status ngi_cooc_finish(ngi_map *global, size_t T, size_t W, ng_corpus *out)
         ngi_map *m = &global[t];
         size_t k = 0;
         for (size_t e = 0; e < m->cap; e++)
-            if (m->key[e] != NGI_EMPTY_KEY) {
-                key[k] = (m->key[e] >> 32) * W + (m->key[e] & 0xFFFFFFFFu); /* (i, j) order */
-                val[k++] = m->val[e];
+            if (m->slot[e].key != NGI_EMPTY_KEY) {
+                key[k] = (m->slot[e].key >> 32) * W + (m->slot[e].key & 0xFFFFFFFFu); /* (i, j) order */
+                val[k++] = m->slot[e].val;
             }
         ngi_map_free(m); /* the peak is one slice's table and the arrays, not both in full */
         int other = radix_sort(key, val, key + k, val + k, k, bits);

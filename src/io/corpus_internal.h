@@ -57,9 +57,12 @@ uint32_t ngi_lower_cp(uint32_t cp);
  * give results that do not depend on the thread count. */
 #define NGI_EMPTY_KEY UINT64_MAX
 typedef struct {
-    uint64_t *key; /* NGI_EMPTY_KEY: free slot */
-    double *val;
-    size_t cap, n; /* cap a power of two */
+    uint64_t key; /* NGI_EMPTY_KEY: free slot */
+    double val;
+} ngi_slot;
+typedef struct {
+    ngi_slot *slot; /* key and value side by side: one cache miss per probe */
+    size_t cap, n;  /* cap a power of two */
 } ngi_map;
 ng_status ngi_map_init(ngi_map *m, size_t hint);
 void ngi_map_free(ngi_map *m);
@@ -126,7 +129,7 @@ typedef struct {
     size_t ns, scap;
     /* pass 2: pairs per global slice, the window */
     ngi_map *pairs;         /* T maps, made on first use: (i << 32 | j) -> n+ */
-    int32_t *ring;          /* the last `window` ids (-1: not a vocabulary word) */
+    int32_t ring[64];       /* the last `window` ids (-1: not a vocabulary word), by pos & 63 */
     uint64_t pos;           /* position in the line */
     /* the current n-gram: pass 1 local word ids, pass 2 vocabulary ids (-1: none) */
     int64_t gram_id[8];

@@ -23,46 +23,38 @@ ng_status ngi_map_init(ngi_map *m, size_t hint)
 {
     memset(m, 0, sizeof *m);
     m->cap = pow2_at_least(2 * hint);
-    m->key = ngi_xmalloc(m->cap * sizeof *m->key);
-    m->val = ngi_xmalloc(m->cap * sizeof *m->val);
-    if (!m->key || !m->val) {
+    m->slot = ngi_xmalloc(m->cap * sizeof *m->slot);
+    if (!m->slot) {
         ngi_map_free(m);
         return ngi_fail(NG_ENOMEM, "out of memory for a count table of %zu entries", hint);
     }
-    memset(m->key, 0xFF, m->cap * sizeof *m->key);
+    for (size_t s = 0; s < m->cap; s++) m->slot[s].key = NGI_EMPTY_KEY;
     return NG_OK;
 }
 
 void ngi_map_free(ngi_map *m)
 {
-    free(m->key);
-    free(m->val);
+    free(m->slot);
     memset(m, 0, sizeof *m);
 }
 
 static int grow(ngi_map *m)
 {
     size_t cap = m->cap * 2, mask = cap - 1;
-    uint64_t *k = ngi_xmalloc(cap * sizeof *k);
-    double *v = ngi_xmalloc(cap * sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
+    ngi_slot *n = ngi_xmalloc(cap * sizeof *n);
+    if (!n) {
         ngi_fail(NG_ENOMEM, "out of memory growing a count table to %zu entries", cap);
         return 0;
     }
-    memset(k, 0xFF, cap * sizeof *k);
+    for (size_t s = 0; s < cap; s++) n[s].key = NGI_EMPTY_KEY;
     for (size_t s = 0; s < m->cap; s++) {
-        if (m->key[s] == NGI_EMPTY_KEY) continue;
-        size_t t = slot_of(m->key[s], mask);
-        while (k[t] != NGI_EMPTY_KEY) t = (t + 1) & mask;
-        k[t] = m->key[s];
-        v[t] = m->val[s];
+        if (m->slot[s].key == NGI_EMPTY_KEY) continue;
+        size_t t = slot_of(m->slot[s].key, mask);
+        while (n[t].key != NGI_EMPTY_KEY) t = (t + 1) & mask;
+        n[t] = m->slot[s];
     }
-    free(m->key);
-    free(m->val);
-    m->key = k;
-    m->val = v;
+    free(m->slot);
+    m->slot = n;
     m->cap = cap;
     return 1;
 }
@@ -71,28 +63,28 @@ double *ngi_map_at(ngi_map *m, uint64_t key)
 {
     size_t mask = m->cap - 1, s = slot_of(key, mask);
     for (;;) {
-        if (m->key[s] == key) return &m->val[s];
-        if (m->key[s] == NGI_EMPTY_KEY) break;
+        if (m->slot[s].key == key) return &m->slot[s].val;
+        if (m->slot[s].key == NGI_EMPTY_KEY) break;
         s = (s + 1) & mask;
     }
     if (2 * (m->n + 1) > m->cap) {
         if (!grow(m)) return NULL;
         mask = m->cap - 1;
         s = slot_of(key, mask);
-        while (m->key[s] != NGI_EMPTY_KEY) s = (s + 1) & mask;
+        while (m->slot[s].key != NGI_EMPTY_KEY) s = (s + 1) & mask;
     }
-    m->key[s] = key;
-    m->val[s] = 0;
+    m->slot[s].key = key;
+    m->slot[s].val = 0;
     m->n++;
-    return &m->val[s];
+    return &m->slot[s].val;
 }
 
 const double *ngi_map_find(const ngi_map *m, uint64_t key)
 {
     size_t mask = m->cap - 1, s = slot_of(key, mask);
     for (;;) {
-        if (m->key[s] == key) return &m->val[s];
-        if (m->key[s] == NGI_EMPTY_KEY) return NULL;
+        if (m->slot[s].key == key) return &m->slot[s].val;
+        if (m->slot[s].key == NGI_EMPTY_KEY) return NULL;
         s = (s + 1) & mask;
     }
 }

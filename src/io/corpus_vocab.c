@@ -141,11 +141,11 @@ ng_status ngi_vocab_merge(ngi_vocab_acc *a, const ngi_job *j)
                                   j->words.hash[k])) < 0)
             s = NG_ENOMEM;
     for (size_t k = 0; !s && k < j->counts.cap; k++) {
-        uint64_t key = j->counts.key[k];
+        uint64_t key = j->counts.slot[k].key;
         if (key == NGI_EMPTY_KEY) continue;
         double *v = ngi_map_at(&a->counts, (uint64_t)gw[key >> 32] << 32 | (uint64_t)gs[key & 0xFFFFFFFFu]);
         if (!v) s = NG_ENOMEM;
-        else *v += j->counts.val[k];
+        else *v += j->counts.slot[k].val;
     }
     free(gs);
     free(gw);
@@ -193,11 +193,11 @@ ng_status ngi_vocab_finish(ngi_vocab_acc *a, ngi_build *b, ng_corpus *out, size_
         for (size_t t = 0; t < T; t++) order[t] = (slice_ref){a->stime[t], t};
         qsort(order, T, sizeof *order, cmp_time);
         for (size_t k = 0; k < a->counts.cap; k++) {
-            uint64_t key = a->counts.key[k];
+            uint64_t key = a->counts.slot[k].key;
             if (key == NGI_EMPTY_KEY) continue;
             size_t w = (size_t)(key >> 32), t = (size_t)(key & 0xFFFFFFFFu);
-            total[w] += a->counts.val[k];
-            avg[w] += a->counts.val[k] / (double)a->stok[t];
+            total[w] += a->counts.slot[k].val;
+            avg[w] += a->counts.slot[k].val / (double)a->stok[t];
         }
         size_t nc = 0;
         for (size_t w = 0; w < nw; w++)
