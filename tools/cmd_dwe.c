@@ -171,6 +171,7 @@ static int cmd_corpus(int argc, char **argv)
     ng_cli_banner_spec(&spec, NULL);
     ng_cli_install_sigint();
     ng_progress_init(&c.prog, 10.0);
+    c.prog.last = ng_cli_now(); /* a plain progress line only after 10 s: short runs stay quiet */
     ng_corpus corpus;
     ng_corpus_build_stats st;
     ng_status s = ng_corpus_build(pos, (size_t)npos, &c.p, &corpus, &st);
