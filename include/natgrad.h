@@ -186,7 +186,6 @@ typedef struct {
     int32_t *train_y; /* n_train labels, or NULL */
     int32_t *test_y;  /* n_test labels, or NULL */
 } ng_dataset;
-#define NG_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 /* dir holds train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images...,
  * t10k-labels...; images scaled by 1/255. */
 NG_API ng_status ng_dataset_load_idx_dir(const char *dir, ng_dataset *out);
@@ -642,9 +641,10 @@ NG_API ng_status ng_curves_dataset(size_t n_train, size_t n_test, size_t size, u
  * ng_dataset_load_idx_dir). */
 NG_API ng_status ng_curves_write_dir(const char *dir, size_t n_train, size_t n_test, size_t size,
                                      uint64_t seed);
-/* spec: "fashion-mnist" (NG_FASHION_MNIST_DIR), "curves" (20k/10k 28x28, seed 0, in memory),
- * a directory of IDX files, FILE.npy (rows = cases, u8 scaled by 1/255 or float; the
- * last 1/6 of the rows is the test set) or TRAIN.npy,TEST.npy. */
+/* spec: "curves" (20k/10k 28x28, seed 0, generated in memory), a directory of IDX files,
+ * FILE.npy (rows = cases, u8 scaled by 1/255 or float; the last 1/6 of the rows is the
+ * test set) or TRAIN.npy,TEST.npy. Where a machine keeps its data sets is the caller's
+ * business (the CLI maps names such as fashion-mnist to directories). */
 NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
 
 /* --- K-FAC optimiser (kfac.c) ---------------------------------------------------------
@@ -998,26 +998,37 @@ NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,
                               ng_train_status *status);
 
 /* --- networks: a task for ng_optim on a data set (train/net_task.c) ------------------
- * Minibatches drawn without replacement from the training set (stream seed), the
- * optimiser's batch schedule, K-FAC's sampled targets from a second stream. A row:
- * batch, objective, train_loss, train_error, test_error, lambda, gamma, alpha, mu, rho,
- * polyak (1 when the averaged iterate evaluated better and is reported). */
+ * Step k + 1: m = ng_optim_batch_size(opt, k + 1, n_train) cases drawn without
+ * replacement (ng_rng_sample) from the stream seeded with seed * 0x9E3779B97F4A7C15 + 1,
+ * their rows gathered, one ng_optim_step with K-FAC's sampled targets from the stream
+ * seed * 0x9E3779B97F4A7C15 + 2. The network's initialisation is the caller's.
+ * Step report: batch, objective, lambda, gamma, alpha, mu, rho (ng_optim_info).
+ * A row: batch, objective, train_loss, train_error, test_error, lambda, gamma, alpha, mu,
+ * rho, polyak: the last step's report (at the start: batch 0, objective NaN, K-FAC's
+ * lambda0 and initial gamma, the rest NaN; NaN after a resume until the first step) and
+ * the evaluation of the current iterate, or of the averaged one (ng_optim_averaged) when
+ * its training error is lower (polyak = 1). Its state: "params", "rng_batch",
+ * "rng_kfac", then the optimiser's arrays. step and row allocate nothing. */
 typedef struct {
     uint64_t seed;       /* 1: the minibatch and K-FAC sampling streams */
     size_t eval_subset;  /* 0: evaluate on the first N cases of each set, 0 = all */
 } ng_net_task_params;
 NG_API ng_net_task_params ng_net_task_default_params(void);
 typedef struct ng_net_task ng_net_task;
-/* X* are n x d_0, Y* n x d_l (the autoencoder's targets are its inputs: pass X again);
- * test arrays may be NULL with n_test 0. The arrays, net and opt must outlive the task.
- * The model name is "ae" or "mlp" (softmax loss) with the sizes and optimiser. */
+/* X* are n x d_0, Y* n x d_l (the autoencoder's targets are its inputs: pass X again,
+ * the same pointer, and the minibatch is its own target); test arrays may be NULL with
+ * n_test 0. opt works on net, whose max_batch must hold ng_optim_max_batch(n_train)
+ * cases. The arrays, net and opt must outlive the task. The model name is
+ * "ae:SIZES:OPT" or "mlp:SIZES:OPT" (softmax loss), OPT "kfac-blockdiag",
+ * "kfac-tridiag", "sgd-nesterov" or "adam". */
 NG_API ng_status ng_net_task_new(ng_net *net, ng_optim *opt, const float *X_train,
                                  const float *Y_train, size_t n_train, const float *X_test,
                                  const float *Y_test, size_t n_test,
                                  const ng_net_task_params *p, ng_net_task **out);
 NG_API void ng_net_task_free(ng_net_task *t);
 NG_API ng_task ng_net_task_get(ng_net_task *t);
-/* Errors (reconstruction or misclassification) of the better iterate, as in a row. */
+/* Errors (reconstruction or misclassification) of the better iterate, as in a row: the
+ * last row's when no step (or load) came after it, else evaluated now. */
 NG_API ng_status ng_net_task_evaluate(ng_net_task *t, double *train_error, double *test_error);
 /* Writes DIR/W<k>.npy (and DIR/Wavg<k>.npy for K-FAC's average), each atomically. */
 NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);

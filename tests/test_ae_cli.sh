@@ -31,18 +31,19 @@ mkidx "$D/t10k-images-idx3-ubyte" "$D/t10k-labels-idx1-ubyte" 32 1
 out=$("$BIN" ae train --help); rc=$?
 check "ae train --help exits 0" test $rc -eq 0
 miss=""
-for o in --data --arch --act --loss --optimizer --curvature --iters --time-limit --batch --lr \
-         --mu-max --seed --eval-every --eval-seconds --eval-subset --threads --log --out --checkpoint --resume \
-         --tau1 --tau2 --eps-max --T1 --T2 --T3 --lambda0 --omega1 --omega2 --gamma0 --eta \
-         --full-batch-iter --polyak-xi --polyak-start --momentum --fisher --damping \
-         --adapt-lambda --adapt-gamma --max-batch --beta1 --beta2 --adam-eps; do
+for o in --data --arch --act --loss --init --init-k --optimizer --curvature --steps --time-limit \
+         --batch --lr --mu-max --seed --eval-every --eval-seconds --eval-subset --threads --log --out \
+         --checkpoint --checkpoint-every --resume --tau1 --tau2 --eps-max --T1 --T2 --T3 --refresh-first \
+         --lambda0 --omega1 --omega2 --gamma0 --eta --full-batch-iter --polyak-xi --polyak-start \
+         --momentum --fisher --damping --adapt-lambda --adapt-gamma --max-batch --beta1 --beta2 --eps; do
     grep -q -- "$o" <<<"$out" || miss+=" $o"
 done
 check "ae --help documents every option${miss:+ (missing$miss)}" test -z "$miss"
 check "--help shows defaults" grep -q "\[150\]" <<<"$out"
+check "--help: the old names are gone" bash -c '! grep -q -- "--iters\|--adam-eps\|--m1 " <<<"$0"' "$out"
 "$BIN" mlp train --help >/dev/null; check "mlp train --help exits 0" test $? -eq 0
 "$BIN" bench ae --help >/dev/null; check "bench ae --help exits 0" test $? -eq 0
-for args in "--iters abc" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "--tau2 0" "--optimizer sgd" \
+for args in "--steps abc" "--iters 3" "--adam-eps 1e-8" "--m1 10" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "--tau2 0" "--optimizer sgd" \
             "--seed -3" "--T3 0" "extra" "--resume"; do
     err=$("$BIN" ae train --data "$D" $args 2>&1 >/dev/null); rc=$?
     opt=${args%% *}
@@ -62,13 +63,13 @@ check "bench ae counts SGD's flops exactly" grep -q "units of SGD's 0.0001741 GF
 check "bench ae: fwd+bwd part is 1 SGD" grep -q "^kfac tridiag  *1.00 " "$T/bench.txt"
 
 # --- short runs ------------------------------------------------------------------------
-COLS="iter,seconds,batch,objective,train_loss,train_error,test_error,lambda,gamma,alpha,mu,rho,polyak"
+COLS="step,seconds,batch,objective,train_loss,train_error,test_error,lambda,gamma,alpha,mu,rho,polyak"
 for opt in kfac sgd-nesterov adam; do
     for curv in blockdiag tridiag; do
         [ "$opt" != kfac ] && [ "$curv" = tridiag ] && continue
         log=$T/$opt-$curv.csv
         "$BIN" ae train --data "$D" --arch 64-12-4-12-64 --act logistic,linear,logistic \
-            --optimizer $opt --curvature $curv --iters 12 --batch 32 --eval-every 4 --polyak-start 6 \
+            --optimizer $opt --curvature $curv --steps 12 --batch 32 --eval-every 4 --polyak-start 6 \
             --log "$log" --out "$T/w-$opt-$curv" 2>"$T/err.txt"; rc=$?
         check "ae train $opt $curv exits 0" test $rc -eq 0
         [ $rc -eq 0 ] || cat "$T/err.txt"
@@ -83,31 +84,43 @@ for opt in kfac sgd-nesterov adam; do
     done
 done
 check "kfac writes the Polyak average" test -s "$T/w-kfac-tridiag/Wavg0.npy"
-"$BIN" mlp train --data "$D" --arch 64-16-4 --iters 10 --batch 32 --eval-every 5 --log "$T/mlp.csv" 2>"$T/err.txt"
+"$BIN" mlp train --data "$D" --arch 64-16-4 --steps 10 --batch 32 --eval-every 5 --log "$T/mlp.csv" 2>"$T/err.txt"
 rc=$?; check "mlp train exits 0" test $rc -eq 0; [ $rc -eq 0 ] || cat "$T/err.txt"
 check "mlp error is a rate in [0, 1]" awk -F, 'NR > 1 { if ($6 < 0 || $6 > 1 || $7 < 0 || $7 > 1) bad = 1 } END { exit bad || NR != 4 }' "$T/mlp.csv"
-"$BIN" ae train --data "$D" --arch 60-10-60 --iters 2 2>/dev/null; check "arch/data mismatch exits 1" test $? -eq 1
-"$BIN" ae train --data "$T/nonexistent" --arch 64-10-64 --iters 2 2>/dev/null; check "missing data exits 1" test $? -eq 1
+"$BIN" ae train --data "$D" --arch 60-10-60 --steps 2 2>/dev/null; check "arch/data mismatch exits 1" test $? -eq 1
+"$BIN" ae train --data "$T/nonexistent" --arch 64-10-64 --steps 2 2>/dev/null; check "missing data exits 1" test $? -eq 1
 
-# --- checkpoint / resume: 6 + 6 iterations equal 12 straight ---------------------------
+# --- checkpoint / resume: 6 + 6 steps equal 12 straight ---------------------------
 for opt in kfac sgd-nesterov; do
     common=(--data "$D" --arch 64-12-4-12-64 --act logistic,linear,logistic --optimizer $opt
             --batch 32 --eval-every 3 --T2 4 --T3 4 --polyak-start 5 --seed 7)
-    "$BIN" ae train "${common[@]}" --iters 12 --out "$T/straight-$opt" 2>/dev/null
-    "$BIN" ae train "${common[@]}" --iters 6 --checkpoint "$T/ck-$opt" --log "$T/res-$opt.csv" 2>/dev/null
+    "$BIN" ae train "${common[@]}" --steps 12 --out "$T/straight-$opt" 2>/dev/null
+    "$BIN" ae train "${common[@]}" --steps 6 --checkpoint "$T/ck-$opt" --log "$T/res-$opt.csv" 2>/dev/null
     check "$opt: checkpoint written" test -f "$T/ck-$opt/MANIFEST"
-    "$BIN" ae train "${common[@]}" --iters 12 --checkpoint "$T/ck-$opt" --resume --log "$T/res-$opt.csv" \
+    "$BIN" ae train "${common[@]}" --steps 12 --checkpoint "$T/ck-$opt" --resume --log "$T/res-$opt.csv" \
         --out "$T/resumed-$opt" 2>"$T/err.txt"
     check "$opt: resume exits 0" test $? -eq 0
     check "$opt: resume says so" grep -q "resumed" "$T/err.txt"
     check "$opt: resumed weights equal the straight run" cmp -s "$T/straight-$opt/W1.npy" "$T/resumed-$opt/W1.npy"
     check "$opt: resumed log continues (0 3 6 9 12)" test "$(tail -n +2 "$T/res-$opt.csv" | cut -d, -f1 | tr '\n' ' ')" = "0 3 6 9 12 "
 done
-"$BIN" ae train --data "$D" --arch 64-12-64 --iters 3 --checkpoint "$T/ck-kfac" --resume 2>/dev/null
+"$BIN" ae train --data "$D" --arch 64-12-64 --steps 3 --checkpoint "$T/ck-kfac" --resume 2>/dev/null
 check "resume into a different model exits 1" test $? -eq 1
+"$BIN" ae train "${common[@]}" --steps 14 --lambda0 20 --checkpoint "$T/ck-sgd-nesterov" --resume 2>"$T/err.txt"
+check "resume with another setting exits 1" test $? -eq 1
+check "resume with another setting names it" grep -q "lambda0" "$T/err.txt"
 
-# --- SIGINT: finish the iteration, checkpoint, exit 130 --------------------------------
-"$BIN" ae train --data "$D" --arch 64-12-4-12-64 --iters 0 --time-limit 120 --batch 32 \
+# --- --data fashion-mnist is the CLI's name for Debian's directory --------------------
+"$BIN" ae train --data fashion-mnist --arch 60-10-60 --steps 1 2>"$T/err.txt"
+check "--data fashion-mnist with a wrong --arch exits 1" test $? -eq 1
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    check "--data fashion-mnist loads the installed set" grep -q "784 features" "$T/err.txt"
+else
+    check "--data fashion-mnist names the package" grep -q "dataset-fashion-mnist" "$T/err.txt"
+fi
+
+# --- SIGINT: finish the step, checkpoint, exit 130 --------------------------------
+"$BIN" ae train --data "$D" --arch 64-12-4-12-64 --steps 0 --time-limit 120 --batch 32 \
     --checkpoint "$T/ck-int" --log "$T/int.csv" 2>"$T/int.txt" &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$T/int.csv" ] && break; sleep 0.1; done

@@ -127,5 +127,39 @@ bad_number bench gemm --threads abc
 bad_number bench gemm --threads 5x
 bad_number bench gemm --threads ""
 bad_number plot x.csv --y loss --out x.png --width 1e
+bad_number bench gemm --threads=abc
+bad_number data curves --out x --size=3
+
+# The option tables: both value forms, a missing value, a flag given a value, -h, the
+# defaults in --help read from the fields, a required option.
+expect_err() { # expect_err STATUS TEXT WORDS... : exit STATUS and TEXT on stderr
+    local want=$1 text=$2
+    shift 2
+    run "$@"
+    if [ "$ST" -eq "$want" ] && grep -qF -- "$text" "$T/err"; then
+        ok "natgrad $*: exit $want, '$text'"
+    else
+        bad_show "natgrad $*: exit $ST, expected $want and '$text'" "$T/err"
+    fi
+}
+expect_err 2 "option '--min-seconds' needs a value" bench gemm --min-seconds
+expect_err 2 "option '--no-plots' takes no value" demo --no-plots=1
+expect_err 2 "unknown option '--bogus'" bench dmf --bogus=3
+expect_err 2 "Try 'natgrad bench dmf --help'." bench dmf --bogus=3
+expect_err 2 "--out DIR is required" data curves --n 5
+expect_err 2 "unexpected argument 'extra'" bench gemm extra
+expect_err 2 "invalid value '0' for --sizes" bench gemm --sizes=0 --min-seconds 0
+run plot -h
+[ "$ST" -eq 0 ] && grep -q "^usage: natgrad plot" "$T/out" && ok "natgrad plot -h" || bad_show "natgrad plot -h: exit $ST" "$T/err"
+run bench dmf --help
+grep -q -- "--users N .*\[138000\]" "$T/out" && grep -q -- "--seed S .*\[1\]" "$T/out" &&
+    ok "bench dmf --help shows the defaults" || bad_show "bench dmf --help: no defaults" "$T/out"
+run bench gemm --sizes=8 --min-seconds=0 --threads 1
+if [ "$ST" -eq 0 ] && grep -q "^ *8 " "$T/out" &&
+    grep -q "| bench gemm | BLAS threads 1 (.*) | OpenMP threads 1 | sizes 8 | threads 1 | min-seconds 0$" "$T/err"; then
+    ok "bench gemm with --name=value options: the table and the banner"
+else
+    bad_show "bench gemm --sizes=8: exit $ST" "$T/err"
+fi
 
 finish

@@ -229,18 +229,14 @@ static void test_source_npy(void)
     free(pi);
 }
 
-static void test_source_fashion_mnist(void)
+/* Named data sets on a machine are the CLI's business: the library only knows "curves",
+ * so another bare name is a missing file, named in the message. */
+static void test_source_named_sets(void)
 {
-    struct stat sb;
     ng_dataset d;
     ng_status st = ng_data_source_load("fashion-mnist", &d);
-    if (stat(NG_FASHION_MNIST_DIR, &sb) == 0) {
-        NG_CHECK(st == NG_OK);
-        NG_CHECK(d.n_train == 60000 && d.n_test == 10000 && d.dim == 784);
-        ng_dataset_free(&d);
-    } else {
-        NG_CHECK(st != NG_OK && strstr(ng_last_error(), "fashion-mnist") != NULL);
-    }
+    NG_CHECK(st == NG_EIO && strstr(ng_last_error(), "'fashion-mnist'") != NULL);
+    NG_CHECK(d.train_x == NULL && d.n_train == 0);
 }
 
 static int sh(const char *fmt, const char *a, const char *b)
@@ -269,8 +265,8 @@ static void test_cli(void)
     if (!bin) return;
     char *out = ng_test_path("curves_cli.out"), *dir = ng_test_path("curves_cli");
     NG_CHECK(sh("\"%s\" data curves --help > \"%s\" 2>&1", bin, out) == 0);
-    NG_CHECK(file_has(out, "--n-test") && file_has(out, "default 10000") && file_has(out, "--seed") &&
-             file_has(out, "--size") && file_has(out, "default 28"));
+    NG_CHECK(file_has(out, "--n-test") && file_has(out, "[10000]") && file_has(out, "--seed") &&
+             file_has(out, "--size") && file_has(out, "[28]"));
     NG_CHECK(sh("\"%s\" data curves --out x --n abc > \"%s\" 2>&1", bin, out) == 2);
     NG_CHECK(file_has(out, "--n") && file_has(out, "abc"));
     NG_CHECK(sh("\"%s\" data curves --out x --size 3 > \"%s\" 2>&1", bin, out) == 2);
@@ -301,7 +297,7 @@ int main(void)
     NG_RUN(test_idx_dir_round_trip);
     NG_RUN(test_source_curves_builtin);
     NG_RUN(test_source_npy);
-    NG_RUN(test_source_fashion_mnist);
+    NG_RUN(test_source_named_sets);
     NG_RUN(test_cli);
     return ng_test_summary();
 }

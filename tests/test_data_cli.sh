@@ -123,6 +123,16 @@ rc=$?
 "$BIN" data frobnicate >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && ok data_unknown_sub || bad data_unknown_sub "status $rc"
+# options anywhere among the paths, in both forms; every path is read
+cp "$T/u.data" "$T/v.data"
+"$BIN" data info "$T/u.data" --format=ratings "$T/v.data" --verbose >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c "ratings, " "$T/out")" -eq 2 ] && grep -q "| format ratings | verbose on | 2 path(s)" "$T/err" \
+    && ok info_options_among_paths || bad info_options_among_paths "status $rc: $(head -c 300 "$T/err")"
+"$BIN" data info --help | grep -q -- "--format F .*\[auto\]\|ratings \[auto\]" && ok info_help_default || bad info_help_default
+"$BIN" data info --format >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "option '--format' needs a value" "$T/err" && ok info_missing_value || bad info_missing_value "status $rc"
 # --format overrides detection: a ratings file read as IDX fails, with the file named
 "$BIN" data info --format idx "$T/u.data" >/dev/null 2>"$T/err"
 rc=$?

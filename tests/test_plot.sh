@@ -34,7 +34,7 @@ has() { # has NAME FILE PATTERN (fixed string)
 # --- usage errors: exit 2, nothing written ------------------------------------------
 run "--help exits 0" 0 "$BIN" plot --help
 has "--help goes to stdout and lists --by" "$T/out" "--by COL"
-has "--help gives defaults" "$T/out" "(default: step)"
+has "--help gives defaults" "$T/out" "[step]"
 run "unknown option" 2 "$BIN" plot "$T/a.csv" --y loss --out "$T/x.png" --no-such-option
 has "unknown option is named" "$T/err" "no-such-option"
 run "missing --out" 2 "$BIN" plot "$T/a.csv" --y loss

@@ -7,23 +7,9 @@
 #include "cli.h"
 #include "commands.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: natgrad bench ae [options]\n\n"
-               "Time SGD-Nesterov and K-FAC (blockdiag, tridiag) iterations on random data.\n\n"
-               "  --arch A        mnist | curves | faces | SIZES [mnist]\n"
-               "  --batch M       minibatch size [1000]\n"
-               "  --iters N       timed iterations per method (K-FAC runs k = 1..N; refreshes at\n"
-               "                  k = 20, 40, ...) [45]\n"
-               "  --threads N     BLAS and OpenMP threads, 0 = leave as is [0]\n"
-               "  --seed S        random seed [1]\n"
-               "  --sgemm-n N     size of the square sgemm probe [1024]\n");
-}
 
 enum { NPART = 4 }; /* parts of the K-FAC flop model, see kfac_flops */
 typedef struct {
@@ -158,115 +144,71 @@ out:
     return rc;
 }
 
-int ng_bench_ae(int argc, char **argv)
+typedef struct {
+    const char *arch;
+    long batch, iters, threads, sgemm_n;
+    uint64_t seed;
+} bench_cfg;
+
+/* Returns -1 to go on, else an exit code; sp gets the architecture. */
+static int parse(bench_cfg *c, ng_net_spec *sp, int argc, char **argv)
 {
-    const char *cmd = "bench ae", *arch = "mnist";
-    long batch = 1000, iters = 45, threads = 0, sgemm_n = 1024, lv;
-    uint64_t seed = 1;
-    static const struct option lo[] = {{"arch", required_argument, 0, 'a'},
-                                       {"batch", required_argument, 0, 'b'},
-                                       {"iters", required_argument, 0, 'i'},
-                                       {"threads", required_argument, 0, 't'},
-                                       {"seed", required_argument, 0, 's'},
-                                       {"sgemm-n", required_argument, 0, 'n'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (o) {
-        case 'a': arch = optarg; break;
-        case 'b': if (!ng_cli_parse_long(cmd, "--batch", optarg, 1, 100000000L, &lv)) return NG_EXIT_USAGE; batch = lv; break;
-        case 'i': if (!ng_cli_parse_long(cmd, "--iters", optarg, 5, 100000, &lv)) return NG_EXIT_USAGE; iters = lv; break;
-        case 't': if (!ng_cli_parse_long(cmd, "--threads", optarg, 0, 1024, &lv)) return NG_EXIT_USAGE; threads = lv; break;
-        case 's': if (!ng_cli_parse_u64(cmd, "--seed", optarg, &seed)) return NG_EXIT_USAGE; break;
-        case 'n': if (!ng_cli_parse_long(cmd, "--sgemm-n", optarg, 16, 16384, &lv)) return NG_EXIT_USAGE; sgemm_n = lv; break;
-        case 'h': usage(stdout); return NG_EXIT_OK;
-        default:
-            fprintf(stderr, "natgrad %s: %s option '%s'\n", cmd, optopt ? "missing value for" : "unrecognized", argv[optind - 1]);
-            return ng_cli_bad_option(cmd);
-        }
-    }
-    if (optind < argc) return ng_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (threads > 0) ng_cli_set_threads((int)threads);
-    ng_net_spec sp;
+    const char *cmd = "bench ae";
+    *c = (bench_cfg){"mnist", 1000, 45, 0, 1024, 1};
+    const ng_cli_opt opts[] = {
+        {.name = "arch", .type = NG_CLI_STR, .dst = &c->arch, .meta = "A", .help = "mnist | curves | faces | SIZES"},
+        {.name = "batch", .type = NG_CLI_LONG, .dst = &c->batch, .lo = 1, .hi = 1e8, .meta = "M",
+         .help = "minibatch size"},
+        {.name = "iters", .type = NG_CLI_LONG, .dst = &c->iters, .lo = 5, .hi = 100000, .meta = "N",
+         .help = "timed iterations per method (K-FAC runs k = 1..N; refreshes at\nk = 20, 40, ...)"},
+        {.name = "threads", .type = NG_CLI_LONG, .dst = &c->threads, .lo = 0, .hi = 1024, .meta = "N",
+         .help = "BLAS and OpenMP threads, 0 = leave as is"},
+        {.name = "seed", .type = NG_CLI_U64, .dst = &c->seed, .meta = "S", .help = "random seed"},
+        {.name = "sgemm-n", .type = NG_CLI_LONG, .dst = &c->sgemm_n, .lo = 16, .hi = 16384, .meta = "N",
+         .help = "size of the square sgemm probe"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {
+        .name = cmd, .synopsis = "[options]", .tables = tables, .n_tables = 1,
+        .intro = "Time SGD-Nesterov and K-FAC (blockdiag, tridiag) iterations on random data.\n"};
+    int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    if (c->threads > 0) ng_cli_set_threads((int)c->threads);
+    const char *arch = c->arch;
     ng_status st = (!strcmp(arch, "mnist") || !strcmp(arch, "curves") || !strcmp(arch, "faces"))
-                       ? ng_net_spec_preset(arch, &sp)
-                       : ng_net_spec_parse(arch, "logistic", NG_LOSS_BERNOULLI, &sp);
+                       ? ng_net_spec_preset(arch, sp)
+                       : ng_net_spec_parse(arch, "logistic", NG_LOSS_BERNOULLI, sp);
     if (st) return ng_cli_usage_error(cmd, "--arch %s: %s", arch, ng_last_error());
-    if (sp.sizes[0] != sp.sizes[sp.n_layers])
+    if (sp->sizes[0] != sp->sizes[sp->n_layers])
         return ng_cli_usage_error(cmd, "--arch %s: an autoencoder needs as many outputs as inputs", arch);
-    ng_cli_banner(cmd, seed, "arch %s | batch %ld | iters %ld | sgemm-n %ld", arch, batch, iters, sgemm_n);
+    ng_cli_banner_spec(&spec, NULL);
+    return -1;
+}
 
-    size_t m = (size_t)batch, d0 = sp.sizes[0];
-    ng_net *net = NULL, *snet = NULL;
-    beside bs = {NULL, (size_t)sgemm_n, NULL, NULL, 0};
-    if (ng_net_new(&sp, m, &net)) return ng_cli_fail(cmd, "cannot create the network");
-    size_t n = ng_net_num_params(net);
-    float *X = malloc(m * d0 * sizeof(float)), *init = malloc(n * sizeof(float));
-    int rc = NG_EXIT_FAIL;
-    if (!X || !init) {
-        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
-        goto done;
-    }
-    ng_rng r;
-    ng_rng_seed(&r, seed);
-    for (size_t i = 0; i < m * d0; i++) X[i] = (float)ng_rng_uniform(&r);
-    ng_net_init_sparse(net, &r, 15);
-    memcpy(init, ng_net_params(net), n * sizeof(float));
+static const struct {
+    const char *name;
+    ng_kfac_curvature curv;
+    int whole_tau2; /* tau2 = 1: the quadratic model on the whole minibatch */
+} k_runs[3] = {{"kfac blockdiag", NG_KFAC_BLOCKDIAG, 0},
+               {"kfac tridiag", NG_KFAC_TRIDIAG, 0},
+               {"kfac blockdiag tau2=1", NG_KFAC_BLOCKDIAG, 1}};
 
-    /* SGD-Nesterov on its own copy of the net, stepped between the K-FAC iterations */
-    ng_optim_params op = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
-    op.lr = 1e-4;
-    if (ng_net_new(&sp, m, &snet)) {
-        ng_cli_fail(cmd, "cannot create the network");
-        goto done;
-    }
-    memcpy(ng_net_params(snet), init, n * sizeof(float));
-    if (ng_optim_new(snet, &op, &bs.sgd)) {
-        ng_cli_fail(cmd, "cannot create SGD");
-        goto done;
-    }
-    if (ng_optim_step(bs.sgd, X, X, m, NULL, NULL)) { /* warm-up */
-        ng_cli_fail(cmd, "SGD step failed");
-        goto done;
-    }
-    bs.sgd_all = malloc(3 * (size_t)iters * sizeof *bs.sgd_all);
-    bs.sgemm_all = malloc(3 * (size_t)iters * sizeof *bs.sgemm_all);
-    if (!bs.sgd_all || !bs.sgemm_all) {
-        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
-        goto done;
-    }
-    double sgd_f = fwd_bwd_flops(&sp, n, (double)m);
-
-    /* default tau2 for both curvatures, then blockdiag with the quadratic model on the
-     * whole minibatch (tau2 = 1, the spec's literal reading) */
+static void print_table(const bench_cfg *c, size_t n, size_t m, const beside *bs, double sgd_f,
+                        const kfac_timing ts[3])
+{
     const double tau2d = ng_kfac_default_params().tau2;
-    const struct { const char *name; ng_kfac_curvature curv; double tau2; } runs[3] = {
-        {"kfac blockdiag", NG_KFAC_BLOCKDIAG, tau2d},
-        {"kfac tridiag", NG_KFAC_TRIDIAG, tau2d},
-        {"kfac blockdiag tau2=1", NG_KFAC_BLOCKDIAG, 1.0}};
-    kfac_timing ts[3];
-    for (int i = 0; i < 3; i++) {
-        fprintf(stderr, "natgrad %s: %s...\n", cmd, runs[i].name);
-        if (time_kfac(net, init, X, m, iters, runs[i].curv, runs[i].tau2, seed, &bs, &ts[i])) {
-            ng_cli_fail(cmd, runs[i].name);
-            goto done;
-        }
-    }
-    double sgd_s = median(bs.sgd_all, bs.nall), sg = median(bs.sgemm_all, bs.nall);
+    double sgd_s = median(bs->sgd_all, bs->nall), sg = median(bs->sgemm_all, bs->nall);
     printf("natgrad bench ae: arch %s (%zu params), batch %zu, %ld iterations, BLAS threads %d (%s), "
-           "tau2 %g\n", arch, n, m, iters, ng_blas_threads(), ng_blas_core(), tau2d);
+           "tau2 %g\n", c->arch, n, m, c->iters, ng_blas_threads(), ng_blas_core(), tau2d);
     printf("sgemm %ldx%ld: %.1f GFLOP/s (median of %ld probes, one after each K-FAC iteration)\n\n",
-           sgemm_n, sgemm_n, sg, bs.nall);
+           c->sgemm_n, c->sgemm_n, sg, bs->nall);
     printf("%-24s %12s %12s %10s %10s %14s %12s\n", "method", "s/iter", "GFLOP/iter", "GFLOP/s", "of sgemm",
            "x SGD time", "x SGD GFLOP");
     printf("%-24s %12.4f %12.2f %10.1f %9.1f%% %14.2f %12.2f\n", "sgd-nesterov", sgd_s, sgd_f * 1e-9,
            sgd_f * 1e-9 / sgd_s, 100.0 * sgd_f * 1e-9 / sgd_s / sg, 1.0, 1.0);
     for (int i = 0; i < 3; i++) {
         const kfac_timing *t = &ts[i];
-        printf("%-24s %12.4f %12.2f %10.1f %9.1f%% %14.2f %12.2f\n", runs[i].name, t->normal_s,
+        printf("%-24s %12.4f %12.2f %10.1f %9.1f%% %14.2f %12.2f\n", k_runs[i].name, t->normal_s,
                t->flops * 1e-9, t->flops * 1e-9 / t->normal_s,
                100.0 * t->flops * 1e-9 / t->normal_s / sg, t->normal_s / t->sgd_s, t->flops / sgd_f);
         printf("%-24s %12.4f %12s %10s %10s %14.2f\n", "  + refresh amortised", t->amort_s, "", "",
@@ -278,7 +220,7 @@ int ng_bench_ae(int argc, char **argv)
     printf("%-24s %12s %12s %12s %14s %8s\n", "method", "fwd+bwd", "inverse", "R-ops",
            "stats+rho", "total");
     for (int i = 0; i < 3; i++)
-        printf("%-24s %12.2f %12.2f %12.2f %14.2f %8.2f\n", runs[i].name, ts[i].part[0] / sgd_f,
+        printf("%-24s %12.2f %12.2f %12.2f %14.2f %8.2f\n", k_runs[i].name, ts[i].part[0] / sgd_f,
                ts[i].part[1] / sgd_f, ts[i].part[2] / sgd_f, ts[i].part[3] / sgd_f, ts[i].flops / sgd_f);
     printf("\nSeconds per iteration: K-FAC, the median over blocks of T1 iterations after k = 3\n"
            "without a refresh (each block holds one rho forward); SGD, the median of one step run\n"
@@ -289,6 +231,66 @@ int ng_bench_ae(int argc, char **argv)
            "'amortised' adds it / T3. GFLOP counts the gemm and syrk flops the code performs\n"
            "(no data gradient for the input layer, none for R(abar_0) = 0); 'x SGD GFLOP' is the\n"
            "time ratio an implementation would reach at SGD's own GFLOP/s.\n");
+}
+
+/* SGD-Nesterov on its own copy of the net (stepped between the K-FAC iterations), one
+ * warm-up step, and room for every interleaved timing. */
+static int beside_new(const char *cmd, const ng_net_spec *sp, const float *init, const float *X,
+                      size_t m, long iters, ng_net **snet, beside *bs)
+{
+    ng_optim_params op = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
+    op.lr = 1e-4;
+    if (ng_net_new(sp, m, snet)) return ng_cli_fail(cmd, "cannot create the network");
+    memcpy(ng_net_params(*snet), init, ng_net_num_params(*snet) * sizeof(float));
+    if (ng_optim_new(*snet, &op, &bs->sgd)) return ng_cli_fail(cmd, "cannot create SGD");
+    if (ng_optim_step(bs->sgd, X, X, m, NULL, NULL)) return ng_cli_fail(cmd, "SGD step failed");
+    bs->sgd_all = malloc(3 * (size_t)iters * sizeof *bs->sgd_all);
+    bs->sgemm_all = malloc(3 * (size_t)iters * sizeof *bs->sgemm_all);
+    if (!bs->sgd_all || !bs->sgemm_all) {
+        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
+        return NG_EXIT_FAIL;
+    }
+    return NG_EXIT_OK;
+}
+
+int ng_bench_ae(int argc, char **argv)
+{
+    const char *cmd = "bench ae";
+    bench_cfg c;
+    ng_net_spec sp;
+    int rc = parse(&c, &sp, argc, argv);
+    if (rc >= 0) return rc;
+    size_t m = (size_t)c.batch, d0 = sp.sizes[0];
+    ng_net *net = NULL, *snet = NULL;
+    beside bs = {NULL, (size_t)c.sgemm_n, NULL, NULL, 0};
+    if (ng_net_new(&sp, m, &net)) return ng_cli_fail(cmd, "cannot create the network");
+    size_t n = ng_net_num_params(net);
+    float *X = malloc(m * d0 * sizeof(float)), *init = malloc(n * sizeof(float));
+    rc = NG_EXIT_FAIL;
+    if (!X || !init) {
+        fprintf(stderr, "natgrad %s: out of memory\n", cmd);
+        goto done;
+    }
+    ng_rng r;
+    ng_rng_seed(&r, c.seed);
+    for (size_t i = 0; i < m * d0; i++) X[i] = (float)ng_rng_uniform(&r);
+    ng_net_init_sparse(net, &r, 15);
+    memcpy(init, ng_net_params(net), n * sizeof(float));
+    if (beside_new(cmd, &sp, init, X, m, c.iters, &snet, &bs) != NG_EXIT_OK) goto done;
+
+    /* default tau2 for both curvatures, then blockdiag with the quadratic model on the
+     * whole minibatch (tau2 = 1, the spec's literal reading) */
+    const double tau2d = ng_kfac_default_params().tau2;
+    kfac_timing ts[3];
+    for (int i = 0; i < 3; i++) {
+        fprintf(stderr, "natgrad %s: %s...\n", cmd, k_runs[i].name);
+        if (time_kfac(net, init, X, m, c.iters, k_runs[i].curv, k_runs[i].whole_tau2 ? 1.0 : tau2d,
+                      c.seed, &bs, &ts[i])) {
+            ng_cli_fail(cmd, k_runs[i].name);
+            goto done;
+        }
+    }
+    print_table(&c, n, m, &bs, fwd_bwd_flops(&sp, n, (double)m), ts);
     rc = NG_EXIT_OK;
 done:
     ng_optim_free(bs.sgd);

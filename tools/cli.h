@@ -88,6 +88,9 @@ typedef struct {
     unsigned flags;
     int *given;                  /* may be NULL: set to 1 when the option appears */
 } ng_cli_opt;
+/* The entry that ends a table ({NULL} would do, but clang's -Wmissing-field-initializers
+ * warns about it; {0} and this do not). */
+#define NG_CLI_END {.name = NULL}
 
 /* A command: "natgrad <name>" with its synopsis, a paragraph, the table(s) and a
  * closing paragraph for --help. preset (may be NULL) runs between the two passes. */
@@ -96,7 +99,7 @@ typedef struct {
     const char *synopsis;       /* "[options]" or "--ratings FILE [options]" */
     const char *intro;          /* paragraph(s) under the usage line */
     const char *outro;          /* after the options (exit status, notes), may be NULL */
-    const ng_cli_opt *const *tables; /* each ends with a {NULL} entry */
+    const ng_cli_opt *const *tables; /* each ends with an NG_CLI_END entry */
     size_t n_tables;
     void (*preset)(void *ctx);  /* after the NG_CLI_EARLY options are parsed */
     void *ctx;
@@ -130,7 +133,7 @@ const char *ng_cli_format_value(const ng_cli_opt *opt, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- shared option groups
  * Each function fills out[] (room for NG_CLI_GROUP_MAX entries) with a group's options,
- * a section heading first and a {NULL} entry last, and returns the number of entries
+ * a section heading first and an NG_CLI_END entry last, and returns the number of entries
  * before that end. The options write into the caller's structs, which must outlive the
  * parse; fill the structs with their defaults before calling (--help prints them).
  * Enum fields are set through ints in a small context (C does not promise enums are
@@ -220,11 +223,5 @@ char *ng_cli_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 
 /* Removes a file if it exists (for cleaning up on failure). */
 void ng_cli_unlink_quiet(const char *path);
-
-/* For a subcommand that takes no options or arguments (e.g. 'version'): --help/-h prints
- * `help` to stdout and returns NG_EXIT_OK; an unknown option or a stray argument is a usage
- * error (NG_EXIT_USAGE, named on stderr); returns -1 when there is nothing to handle and
- * the command should run. Usage: int r = ng_cli_no_options(...); if (r >= 0) return r; */
-int ng_cli_no_options(const char *cmd, int argc, char **argv, const char *help);
 
 #endif

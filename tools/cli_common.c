@@ -4,7 +4,6 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -218,23 +217,6 @@ void ng_cli_request_stop(void) { g_stop = 1; }
 void ng_cli_unlink_quiet(const char *path)
 {
     if (path) unlink(path);
-}
-
-int ng_cli_no_options(const char *cmd, int argc, char **argv, const char *help)
-{
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(help, stdout);
-            return NG_EXIT_OK;
-        }
-        return ng_cli_bad_option(cmd);
-    }
-    if (optind < argc) return ng_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    return -1;
 }
 
 char *ng_cli_asprintf(const char *fmt, ...)

@@ -27,14 +27,23 @@ static void say_resumed(train_ui *u, const ng_train_status *s)
             u->checkpoint, s->start_step);
 }
 
-/* Appends " | name value name value ..." (%.4g; unknown values left out) at buf + used. */
+static int listed(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+/* Appends " | name value name value ..." (%.4g) at buf + used, leaving out unknown
+ * values and the names in skip (already shown from the step's report). */
 static size_t put_values(char *buf, size_t len, size_t used, const char *const *names,
-                         const double *v, size_t n)
+                         const double *v, size_t n, const char *const *skip, size_t nskip)
 {
     if (!v || !n || used >= len) return used;
     used += (size_t)snprintf(buf + used, len - used, " |");
     for (size_t i = 0; i < n && used < len; i++)
-        if (!isnan(v[i])) used += (size_t)snprintf(buf + used, len - used, " %s %.4g", names[i], v[i]);
+        if (!isnan(v[i]) && !listed(names[i], skip, nskip))
+            used += (size_t)snprintf(buf + used, len - used, " %s %.4g", names[i], v[i]);
     return used;
 }
 
@@ -48,8 +57,9 @@ static void on_progress(void *user, const ng_train_status *s)
     size_t len = sizeof u->line;
     if (s->steps > 0) used += (size_t)snprintf(line + used, len - used, "/%" PRId64, s->steps);
     if (used < len) used += (size_t)snprintf(line + used, len - used, " | %.1f s", s->seconds);
-    used = put_values(line, len, used, t->step_cols, s->step_vals, t->n_step_cols);
-    put_values(line, len, used, t->cols, s->row, t->n_cols);
+    used = put_values(line, len, used, t->step_cols, s->step_vals, t->n_step_cols, NULL, 0);
+    put_values(line, len, used, t->cols, s->row, t->n_cols, s->step_vals ? t->step_cols : NULL,
+               s->step_vals ? t->n_step_cols : 0);
     double before = u->prog.last;
     ng_progress_update(&u->prog, "%s %s", u->spec->name, line);
     u->shown = u->prog.last != before;

@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "commands.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,24 +21,6 @@ static void bench_usage(FILE *f)
                "  ae     K-FAC autoencoder step throughput\n"
                "  dmf    dynamic matrix factorisation (Goldstone-GD) step throughput\n\n"
                "Run 'natgrad bench <benchmark> --help' for its options.\n");
-}
-
-static void gemm_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: natgrad bench gemm [options]\n\n"
-            "Square n x n x n sgemm and dgemm (C = A B, row-major, cblas), each repeated for at\n"
-            "least --min-seconds after one warm-up call; GFLOP/s = 2 n^3 calls / seconds.\n"
-            "Prints a table (size, sgemm GFLOP/s, dgemm GFLOP/s, threads) and, on the last\n"
-            "line, the peak sgemm rate measured.\n\n"
-            "Options:\n"
-            "  --sizes LIST        comma-separated sizes n in [1, 16384] (default %s)\n"
-            "  --threads N         BLAS/OpenMP threads, N >= 1 (default: as configured, e.g.\n"
-            "                      OPENBLAS_NUM_THREADS; currently %d)\n"
-            "  --min-seconds S     minimum timed seconds per size and precision, S in\n"
-            "                      [0, 3600] (default %g)\n"
-            "  -h, --help          show this help\n",
-            GEMM_DEFAULT_SIZES, ng_blas_threads(), GEMM_DEFAULT_MIN_SECONDS);
 }
 
 /* "256,512" -> sizes; prints the usage error and returns 0 on a malformed list. */
@@ -79,66 +60,35 @@ static int parse_sizes(const char *s, size_t *sizes, int *count)
     return 1;
 }
 
-static int bench_gemm_run(int argc, char **argv);
-
 static int bench_gemm(int argc, char **argv)
 {
-    /* getopt names argv[0] in its messages: make it the full command */
-    char **av = malloc((size_t)(argc + 1) * sizeof *av);
-    if (!av) {
-        fprintf(stderr, "natgrad %s: out of memory\n", GEMM_CMD);
-        return NG_EXIT_FAIL;
-    }
-    memcpy(av, argv, (size_t)argc * sizeof *av);
-    av[0] = (char *)"natgrad " GEMM_CMD;
-    av[argc] = NULL;
-    int rc = bench_gemm_run(argc, av);
-    free(av);
-    return rc;
-}
-
-static int bench_gemm_run(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"sizes", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'},
-        {"min-seconds", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    size_t sizes[GEMM_MAX_SIZES];
-    int nsizes = 0;
     const char *sizes_arg = GEMM_DEFAULT_SIZES;
     long threads = 0;
     double min_seconds = GEMM_DEFAULT_MIN_SECONDS;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': sizes_arg = optarg; break;
-        case 't':
-            if (!ng_cli_parse_long(GEMM_CMD, "--threads", optarg, 1, 1024, &threads))
-                return ng_cli_bad_option(GEMM_CMD);
-            break;
-        case 'm':
-            if (!ng_cli_parse_double(GEMM_CMD, "--min-seconds", optarg, 0.0, 3600.0, &min_seconds))
-                return ng_cli_bad_option(GEMM_CMD);
-            break;
-        case 'h': gemm_usage(stdout); return NG_EXIT_OK;
-        default: return ng_cli_bad_option(GEMM_CMD);
-        }
-    }
-    if (optind < argc) return ng_cli_usage_error(GEMM_CMD, "unexpected argument '%s'", argv[optind]);
-    if (!parse_sizes(sizes_arg, sizes, &nsizes)) return ng_cli_bad_option(GEMM_CMD);
+    const ng_cli_opt opts[] = {
+        {.name = "sizes", .type = NG_CLI_STR, .dst = &sizes_arg, .meta = "LIST",
+         .help = "comma-separated sizes n in [1, 16384]"},
+        {.name = "threads", .type = NG_CLI_LONG, .dst = &threads, .lo = 0, .hi = 1024, .meta = "N",
+         .help = "BLAS and OpenMP threads, 0 = as configured (e.g.\nOPENBLAS_NUM_THREADS)"},
+        {.name = "min-seconds", .type = NG_CLI_DOUBLE, .dst = &min_seconds, .lo = 0, .hi = 3600,
+         .meta = "S", .help = "minimum timed seconds per size and precision"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {
+        .name = GEMM_CMD, .synopsis = "[options]", .tables = tables, .n_tables = 1,
+        .intro = "Square n x n x n sgemm and dgemm (C = A B, row-major, cblas), each repeated for at\n"
+                 "least --min-seconds after one warm-up call; GFLOP/s = 2 n^3 calls / seconds.\n"
+                 "Prints a table (size, sgemm GFLOP/s, dgemm GFLOP/s, threads) and, on the last\n"
+                 "line, the peak sgemm rate measured.\n"};
+    int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    size_t sizes[GEMM_MAX_SIZES];
+    int nsizes = 0;
+    if (!parse_sizes(sizes_arg, sizes, &nsizes)) return NG_EXIT_USAGE;
     if (threads > 0) ng_cli_set_threads((int)threads);
     int nthr = ng_blas_threads();
 
-    char list[256];
-    size_t used = 0;
-    list[0] = '\0';
-    for (int i = 0; i < nsizes && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%zu", i ? "," : "", sizes[i]);
-    ng_cli_banner(GEMM_CMD, 0, "sizes %s | min seconds %g", list, min_seconds);
+    ng_cli_banner_spec(&spec, NULL);
     ng_cli_install_sigint();
 
     printf("%8s %15s %15s %8s\n", "size", "sgemm GFLOP/s", "dgemm GFLOP/s", "threads");

@@ -3,7 +3,6 @@
 #include "cli.h"
 #include "commands.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,26 +20,6 @@ static void data_usage(FILE *f)
                "  info      describe an IDX file, .npy array, ratings file or IDX dataset directory\n"
                "            ('natgrad data info --help')\n"
                "  sotu      fetch the State of the Union addresses ('natgrad data sotu --help')\n");
-}
-
-static void info_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: natgrad data info [options] PATH...\n\n"
-            "Loads each PATH and prints what it holds: dtype, shape and min/max/mean for arrays;\n"
-            "users, items, ratings and time span for ratings; sizes, labels and feature range for\n"
-            "an IDX dataset directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz],\n"
-            "optional train-labels-idx1-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]).\n"
-            "gzip-compressed files are read transparently.\n\n"
-            "Options:\n"
-            "  --format F   idx | npy | ratings | dir | auto (default: auto: a directory is a\n"
-            "               dataset; names ending .npy[.gz] are .npy, .csv/.dat/.data/.tsv[.gz]\n"
-            "               ratings, other names with 'idx' or 'ubyte' IDX; otherwise the content\n"
-            "               decides: \\x93NUMPY is .npy, two zero bytes IDX, text ratings)\n"
-            "  --verbose    print the configuration banner and load times to stderr (default: off)\n"
-            "  --help       show this help and exit\n\n"
-            "Exit status: 0 when every PATH loaded, 1 if one failed (one line on stderr naming the\n"
-            "file and, for text, the line), 2 for a usage error.\n");
 }
 
 enum { F_AUTO, F_IDX, F_NPY, F_RATINGS, F_DIR };
@@ -265,32 +244,47 @@ static int info_one(const char *path, int format, int verbose)
 
 static int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int format = F_AUTO, verbose = 0, c;
-    static char prog[] = "natgrad data info"; /* getopt_long names argv[0] in its messages */
-    argv[0] = prog;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': {
-            int k = ng_cli_parse_choice(CMD_INFO, "--format", optarg, k_formats);
-            if (k < 0) return ng_cli_bad_option(CMD_INFO);
-            format = k_format_ids[k];
-            break;
-        }
-        case 'v': verbose = 1; break;
-        case 'h': info_usage(stdout); return NG_EXIT_OK;
-        default: return ng_cli_bad_option(CMD_INFO);
-        }
+    int format = F_AUTO, verbose = 0;
+    const ng_cli_opt opts[] = {
+        {.name = "format", .type = NG_CLI_CHOICE, .dst = &format, .choices = k_formats, .meta = "F",
+         .help = "idx | npy | ratings | dir | auto: a directory is a dataset;\n"
+                 "names ending .npy[.gz] are .npy, .csv/.dat/.data/.tsv[.gz]\n"
+                 "ratings, other names with 'idx' or 'ubyte' IDX; otherwise the\n"
+                 "content decides: \\x93NUMPY is .npy, two zero bytes IDX, text\n"
+                 "ratings"},
+        {.name = "verbose", .type = NG_CLI_FLAG, .dst = &verbose,
+         .help = "print the configuration banner and load times to stderr"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {
+        .name = CMD_INFO, .synopsis = "[options] PATH...", .tables = tables, .n_tables = 1,
+        .positional = argc,
+        .intro = "Loads each PATH and prints what it holds: dtype, shape and min/max/mean for arrays;\n"
+                 "users, items, ratings and time span for ratings; sizes, labels and feature range for\n"
+                 "an IDX dataset directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz],\n"
+                 "optional train-labels-idx1-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]).\n"
+                 "gzip-compressed files are read transparently.\n",
+        .outro = "Exit status: 0 when every PATH loaded, 1 if one failed (one line on stderr naming the\n"
+                 "file and, for text, the line), 2 for a usage error.\n"};
+    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    if (!paths) {
+        fprintf(stderr, "natgrad %s: out of memory\n", CMD_INFO);
+        return NG_EXIT_FAIL;
     }
-    if (optind >= argc) return ng_cli_usage_error(CMD_INFO, "missing PATH (a file or a directory)");
-    if (verbose) ng_cli_banner(CMD_INFO, 0, "format %s | %d path(s)", k_formats[format], argc - optind);
-    int rc = NG_EXIT_OK;
-    for (int i = optind; i < argc; i++)
-        if (info_one(argv[i], format, verbose) != NG_EXIT_OK) rc = NG_EXIT_FAIL;
+    int npaths = 0;
+    int rc = ng_cli_parse(&spec, argc, argv, paths, &npaths);
+    if (rc < 0 && npaths == 0) rc = ng_cli_usage_error(CMD_INFO, "missing PATH (a file or a directory)");
+    if (rc < 0) {
+        if (verbose) {
+            char extra[32];
+            snprintf(extra, sizeof extra, "%d path(s)", npaths);
+            ng_cli_banner_spec(&spec, extra);
+        }
+        rc = NG_EXIT_OK;
+        for (int i = 0; i < npaths; i++)
+            if (info_one(paths[i], k_format_ids[format], verbose) != NG_EXIT_OK) rc = NG_EXIT_FAIL;
+    }
+    free(paths);
     return rc;
 }
 

@@ -8,7 +8,6 @@
 #include "csv_read.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,30 +20,8 @@ typedef struct {
     long seeds, toy_steps, threads;
     double seconds;
     const char *data, *arch;
-    int plots;
+    int no_plots;
 } demo_cfg;
-
-static void usage(FILE *f, const demo_cfg *c)
-{
-    fprintf(f,
-            "usage: natgrad demo [options]\n\n"
-            "Short race of both methods against their baselines, on built-in data:\n"
-            "  1. Goldstone-GD vs gradient descent on the paper's toy (repro goldstone-toy),\n"
-            "  2. K-FAC vs SGD with Nesterov momentum on a deep autoencoder (ae train),\n"
-            "     same wall-clock budget each. Logs, plots and the commands run go to --out.\n\n"
-            "Options:\n"
-            "  --out DIR        directory for logs and figures (default %s)\n"
-            "  --seeds N        toy initialisations per method (default %ld)\n"
-            "  --toy-steps N    toy steps per run (default %ld)\n"
-            "  --seconds S      wall-clock budget of each autoencoder run (default %g)\n"
-            "  --data D         autoencoder data: curves|fashion-mnist|DIR|FILE.npy (default %s)\n"
-            "  --arch A         autoencoder architecture (default %s)\n"
-            "  --threads N      BLAS/OpenMP threads of the toy runs (default %ld; the two\n"
-            "                   autoencoders run side by side with one thread each)\n"
-            "  --no-plots       do not draw figures\n"
-            "  --help           this text\n",
-            c->out_dir, c->seeds, c->toy_steps, c->seconds, c->data, c->arch, c->threads);
-}
 
 /* Shows the command a child runs, as a user would type it; flushes before a fork. */
 static void print_command(char **argv, const char *err_path)
@@ -131,7 +108,8 @@ static char *path_in(const char *dir, const char *name)
 
 static int toy_part(const demo_cfg *c, int *goldstone_wins)
 {
-    static const char *const methods[] = {"gd", "sync+goldstone"};
+    static const char *const methods[] = {"gd", "sync+goldstone"};    /* as the table names them */
+    static const char *const symmetries[] = {"none", "sync+goldstone"}; /* --symmetry */
     double med[2] = {NAN, NAN};
     long reached[2] = {0, 0};
     double *steps = calloc((size_t)c->seeds, sizeof *steps);
@@ -148,8 +126,8 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
             snprintf(name, sizeof name, "toy-%s-seed%ld.csv", m ? "goldstone" : "gd", s);
             char *log = path_in(c->out_dir, name);
             snprintf(sbuf, sizeof sbuf, "%ld", s);
-            char *argv[] = {"natgrad", "repro", "goldstone-toy", "--method", (char *)methods[m],
-                            "--seed", sbuf, "--steps", stbuf, "--log", log, "--log-every", "10",
+            char *argv[] = {"natgrad", "repro", "goldstone-toy", "--symmetry", (char *)symmetries[m],
+                            "--seed", sbuf, "--steps", stbuf, "--log", log, "--eval-every", "10",
                             "--threads", thbuf, NULL};
             int st = run_self(argv);
             log_pair t;
@@ -220,7 +198,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         snprintf(name, sizeof name, "ae-%s.out", opts[m]);
         err[m] = path_in(c->out_dir, name);
         char *common[] = {"natgrad", "ae", "train", "--data", (char *)c->data, "--arch",
-                          (char *)c->arch, "--time-limit", secbuf, "--iters", "0",
+                          (char *)c->arch, "--time-limit", secbuf, "--steps", "0",
                           "--eval-seconds", "30", "--eval-subset", "10000", "--threads", "1",
                           "--seed", "1", "--log", log[m], "--optimizer", (char *)opts[m]};
         enum { NC = sizeof common / sizeof common[0] };
@@ -307,54 +285,40 @@ static void plots(const demo_cfg *c)
 
 int ng_cmd_demo(int argc, char **argv)
 {
-    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 1};
-    enum { O_OUT = 256, O_SEEDS, O_STEPS, O_SECONDS, O_DATA, O_ARCH, O_THREADS, O_NOPLOTS, O_HELP };
-    static const struct option lo[] = {
-        {"out", required_argument, 0, O_OUT}, {"seeds", required_argument, 0, O_SEEDS},
-        {"toy-steps", required_argument, 0, O_STEPS}, {"seconds", required_argument, 0, O_SECONDS},
-        {"data", required_argument, 0, O_DATA}, {"arch", required_argument, 0, O_ARCH},
-        {"threads", required_argument, 0, O_THREADS}, {"no-plots", no_argument, 0, O_NOPLOTS},
-        {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
-    long l;
-    int o;
-    optind = 0;
-    opterr = 1;
-    while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (o) {
-        case O_OUT: c.out_dir = optarg; break;
-        case O_SEEDS:
-            if (!ng_cli_parse_long("demo", "--seeds", optarg, 1, 1000, &c.seeds)) return NG_EXIT_USAGE;
-            break;
-        case O_STEPS:
-            if (!ng_cli_parse_long("demo", "--toy-steps", optarg, 1, 100000000, &c.toy_steps))
-                return NG_EXIT_USAGE;
-            break;
-        case O_SECONDS:
-            if (!ng_cli_parse_double("demo", "--seconds", optarg, 1, 86400, &c.seconds))
-                return NG_EXIT_USAGE;
-            break;
-        case O_DATA: c.data = optarg; break;
-        case O_ARCH: c.arch = optarg; break;
-        case O_THREADS:
-            if (!ng_cli_parse_long("demo", "--threads", optarg, 1, 1024, &l)) return NG_EXIT_USAGE;
-            c.threads = l;
-            break;
-        case O_NOPLOTS: c.plots = 0; break;
-        case O_HELP: usage(stdout, &c); return NG_EXIT_OK;
-        default: return ng_cli_bad_option("demo");
-        }
-    }
-    if (optind < argc) return ng_cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
-    ng_cli_banner("demo", 0, "out %s | toy seeds %ld x %ld steps | autoencoder %g s per run",
-                  c.out_dir, c.seeds, c.toy_steps, c.seconds);
+    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 0};
+    const ng_cli_opt opts[] = {
+        {.name = "out", .type = NG_CLI_STR, .dst = &c.out_dir, .meta = "DIR", .help = "directory for logs and figures"},
+        {.name = "seeds", .type = NG_CLI_LONG, .dst = &c.seeds, .lo = 1, .hi = 1000, .meta = "N",
+         .help = "toy initialisations per method"},
+        {.name = "toy-steps", .type = NG_CLI_LONG, .dst = &c.toy_steps, .lo = 1, .hi = 1e8, .meta = "N",
+         .help = "toy steps per run"},
+        {.name = "seconds", .type = NG_CLI_DOUBLE, .dst = &c.seconds, .lo = 1, .hi = 86400, .meta = "S",
+         .help = "wall-clock budget of each autoencoder run"},
+        {.name = "data", .type = NG_CLI_STR, .dst = &c.data, .meta = "D",
+         .help = "autoencoder data: curves|fashion-mnist|DIR|FILE.npy"},
+        {.name = "arch", .type = NG_CLI_STR, .dst = &c.arch, .meta = "A", .help = "autoencoder architecture"},
+        {.name = "threads", .type = NG_CLI_LONG, .dst = &c.threads, .lo = 1, .hi = 1024, .meta = "N",
+         .help = "BLAS/OpenMP threads of the toy runs (the two autoencoders\nrun side by side with one thread each)"},
+        {.name = "no-plots", .type = NG_CLI_FLAG, .dst = &c.no_plots, .help = "do not draw figures"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {
+        .name = "demo", .synopsis = "[options]", .tables = tables, .n_tables = 1,
+        .intro = "Short race of both methods against their baselines, on built-in data:\n"
+                 "  1. Goldstone-GD vs gradient descent on the paper's toy (repro goldstone-toy),\n"
+                 "  2. K-FAC vs SGD with Nesterov momentum on a deep autoencoder (ae train),\n"
+                 "     same wall-clock budget each. Logs, plots and the commands run go to --out.\n"};
+    int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    ng_cli_banner_spec(&spec, NULL);
     if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "natgrad demo: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return NG_EXIT_FAIL;
     }
     int gw = 0, kw = 0;
-    int rc = toy_part(&c, &gw);
+    rc = toy_part(&c, &gw);
     if (rc == NG_EXIT_OK) rc = kfac_part(&c, &kw);
-    if (rc == NG_EXIT_OK && c.plots) plots(&c);
+    if (rc == NG_EXIT_OK && !c.no_plots) plots(&c);
     if (rc != NG_EXIT_OK) return rc;
     printf("\nverdict: Goldstone-GD %s GD; K-FAC %s SGD-Nesterov at the %g s budget.\n",
            gw ? "beats" : "does NOT beat", kw ? "beats" : "does NOT beat", c.seconds);

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@ extern char **environ;
 
 typedef struct {
     const char *x;
-    char *ycols_arg;
+    const char *ycols_arg;
     const char *by;
     const char *out;
     const char *title;
@@ -50,35 +49,6 @@ typedef struct {
     curve *c;
     size_t n, cap;
 } curve_set;
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: natgrad plot LOG.csv [LOG.csv ...] --y COL[,COL...] --out FIG.png|FIG.svg "
-            "[options]\n\n"
-            "Draws curves from CSV logs (as written by natgrad's training commands) through "
-            "gnuplot.\nOne curve per y column, per distinct value of the --by column and per "
-            "log file\n(labelled by file name), e.g. K-FAC beside SGD from two runs' logs.\n"
-            "Empty fields (unknown values) are skipped.\n\n"
-            "Options:\n"
-            "  --x COL          column for the horizontal axis (default: step)\n"
-            "  --y COL[,COL]    column(s) for the vertical axis (required)\n"
-            "  --by COL         one curve per distinct value of COL, e.g. method or seed "
-            "(default: none)\n"
-            "  --out FILE       output figure; the extension picks the format: .png or .svg "
-            "(required)\n"
-            "  --logy           logarithmic y axis; values <= 0 are skipped (default: off)\n"
-            "  --logx           logarithmic x axis; values <= 0 are skipped (default: off)\n"
-            "  --title TEXT     figure title (default: none)\n"
-            "  --width N        width in pixels, 100..10000 (default: 900)\n"
-            "  --height N       height in pixels, 100..10000 (default: 560)\n"
-            "  -h, --help       print this help and exit\n\n"
-            "Examples:\n"
-            "  natgrad plot runs/ae.csv --x step --y train_error --by method --logy --out ae.png\n"
-            "  natgrad plot gd.csv kfac.csv --x time_s --y loss,test_loss --out race.svg\n\n"
-            "Needs gnuplot (apt-get install gnuplot-nox). Exit status: 0 ok, 1 failure, 2 "
-            "usage error.\n");
-}
 
 /* ------------------------------------------------------------------ reading the logs */
 
@@ -346,188 +316,226 @@ static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_ou
 
 /* ------------------------------------------------------------------ the command */
 
-int ng_cmd_plot(int argc, char **argv)
+/* Returns -1 to go on, else an exit code; *files, *nfiles: the logs (argv entries). */
+static int parse(plot_opts *o, int argc, char **argv, const char **files, int *nfiles)
 {
-    plot_opts o = {"step", NULL, NULL, NULL, NULL, 0, 0, 900, 560};
-    enum { OPT_X = 256, OPT_Y, OPT_BY, OPT_OUT, OPT_LOGY, OPT_LOGX, OPT_TITLE, OPT_W, OPT_H };
-    static const struct option longopts[] = {
-        {"x", required_argument, NULL, OPT_X},         {"y", required_argument, NULL, OPT_Y},
-        {"by", required_argument, NULL, OPT_BY},       {"out", required_argument, NULL, OPT_OUT},
-        {"logy", no_argument, NULL, OPT_LOGY},         {"logx", no_argument, NULL, OPT_LOGX},
-        {"title", required_argument, NULL, OPT_TITLE}, {"width", required_argument, NULL, OPT_W},
-        {"height", required_argument, NULL, OPT_H},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'h': usage(stdout); return NG_EXIT_OK;
-        case OPT_X: o.x = optarg; break;
-        case OPT_Y: o.ycols_arg = optarg; break;
-        case OPT_BY: o.by = optarg; break;
-        case OPT_OUT: o.out = optarg; break;
-        case OPT_LOGY: o.logy = 1; break;
-        case OPT_LOGX: o.logx = 1; break;
-        case OPT_TITLE: o.title = optarg; break;
-        case OPT_W:
-            if (!ng_cli_parse_long(CMD, "--width", optarg, 100, 10000, &o.width))
-                return ng_cli_bad_option(CMD);
-            break;
-        case OPT_H:
-            if (!ng_cli_parse_long(CMD, "--height", optarg, 100, 10000, &o.height))
-                return ng_cli_bad_option(CMD);
-            break;
-        default: return ng_cli_bad_option(CMD);
-        }
-    }
-    int nfiles = argc - optind;
-    char **files = argv + optind;
-    if (nfiles < 1) return ng_cli_usage_error(CMD, "no LOG.csv given");
-    if (!o.ycols_arg || !*o.ycols_arg) return ng_cli_usage_error(CMD, "--y COL[,COL...] is required");
-    if (!o.out || !*o.out) return ng_cli_usage_error(CMD, "--out FIG.png|FIG.svg is required");
-    if (!*o.x) return ng_cli_usage_error(CMD, "--x needs a column name");
-    if (o.by && !*o.by) return ng_cli_usage_error(CMD, "--by needs a column name");
-    int svg = ends_with_ci(o.out, ".svg");
-    if (!svg && !ends_with_ci(o.out, ".png"))
-        return ng_cli_usage_error(CMD, "--out '%s': the file name must end in .png or .svg", o.out);
+    *o = (plot_opts){"step", NULL, NULL, NULL, NULL, 0, 0, 900, 560};
+    const ng_cli_opt opts[] = {
+        {.name = "x", .type = NG_CLI_STR, .dst = &o->x, .meta = "COL", .help = "column for the horizontal axis"},
+        {.name = "y", .type = NG_CLI_STR, .dst = &o->ycols_arg, .meta = "COL[,COL]", .flags = NG_CLI_REQUIRED,
+         .help = "column(s) for the vertical axis (required)"},
+        {.name = "by", .type = NG_CLI_STR, .dst = &o->by, .meta = "COL",
+         .help = "one curve per distinct value of COL, e.g. method or seed"},
+        {.name = "out", .type = NG_CLI_STR, .dst = &o->out, .meta = "FILE", .flags = NG_CLI_REQUIRED,
+         .help = "output figure; the extension picks the format: .png or .svg\n(required)"},
+        {.name = "logy", .type = NG_CLI_FLAG, .dst = &o->logy, .help = "logarithmic y axis; values <= 0 are skipped"},
+        {.name = "logx", .type = NG_CLI_FLAG, .dst = &o->logx, .help = "logarithmic x axis; values <= 0 are skipped"},
+        {.name = "title", .type = NG_CLI_STR, .dst = &o->title, .meta = "TEXT", .help = "figure title"},
+        {.name = "width", .type = NG_CLI_LONG, .dst = &o->width, .lo = 100, .hi = 10000, .meta = "N",
+         .help = "width in pixels"},
+        {.name = "height", .type = NG_CLI_LONG, .dst = &o->height, .lo = 100, .hi = 10000, .meta = "N",
+         .help = "height in pixels"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {
+        .name = CMD, .synopsis = "LOG.csv [LOG.csv ...] --y COL[,COL...] --out FIG.png|FIG.svg [options]",
+        .tables = tables, .n_tables = 1, .positional = argc,
+        .intro = "Draws curves from CSV logs (as written by natgrad's training commands) through gnuplot.\n"
+                 "One curve per y column, per distinct value of the --by column and per log file\n"
+                 "(labelled by file name), e.g. K-FAC beside SGD from two runs' logs.\n"
+                 "Empty fields (unknown values) are skipped.\n",
+        .outro = "Examples:\n"
+                 "  natgrad plot runs/ae.csv --x step --y train_error --by method --logy --out ae.png\n"
+                 "  natgrad plot sgd.csv kfac.csv --x seconds --y train_error,test_error --out race.svg\n\n"
+                 "Needs gnuplot (apt-get install gnuplot-nox). Exit status: 0 ok, 1 failure, 2 usage error.\n"};
+    int rc = ng_cli_parse(&spec, argc, argv, files, nfiles);
+    if (rc >= 0) return rc;
+    if (*nfiles < 1) return ng_cli_usage_error(CMD, "no LOG.csv given");
+    if (!*o->ycols_arg) return ng_cli_usage_error(CMD, "--y COL[,COL...] needs a column name");
+    if (!*o->out) return ng_cli_usage_error(CMD, "--out FIG.png|FIG.svg needs a file name");
+    if (!*o->x) return ng_cli_usage_error(CMD, "--x needs a column name");
+    if (o->by && !*o->by) return ng_cli_usage_error(CMD, "--by needs a column name");
+    if (!ends_with_ci(o->out, ".svg") && !ends_with_ci(o->out, ".png"))
+        return ng_cli_usage_error(CMD, "--out '%s': the file name must end in .png or .svg", o->out);
+    char extra[32];
+    snprintf(extra, sizeof extra, "files %d", *nfiles);
+    ng_cli_banner_spec(&spec, extra);
+    return -1;
+}
 
-    /* --y list */
-    char *ybuf = strdup(o.ycols_arg);
-    if (!ybuf) return ng_cli_fail(CMD, "parsing --y");
-    size_t ny = ng_csv_split(ybuf, NULL, 0);
-    char **ycols = calloc(ny, sizeof *ycols);
+/* The --y list split at commas in place in *ybuf (malloc'ed): the names, malloc'ed. NULL
+ * with the message printed and *rc set on an empty name or out of memory. */
+static char **split_ycols(const plot_opts *o, char **ybuf, size_t *ny, int *rc)
+{
+    *rc = NG_EXIT_FAIL;
+    *ybuf = strdup(o->ycols_arg);
+    size_t n = *ybuf ? ng_csv_split(*ybuf, NULL, 0) : 0;
+    char **ycols = *ybuf ? calloc(n, sizeof *ycols) : NULL;
     if (!ycols) {
-        free(ybuf);
         fprintf(stderr, "natgrad plot: out of memory\n");
-        return NG_EXIT_FAIL;
+        return NULL;
     }
-    ng_csv_split(ybuf, ycols, ny);
-    for (size_t k = 0; k < ny; k++) {
+    *ny = ng_csv_split(*ybuf, ycols, n);
+    for (size_t k = 0; k < *ny; k++) {
         ycols[k] = ng_csv_trim(ycols[k]);
         if (!*ycols[k]) {
             free(ycols);
-            free(ybuf);
-            return ng_cli_usage_error(CMD, "--y '%s': empty column name", o.ycols_arg);
+            *rc = ng_cli_usage_error(CMD, "--y '%s': empty column name", o->ycols_arg);
+            return NULL;
         }
     }
+    return ycols;
+}
 
-    ng_cli_banner(CMD, 0, "x %s | y %s | by %s | out %s | logy %s | files %d", o.x, o.ycols_arg,
-                  o.by ? o.by : "-", o.out, o.logy ? "on" : "off", nfiles);
+/* The data files, the script and gnuplot's log in a private temp directory. */
+typedef struct {
+    char *dir, *script, *log, *tmp_out;
+    char **dat; /* one per curve, NULL for an empty one */
+    size_t n;
+} plot_files;
 
-    int rc = NG_EXIT_FAIL;
+static void plot_files_free(plot_files *pf)
+{
+    for (size_t i = 0; i < pf->n; i++) {
+        if (pf->dir && pf->dat[i]) ng_cli_unlink_quiet(pf->dat[i]);
+        free(pf->dat[i]);
+    }
+    if (pf->dir) {
+        ng_cli_unlink_quiet(pf->script);
+        ng_cli_unlink_quiet(pf->log);
+        rmdir(pf->dir);
+    }
+    free(pf->dat);
+    free(pf->dir);
+    free(pf->script);
+    free(pf->log);
+    free(pf->tmp_out);
+}
+
+/* Writes each curve's points to its data file. Returns 0, or 1 with the message printed. */
+static int write_data(const curve_set *cs, plot_files *pf)
+{
+    const char *td = getenv("TMPDIR");
+    pf->n = cs->n;
+    pf->dat = calloc(cs->n ? cs->n : 1, sizeof *pf->dat);
+    pf->dir = ng_cli_asprintf("%s/natgrad-plot-XXXXXX", td && *td ? td : "/tmp");
+    if (!pf->dat || !pf->dir) goto oom;
+    if (!mkdtemp(pf->dir)) {
+        fprintf(stderr, "natgrad plot: cannot create a temp directory: %s\n", strerror(errno));
+        free(pf->dir);
+        pf->dir = NULL;
+        return 1;
+    }
+    for (size_t i = 0; i < cs->n; i++) {
+        if (!cs->c[i].n) continue;
+        if (!(pf->dat[i] = ng_cli_asprintf("%s/curve%zu.dat", pf->dir, i))) goto oom;
+        FILE *f = fopen(pf->dat[i], "w");
+        if (!f) {
+            fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", pf->dat[i], strerror(errno));
+            return 1;
+        }
+        for (size_t j = 0; j < cs->c[i].n; j++) fprintf(f, "%.10g %.10g\n", cs->c[i].x[j], cs->c[i].y[j]);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "natgrad plot: %s: write failed\n", pf->dat[i]);
+            return 1;
+        }
+    }
+    return 0;
+oom:
+    fprintf(stderr, "natgrad plot: out of memory\n");
+    return 1;
+}
+
+/* Script, gnuplot, and the figure renamed into place only when it was drawn. Returns 0,
+ * or 1 with the message printed. */
+static int render(const plot_opts *o, const char *gnuplot, const curve_set *cs, char **ycols,
+                  size_t ny, plot_files *pf)
+{
+    int svg = ends_with_ci(o->out, ".svg");
+    pf->script = ng_cli_asprintf("%s/plot.gp", pf->dir);
+    pf->log = ng_cli_asprintf("%s/gnuplot.log", pf->dir);
+    pf->tmp_out = ng_cli_asprintf("%s.tmp.%ld%s", o->out, (long)getpid(), svg ? ".svg" : ".png");
+    if (!pf->script || !pf->log || !pf->tmp_out) {
+        fprintf(stderr, "natgrad plot: out of memory\n");
+        return 1;
+    }
+    FILE *f = fopen(pf->script, "w");
+    if (!f) {
+        fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", pf->script, strerror(errno));
+        return 1;
+    }
+    int ok = write_script(f, o, svg, pf->tmp_out, cs, pf->dat, ycols, ny);
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "natgrad plot: %s: write failed\n", pf->script);
+        return 1;
+    }
+    int st = run_gnuplot(gnuplot, pf->script, pf->log);
+    struct stat sb;
+    if (st == 0 && (stat(pf->tmp_out, &sb) != 0 || sb.st_size == 0)) st = -2; /* no figure */
+    if (st > 0 || st == -2) {
+        char *why = last_line(pf->log);
+        if (st > 0) fprintf(stderr, "natgrad plot: gnuplot failed (status %d): %s\n", st, why ? why : "");
+        else fprintf(stderr, "natgrad plot: gnuplot wrote no figure to %s: %s\n", o->out, why ? why : "");
+        free(why);
+    }
+    if (st == 0 && rename(pf->tmp_out, o->out) != 0) {
+        fprintf(stderr, "natgrad plot: %s: cannot rename the figure into place: %s\n", o->out,
+                strerror(errno));
+        st = -1;
+    }
+    if (st != 0) ng_cli_unlink_quiet(pf->tmp_out);
+    return st != 0;
+}
+
+int ng_cmd_plot(int argc, char **argv)
+{
+    plot_opts o;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0, rc = NG_EXIT_FAIL;
+    if (!files) {
+        fprintf(stderr, "natgrad plot: out of memory\n");
+        return NG_EXIT_FAIL;
+    }
+    rc = parse(&o, argc, argv, files, &nfiles);
+    if (rc >= 0) {
+        free(files);
+        return rc;
+    }
+    char *ybuf = NULL, *gnuplot = NULL;
+    size_t ny = 0;
+    char **ycols = split_ycols(&o, &ybuf, &ny, &rc);
     curve_set cs = {0};
-    char **datpaths = NULL;
-    char *tmpdir = NULL, *script = NULL, *log = NULL, *tmp_out = NULL, *gnuplot = NULL;
-
-    gnuplot = find_gnuplot();
-    if (!gnuplot) {
+    plot_files pf;
+    memset(&pf, 0, sizeof pf);
+    if (!ycols) goto done;
+    rc = NG_EXIT_FAIL;
+    if (!(gnuplot = find_gnuplot())) {
         fprintf(stderr, "natgrad plot: " GNUPLOT_HINT "\n");
         goto done;
     }
     for (int i = 0; i < nfiles; i++)
         if (read_log(files[i], (size_t)i, (size_t)nfiles, &o, ycols, ny, &cs)) goto done;
-    size_t npoints = 0;
-    for (size_t i = 0; i < cs.n; i++) npoints += cs.c[i].n;
+    size_t npoints = 0, ncurves = 0;
+    for (size_t i = 0; i < cs.n; i++) npoints += cs.c[i].n, ncurves += cs.c[i].n > 0;
     if (npoints == 0) {
         fprintf(stderr, "natgrad plot: no finite%s data points to plot in column(s) %s\n",
                 o.logy || o.logx ? " positive" : "", o.ycols_arg);
         goto done;
     }
-
-    const char *td = getenv("TMPDIR");
-    tmpdir = ng_cli_asprintf("%s/natgrad-plot-XXXXXX", td && *td ? td : "/tmp");
-    if (!tmpdir || !mkdtemp(tmpdir)) {
-        fprintf(stderr, "natgrad plot: cannot create a temp directory: %s\n", strerror(errno));
-        free(tmpdir);
-        tmpdir = NULL;
-        goto done;
-    }
-    datpaths = calloc(cs.n ? cs.n : 1, sizeof *datpaths);
-    if (!datpaths) goto oom;
-    for (size_t i = 0; i < cs.n; i++) {
-        if (!cs.c[i].n) continue;
-        datpaths[i] = ng_cli_asprintf("%s/curve%zu.dat", tmpdir, i);
-        if (!datpaths[i]) goto oom;
-        FILE *f = fopen(datpaths[i], "w");
-        if (!f) {
-            fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", datpaths[i], strerror(errno));
-            goto done;
-        }
-        for (size_t j = 0; j < cs.c[i].n; j++) fprintf(f, "%.10g %.10g\n", cs.c[i].x[j], cs.c[i].y[j]);
-        if (fclose(f) != 0) {
-            fprintf(stderr, "natgrad plot: %s: write failed\n", datpaths[i]);
-            goto done;
-        }
-    }
-    script = ng_cli_asprintf("%s/plot.gp", tmpdir);
-    log = ng_cli_asprintf("%s/gnuplot.log", tmpdir);
-    tmp_out = ng_cli_asprintf("%s.tmp.%ld%s", o.out, (long)getpid(), svg ? ".svg" : ".png");
-    if (!script || !log || !tmp_out) goto oom;
-    FILE *f = fopen(script, "w");
-    if (!f) {
-        fprintf(stderr, "natgrad plot: %s: cannot create: %s\n", script, strerror(errno));
-        goto done;
-    }
-    int ok = write_script(f, &o, svg, tmp_out, &cs, datpaths, ycols, ny);
-    if (fclose(f) != 0 || !ok) {
-        fprintf(stderr, "natgrad plot: %s: write failed\n", script);
-        goto done;
-    }
-
-    int st = run_gnuplot(gnuplot, script, log);
-    if (st != 0) {
-        if (st > 0) {
-            char *why = last_line(log);
-            fprintf(stderr, "natgrad plot: gnuplot failed (status %d): %s\n", st, why ? why : "");
-            free(why);
-        }
-        ng_cli_unlink_quiet(tmp_out);
-        goto done;
-    }
-    struct stat sb;
-    if (stat(tmp_out, &sb) != 0 || sb.st_size == 0) {
-        char *why = last_line(log);
-        fprintf(stderr, "natgrad plot: gnuplot wrote no figure to %s: %s\n", o.out, why ? why : "");
-        free(why);
-        ng_cli_unlink_quiet(tmp_out);
-        goto done;
-    }
-    if (rename(tmp_out, o.out) != 0) {
-        fprintf(stderr, "natgrad plot: %s: cannot rename the figure into place: %s\n", o.out,
-                strerror(errno));
-        ng_cli_unlink_quiet(tmp_out);
-        goto done;
-    }
-    size_t ncurves = 0;
-    for (size_t i = 0; i < cs.n; i++) ncurves += cs.c[i].n > 0;
+    if (write_data(&cs, &pf) || render(&o, gnuplot, &cs, ycols, ny, &pf)) goto done;
     fprintf(stderr, "natgrad plot: wrote %s (%zu curves, %zu points)\n", o.out, ncurves, npoints);
     rc = NG_EXIT_OK;
-    goto done;
-oom:
-    fprintf(stderr, "natgrad plot: out of memory\n");
 done:
-    if (tmpdir) {
-        for (size_t i = 0; i < cs.n; i++)
-            if (datpaths && datpaths[i]) ng_cli_unlink_quiet(datpaths[i]);
-        ng_cli_unlink_quiet(script);
-        ng_cli_unlink_quiet(log);
-        rmdir(tmpdir);
-    }
+    plot_files_free(&pf);
     for (size_t i = 0; i < cs.n; i++) {
         free(cs.c[i].x);
         free(cs.c[i].y);
         free(cs.c[i].label);
-        if (datpaths) free(datpaths[i]);
     }
     free(cs.c);
-    free(datpaths);
-    free(tmpdir);
-    free(script);
-    free(log);
-    free(tmp_out);
     free(gnuplot);
     free(ycols);
     free(ybuf);
+    free(files);
     return rc;
 }

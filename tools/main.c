@@ -8,7 +8,11 @@
 
 static int cmd_version(int argc, char **argv)
 {
-    int r = ng_cli_no_options("version", argc, argv, "usage: natgrad version\n\nPrint the version.\n");
+    static const ng_cli_opt none[] = {NG_CLI_END};
+    const ng_cli_opt *tables[] = {none};
+    const ng_cli_spec spec = {.name = "version", .intro = "Print the version.\n", .tables = tables,
+                              .n_tables = 1};
+    int r = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (r >= 0) return r;
     printf("natgrad %s\n", ng_version());
     return NG_EXIT_OK;

@@ -38,6 +38,9 @@ int ngi_vec_grad_finish(float *grad, const float *theta, float eta, const float 
                        double out[3]);
 /* out = a x + b y (products in double, stored in float); returns whether out is finite. */
 int ngi_vec_combine(float *out, double a, const float *x, double b, const float *y, size_t n);
+/* ng_rng_sample with a caller workspace of n slots (for any k <= n): the same draws,
+ * no allocation (for a training step). */
+ng_status ngi_rng_sample_ws(ng_rng *r, size_t n, size_t k, size_t *out, size_t *ws);
 char *ngi_strdup(const char *s);
 /* printf into a fresh malloc'ed string (no fixed-size path buffers). */
 char *ngi_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -109,14 +109,22 @@ static inline uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-ng_status ng_rng_sample(ng_rng *r, size_t n, size_t k, size_t *out)
+/* Slots of the workspace the sampler uses for k of n: the whole permutation in the dense
+ * case, the hash set (>= 2k slots, a power of two) in the sparse one; never more than n
+ * (the sparse case has 1 <= k < n/8, so n >= 16 and 2k < n/4). */
+static size_t sample_ws_len(size_t n, size_t k)
 {
-    if (k > n) return ngi_fail(NG_EINVAL, "ng_rng_sample: k = %zu exceeds n = %zu", k, n);
-    if (k == 0) return NG_OK;
+    if (k >= n / 8) return n;
+    size_t cap = 16;
+    while (cap < 2 * k) cap <<= 1;
+    return cap;
+}
+
+static void sample_with(ng_rng *r, size_t n, size_t k, size_t *out, size_t *ws)
+{
     if (k >= n / 8) {
         /* Dense case: partial Fisher-Yates over [0, n), O(n) memory. */
-        size_t *perm = ngi_xmalloc(n * sizeof *perm);
-        if (!perm) return NG_ENOMEM;
+        size_t *perm = ws;
         for (size_t i = 0; i < n; i++) perm[i] = i;
         for (size_t i = 0; i < k; i++) {
             size_t j = i + (size_t)ng_rng_below(r, n - i);
@@ -125,16 +133,12 @@ ng_status ng_rng_sample(ng_rng *r, size_t n, size_t k, size_t *out)
             perm[j] = t;
             out[i] = perm[i];
         }
-        free(perm);
-        return NG_OK;
+        return;
     }
     /* Sparse case (k < n/8): draw and reject repeats, remembering drawn values in an
      * open-addressing hash set of >= 2k slots; O(k) memory, expected < 1.15 k draws.
      * Sequential rejection gives every ordered k-tuple of distinct values equal odds. */
-    size_t cap = 16;
-    while (cap < 2 * k) cap <<= 1;
-    size_t *set = ngi_xmalloc(cap * sizeof *set);
-    if (!set) return NG_ENOMEM;
+    size_t cap = sample_ws_len(n, k), *set = ws;
     const size_t empty = (size_t)-1; /* n <= SIZE_MAX, so values are < SIZE_MAX */
     for (size_t i = 0; i < cap; i++) set[i] = empty;
     size_t got = 0;
@@ -146,7 +150,24 @@ ng_status ng_rng_sample(ng_rng *r, size_t n, size_t k, size_t *out)
         set[h] = v;
         out[got++] = v;
     }
-    free(set);
+}
+
+ng_status ng_rng_sample(ng_rng *r, size_t n, size_t k, size_t *out)
+{
+    if (k > n) return ngi_fail(NG_EINVAL, "ng_rng_sample: k = %zu exceeds n = %zu", k, n);
+    if (k == 0) return NG_OK;
+    size_t *ws = ngi_xmalloc(sample_ws_len(n, k) * sizeof *ws);
+    if (!ws) return NG_ENOMEM;
+    sample_with(r, n, k, out, ws);
+    free(ws);
+    return NG_OK;
+}
+
+ng_status ngi_rng_sample_ws(ng_rng *r, size_t n, size_t k, size_t *out, size_t *ws)
+{
+    if (k > n) return ngi_fail(NG_EINVAL, "ng_rng_sample: k = %zu exceeds n = %zu", k, n);
+    if (k == 0) return NG_OK;
+    sample_with(r, n, k, out, ws);
     return NG_OK;
 }
 

@@ -1,19 +1,12 @@
 /* data_source.c - one string names the data of the autoencoder/classifier trainers:
- * "fashion-mnist", "curves", a directory of IDX files, FILE.npy or TRAIN.npy,TEST.npy. */
+ * "curves" (generated), a directory of IDX files, FILE.npy or TRAIN.npy,TEST.npy. Named
+ * data sets installed on a machine are the caller's to map to a directory. */
 #include "net_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* ngi_fail formats into the thread's error buffer: copy the old message before reusing it */
-static ng_status refail(ng_status st, const char *prefix, const char *suffix)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", ng_last_error());
-    return ngi_fail(st, "%s%s%s", prefix, msg, suffix);
-}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -136,19 +129,14 @@ ng_status ng_data_source_load(const char *spec, ng_dataset *out)
     if (!out) return ngi_fail(NG_EINVAL, "ng_data_source_load: NULL output");
     memset(out, 0, sizeof *out);
     if (!spec || !*spec)
-        return ngi_fail(NG_EINVAL, "data source: empty: expected fashion-mnist, curves, a directory of "
+        return ngi_fail(NG_EINVAL, "data source: empty: expected curves, a directory of "
                                   "IDX files, FILE.npy or TRAIN.npy,TEST.npy");
-    if (strcmp(spec, "fashion-mnist") == 0) {
-        ng_status st = ng_dataset_load_idx_dir(NG_FASHION_MNIST_DIR, out);
-        if (st) return refail(st, "fashion-mnist: ", " (Debian package dataset-fashion-mnist)");
-        return NG_OK;
-    }
     if (strcmp(spec, "curves") == 0) return ng_curves_dataset(20000, 10000, 28, 0, out);
     if (strchr(spec, ',')) return load_npy_pair(spec, out);
     struct stat sb;
     if (stat(spec, &sb) != 0)
-        return ngi_fail(NG_EIO, "data source '%s': no such file or directory: expected fashion-mnist, "
-                               "curves, a directory of IDX files, FILE.npy or TRAIN.npy,TEST.npy",
+        return ngi_fail(NG_EIO, "data source '%s': no such file or directory: expected curves, "
+                               "a directory of IDX files, FILE.npy or TRAIN.npy,TEST.npy",
                        spec);
     if (S_ISDIR(sb.st_mode)) return ng_dataset_load_idx_dir(spec, out);
     if (ends_with(spec, ".npy") || ends_with(spec, ".npy.gz")) return load_npy_split(spec, out);

@@ -96,7 +96,7 @@ ng_status ng_dataset_load_idx_dir(const char *dir, ng_dataset *out)
 {
     if (!out) return ngi_fail(NG_EINVAL, "ng_dataset_load_idx_dir: NULL output");
     memset(out, 0, sizeof *out);
-    if (!dir || !*dir) dir = NG_FASHION_MNIST_DIR;
+    if (!dir || !*dir) return ngi_fail(NG_EINVAL, "ng_dataset_load_idx_dir: no directory given");
     char *tr_path = NULL, *te_path = NULL;
     size_t dim_te = 0;
     ng_dataset d;
