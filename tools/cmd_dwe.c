@@ -85,7 +85,7 @@ static void corpus_table(corpus_cfg *c, ng_cli_opt *t)
                "code: every in-vocabulary pair of the 5-gram; anchored: only\npairs with its first token"),
         SECTION("Run"),
         NUM("threads", NG_CLI_INT, &c->p.threads, 0, 1024, "N", "files read in parallel, 0 = OpenMP's default"),
-        {NULL},
+        {.name = NULL},
     };
     memcpy(t, tab, sizeof tab);
 }
@@ -240,7 +240,7 @@ static void synth_table(synth_cfg *c, ng_cli_opt *t)
         NUM("time0", NG_CLI_DOUBLE, &p->time0, -1e9, 1e9, "Y", "time of the first slice"),
         {.name = "seed", .type = NG_CLI_U64, .dst = &p->seed, .meta = "S", .help = "random seed"},
         NUM("threads", NG_CLI_LONG, &c->threads, 0, 1024, "N", "OpenMP and BLAS threads, 0 = leave as is"),
-        {NULL},
+        {.name = NULL},
     };
     memcpy(t, tab, sizeof tab);
 }

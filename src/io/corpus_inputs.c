@@ -224,7 +224,7 @@ static ng_status list_dir(const char *dir, time_map *m, unit_list *l)
         else n++;
     }
     closedir(dh);
-    if (!s) qsort(names, n, sizeof *names, cmp_str);
+    if (!s && n) qsort(names, n, sizeof *names, cmp_str);
     for (size_t k = 0; !s && k < n; k++) {
         char *path = ngi_asprintf("%s/%s", dir, names[k]);
         struct stat st;
