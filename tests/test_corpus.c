@@ -446,6 +446,52 @@ static void test_thread_independence(void)
     for (int k = 0; k < 4; k++) ng_corpus_free(&c[k]);
 }
 
+typedef struct {
+    int calls, stop_at, pass_seen[3];
+    uint64_t last_bytes;
+    size_t last_done;
+} progress_log;
+
+static int on_progress(void *user, int pass, size_t done, size_t files, uint64_t bytes)
+{
+    progress_log *l = user;
+    l->calls++;
+    l->pass_seen[pass] = 1;
+    l->last_bytes = bytes;
+    l->last_done = done;
+    (void)files;
+    return l->stop_at && l->calls >= l->stop_at;
+}
+
+static void test_progress_and_stop(void)
+{
+    ng_corpus_build_params p = params();
+    progress_log log = {0};
+    p.progress = on_progress;
+    p.progress_user = &log;
+    ng_corpus c;
+    NG_CHECK(!build1(P("threads"), &p, &c, NULL));
+    NG_CHECK(log.calls == 24 && log.pass_seen[1] && log.pass_seen[2] && log.last_done == 12);
+    ng_corpus_free(&c);
+    memset(&log, 0, sizeof log);
+    log.stop_at = 3; /* during pass 1 */
+    memset(&c, 0x5A, sizeof c);
+    NG_CHECK(build1(P("threads"), &p, &c, NULL) == NG_EINTERRUPTED && c.T == 0x5A5A5A5A5A5A5A5Aull);
+    NG_CHECK(strstr(ng_last_error(), "stopped on request in pass 1") && log.calls == 3);
+    /* a big single file: progress and the stop request come between its chunks */
+    size_t n = (size_t)66 << 20;
+    char *big = malloc(n);
+    for (size_t k = 0; k < n; k++) big[k] = k % 8 == 7 ? (k % 800 == 799 ? '\n' : ' ') : 'a' + (char)(k % 5);
+    mkdirs(P("big"));
+    put(P("big/1900.txt"), big, n);
+    free(big);
+    memset(&log, 0, sizeof log);
+    log.stop_at = 1;
+    NG_CHECK(build1(P("big"), &p, &c, NULL) == NG_EINTERRUPTED && log.last_done == 0 &&
+             log.last_bytes >= ((uint64_t)64 << 20));
+    unlink(P("big/1900.txt"));
+}
+
 /* ------------------------------------------------------------------ bad input */
 
 static int fails_with(const char *input, const ng_corpus_build_params *p, ng_status want,
@@ -939,6 +985,7 @@ int main(void)
     NG_RUN(test_gz_text_and_tsv);
     NG_RUN(test_vocab_ranking);
     NG_RUN(test_thread_independence);
+    NG_RUN(test_progress_and_stop);
     NG_RUN(test_bad_inputs);
     NG_RUN(test_time_of);
     NG_RUN(test_roundtrip);

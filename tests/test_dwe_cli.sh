@@ -67,7 +67,7 @@ printf 'the cat sat on mats\t1850\t3\t2\nthe cat_NOUN sat on mats\t1850\t5\t1\nT
 printf 'the cat sat on mats\t1850,1,1\t1851,2,1\t2010,1,1\n' >"$T/ng/5-00001-of-00001"
 corpus_ok ngrams "$T/ng"
 grep -qx "source ngram" "$T/c/corpus.txt" && grep -qx "lowercase 0" "$T/c/corpus.txt" &&
-    grep -q "1 dropped (tags, blanks), 2 year entries" "$T/out" && [ "$(wc -l <"$T/c/slices.csv")" -eq 3 ] &&
+    grep -q "n-gram lines: 3 kept, 1 dropped (tags, blanks); 2 year entries" "$T/out" && [ "$(wc -l <"$T/c/slices.csv")" -eq 3 ] &&
     ok ngram_rules || bad ngram_rules "$(cat "$T/out")"
 corpus_ok ngram_years "$T/ng" --years-from 1799 --years-to 2010 --lowercase yes
 grep -qx "lowercase 1" "$T/c/corpus.txt" && [ "$(wc -l <"$T/c/slices.csv")" -eq 5 ] &&

@@ -132,7 +132,7 @@ static void corpus_summary(const char *out, const ng_corpus *c, const ng_corpus_
     printf("  skipped     %llu invalid UTF-8 sequences, %llu tokens over %d bytes",
            (unsigned long long)st->invalid_utf8, (unsigned long long)st->long_tokens, NG_CORPUS_MAX_WORD);
     if (st->format == NG_CORPUS_NGRAM)
-        printf("; n-grams: %llu kept, %llu dropped (tags, blanks), %llu year entries outside the years",
+        printf("; n-gram lines: %llu kept, %llu dropped (tags, blanks); %llu year entries outside the years",
                (unsigned long long)st->ngrams_kept, (unsigned long long)st->ngrams_dropped,
                (unsigned long long)st->years_dropped);
     double sec = st->seconds[0] + st->seconds[1];

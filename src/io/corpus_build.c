@@ -123,6 +123,50 @@ static ng_status read_unit(ngi_job *j, const ngi_unit *u)
 
 /* ------------------------------------------------------------------ the passes */
 
+#define PROGRESS_BYTES ((uint64_t)64 << 20)
+
+/* Shared by the threads of a pass: bytes read, files merged, the stop request. */
+typedef struct ngi_live {
+    const ng_corpus_build_params *p;
+    int pass;
+    size_t n;
+    uint64_t bytes, next; /* read so far; the next progress call */
+    size_t done;          /* files merged */
+    int stop;
+} ngi_live;
+
+/* The callback, one thread at a time; a non-zero answer is the stop request. */
+static void report(ngi_live *l, uint64_t bytes)
+{
+    size_t done;
+#pragma omp atomic read
+    done = l->done;
+#pragma omp critical(ngi_corpus_progress)
+    {
+        l->next = bytes + PROGRESS_BYTES;
+        if (l->p->progress(l->p->progress_user, l->pass, done, l->n, bytes)) {
+#pragma omp atomic write
+            l->stop = 1;
+        }
+    }
+}
+
+void ngi_job_chunk(ngi_job *j, size_t n)
+{
+    ngi_live *l = j->live;
+    if (!l) return;
+    uint64_t total, next;
+    int stop;
+#pragma omp atomic capture
+    total = l->bytes += n;
+#pragma omp atomic read
+    next = l->next;
+    if (l->p->progress && total >= next) report(l, total);
+#pragma omp atomic read
+    stop = l->stop;
+    if (stop) ngi_job_fail(j, NG_EINTERRUPTED, "stopped on request in pass %d", l->pass);
+}
+
 typedef struct {
     ngi_build *b;
     const ngi_unit *u;
@@ -134,7 +178,7 @@ typedef struct {
     size_t fail_at;     /* first failing file, in input order */
     ng_status fail;
     char *fail_msg;
-    uint64_t bytes;
+    ngi_live live;
 } pass_ctx;
 
 /* Inside the ordered region: file k's tables join the totals. */
@@ -142,7 +186,6 @@ static void merge(pass_ctx *c, int pass, size_t k, ngi_job *j, ng_status s)
 {
     if (!s) s = pass == 1 ? ngi_vocab_merge(c->acc, j) : ngi_cooc_merge(c->pairs, c->b->T, j);
     if (!s) {
-        c->bytes += j->bytes;
         ng_corpus_build_stats *st = c->st;
         if (pass == 1) {
             st->bytes += j->bytes;
@@ -157,8 +200,18 @@ static void merge(pass_ctx *c, int pass, size_t k, ngi_job *j, ng_status s)
         } else {
             st->in_vocab += (double)j->in_vocab;
         }
-        const ng_corpus_build_params *p = &c->b->p;
-        if (p->progress && p->progress(p->progress_user, pass, k + 1, c->n, c->bytes))
+#pragma omp atomic write
+        c->live.done = k + 1;
+        if (c->b->p.progress) {
+            uint64_t bytes;
+#pragma omp atomic read
+            bytes = c->live.bytes;
+            report(&c->live, bytes);
+        }
+        int stop;
+#pragma omp atomic read
+        stop = c->live.stop;
+        if (stop)
             s = ngi_fail(NG_EINTERRUPTED, "stopped on request in pass %d after %zu of %zu files",
                          pass, k + 1, c->n);
     }
@@ -176,7 +229,7 @@ static ng_status run_pass(pass_ctx *c, int pass)
     c->fail_at = SIZE_MAX;
     c->fail = NG_OK;
     c->fail_msg = NULL;
-    c->bytes = 0;
+    c->live = (ngi_live){.p = &c->b->p, .pass = pass, .n = c->n, .next = PROGRESS_BYTES};
 #pragma omp parallel for schedule(dynamic, 1) ordered num_threads(c->threads)
     for (size_t k = 0; k < c->n; k++) {
         size_t fa;
@@ -187,6 +240,7 @@ static ng_status run_pass(pass_ctx *c, int pass)
         ng_status s = NG_OK;
         if (run) {
             s = job_init(&j, pass, c->b, c->u[k].path);
+            j.live = &c->live;
             if (!s) s = read_unit(&j, &c->u[k]);
         }
 #pragma omp ordered

@@ -105,14 +105,15 @@ void ngi_cooc_gram_count(ngi_job *j, int64_t match)
     }
 }
 
-ng_status ngi_cooc_merge(ngi_map *global, size_t T, const ngi_job *j)
+ng_status ngi_cooc_merge(ngi_map *global, size_t T, ngi_job *j)
 {
     for (size_t t = 0; t < T; t++) {
-        const ngi_map *m = &j->pairs[t];
+        ngi_map *m = &j->pairs[t];
         if (!m->cap) continue;
-        if (!global[t].cap) {
-            ng_status s = ngi_map_init(&global[t], m->n);
-            if (s) return s;
+        if (!global[t].cap) { /* the first table of a slice is taken as it is: no copy */
+            global[t] = *m;
+            memset(m, 0, sizeof *m);
+            continue;
         }
         for (size_t k = 0; k < m->cap; k++) {
             if (m->slot[k].key == NGI_EMPTY_KEY) continue;

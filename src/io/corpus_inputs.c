@@ -77,7 +77,8 @@ int ngi_gz_read(ngi_job *j, gzFile g, unsigned char *buf, unsigned n)
                          j->path, m ? m : "zlib error");
         return -1;
     }
-    return r;
+    if (r > 0) ngi_job_chunk(j, (size_t)r);
+    return j->err ? -1 : r;
 }
 
 /* ------------------------------------------------------------------ the time map */

@@ -134,11 +134,15 @@ typedef struct {
     /* the current n-gram: pass 1 local word ids, pass 2 vocabulary ids (-1: none) */
     int64_t gram_id[8];
     int gram_n;
+    struct ngi_live *live;  /* the pass's progress and stop request (NULL: none) */
     /* statistics */
     uint64_t bytes, lines, tokens, invalid, long_tokens;
     uint64_t ngrams_kept, ngrams_dropped, years_dropped, in_vocab;
 } ngi_job;
 
+/* After each chunk read (ngi_gz_read calls it): progress every 64 MiB of the pass, and a
+ * stop request from the progress callback (the job then fails with NG_EINTERRUPTED). */
+void ngi_job_chunk(ngi_job *j, size_t n);
 /* Records a failure in the job (the first one stays): format and args as ngi_fail. */
 void ngi_job_fail(ngi_job *j, ng_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Events from the readers (corpus_build.c sends them to the pass). The time of what
@@ -192,7 +196,7 @@ void ngi_vocab_gram(ngi_job *j, const char *const *w, const size_t *len, int n);
 void ngi_vocab_gram_count(ngi_job *j, int64_t match);
 ng_status ngi_vocab_acc_init(ngi_vocab_acc *a);
 void ngi_vocab_acc_free(ngi_vocab_acc *a);
-ng_status ngi_vocab_merge(ngi_vocab_acc *a, const ngi_job *j);
+ng_status ngi_vocab_merge(ngi_vocab_acc *a, ngi_job *j);
 /* The slices (sorted by time) and the top p->vocab words by relative frequency averaged
  * over slices (ties: larger total, then byte order), into b (vocab, T, times) and out
  * (T, W, time, tokens, word, word_count). */
@@ -205,7 +209,7 @@ void ngi_cooc_token(ngi_job *j, const char *w, size_t len);
 void ngi_cooc_line_end(ngi_job *j);
 void ngi_cooc_gram(ngi_job *j, const char *const *w, const size_t *len, int n);
 void ngi_cooc_gram_count(ngi_job *j, int64_t match);
-ng_status ngi_cooc_merge(ngi_map *global, size_t T, const ngi_job *j);
+ng_status ngi_cooc_merge(ngi_map *global, size_t T, ngi_job *j);
 /* The tables as sorted entries into out (slice_ptr, i, j, n); frees the tables. */
 ng_status ngi_cooc_finish(ngi_map *global, size_t T, size_t W, ng_corpus *out);
 /* Adds w to the pair (a, b) (both directions: 2w on the diagonal). */

@@ -126,8 +126,25 @@ void ngi_vocab_acc_free(ngi_vocab_acc *a)
     memset(a, 0, sizeof *a);
 }
 
-ng_status ngi_vocab_merge(ngi_vocab_acc *a, const ngi_job *j)
+ng_status ngi_vocab_merge(ngi_vocab_acc *a, ngi_job *j)
 {
+    if (a->words.n == 0 && a->ns == 0) { /* the first file's tables are taken as they are */
+        ngi_vocab_acc_free(a);
+        a->words = j->words;
+        a->counts = j->counts;
+        a->slice_of = j->slice_of;
+        a->stime = j->stime;
+        a->stok = j->stok;
+        a->ns = j->ns;
+        a->scap = j->scap;
+        memset(&j->words, 0, sizeof j->words);
+        memset(&j->counts, 0, sizeof j->counts);
+        memset(&j->slice_of, 0, sizeof j->slice_of);
+        j->stime = NULL;
+        j->stok = NULL;
+        j->ns = j->scap = 0;
+        return NG_OK;
+    }
     int64_t *gs = ngi_xmalloc((j->ns + 1) * sizeof *gs);
     int64_t *gw = ngi_xmalloc((j->words.n + 1) * sizeof *gw);
     ng_status s = gs && gw ? NG_OK : NG_ENOMEM;
