@@ -23,6 +23,7 @@ int main(int argc, char **argv)
     ng_optim *opt = NULL;
     ng_net_task *task = NULL;
     ng_optim_params op = ng_optim_default_params(NG_OPT_KFAC);
+    op.kfac.curvature = NG_KFAC_BLOCKDIAG; /* the cheaper inverse; the paper's is tridiag */
     ng_net_task_params tp = ng_net_task_default_params();
     ng_train_params run = ng_train_default_params();
     run.steps = argc > 2 ? atol(argv[2]) : 100;

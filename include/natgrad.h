@@ -442,6 +442,35 @@ NG_API ng_status ng_gauss_mf_loss(void *user, const float *Z, float *grad, doubl
 NG_API ng_status ng_gauss_mf_rank_bound(const ng_gauss_mf *m, double *bound);
 /* Z ~ N(0, stddev^2) i.i.d. (T*N*d floats). */
 NG_API void ng_gauss_mf_init(const ng_gauss_mf *m, ng_rng *rng, double stddev, float *Z);
+/* The paper's toy experiment (section 5.1) as one object: ng_gauss_mf_toy's model, a
+ * chain prior with coupling lambda, L* (ng_gauss_mf_rank_bound: the exact optimum, as
+ * all X_t are equal) and the initial Z. */
+typedef struct {
+    size_t T, rows, cols, d; /* 30, 10 x 10, 3 */
+    double lambda;           /* 10 */
+    double noise_var;        /* 1e-3 */
+    double init_std;         /* 1: Z ~ N(0, init_std^2) */
+    uint64_t data_seed;      /* 42: Ubar, Vbar and the noise */
+    uint64_t seed;           /* 1: the initialisation seed of a single run (ng_toy_init
+                                takes the seed as an argument, for runs over many seeds) */
+    int init_equal;          /* 0; 1: every slice starts from the same draw (no twist and no
+                                wall: the floor a symmetry phase can reach; diagnostic) */
+} ng_toy_params;
+NG_API ng_toy_params ng_toy_default_params(void);
+typedef struct ng_toy ng_toy;
+NG_API ng_status ng_toy_new(const ng_toy_params *p, ng_toy **out);
+NG_API void ng_toy_free(ng_toy *t);
+NG_API const ng_toy_params *ng_toy_get_params(const ng_toy *t);
+NG_API ng_gauss_mf *ng_toy_model(const ng_toy *t);
+NG_API const ng_graph *ng_toy_graph(const ng_toy *t);
+NG_API size_t ng_toy_num_vectors(const ng_toy *t); /* N = rows + cols */
+NG_API size_t ng_toy_size(const ng_toy *t);        /* T * N * d floats of Z */
+NG_API double ng_toy_optimum(const ng_toy *t);     /* L* */
+/* The initial Z (ng_toy_size floats) of initialisation seed `seed`. */
+NG_API void ng_toy_init(const ng_toy *t, uint64_t seed, float *Z);
+/* ng_goldstone_new on the toy's graph and model, working on Z. */
+NG_API ng_status ng_toy_goldstone_new(ng_toy *t, const ng_goldstone_params *gp, float *Z,
+                                      ng_goldstone **out);
 /* --- dynamic Bernoulli MF on ratings (dmf) --- */
 /* Model 2 of the spec (paper section 5.2) on MovieLens-style ratings
  * (ratings_prep.c, dmf_bernoulli.c, synth_ratings.c).
@@ -510,6 +539,14 @@ typedef struct {
 NG_API ng_status ng_dmf_evaluate(const ng_dmf_model *m, const float *Z, ng_dmf_eval *out);
 /* Z ~ N(0, stddev^2) i.i.d. (T*N*d floats), independently in every bin. */
 NG_API void ng_dmf_init(const ng_dmf_model *m, ng_rng *rng, double stddev, float *Z);
+/* The model's settings as 'natgrad dmf train' uses them. */
+typedef struct {
+    size_t dim;      /* d (30) */
+    double lambda;   /* chain coupling of the bins (10) */
+    double gamma;    /* local L2 strength (1) */
+    double init_std; /* std of the random initial vectors (0.1) */
+} ng_dmf_params;
+NG_API ng_dmf_params ng_dmf_default_params(void);
 
 /* Synthetic MovieLens-like ratings from known factors that drift slowly in time:
  * u_i(tau), v_j(tau) in R^dim are random walks (knots every span/32, interpolated
@@ -1048,12 +1085,28 @@ typedef struct {
                                       Procrustes per edge) */
 } ng_goldstone_task_params;
 typedef struct ng_goldstone_task ng_goldstone_task;
-/* gs works on Z (T x N x d, owned by the caller); both must outlive the task. */
+/* gs works on Z (T x N x d, owned by the caller: the array given to ng_goldstone_new);
+ * gs, Z and p's columns must outlive the task. A step is ng_goldstone_step without wall
+ * counting; it reports loss, ell, psi (at the step's starting point) and
+ * symmetry_seconds (of this step). Neither a step nor a row allocates. */
 NG_API ng_status ng_goldstone_task_new(ng_goldstone *gs, float *Z,
                                        const ng_goldstone_task_params *p,
                                        ng_goldstone_task **out);
 NG_API void ng_goldstone_task_free(ng_goldstone_task *t);
 NG_API ng_task ng_goldstone_task_get(ng_goldstone_task *t);
+/* State protocol: "Z" (F32 T x N x d), "symmetry_seconds" (F64, 1), then
+ * ng_goldstone_state's arrays. */
+NG_API size_t ng_goldstone_task_state(ng_goldstone_task *t, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_goldstone_task_state_loaded(ng_goldstone_task *t);
+/* The built-in models as tasks: dmf (model name "dmf"; columns train_ll, valid_ll,
+ * test_ll, train_acc, valid_acc, test_acc from ng_dmf_evaluate) and the toy (model name
+ * "goldstone-toy"; column gap = loss - L*). count_walls is 0; the model must outlive the
+ * task. */
+NG_API ng_goldstone_task_params ng_dmf_task_params(ng_dmf_model *m);
+NG_API ng_goldstone_task_params ng_toy_task_params(ng_toy *t);
+/* The toy experiment's run: 20000 steps, a row every 10, a checkpoint every 1000 (the
+ * rest as ng_train_default_params). */
+NG_API ng_train_params ng_toy_train_params(void);
 
 #ifdef __cplusplus
 }

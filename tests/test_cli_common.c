@@ -849,7 +849,7 @@ static void test_cli_train(void)
     int r = train_captured(&spec, &task, &tp, &st, &err);
     NG_CHECK_MSG(r == NG_EXIT_OK && st.step == 3 && !st.stopped, "r %d: %s", r, err);
     NG_CHECK_MSG(strstr(err, "count step 0/3 | 0.0 s | x 0 twice 0\n") &&
-                     strstr(err, "count step 3/3 | ") && strstr(err, " s | x 3 | x 3 twice 6\n") &&
+                     strstr(err, "count step 3/3 | ") && strstr(err, " s | x 3 | twice 6\n") &&
                      strstr(err, "natgrad count: done after 3 steps"),
                  "'%s'", err);
     NG_CHECK(tp.progress == NULL && tp.settings == NULL); /* tp left as it was */

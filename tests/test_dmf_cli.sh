@@ -37,12 +37,21 @@ expect_train_fail() {
 if "$BIN" dmf train --help >"$T/help" 2>"$T/err"; then
     miss=""
     for o in --ratings --bins --binning --dim --lambda --gamma --optimizer --lr --symmetry \
-        --k1 --k2 --steps --seed --log --out --threads --eval-every --checkpoint --resume; do
+        --k1 --k2 --steps --seed --log --out --threads --eval-every --checkpoint --resume --init-std; do
         grep -qF -- "$o " "$T/help" || miss="$miss $o"
     done
-    grep -q "default 100)" "$T/help" || miss="$miss default-bins"
-    grep -q "default 30)" "$T/help" || miss="$miss default-dim"
-    grep -q "lambda (default 10)" "$T/help" || miss="$miss default-lambda"
+    # the defaults are the library's (ng_dmf_prep_default_params, ng_dmf_default_params,
+    # ng_goldstone_default_params, ng_train_default_params)
+    grep -q -- "--bins T .*\[100\]" "$T/help" || miss="$miss default-bins"
+    grep -q -- "--dim D .*\[30\]" "$T/help" || miss="$miss default-dim"
+    grep -q "lambda \[10\]" "$T/help" || miss="$miss default-lambda"
+    grep -q -- "--init-std S .*\[0.1\]" "$T/help" || miss="$miss default-init-std"
+    grep -q -- "--k1 N .*\[50\]" "$T/help" || miss="$miss default-k1"
+    grep -q -- "--steps N .*\[1000\]" "$T/help" || miss="$miss default-steps"
+    grep -q "\[adagrad\]" "$T/help" || miss="$miss default-optimizer"
+    for o in --paper --gauge-clip --apply-fraction --rotation --lr-sbar --grad-clip --eps --time-limit; do
+        grep -qF -- "$o " "$T/help" || miss="$miss $o"
+    done
     if [ -z "$miss" ]; then ok "train --help"; else bad "train --help" "missing:$miss"; fi
 else
     bad "train --help" "non-zero exit"
@@ -78,6 +87,8 @@ usage_err "gauge solver bad" --gauge-solver dmf train --ratings x.csv --gauge-so
 usage_err "rho-scale 0" --rho-scale dmf train --ratings x.csv --rho-scale 0
 usage_err "lr nan" --lr dmf train --ratings x.csv --lr nan
 usage_err "unknown option" --frob dmf train --ratings x.csv --frob
+usage_err "old --paper-gauge" --paper-gauge dmf train --ratings x.csv --paper-gauge
+usage_err "gauge-clip -1" --gauge-clip dmf train --ratings x.csv --gauge-clip -1
 usage_err "missing ratings" --ratings dmf train --steps 3
 usage_err "resume without checkpoint" --checkpoint dmf train --ratings x.csv --resume
 usage_err "synth users -5" --users dmf synth --out x.csv --users -5
@@ -140,7 +151,9 @@ if expect_rc "train short" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --
     grep -q "dmf train | seed 1" "$T/err" && ok "train banner" || bad "train banner" "$(head -n 2 "$T/err")"
     ls "$O" | grep -q '\.tmp' && bad "train no temp files" "$(ls "$O")" || ok "train no temp files"
 fi
-for opt in "--optimizer adam" "--optimizer gd" "--symmetry none" "--symmetry sync" "--symmetry sync+goldstone" "--binning count"; do
+for opt in "--optimizer adam" "--optimizer gd" "--symmetry none" "--symmetry sync" "--symmetry sync+goldstone" \
+    "--binning count" "--paper" "--symmetry goldstone --gauge-clip 0.5 --rotation exp" \
+    "--optimizer adam --lr 0.01 --lr-sbar 10 --grad-clip 1"; do
     # shellcheck disable=SC2086
     expect_rc "train $opt" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --steps 4 --k1 2 $opt
 done

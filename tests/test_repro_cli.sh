@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# test_repro_cli.sh - 'natgrad repro goldstone-toy': CSV log, --help, bad values (exit 2),
-# SIGINT -> loadable checkpoint and --resume to the requested step count, a checkpoint of
-# another model rejected with a one-line error, --seeds table, --figure.
+# test_repro_cli.sh - 'natgrad repro goldstone-toy': CSV log (row k = the state after k
+# steps), --help, bad values (exit 2), SIGINT -> loadable checkpoint and --resume to the
+# requested step count, a resume with other settings or of another model rejected with a
+# one-line error, --seeds table, --figure.
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
 test_setup repro_cli
 
 # --- a short run writes the CSV with every column -------------------------------------
-"$BIN" repro goldstone-toy --method sync --steps 200 --log "$T/a.csv" >"$T/a.out" 2>"$T/a.err"
+"$BIN" repro goldstone-toy --symmetry sync --steps 200 --log "$T/a.csv" >"$T/a.out" 2>"$T/a.err"
 rc=$?
 check "short run exits 0" test $rc -eq 0
-check "csv header" test "$(head -1 "$T/a.csv")" = "step,seconds,loss,ell,psi,gap,walls,symmetry_seconds"
+check "csv header" test "$(head -1 "$T/a.csv")" = "step,seconds,loss,ell,psi,gap,symmetry_seconds,walls"
 rows=$(($(wc -l <"$T/a.csv") - 1))
-check "csv rows (21 = every 10th step + the last)" test "$rows" -eq 21
-check "csv last step 199" test "$(tail -1 "$T/a.csv" | cut -d, -f1)" = "199"
+check "csv rows (21 = steps 0, 10, ..., 200)" test "$rows" -eq 21
+check "csv first step 0" test "$(sed -n 2p "$T/a.csv" | cut -d, -f1)" = "0"
+check "csv last step 200" test "$(tail -1 "$T/a.csv" | cut -d, -f1)" = "200"
 check "csv has no nan/inf" bash -c "! grep -qiE 'nan|inf' '$T/a.csv'"
-check "csv walls column filled" bash -c "tail -1 '$T/a.csv' | cut -d, -f7 | grep -qE '^[0-9]+$'"
-check "banner printed" grep -q "goldstone-toy | method sync" "$T/a.err"
+check "csv walls column filled" bash -c "tail -1 '$T/a.csv' | cut -d, -f8 | grep -qE '^[0-9]+$'"
+check "banner printed" grep -q "repro | seed 1 | .*symmetry sync" "$T/a.err"
 check "final line" grep -q "^method sync: 200 steps" "$T/a.out"
+# the last row is the final state the closing line reports
+lg=$(tail -1 "$T/a.csv" | cut -d, -f6)
+fg=$(sed -n 's/.* gap = \([^,]*\),.*/\1/p' "$T/a.out")
+check "last row is the final state ($lg vs $fg)" awk -v a="$lg" -v b="$fg" 'BEGIN { exit !(a - b < 1e-3 * b && b - a < 1e-3 * b) }'
+# --symmetry none is the inner optimiser alone, named gd in the closing line
+"$BIN" repro goldstone-toy --symmetry none --steps 20 >"$T/g.out" 2>/dev/null
+check "--symmetry none" grep -q "^method gd: 20 steps" "$T/g.out"
 # the gap falls during the run
 g0=$(sed -n 2p "$T/a.csv" | cut -d, -f6)
 g1=$(tail -1 "$T/a.csv" | cut -d, -f6)
@@ -26,11 +35,14 @@ check "gap decreases" awk -v a="$g0" -v b="$g1" 'BEGIN { exit !(b < a) }'
 "$BIN" repro --help >"$T/h.out" 2>"$T/h.err"
 rc=$?
 check "--help exits 0" test $rc -eq 0
-for opt in --method --seed --data-seed --steps --log --seeds --figure --checkpoint --checkpoint-every \
-    --resume --k1 --k2 --rho-scale --gauge-solver --gauge-reset --rotation --clip --optimizer --paper --lr; do
+for opt in --symmetry --seed --data-seed --steps --log --eval-every --seeds --figure --checkpoint \
+    --checkpoint-every --resume --k1 --k2 --rho-scale --gauge-solver --gauge-reset --rotation --gauge-clip \
+    --apply-fraction --optimizer --paper --lr --lr-sbar --grad-clip --init-equal; do
     grep -q -- "$opt" "$T/h.out" || { bad "--help documents $opt"; continue; }
 done
-check "--help shows defaults" grep -q "default 50" "$T/h.out"
+check "--help shows the library's defaults" bash -c "grep -q -- '--k1 N .*\[50\]' '$T/h.out' &&
+    grep -q -- '--steps N .*\[20000\]' '$T/h.out' && grep -q -- '--T N .*\[30\]' '$T/h.out' &&
+    grep -q -- '--eval-every K .*\[10\]' '$T/h.out'"
 check "--help on stdout only" test ! -s "$T/h.err"
 
 # --- bad values exit 2 with a message naming the option ------------------------------
@@ -43,7 +55,11 @@ expect2() { # expect2 WORD ARGS...: exit status 2 and WORD in stderr
 }
 expect2 --steps goldstone-toy --steps abc
 expect2 --steps goldstone-toy --steps -5
-expect2 --method goldstone-toy --method newton
+expect2 --symmetry goldstone-toy --symmetry newton
+expect2 --method goldstone-toy --method gd
+expect2 --log-every goldstone-toy --log-every 10
+expect2 --clip goldstone-toy --clip 0.1
+expect2 "no limit" goldstone-toy --seeds 1..2 --steps 0
 expect2 --rotation goldstone-toy --rotation quaternion
 expect2 --gauge-solver goldstone-toy --gauge-solver newton
 expect2 --k1 goldstone-toy --k1 0
@@ -56,8 +72,8 @@ expect2 --checkpoint goldstone-toy --resume
 
 # --- SIGINT: checkpoint, exit 130, resume to the requested step count ------------------
 CK="$T/ck"
-"$BIN" repro goldstone-toy --method goldstone --steps 2000000 --checkpoint "$CK" --checkpoint-every 1000000 \
-    --log "$T/i.csv" --log-every 50 >"$T/i.out" 2>"$T/i.err" &
+"$BIN" repro goldstone-toy --symmetry goldstone --steps 2000000 --checkpoint "$CK" --checkpoint-every 1000000 \
+    --log "$T/i.csv" --eval-every 50 >"$T/i.out" 2>"$T/i.err" &
 pid=$!
 for _ in $(seq 1 600); do # wait until the loop runs (rows are being logged)
     [ -f "$T/i.csv" ] && [ "$(wc -l <"$T/i.csv")" -ge 3 ] && break
@@ -68,39 +84,49 @@ wait $pid
 rc=$?
 check "SIGINT exits 130" test $rc -eq 130
 check "checkpoint written" test -f "$CK/MANIFEST"
-check "interrupt message" grep -q "interrupted after step" "$T/i.err"
+check "interrupt message" grep -q "interrupted at step" "$T/i.err"
 saved=$(sed -n 's/^step \([0-9]*\)$/\1/p' "$CK/MANIFEST")
 check "checkpoint step recorded" test -n "$saved"
 saved=${saved:-0}
 target=$((saved + 120))
-"$BIN" repro goldstone-toy --method goldstone --steps $target --checkpoint "$CK" --resume --log "$T/i.csv" \
-    --log-every 50 >"$T/r.out" 2>"$T/r.err"
+"$BIN" repro goldstone-toy --symmetry goldstone --steps $target --checkpoint "$CK" --resume --log "$T/i.csv" \
+    --eval-every 50 >"$T/r.out" 2>"$T/r.err"
 rc=$?
 check "resume exits 0" test $rc -eq 0
 check "resumed from the checkpoint" grep -q "resumed from .* at step $saved" "$T/r.err"
 check "resume reaches the requested steps" grep -q "^method goldstone: $target steps" "$T/r.out"
-check "csv continues to the last step" test "$(tail -1 "$T/i.csv" | cut -d, -f1)" = "$((target - 1))"
+check "csv continues to the last step" test "$(tail -1 "$T/i.csv" | cut -d, -f1)" = "$target"
 check "csv has one header" test "$(grep -c '^step,' "$T/i.csv")" -eq 1
 check "checkpoint at the end" grep -q "^step $target$" "$CK/MANIFEST"
 
 # --- a resumed run ends exactly where an uninterrupted one does -----------------------
-"$BIN" repro goldstone-toy --method sync+goldstone --steps 300 --seed 3 >"$T/u.out" 2>/dev/null
-"$BIN" repro goldstone-toy --method sync+goldstone --steps 170 --seed 3 --checkpoint "$T/ck2" >/dev/null 2>&1
-"$BIN" repro goldstone-toy --method sync+goldstone --steps 300 --seed 3 --checkpoint "$T/ck2" --resume \
-    >"$T/u2.out" 2>/dev/null
+"$BIN" repro goldstone-toy --symmetry sync+goldstone --steps 300 --seed 3 --log "$T/u.csv" --eval-every 10 \
+    >"$T/u.out" 2>/dev/null
+"$BIN" repro goldstone-toy --symmetry sync+goldstone --steps 170 --seed 3 --checkpoint "$T/ck2" \
+    --log "$T/u2.csv" --eval-every 10 >/dev/null 2>&1
+"$BIN" repro goldstone-toy --symmetry sync+goldstone --steps 300 --seed 3 --checkpoint "$T/ck2" --resume \
+    --log "$T/u2.csv" --eval-every 10 >"$T/u2.out" 2>/dev/null
 lu=$(sed -n 's/.* L = \([^ ]*\) .*/\1/p' "$T/u.out")
 lr=$(sed -n 's/.* L = \([^ ]*\) .*/\1/p' "$T/u2.out")
 check "resume reproduces the uninterrupted run ($lu vs $lr)" test -n "$lu" -a "$lu" = "$lr"
+# the logs agree in every column but the timings (seconds, symmetry_seconds)
+check "resumed log equals the uninterrupted one" cmp <(cut -d, -f1,3-6,8 "$T/u.csv") <(cut -d, -f1,3-6,8 "$T/u2.csv")
+"$BIN" repro goldstone-toy --symmetry sync+goldstone --steps 320 --seed 3 --k1 20 --checkpoint "$T/ck2" --resume \
+    >"$T/o.out" 2>"$T/o.err"
+rc=$?
+check "resume with other settings: exit 1" test $rc -eq 1
+check "resume with other settings: names the setting" grep -q "k1 50 (checkpoint) vs 20 (now)" "$T/o.err"
 
 # --- a checkpoint of another model is rejected ---------------------------------------
 cp -r "$CK" "$T/other"
 sed -i 's/^model .*/model dmf-ratings/' "$T/other/MANIFEST"
-"$BIN" repro goldstone-toy --steps 10 --checkpoint "$T/other" --resume >"$T/o.out" 2>"$T/o.err"
+"$BIN" repro goldstone-toy --symmetry goldstone --steps 10 --checkpoint "$T/other" --resume >"$T/o.out" 2>"$T/o.err"
 rc=$?
 check "other model: exit 1" test $rc -eq 1
 check "other model: one-line error naming the model" bash -c "[ \$(wc -l <'$T/o.err') -le 2 ] && grep -q 'dmf-ratings' '$T/o.err'"
 "$BIN" repro goldstone-toy --steps 10 --checkpoint "$T/none" --resume >"$T/n.out" 2>"$T/n.err"
-check "missing checkpoint: exit 1" test $? -eq 1
+rc=$?
+check "missing checkpoint: starts from step 0" bash -c "[ $rc -eq 0 ] && grep -q 'starting from step 0' '$T/n.err'"
 
 # --- --seeds table --------------------------------------------------------------------
 "$BIN" repro goldstone-toy --seeds 1..2 --steps 300 >"$T/s.out" 2>"$T/s.err"

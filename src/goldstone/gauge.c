@@ -17,12 +17,26 @@ static void mm(size_t d, double alpha, const double *A, const double *B, double 
                 B, (int)d, beta, C, (int)d);
 }
 
+/* Short vectors in one serial sum; long ones in SUMSQ_NBLK fixed blocks added in order,
+ * so the sum (rho') is the same for any thread count. */
+enum { SUMSQ_NBLK = 64 };
 double ngi_sumsq(const float *Z, size_t n)
 {
     double s = 0.0;
-    const long ln = (long)n;
-#pragma omp parallel for schedule(static) reduction(+ : s) if (ln > 65536)
-    for (long k = 0; k < ln; k++) s += (double)Z[k] * Z[k];
+    if (n <= 65536) {
+        for (size_t k = 0; k < n; k++) s += (double)Z[k] * Z[k];
+        return s;
+    }
+    double part[SUMSQ_NBLK];
+    const size_t bs = (n + SUMSQ_NBLK - 1) / SUMSQ_NBLK;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < SUMSQ_NBLK; b++) {
+        size_t lo = (size_t)b * bs, hi = lo + bs < n ? lo + bs : n;
+        double t = 0.0;
+        for (size_t k = lo; k < hi; k++) t += (double)Z[k] * Z[k];
+        part[b] = t;
+    }
+    for (int b = 0; b < SUMSQ_NBLK; b++) s += part[b];
     return s;
 }
 

@@ -176,6 +176,22 @@ void ng_goldstone_free(ng_goldstone *gs)
 int64_t ng_goldstone_steps(const ng_goldstone *gs) { return gs->steps; }
 const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs) { return &gs->p; }
 
+const ng_graph *ngi_goldstone_graph(const ng_goldstone *gs) { return gs->g; }
+
+float *ngi_goldstone_z(const ng_goldstone *gs, size_t *T, size_t *N, size_t *d)
+{
+    if (T) *T = gs->T;
+    if (N) *N = gs->N;
+    if (d) *d = gs->d;
+    return gs->Z;
+}
+
+ng_status ngi_goldstone_count_walls(ng_goldstone *gs, int *walls)
+{
+    return ngi_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, walls, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
+                              gs->ws.rot, gs->ws.rot_len);
+}
+
 static ng_status phase(ng_goldstone *gs)
 {
     ng_status st = NG_OK;
@@ -255,9 +271,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
         double t1 = now_s();
         if (count_walls) {
             int w = 0;
-            st = ngi_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
-                                   gs->ws.rot, gs->ws.rot_len);
-            if (st) return st;
+            if ((st = ngi_goldstone_count_walls(gs, &w))) return st;
             st0.walls = w;
         }
         if ((st = phase(gs))) return st;
@@ -268,9 +282,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
         st0.symmetry_seconds = now_s() - t1;
     } else if (count_walls) {
         int w = 0;
-        st = ngi_count_walls_ws(gs->g, gs->N, gs->d, gs->Z, &w, gs->ws.M, gs->ws.Rd, gs->ws.Mf,
-                               gs->ws.rot, gs->ws.rot_len);
-        if (st) return st;
+        if ((st = ngi_goldstone_count_walls(gs, &w))) return st;
         st0.walls = w;
     }
     st0.seconds = now_s() - t0;

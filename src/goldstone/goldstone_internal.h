@@ -80,6 +80,12 @@ ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *wall
 ng_status ngi_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
                             double *M, double *R, float *Mf, double *rws, size_t rws_len);
 
+/* The method's graph, sizes and parameters array Z (for the training task). */
+const ng_graph *ngi_goldstone_graph(const ng_goldstone *gs);
+float *ngi_goldstone_z(const ng_goldstone *gs, size_t *T, size_t *N, size_t *d);
+/* Reflection walls at the current Z in the method's workspace (no allocation). */
+ng_status ngi_goldstone_count_walls(ng_goldstone *gs, int *walls);
+
 /* Breadth-first spanning tree from node 0: order[k] is the k-th visited node,
  * parent[t] its parent (parent[0] = 0) and pedge[t] the edge to it. */
 void ngi_graph_bfs(const ng_graph *g, size_t *order, size_t *parent, size_t *pedge);

@@ -278,41 +278,54 @@ ng_status ng_graph_edge(const ng_graph *g, size_t e, size_t *a, size_t *b, doubl
     return NG_OK;
 }
 
-/* One pass over Z: each thread owns a range of the N*d entries of every slice, so the
- * gradient writes never collide; psi is reduced in double. */
+/* psi's share of the coordinates [lo, hi) of every slice, over all edges; with grad, adds
+ * L Z there too. */
+static double psi_block(const ng_graph *g, size_t nd, const float *Z, float *grad, size_t lo, size_t hi)
+{
+    double acc = 0.0;
+    for (size_t e = 0; e < g->n_edges; e++) {
+        const float *za = Z + g->ea[e] * nd, *zb = Z + g->eb[e] * nd;
+        float w = (float)g->ew[e];
+        double s = 0.0;
+        if (grad) {
+            float *ga = grad + g->ea[e] * nd, *gb = grad + g->eb[e] * nd;
+            for (size_t k = lo; k < hi; k++) {
+                double diff = (double)za[k] - zb[k];
+                s += diff * diff;
+                ga[k] += w * (float)diff;
+                gb[k] -= w * (float)diff;
+            }
+        } else {
+            for (size_t k = lo; k < hi; k++) {
+                double diff = (double)za[k] - zb[k];
+                s += diff * diff;
+            }
+        }
+        acc += g->ew[e] * s;
+    }
+    return acc;
+}
+
+/* One pass over Z in blocks of PSI_BLK coordinates of every slice: threads own blocks, so
+ * the gradient writes never collide. The blocks' shares are added in block order (a
+ * batch at a time, no allocation), so psi is the same for any thread count: the row of a
+ * training run and the step taken at the same point agree bit for bit. */
+enum { PSI_BLK = 256, PSI_BATCH = 1024 };
 static double psi_pass(const ng_graph *g, size_t N, size_t d, const float *Z, float *grad)
 {
     size_t nd = N * d, m = g->n_edges;
-    double psi = 0.0;
+    double psi = 0.0, part[PSI_BATCH];
     if (nd == 0 || m == 0) return 0.0;
-    const size_t *ea = g->ea, *eb = g->eb;
-    const double *ew = g->ew;
-    const long nblk = (long)((nd + 255) / 256);
-#pragma omp parallel for schedule(static) reduction(+ : psi) if (nd * m > 65536)
-    for (long blk = 0; blk < nblk; blk++) {
-        size_t lo = (size_t)blk * 256, hi = lo + 256 < nd ? lo + 256 : nd;
-        double acc = 0.0;
-        for (size_t e = 0; e < m; e++) {
-            const float *za = Z + ea[e] * nd, *zb = Z + eb[e] * nd;
-            float w = (float)ew[e];
-            double s = 0.0;
-            if (grad) {
-                float *ga = grad + ea[e] * nd, *gb = grad + eb[e] * nd;
-                for (size_t k = lo; k < hi; k++) {
-                    double diff = (double)za[k] - zb[k];
-                    s += diff * diff;
-                    ga[k] += w * (float)diff;
-                    gb[k] -= w * (float)diff;
-                }
-            } else {
-                for (size_t k = lo; k < hi; k++) {
-                    double diff = (double)za[k] - zb[k];
-                    s += diff * diff;
-                }
-            }
-            acc += ew[e] * s;
+    const int par = nd * m > 65536;
+    const long nblk = (long)((nd + PSI_BLK - 1) / PSI_BLK);
+    for (long b0 = 0; b0 < nblk; b0 += PSI_BATCH) {
+        const long nb = nblk - b0 < PSI_BATCH ? nblk - b0 : PSI_BATCH;
+#pragma omp parallel for schedule(static) if (par)
+        for (long j = 0; j < nb; j++) {
+            size_t lo = (size_t)(b0 + j) * PSI_BLK, hi = lo + PSI_BLK < nd ? lo + PSI_BLK : nd;
+            part[j] = psi_block(g, nd, Z, grad, lo, hi);
         }
-        psi += acc;
+        for (long j = 0; j < nb; j++) psi += part[j];
     }
     return 0.5 * psi;
 }

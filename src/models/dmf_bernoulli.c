@@ -311,3 +311,42 @@ double ngi_dmf_loss_grad_ref(const ng_dmf_data *data, size_t d, double gamma, co
     }
     return L;
 }
+
+ng_dmf_params ng_dmf_default_params(void)
+{
+    ng_dmf_params p;
+    memset(&p, 0, sizeof p);
+    p.dim = 30;
+    p.lambda = 10.0;
+    p.gamma = 1.0;
+    p.init_std = 0.1;
+    return p;
+}
+
+static const char *const k_dmf_cols[] = {"train_ll",  "valid_ll",  "test_ll",
+                                         "train_acc", "valid_acc", "test_acc"};
+
+static ng_status dmf_row(void *user, const float *Z, double loss, double *vals)
+{
+    (void)loss;
+    ng_dmf_eval ev;
+    ng_status st = ng_dmf_evaluate(user, Z, &ev);
+    if (st) return st;
+    for (int s = 0; s < 3; s++) {
+        vals[s] = ev.ll[s];
+        vals[3 + s] = ev.acc[s];
+    }
+    return NG_OK;
+}
+
+ng_goldstone_task_params ng_dmf_task_params(ng_dmf_model *m)
+{
+    ng_goldstone_task_params p;
+    memset(&p, 0, sizeof p);
+    p.name = "dmf";
+    p.cols = k_dmf_cols;
+    p.n_cols = sizeof k_dmf_cols / sizeof k_dmf_cols[0];
+    p.eval = dmf_row;
+    p.user = m;
+    return p;
+}
