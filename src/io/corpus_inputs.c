@@ -1,6 +1,6 @@
 /* corpus_inputs.c - what a corpus is built from: the inputs (directories, files) as a
  * list of files with their kind and, for text, their time (from the name or from a
- * "file,time" CSV); the streaming helpers the readers share. */
+ * "file,time" CSV); the streaming and parsing the readers share. */
 #include "corpus_internal.h"
 
 #include <dirent.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ------------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------------ parsing, streaming */
 
 int ngi_parse_double(const char *s, size_t n, double *out)
 {
