@@ -279,6 +279,154 @@ NG_API ng_status ng_curves_write_dir(const char *dir, size_t n_train, size_t n_t
  * business (the CLI maps names such as fashion-mnist to directories). */
 NG_API ng_status ng_data_source_load(const char *spec, ng_dataset *out);
 
+/* --- dynamic word embeddings: corpora (corpus*.c) ----------------------------------
+ * The data of dynamic word embeddings: per time slice t, the symmetric co-occurrence
+ * counts n+_{ij,t} of a vocabulary of W words (docs/dwe.md, "Corpus directory"). */
+typedef struct {
+    size_t T, W;            /* slices, vocabulary size */
+    double *time;           /* T: each slice's time (years; the first year of a grouped slice) */
+    int64_t *tokens;        /* T: tokens in each slice (all, in-vocabulary or not) */
+    char **word;            /* W: UTF-8 words, rank order (most frequent first) */
+    double *word_count;     /* W: count over all slices */
+    int64_t *slice_ptr;     /* T + 1: entries of slice t are [slice_ptr[t], slice_ptr[t+1]) */
+    int32_t *i, *j;         /* entries with i <= j, sorted by (t, i, j); n+ is symmetric */
+    float *n;               /* weighted co-occurrence count n+_{ij,t} (= n+_{ji,t}) */
+    int window;             /* the window c used */
+    /* corpus.txt's other keys */
+    int lowercase;          /* 1 when words were lower-cased */
+    int slice_years;        /* years per slice; 0: each distinct time is a slice */
+    int64_t min_count;      /* words seen fewer times were left out */
+    char *source;           /* what the counts came from: text, tsv, ngram, synth-... */
+} ng_corpus;
+/* A diagonal entry n+_{ii,t} holds both directions of a pair of equal words (the rule
+ * adds w to n+_{ab} and to n+_{ba}; for a = b that is one cell, 2w). Every pointer of
+ * ng_corpus (each word too) is malloc'ed separately; ng_corpus_free frees them all. */
+NG_API ng_status ng_corpus_read(const char *dir, ng_corpus *out);
+NG_API ng_status ng_corpus_write(const char *dir, const ng_corpus *c); /* atomic: DIR.tmp then rename */
+NG_API void ng_corpus_free(ng_corpus *c);
+/* What ng_corpus_read and ng_corpus_write check: sizes, 0 <= i <= j < W, (i, j) strictly
+ * increasing within a slice, n finite and >= 0, times finite and strictly increasing,
+ * words non-empty, unique, valid UTF-8 without tab or newline. NG_EFORMAT names the first
+ * offence. */
+NG_API ng_status ng_corpus_check(const ng_corpus *c);
+
+/* Tokens longer than this many bytes count as tokens but are never words. */
+#define NG_CORPUS_MAX_WORD 255
+
+/* Building a corpus from text or Google Books n-grams: two streaming passes over the
+ * inputs (word counts per slice -> the vocabulary; then pair counts of vocabulary words),
+ * files in parallel, each with its own tables, merged in input order: the result does
+ * not depend on the thread count. Memory grows with the count tables, not the input. */
+typedef enum {
+    NG_CORPUS_AUTO = 0, /* a directory is text files, a file is told by its first line */
+    NG_CORPUS_TEXT,     /* plain text, a sentence per line; time from the file name */
+    NG_CORPUS_TSV,      /* lines time<TAB>text */
+    NG_CORPUS_NGRAM     /* Google Books 5-grams, the 2012 and 2020 line formats */
+} ng_corpus_format;
+typedef enum {
+    NG_NGRAM_CODE = 0,  /* every in-vocabulary pair p < q: (5 - d) match / 4 both ways */
+    NG_NGRAM_ANCHORED   /* only pairs with the first token: the same weight */
+} ng_ngram_pairs;
+typedef struct {
+    ng_corpus_format format; /* NG_CORPUS_AUTO */
+    const char *time_of;  /* CSV "file,time" giving the times of a directory's files
+                             (names relative to it; only the files listed are read), or NULL */
+    int slice_years;      /* 1: slice time = floor(time / N) N; 0: each distinct time */
+    size_t vocab;         /* 10000: the top W by relative frequency averaged over slices */
+    int window;           /* 4: text pairs at distance d <= c weigh (c + 1 - d) / c */
+    int64_t min_count;    /* 1: words seen fewer times in all are left out */
+    int lowercase;        /* -1: by the input (text 1, n-grams 0); 0 keep case; 1 lower */
+    int years_from, years_to; /* 1800, 2008: n-gram years kept */
+    ng_ngram_pairs ngram_pairs; /* NG_NGRAM_CODE */
+    int threads;          /* 0: OpenMP's default */
+    /* Called after each file of each pass (pass 1 or 2) with the bytes read so far in
+     * that pass; a non-zero return stops the build (NG_EINTERRUPTED). May be NULL. */
+    int (*progress)(void *user, int pass, size_t files_done, size_t files, uint64_t bytes);
+    void *progress_user;
+} ng_corpus_build_params;
+NG_API ng_corpus_build_params ng_corpus_build_default_params(void);
+typedef struct {
+    size_t files;             /* input files read */
+    size_t empty_files;       /* files that held no token (they make no slice) */
+    uint64_t bytes;           /* bytes read in one pass, after decompression */
+    uint64_t bytes_on_disk;   /* the files' sizes */
+    uint64_t lines;           /* lines in one pass */
+    uint64_t tokens;          /* tokens (n-grams: n x match summed) */
+    uint64_t invalid_utf8;    /* invalid UTF-8 sequences (each separates tokens) */
+    uint64_t long_tokens;     /* tokens over NG_CORPUS_MAX_WORD bytes */
+    uint64_t ngrams_kept, ngrams_dropped; /* n-gram lines kept, dropped (tags, blanks) */
+    uint64_t years_dropped;   /* n-gram year entries outside [years_from, years_to] */
+    size_t distinct_words;    /* words before the vocabulary cut */
+    double in_vocab;          /* fraction of tokens that are vocabulary words */
+    double seconds[2];        /* wall time of the two passes */
+    int threads;              /* threads used */
+    ng_corpus_format format;  /* the kind read (not AUTO) */
+} ng_corpus_build_stats;
+/* inputs: directories (their files, sorted by name; names starting with '.' skipped) or
+ * files. A bad input fails with file, line and what was expected; out is untouched then.
+ * stats may be NULL. */
+NG_API ng_status ng_corpus_build(const char *const *inputs, size_t n_inputs,
+                                 const ng_corpus_build_params *p, ng_corpus *out,
+                                 ng_corpus_build_stats *stats);
+
+/* The synthetic corpus with planted drift (spec: dwe.md section 7). Word i (rank i,
+ * frequency f_i ~ 1/(i + 10)) belongs to topic i mod K; some words of ranks
+ * [rank_lo, rank_hi] change at slice tau: abrupt (to a new topic), gradual (linearly
+ * over gradual_steps slices from tau), broadening (half in each topic from tau) or in
+ * frequency only (x freq_factor from tau). Sentences of `length` tokens of one uniform
+ * topic k draw tokens from q_{k,t}(i) = beta p_bg(i) + (1 - beta) f_i(t) a_ik(t) / Z_kt. */
+enum { NG_DWE_STABLE = 0, NG_DWE_ABRUPT, NG_DWE_GRADUAL, NG_DWE_BROADENING, NG_DWE_FREQUENCY };
+typedef struct {
+    size_t words, topics, slices;     /* 1000, 10, 40 */
+    size_t sentences;                 /* 20000 per slice ... */
+    size_t small_sentences;           /* 1000 in every small_every-th slice (5) */
+    size_t small_every;
+    size_t length;                    /* 12 tokens per sentence */
+    double beta;                      /* 0.3 */
+    size_t n_abrupt, n_gradual, n_broadening, n_frequency; /* 40, 40, 20, 40 */
+    size_t rank_lo, rank_hi;          /* 50, 500 */
+    size_t tau_lo, tau_hi;            /* 10, 30 (slices, 1-based) */
+    size_t gradual_steps;             /* 10 */
+    double freq_factor;               /* 10 */
+    int window;                       /* 4: the counts' window c */
+    int null_variant;                 /* 0; 1: plant nothing */
+    double time0;                     /* 1: slice t (1-based) has time time0 + t - 1 */
+    uint64_t seed;                    /* 1 */
+} ng_dwe_synth_params;
+NG_API ng_dwe_synth_params ng_dwe_synth_default_params(void);
+typedef struct {
+    size_t W, K, T, length;
+    int window;
+    char **word;        /* W: "w0000", ... (rank order) */
+    int *kind;          /* W: NG_DWE_* */
+    int *tau;           /* W: change slice (1-based), -1 for stable words */
+    int *home, *new_topic; /* W: topics (new_topic -1 when it does not change topic) */
+    double *time;       /* T */
+    double *sentences;  /* T: S_t */
+    double *q;          /* T x K x W: q_{k,t}(i) */
+    uint64_t seed;
+} ng_dwe_synth;
+NG_API const char *ng_dwe_kind_name(int kind); /* "stable", "abrupt", ... */
+NG_API ng_status ng_dwe_synth_make(const ng_dwe_synth_params *p, ng_dwe_synth *out);
+NG_API void ng_dwe_synth_free(ng_dwe_synth *s);
+/* The expected counts lambda_{ij,t} = S_t sum_{d<=c} 2 (l - d) w(d) sum_k q_k(i) q_k(j) / K
+ * (expected != 0), or n+ ~ Poisson(lambda) drawn from streams forked from the seed (the
+ * fast path), as a corpus with the words in rank order. */
+NG_API ng_status ng_dwe_synth_counts(const ng_dwe_synth *s, int expected, ng_corpus *out);
+/* The sentences, a line each: as a directory of files "<time>.txt" (tsv == 0; time0
+ * must then be a whole number) or as one file of time<TAB>sentence lines (tsv != 0);
+ * atomic. Slices draw from streams forked from the seed. */
+NG_API ng_status ng_dwe_synth_write_text(const ng_dwe_synth *s, const char *path, int tsv);
+/* truth.csv: word,kind,tau,home_topic,new_topic (tau and new_topic -1 when none); atomic. */
+NG_API ng_status ng_dwe_synth_write_truth(const ng_dwe_synth *s, const char *path);
+typedef enum { NG_DWE_TEXT_DIR = 0, NG_DWE_TEXT_TSV, NG_DWE_TEXT_NONE } ng_dwe_text;
+typedef enum { NG_DWE_COUNTS_POISSON = 0, NG_DWE_COUNTS_EXPECTED, NG_DWE_COUNTS_NONE } ng_dwe_counts;
+/* All of it in one directory, atomically (written as DIR.tmp, then renamed; an existing
+ * DIR is replaced only when empty or holding truth.csv): text/ or text.tsv, counts/ (a
+ * corpus directory) and truth.csv. */
+NG_API ng_status ng_dwe_synth_write(const char *dir, const ng_dwe_synth *s, ng_dwe_text text,
+                                    ng_dwe_counts counts);
+
 /* ======== networks and K-FAC (src/nn) ====================================== */
 
 /* --- feed-forward networks (net.c) ---------------------------------------------------
@@ -836,20 +984,6 @@ NG_API ng_status ng_ratings_write_csv(const char *path, const ng_ratings *r);
  * conditional normalised).
  * Objectives are minimised: the negative ELBO (smoothing), the negative log joint (MAP),
  * the negative slice ELBO (filtering). */
-
-/* The corpus: per slice t the upper triangle (i <= j) of the symmetric counts n+, slice
- * t's entries at [slice_ptr[t], slice_ptr[t+1]), sorted by (i, j) within a slice. */
-typedef struct {
-    size_t T, W;
-    double *time;          /* T: tau_t, increasing */
-    int64_t *tokens;       /* T: tokens per slice */
-    char **word;           /* W: the vocabulary */
-    double *word_count;    /* W */
-    int64_t *slice_ptr;    /* T + 1 */
-    int32_t *i, *j;        /* entries with i <= j, sorted by (t, i, j); n+ symmetric */
-    float *n;              /* n+_{ij,t} */
-    int window;
-} ng_corpus;
 
 typedef enum {
     NG_DWE_SMOOTHING = 0, /* DSG-S: q per trajectory N(mu, (B^T B)^-1), B upper bidiagonal */

@@ -18,7 +18,8 @@ static void data_usage(FILE *f)
                "Subcommands:\n"
                "  curves    generate the CURVES-like image set as IDX files ('natgrad data curves --help')\n"
                "  info      describe an IDX file, .npy array, ratings file or IDX dataset directory\n"
-               "            ('natgrad data info --help')\n");
+               "            ('natgrad data info --help')\n"
+               "  sotu      fetch the State of the Union addresses ('natgrad data sotu --help')\n");
 }
 
 enum { F_AUTO, F_IDX, F_NPY, F_RATINGS, F_DIR };
@@ -300,6 +301,7 @@ int ng_cmd_data(int argc, char **argv)
     }
     if (!strcmp(sub, "curves")) return ng_data_curves(argc - 1, argv + 1);
     if (!strcmp(sub, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(sub, "sotu")) return ng_data_sotu(argc - 1, argv + 1);
     fprintf(stderr, "natgrad data: unknown subcommand '%s'\n", sub);
     data_usage(stderr);
     return NG_EXIT_USAGE;

@@ -24,6 +24,7 @@ static const ng_cli_cmd k_cmds[] = {
     {"dmf", "dynamic Bernoulli matrix factorisation on ratings (train, synth)", ng_cmd_dmf},
     {"ae", "train a deep autoencoder (K-FAC, SGD-Nesterov, Adam)", ng_cmd_ae},
     {"mlp", "train a softmax classifier (K-FAC, SGD-Nesterov, Adam)", ng_cmd_mlp},
+    {"dwe", "dynamic word embeddings: corpora (corpus, synth)", ng_cmd_dwe},
     {"data", "generate or inspect data sets (curves, info)", ng_cmd_data},
     {"plot", "draw curves from a CSV log through gnuplot", ng_cmd_plot},
     {"bench", "benchmarks: gemm, ae, dmf", ng_cmd_bench},
