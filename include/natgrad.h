@@ -471,6 +471,7 @@ NG_API float *ng_net_params(ng_net *net);                 /* the slab */
 NG_API size_t ng_net_layer_offset(const ng_net *net, int k);
 /* Sparse init (Martens 2010): each unit gets `k` incoming N(0,1) weights, sources drawn
  * with replacement; other weights and biases 0. Glorot: uniform +-sqrt(6/(in+out)). */
+#define NG_NET_SPARSE_K 15 /* the paper's incoming weights per unit */
 NG_API void ng_net_init_sparse(ng_net *net, ng_rng *rng, int k);
 NG_API void ng_net_init_glorot(ng_net *net, ng_rng *rng);
 
