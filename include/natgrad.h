@@ -226,6 +226,13 @@ NG_API ng_status ng_npy_write(const char *path, const ng_tensor *t);
 typedef struct ng_csv ng_csv;
 NG_API ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols,
                              int append, ng_csv **out);
+/* Resume at step k: as ng_csv_open with append, after cutting the log back to its header and
+ * the leading rows whose first field is below k (and the row at k when keep_step): the rows
+ * of a run killed after its last checkpoint, a row written on a stop, go. A row whose first
+ * field is not a number is NG_EFORMAT (file and line). The cut is one truncation, so a crash
+ * leaves the log whole or cut, never torn. */
+NG_API ng_status ng_csv_resume(const char *path, const char *const *cols, size_t ncols,
+                               double step, int keep_step, ng_csv **out);
 NG_API ng_status ng_csv_row(ng_csv *c, const double *vals); /* ncols values */
 NG_API void ng_csv_close(ng_csv *c);
 

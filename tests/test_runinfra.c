@@ -181,6 +181,67 @@ static void test_csv_append_same_header(void)
     free(path);
 }
 
+/* ng_csv_resume at step k: the header and the leading rows up to k stay (the row at k only
+ * when asked), the rest goes; then rows are appended. */
+static void test_csv_resume_cut(void)
+{
+    char *path = ng_test_path("runinfra_resume.csv");
+    const char *log = "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n6,9,10\n8,11,12\n4,5,6\n9,13";
+    struct {
+        double k;
+        int keep;
+        const char *want;
+    } cases[] = {
+        {5, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n"},
+        {5, 0, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n"},
+        {4.5, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n"},
+        {0, 0, "step,loss,gap\n"},
+        {100, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n6,9,10\n8,11,12\n4,5,6\n"}, /* the torn row */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        spit(path, log);
+        ng_csv *c = NULL;
+        NG_CHECK_MSG(ng_csv_resume(path, k_cols, 3, cases[i].k, cases[i].keep, &c) == NG_OK, "%s", ng_last_error());
+        ng_csv_close(c);
+        char *s = slurp(path);
+        NG_CHECK_MSG(s && !strcmp(s, cases[i].want), "cut at %g (%d): '%s'", cases[i].k, cases[i].keep, s ? s : "");
+        free(s);
+    }
+    /* rows appended after the cut */
+    spit(path, log);
+    ng_csv *c = NULL;
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    double r[3] = {6, 1, 1};
+    NG_CHECK(c && ng_csv_row(c, r) == NG_OK);
+    ng_csv_close(c);
+    char *s = slurp(path);
+    NG_CHECK_MSG(s && !strcmp(s, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n6,1,1\n"), "'%s'", s ? s : "");
+    free(s);
+    /* a missing log is created; a torn header is rewritten */
+    remove(path);
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    ng_csv_close(c);
+    spit(path, "step,lo");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EMISMATCH);
+    spit(path, "step,loss,gap");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    ng_csv_close(c);
+    s = slurp(path);
+    NG_CHECK_MSG(s && !strcmp(s, "step,loss,gap\n"), "'%s'", s ? s : "");
+    free(s);
+    /* a row that does not start with a number: file and line */
+    spit(path, "step,loss,gap\n0,1,2\nx,3,4\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "runinfra_resume.csv:3:") != NULL, "%s", ng_last_error());
+    spit(path, "step,loss,gap\n0,1,2\n,3,4\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EFORMAT);
+    /* another header */
+    spit(path, "iter,loss,gap\n0,1,2\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EMISMATCH);
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, NAN, 1, &c) == NG_EINVAL);
+    free(path);
+}
+
 static void test_csv_header_mismatch(void)
 {
     char *path = ng_test_path("runinfra_mismatch.csv");
@@ -613,6 +674,7 @@ int main(void)
     NG_RUN(test_csv_header_and_rows);
     NG_RUN(test_csv_inf_is_empty);
     NG_RUN(test_csv_append_same_header);
+    NG_RUN(test_csv_resume_cut);
     NG_RUN(test_csv_header_mismatch);
     NG_RUN(test_csv_bad_args);
     NG_RUN(test_ckpt_round_trip);
