@@ -79,20 +79,24 @@ static void fill_arrays(run *r)
 }
 
 /* A failure's message with where the run stopped and what its checkpoint holds: nothing is
- * written after a failed step, row or save, so the last checkpoint stays the last good one. */
+ * written after a failed step, row or save, so the last checkpoint stays the last good one.
+ * A step is named by the steps done before it, as the log's rows are. */
 static ng_status failed(const run *r, ng_status s, const char *what)
 {
     char *msg = ngi_strdup(ng_last_error());
     if (!msg) return s;
+    long long k = (long long)r->st.step;
+    char *where = !strcmp(what, "step") ? ngi_asprintf("stopped after %lld step%s", k, k == 1 ? "" : "s")
+                                        : ngi_asprintf("the %s at step %lld failed", what, k);
     const char *dir = r->p->checkpoint;
-    long long step = (long long)r->st.step + (!strcmp(what, "step") ? 1 : 0);
-    if (!dir)
-        ngi_fail(s, "%s %lld failed: %s", what, step, msg);
-    else if (r->last_ckpt < 0)
-        ngi_fail(s, "%s %lld failed: %s; no checkpoint was written", what, step, msg);
-    else
-        ngi_fail(s, "%s %lld failed: %s; the last checkpoint (step %lld in %s) is left as it was", what,
-                 step, msg, (long long)r->last_ckpt, dir);
+    if (where && !dir)
+        ngi_fail(s, "%s: %s", where, msg);
+    else if (where && r->last_ckpt < 0)
+        ngi_fail(s, "%s: %s; no checkpoint was written", where, msg);
+    else if (where)
+        ngi_fail(s, "%s: %s; the last checkpoint (step %lld in %s) is left as it was", where, msg,
+                 (long long)r->last_ckpt, dir);
+    free(where);
     free(msg);
     return s;
 }
@@ -102,7 +106,7 @@ static ng_status save(run *r)
     r->ckpt_seconds = r->st.seconds;
     fill_arrays(r);
     ng_status s = ng_ckpt_save(r->p->checkpoint, r->task->name, r->st.step, r->arrays, r->n_arrays);
-    if (s) return failed(r, s, "the checkpoint at step");
+    if (s) return failed(r, s, "checkpoint");
     r->last_ckpt = r->st.step;
     return NG_OK;
 }
@@ -262,7 +266,7 @@ static ng_status one_step(run *r, int *stop)
     *stop = p->should_stop && p->should_stop(p->user, &r->st);
     int due = row_due(r);
     if (due || *stop || limit_reached(r))
-        if ((s = write_row(r))) return failed(r, s, "the row at step");
+        if ((s = write_row(r))) return failed(r, s, "row");
     progress(r);
     if (p->checkpoint && (*stop || (p->checkpoint_every > 0 && r->st.step % p->checkpoint_every == 0)))
         return save(r);
