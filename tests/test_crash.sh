@@ -148,6 +148,9 @@ for name in ae-kfac ae-sgd mlp dmf repro; do
         fi
     done
     if [ $rc -ne 0 ]; then # the last run goes to the end
+        # from what a kill between a save's two renames leaves (only DIR.old; rarely hit by
+        # the kills themselves, the window is microseconds)
+        [ -d "$CK" ] && rm -rf "$CK.old" && mv "$CK" "$CK.old"
         run_cmd $name --steps $STEPS --log "$W/crash.csv" --checkpoint "$CK" --checkpoint-every $ce --resume \
             "${outs[@]}" >/dev/null 2>"$W/run.err"
         rc=$?
