@@ -11,6 +11,7 @@ int ng_cmd_dmf(int argc, char **argv);   /* cmd_dmf.c: train, synth */
 int ng_cmd_ae(int argc, char **argv);    /* cmd_ae.c: autoencoder training */
 int ng_cmd_mlp(int argc, char **argv);   /* cmd_ae.c: classifier training */
 int ng_cmd_dwe(int argc, char **argv);   /* cmd_dwe.c: corpus, synth */
+int ng_cmd_dwe_query(int argc, char **argv); /* cmd_dwe_query.c: dwe export, query, overlap */
 
 int ng_bench_ae(int argc, char **argv);  /* bench_ae.c */
 int ng_bench_dmf(int argc, char **argv); /* bench_dmf.c */
