@@ -438,6 +438,8 @@ static void test_export_dir(void)
     free(m.word[3]);
     m.word[3] = ngi_strdup("blue sky");
     NG_CHECK(ng_dwe_export_word2vec(&m, P("spaced"), NG_W2V_TEXT) == NG_EINVAL);
+    NG_CHECK_MSG(strstr(ng_last_error(), "spaced: word 3 'blue sky'") && !strstr(ng_last_error(), ".tmp"),
+                 "%s", ng_last_error());
     NG_CHECK(!exists(P("spaced")) && !exists(P("spaced.tmp")));
     ng_dwe_model_file_free(&m);
 }
@@ -544,6 +546,8 @@ static void test_reader_checks(void)
     float U[3 * 5 * 2];
     memcpy(U, k_U, sizeof U);
     bad_npy("U.npy", NG_F32, 3, 2, 5, U, "U.npy: f32 array of shape (3, 2, 5)");
+    bad_npy("U.npy", NG_F32, 3, 4, 2, U, "U.npy: f32 array of shape (3, 4, 2)");
+    bad_npy("V.npy", NG_F32, 2, 5, 2, U, "V.npy: f32 array of shape (2, 5, 2)");
     double Ud[3 * 5 * 2] = {0};
     bad_npy("V.npy", NG_F64, 3, 5, 2, Ud, "V.npy: f64 array");
     U[(1 * 5 + 2) * 2 + 1] = NAN;
