@@ -434,6 +434,15 @@ static void test_export_dir(void)
     NG_CHECK(ng_dwe_export_word2vec(&m, P("other"), NG_W2V_TEXT) == NG_EIO);
     NG_CHECK(exists(P("other/keep.txt")) && !exists(P("other/word2vec.csv")));
     NG_CHECK(ng_dwe_export_word2vec(&m, P("none"), 0) == NG_EINVAL);
+    /* NaN in two slices (the slices are written in parallel): the first one is named,
+     * nothing is left */
+    m.U[(2 * 5 + 1) * 2] = NAN;
+    m.U[(1 * 5 + 3) * 2 + 1] = NAN;
+    NG_CHECK(ng_dwe_export_word2vec(&m, P("nan"), NG_W2V_TEXT | NG_W2V_BINARY) == NG_ENUMERIC);
+    NG_CHECK_MSG(strstr(ng_last_error(), "1855.txt: word 3 'sky', dim 1"), "%s", ng_last_error());
+    NG_CHECK(!exists(P("nan")) && !exists(P("nan.tmp")));
+    m.U[(2 * 5 + 1) * 2] = 0;
+    m.U[(1 * 5 + 3) * 2 + 1] = 0;
     /* a word word2vec cannot hold: refused before anything is written */
     free(m.word[3]);
     m.word[3] = ngi_strdup("blue sky");

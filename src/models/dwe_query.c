@@ -238,18 +238,24 @@ ng_status ng_dwe_overlap(const ng_dwe_model_file *m, size_t ta, size_t tb, int a
 
 /* ------------------------------------------------------------------ word2vec */
 
-/* The shortest %.Ng (N <= 9) that reads back to x: round-tripping is monotone in N, so
- * a binary search over 1 .. 9 (9 digits always suffice for a float). */
-static int fmt_float(float x, char *buf, size_t len)
+/* The shortest %.Ng that reads back to x (9 digits always do for a float). Most floats
+ * of a trained model need 8 or 9, so 8 is tried first, then fewer while they read back
+ * (a shorter form that reads back implies the longer ones do, bar the one-sided rounding
+ * interval at a power of two, where this may keep a digit more). Every string written
+ * was read back. */
+static void fmt_float(float x, char *buf, size_t len)
 {
-    int lo = 1, hi = 9;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(buf, len, "%.*g", mid, (double)x);
-        if (strtof(buf, NULL) == x) hi = mid;
-        else lo = mid + 1;
+    char t[32];
+    snprintf(buf, len, "%.8g", (double)x);
+    if (strtof(buf, NULL) != x) {
+        snprintf(buf, len, "%.9g", (double)x);
+        return;
     }
-    return snprintf(buf, len, "%.*g", lo, (double)x);
+    for (int p = 7; p >= 1; p--) {
+        snprintf(t, sizeof t, "%.*g", p, (double)x);
+        if (strtof(t, NULL) != x) return;
+        snprintf(buf, len, "%s", t);
+    }
 }
 
 static ng_status w2v_check(const char *path, size_t n, size_t d, const char *const *words,
@@ -312,42 +318,71 @@ ng_status ng_word2vec_write(const char *path, size_t n, size_t d, const char *co
     return ng_atomic_commit(&af);
 }
 
-/* One slice's file of u (ctx 0) or v (ctx 1) into tmp, and its row of word2vec.csv. */
-static ng_status export_one(const ng_dwe_model_file *m, const char *tmp, FILE *index, size_t t,
-                            int ctx, int binary)
+/* The name of slice t's file of u (ctx 0) or v (ctx 1), text or binary (malloc'ed). */
+static char *export_name(const ng_dwe_model_file *m, size_t t, int ctx, int binary)
 {
     char time[64];
     ngi_fmt_double(m->time[t], time, sizeof time);
-    char *name = ngi_asprintf("%s%s.%s", time, ctx ? ".context" : "", binary ? "bin" : "txt");
-    char *path = name ? ngi_asprintf("%s/%s", tmp, name) : NULL;
-    ng_status s = path ? NG_OK : NG_ENOMEM;
-    const float *X = (ctx ? m->V : m->U) + t * m->W * m->d;
-    if (!s) s = ng_word2vec_write(path, m->W, m->d, (const char *const *)m->word, X, binary);
-    if (!s && fprintf(index, "%zu,%s,%d,%s,%s,%s\n", t, time, m->train[t], ctx ? "v" : "u",
-                      binary ? "binary" : "text", name) < 0)
-        s = ngi_fail(NG_EIO, "%s/word2vec.csv: write failed", tmp);
-    free(name);
-    free(path);
+    return ngi_asprintf("%s%s.%s", time, ctx ? ".context" : "", binary ? "bin" : "txt");
+}
+
+static ng_status export_slice(const ng_dwe_model_file *m, const char *tmp, size_t t, unsigned what)
+{
+    ng_status s = NG_OK;
+    for (int ctx = 0; !s && ctx <= ((what & NG_W2V_CONTEXT) != 0); ctx++)
+        for (int bin = 0; !s && bin < 2; bin++) {
+            if (!(what & (bin ? NG_W2V_BINARY : NG_W2V_TEXT))) continue;
+            char *name = export_name(m, t, ctx, bin), *path = name ? ngi_asprintf("%s/%s", tmp, name) : NULL;
+            const float *X = (ctx ? m->V : m->U) + t * m->W * m->d;
+            s = path ? ng_word2vec_write(path, m->W, m->d, (const char *const *)m->word, X, bin) : NG_ENOMEM;
+            free(name);
+            free(path);
+        }
     return s;
 }
 
+/* The slices' files in parallel (formatting decimals is the cost of a text export), the
+ * first failing slice's message kept; then word2vec.csv. */
 static ng_status export_all(const ng_dwe_model_file *m, const char *tmp, unsigned what)
 {
+    ng_status first = NG_OK;
+    size_t first_t = SIZE_MAX;
+    char msg[1024] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long t = 0; t < (long)m->T; t++) {
+        ng_status s = export_slice(m, tmp, (size_t)t, what);
+        if (s) {
+#pragma omp critical(ngi_dwe_export)
+            if ((size_t)t < first_t) {
+                first_t = (size_t)t;
+                first = s;
+                snprintf(msg, sizeof msg, "%s", ng_last_error()); /* the error is per thread */
+            }
+        }
+    }
+    if (first) return ngi_fail(first, "%s", msg);
     char *ipath = ngi_asprintf("%s/word2vec.csv", tmp);
     if (!ipath) return NG_ENOMEM;
     ng_atomic_file af;
     ng_status s = ng_atomic_open(&af, ipath);
     free(ipath);
     if (s) return s;
-    if (fputs("slice,time,train,vectors,format,file\n", af.f) < 0)
-        s = ngi_fail(NG_EIO, "%s/word2vec.csv: write failed", tmp);
-    for (size_t t = 0; !s && t < m->T; t++)
-        for (int ctx = 0; !s && ctx <= ((what & NG_W2V_CONTEXT) != 0); ctx++)
-            for (int bin = 0; !s && bin < 2; bin++)
-                if (what & (bin ? NG_W2V_BINARY : NG_W2V_TEXT)) s = export_one(m, tmp, af.f, t, ctx, bin);
-    if (s) ng_atomic_abort(&af);
-    else s = ng_atomic_commit(&af);
-    return s;
+    int ok = fputs("slice,time,train,vectors,format,file\n", af.f) >= 0;
+    for (size_t t = 0; ok && t < m->T; t++)
+        for (int ctx = 0; ok && ctx <= ((what & NG_W2V_CONTEXT) != 0); ctx++)
+            for (int bin = 0; ok && bin < 2; bin++) {
+                if (!(what & (bin ? NG_W2V_BINARY : NG_W2V_TEXT))) continue;
+                char time[64], *name = export_name(m, t, ctx, bin);
+                ngi_fmt_double(m->time[t], time, sizeof time);
+                ok = name && fprintf(af.f, "%zu,%s,%d,%s,%s,%s\n", t, time, m->train[t], ctx ? "v" : "u",
+                                     bin ? "binary" : "text", name) > 0;
+                free(name);
+            }
+    if (!ok) {
+        ng_atomic_abort(&af);
+        return ngi_fail(NG_EIO, "%s/word2vec.csv: write failed", tmp);
+    }
+    return ng_atomic_commit(&af);
 }
 
 ng_status ng_dwe_export_word2vec(const ng_dwe_model_file *m, const char *dir, unsigned what)
