@@ -445,7 +445,7 @@ typedef struct {
 /* Checks every file against model.txt (line counts before allocating, the arrays' dtype
  * and shape, finite values, increasing times, unique words); NG_EFORMAT names the file
  * and the line or element of the first offence. out is untouched on failure. */
-NG_API ng_status ng_dwe_model_read(const char *dir, ng_dwe_model_file *out);
+NG_API ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out);
 NG_API void ng_dwe_model_file_free(ng_dwe_model_file *m);
 
 /* The word's index (exact, byte for byte); NG_EINVAL "no word 'x' in the vocabulary of

@@ -125,7 +125,7 @@ static ng_dwe_model_file tiny(void)
     ng_dwe_model_file m;
     memset(&m, 0, sizeof m);
     const char *dir = write_model("tiny", &k_tiny);
-    if (ng_dwe_model_read(dir, &m)) {
+    if (ng_dwe_model_file_read(dir, &m)) {
         fprintf(stderr, "tiny model: %s\n", ng_last_error());
         exit(1);
     }
@@ -272,7 +272,7 @@ static void rotated_model(const double *Q, ng_dwe_model_file *m)
         }
     }
     spec s = {T, W, d, time, train, words, count, U, NULL};
-    if (ng_dwe_model_read(write_model("rotated", &s), m)) {
+    if (ng_dwe_model_file_read(write_model("rotated", &s), m)) {
         fprintf(stderr, "%s\n", ng_last_error());
         exit(1);
     }
@@ -465,7 +465,7 @@ static void expect_bad(const char *file, const char *content, ng_status st, ...)
     else unlink(path);
     ng_dwe_model_file m;
     memset(&m, 0x5a, sizeof m);
-    ng_status s = ng_dwe_model_read(P("bad"), &m);
+    ng_status s = ng_dwe_model_file_read(P("bad"), &m);
     NG_CHECK_MSG(s == st, "%s: status %d (%s), expected %d", file, (int)s, ng_last_error(), (int)st);
     va_list ap;
     va_start(ap, st);
@@ -504,7 +504,7 @@ static void bad_npy(const char *file, ng_dtype dt, size_t a, size_t b, size_t c,
     if (dt == NG_F32) raw_npy_f32(P("bad/%s", file), a, b, c, x);
     else write_npy3(P("bad/%s", file), dt, a, b, c, x);
     ng_dwe_model_file m;
-    NG_CHECK(ng_dwe_model_read(P("bad"), &m) == NG_EFORMAT);
+    NG_CHECK(ng_dwe_model_file_read(P("bad"), &m) == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), want), "no '%s' in: %s", want, ng_last_error());
 }
 
@@ -569,10 +569,10 @@ static void test_reader_checks(void)
     puts_file(P("ok/model.txt"), META(META_OK "prior product\nseed 3\n"));
     puts_file(P("ok/times.csv"), "slice,time,train\r\n0,1850,1\r\n1,1855,0\r\n2,1860.5,1");
     ng_dwe_model_file m;
-    NG_CHECK_MSG(ng_dwe_model_read(P("ok"), &m) == NG_OK, "%s", ng_last_error());
+    NG_CHECK_MSG(ng_dwe_model_file_read(P("ok"), &m) == NG_OK, "%s", ng_last_error());
     NG_CHECK(m.time[2] == 1860.5);
     ng_dwe_model_file_free(&m);
-    NG_CHECK(ng_dwe_model_read(P("nowhere"), &m) == NG_EIO);
+    NG_CHECK(ng_dwe_model_file_read(P("nowhere"), &m) == NG_EIO);
     NG_CHECK(strstr(ng_last_error(), "nowhere/model.txt") != NULL);
 }
 

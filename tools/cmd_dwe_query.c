@@ -50,7 +50,7 @@ static void fmt_time(double x, char *buf, size_t len)
 
 static int read_model(const char *cmd, const char *dir, ng_dwe_model_file *m)
 {
-    if (ng_dwe_model_read(dir, m) == NG_OK) return 0;
+    if (ng_dwe_model_file_read(dir, m) == NG_OK) return 0;
     fprintf(stderr, "natgrad %s: cannot read the model: %s\n", cmd, ng_last_error());
     return 1;
 }

@@ -254,9 +254,9 @@ static ng_status read_means(const char *dir, const char *name, ng_dwe_model_file
     return s;
 }
 
-ng_status ng_dwe_model_read(const char *dir, ng_dwe_model_file *out)
+ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out)
 {
-    if (!dir || !out) return ngi_fail(NG_EINVAL, "ng_dwe_model_read: NULL argument");
+    if (!dir || !out) return ngi_fail(NG_EINVAL, "ng_dwe_model_file_read: NULL argument");
     ng_dwe_model_file m;
     memset(&m, 0, sizeof m);
     ng_status s = read_meta(dir, &m);
