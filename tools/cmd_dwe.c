@@ -302,10 +302,10 @@ int ng_cmd_dwe(int argc, char **argv)
         dwe_usage(stdout);
         return NG_EXIT_OK;
     }
+    if (!strcmp(sub, "export") || !strcmp(sub, "query") || !strcmp(sub, "overlap"))
+        return ng_cmd_dwe_query(argc - 1, argv + 1); /* cmd_dwe_query.c: questions to a model */
     if (!strcmp(sub, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
-    if (!strcmp(sub, "export") || !strcmp(sub, "query") || !strcmp(sub, "overlap"))
-        return ng_cmd_dwe_query(argc - 1, argv + 1);
     fprintf(stderr, "natgrad dwe: unknown subcommand '%s'\n", sub);
     dwe_usage(stderr);
     return NG_EXIT_USAGE;
