@@ -236,9 +236,12 @@ NG_API ng_status ng_csv_resume(const char *path, const char *const *cols, size_t
 NG_API ng_status ng_csv_row(ng_csv *c, const double *vals); /* ncols values */
 NG_API void ng_csv_close(ng_csv *c);
 
-/* Checkpoint directory: MANIFEST (model name, step, array list) + one .npy per array.
- * Saved into DIR.tmp and renamed over DIR, so an interrupted save never corrupts the
- * last good checkpoint. */
+/* Checkpoint directory (format 2): MANIFEST (model name, step, every array with its dtype,
+ * shape and CRC-32, then the MANIFEST's own CRC-32) + one .npy per array. Saved into
+ * DIR.tmp and renamed over DIR, so a process killed during a save never costs the last
+ * good checkpoint; a failed save (full disk...) removes DIR.tmp and leaves DIR as it was.
+ * Every load and read checks the checksums first: a damaged checkpoint is NG_EFORMAT
+ * naming the array (or the MANIFEST), never loaded; format 1 is NG_EUNSUPPORTED. */
 typedef struct {
     const char *name; /* file stem, [A-Za-z0-9_.-] */
     ng_tensor t;      /* data not owned by the checkpoint */
@@ -249,9 +252,12 @@ NG_API ng_ckpt_array ng_ckpt_view(const char *name, ng_dtype dtype, void *data, 
 NG_API ng_status ng_ckpt_save(const char *dir, const char *model, int64_t step,
                               const ng_ckpt_array *arrays, size_t n);
 /* Loads into caller buffers: each arrays[i].t must give dtype, shape and data; a
- * different model name, a missing array or a different shape/dtype is NG_EMISMATCH. */
+ * different model name, a missing array or a different shape/dtype is NG_EMISMATCH. On
+ * any failure nothing is copied. Finds DIR.old when a save was interrupted between its
+ * renames (and moves it back to DIR). n = 0 checks the MANIFEST and the model only. */
 NG_API ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
                               ng_ckpt_array *arrays, size_t n);
+/* DIR (or DIR.old) holds a MANIFEST of a natgrad checkpoint, of any format version. */
 NG_API int ng_ckpt_exists(const char *dir);
 /* Reads one array of the checkpoint in dir (whatever its shape) into a fresh tensor
  * (free with ng_tensor_free); NG_EMISMATCH when the checkpoint has no such array. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_crash.sh - resumes that are exact. For each training command (ae with K-FAC and with
 # SGD, mlp with Adam, dmf, repro) a run of N steps straight; then the same run with
-# --checkpoint-every, killed with SIGKILL at pseudo-random moments (seeded), half of them
-# while a checkpoint is being written, and resumed each time until it ends: its final
+# --checkpoint-every, killed with SIGKILL at pseudo-random moments (seeded), during startup,
+# between checkpoints and while a checkpoint is being written, and resumed each time until it
+# ends: its final
 # checkpoint arrays, --out files and log (timing columns aside) must equal the straight
 # run's byte for byte (one thread, so the same sums in the same order).
 # Then the failures that must leave the previous checkpoint intact: Ctrl-C during a
@@ -85,10 +86,29 @@ ckpt_step() { # the step of the checkpoint in $1 (or of $1.old between a save's 
     sed -n 's/^step //p' "$m" 2>/dev/null
 }
 
+# ck_step_now CK: CKSTEP = the step of the checkpoint in CK, -1 when there is none (builtins
+# only: it is polled).
+ck_step_now() {
+    local a b c
+    CKSTEP=-1
+    { read -r a && read -r b && read -r c; } 2>/dev/null <"$1/MANIFEST" && [[ $c == "step "* ]] && CKSTEP=${c#step }
+}
+
+# wait_ckpt PID CK STEP: until the run PID has checkpointed step STEP or later (or ended).
+wait_ckpt() {
+    local n=0
+    while kill -0 "$1" 2>/dev/null && [ $n -lt 400000 ]; do
+        ck_step_now "$2"
+        [ "$CKSTEP" -ge "$3" ] && return
+        n=$((n + 1))
+    done
+}
+
 # kill_in_save PID CK: SIGKILL as soon as a save is seen under way (CK.tmp appears, after a
-# stale one from an earlier kill went), a few microseconds later, into its files or renames.
+# stale one from an earlier kill went), up to a few hundred microseconds later: into its files,
+# its MANIFEST or its renames.
 kill_in_save() {
-    local pid=$1 ck=$2 n=0 j spin=$((RANDOM % 3000))
+    local pid=$1 ck=$2 n=0 j spin=$((RANDOM % 300))
     while [ -e "$ck.tmp" ] && kill -0 "$pid" 2>/dev/null && [ $n -lt 200000 ]; do n=$((n + 1)); done
     while [ ! -e "$ck.tmp" ] && kill -0 "$pid" 2>/dev/null && [ $n -lt 400000 ]; do n=$((n + 1)); done
     for ((j = 0; j < spin; j++)); do :; done
@@ -112,62 +132,78 @@ for name in ae-kfac ae-sgd mlp dmf repro; do
     check "$name: checkpoints change nothing" same_state "$W/ref-ck" "$W/cal-ck"
     TOTAL_RUNS=$((TOTAL_RUNS + 2))
 
-    # the killed runs: --checkpoint-every $ce, every run a --resume
+    # the killed runs: --checkpoint-every $ce, every run a --resume; rounds from scratch
+    # until $KILLS kills (on a loaded machine a run may get to its end before a kill)
     CK=$W/ck
-    kills=0 in_save=0 renames=0 torn=0 after=0 rc=1
+    kills=0 in_save=0 renames=0 torn=0 after=0 rounds=0 finished=0 same=0 same_out=0 same_log=0
     has_out $name && outs=(--out "$W/out")
-    for ((i = 0; i < KILLS; i++)); do
-        EXEC=exec run_cmd $name --steps $STEPS --log "$W/crash.csv" --checkpoint "$CK" --checkpoint-every $ce \
-            --resume "${outs[@]}" >/dev/null 2>"$W/run.err" &
-        pid=$!
-        if ((i % 2)); then
-            kill_in_save $pid "$CK"
-        else # a moment in the first 2/3 of what is left of a run (startup and loading included)
-            s=$(ckpt_step "$CK")
-            left=$((dur * 2 * (STEPS - ${s:-0}) / (3 * STEPS) + 1))
-            sleep "$(awk -v ms=$((RANDOM % left)) 'BEGIN { printf "%.3f", ms / 1000 }')"
-            kill -9 $pid 2>/dev/null
+    while [ $kills -lt $KILLS ] && [ $rounds -lt 3 ]; do
+        rounds=$((rounds + 1))
+        rm -rf "$CK" "$CK.tmp" "$CK.old" "$W/out" "$W/crash.csv"
+        rc=1
+        for ((i = 0; kills < KILLS; i++)); do
+            EXEC=exec run_cmd $name --steps $STEPS --log "$W/crash.csv" --checkpoint "$CK" --checkpoint-every $ce \
+                --resume "${outs[@]}" >/dev/null 2>"$W/run.err" &
+            pid=$!
+            # the moments go by the run's progress, not the clock: a checkpoint at a random
+            # step in the first half of what is left, then at once (in the steps after it)
+            # or in the next save; every third kill instead within 30 ms of the start
+            # (loading, the resume, the log's cut)
+            ck_step_now "$CK"
+            target=$((CKSTEP + 1 + RANDOM % ((STEPS - CKSTEP) / 2 + 1)))
+            case $((i % 3)) in
+            0) sleep "$(awk -v ms=$((RANDOM % 30)) 'BEGIN { printf "%.3f", ms / 1000 }')"
+               kill -9 $pid 2>/dev/null ;;
+            1) wait_ckpt $pid "$CK" $target
+               kill_in_save $pid "$CK" ;;
+            2) wait_ckpt $pid "$CK" $target
+               for ((j = RANDOM % 3000; j > 0; j--)); do :; done
+               kill -9 $pid 2>/dev/null ;;
+            esac
+            { wait $pid; } 2>/dev/null # (without the shell's "Killed" line)
+            rc=$?
+            TOTAL_RUNS=$((TOTAL_RUNS + 1))
+            [ $rc -eq 0 ] && break # it got to the end first
+            if [ $rc -ne 137 ]; then
+                bad_show "$name: run $i ended with $rc, not by the kill" "$W/run.err"
+                break
+            fi
+            kills=$((kills + 1))
+            # what the kill interrupted
+            { [ -e "$CK.tmp" ] || { [ ! -e "$CK" ] && [ -e "$CK.old" ]; }; } && in_save=$((in_save + 1))
+            [ ! -e "$CK" ] && [ -e "$CK.old" ] && renames=$((renames + 1))
+            if [ -s "$W/crash.csv" ]; then
+                [ "$(tail -c 1 "$W/crash.csv" | od -An -tx1 | tr -d ' ')" != 0a ] && torn=$((torn + 1))
+                last=$(tail -n 1 "$W/crash.csv" | cut -d, -f1)
+                s=$(ckpt_step "$CK")
+                [ -n "$s" ] && [ -n "$last" ] && [ "${last%%[!0-9]*}" -gt "$s" ] 2>/dev/null && after=$((after + 1))
+            fi
+        done
+        if [ $rc -ne 0 ]; then # the last run goes to the end
+            # from what a kill between a save's two renames leaves (only DIR.old; rarely hit
+            # by the kills themselves, the window is microseconds)
+            [ -d "$CK" ] && rm -rf "$CK.old" && mv "$CK" "$CK.old"
+            run_cmd $name --steps $STEPS --log "$W/crash.csv" --checkpoint "$CK" --checkpoint-every $ce --resume \
+                "${outs[@]}" >/dev/null 2>"$W/run.err"
+            rc=$?
+            TOTAL_RUNS=$((TOTAL_RUNS + 1))
         fi
-        { wait $pid; } 2>/dev/null # (without the shell's "Killed" line)
-        rc=$?
-        TOTAL_RUNS=$((TOTAL_RUNS + 1))
-        [ $rc -eq 0 ] && break # it got to the end first
-        if [ $rc -ne 137 ]; then
-            bad_show "$name: run $i ended with $rc, not by the kill" "$W/run.err"
-            break
-        fi
-        kills=$((kills + 1))
-        # what the kill interrupted
-        { [ -e "$CK.tmp" ] || { [ ! -e "$CK" ] && [ -e "$CK.old" ]; }; } && in_save=$((in_save + 1))
-        [ ! -e "$CK" ] && [ -e "$CK.old" ] && renames=$((renames + 1))
-        if [ -s "$W/crash.csv" ]; then
-            [ "$(tail -c 1 "$W/crash.csv" | od -An -tx1 | tr -d ' ')" != 0a ] && torn=$((torn + 1))
-            last=$(tail -n 1 "$W/crash.csv" | cut -d, -f1)
-            s=$(ckpt_step "$CK")
-            [ -n "$s" ] && [ -n "$last" ] && [ "${last%%[!0-9]*}" -gt "$s" ] 2>/dev/null && after=$((after + 1))
+        [ $rc -eq 0 ] && finished=$((finished + 1))
+        same_state "$W/ref-ck" "$CK" && same=$((same + 1))
+        { ! has_out $name || diff -r "$W/ref-out" "$W/out"; } && same_out=$((same_out + 1))
+        if cmp -s <(untimed "$W/ref.csv") <(untimed "$W/crash.csv"); then same_log=$((same_log + 1)); else
+            diff <(untimed "$W/ref.csv") <(untimed "$W/crash.csv") | head -5
         fi
     done
-    if [ $rc -ne 0 ]; then # the last run goes to the end
-        # from what a kill between a save's two renames leaves (only DIR.old; rarely hit by
-        # the kills themselves, the window is microseconds)
-        [ -d "$CK" ] && rm -rf "$CK.old" && mv "$CK" "$CK.old"
-        run_cmd $name --steps $STEPS --log "$W/crash.csv" --checkpoint "$CK" --checkpoint-every $ce --resume \
-            "${outs[@]}" >/dev/null 2>"$W/run.err"
-        rc=$?
-        TOTAL_RUNS=$((TOTAL_RUNS + 1))
-    fi
     TOTAL_KILLS=$((TOTAL_KILLS + kills))
     TOTAL_IN_SAVE=$((TOTAL_IN_SAVE + in_save))
-    echo "# $name: $kills kills ($in_save in a save, $renames between its renames, $torn in a log row," \
-        "$after after rows past the checkpoint), checkpoint every $ce of $STEPS steps, a run ~${dur} ms"
-    if [ $rc -eq 0 ]; then ok "$name: the killed and resumed run finishes"; else bad_show "$name: the killed and resumed run finishes" "$W/run.err"; fi
-    check "$name: final state equals the straight run's" same_state "$W/ref-ck" "$CK"
-    if has_out $name; then
-        check "$name: --out files equal the straight run's" diff -r "$W/ref-out" "$W/out"
-    fi
-    if cmp -s <(untimed "$W/ref.csv") <(untimed "$W/crash.csv"); then ok "$name: the log equals the straight run's"; else
-        bad "$name: the log equals the straight run's" "$(diff <(untimed "$W/ref.csv") <(untimed "$W/crash.csv") | head -5 | tr '\n' ' ')"
-    fi
+    echo "# $name: $kills kills in $rounds round(s) ($in_save in a save, $renames between its renames," \
+        "$torn in a log row, $after after rows past the checkpoint), checkpoint every $ce of $STEPS" \
+        "steps, a run ~${dur} ms"
+    check "$name: the killed and resumed runs finish ($finished of $rounds)" test $finished -eq $rounds
+    check "$name: final state equals the straight run's ($same of $rounds)" test $same -eq $rounds
+    check "$name: --out files equal the straight run's ($same_out of $rounds)" test $same_out -eq $rounds
+    check "$name: the log equals the straight run's ($same_log of $rounds)" test $same_log -eq $rounds
 done
 echo "# $TOTAL_RUNS runs, $TOTAL_KILLS kills, $TOTAL_IN_SAVE of them inside a checkpoint save"
 check "kills: $TOTAL_KILLS (at least $((5 * KILLS / 2)))" test $TOTAL_KILLS -ge $((5 * KILLS / 2))

@@ -575,6 +575,8 @@ static void test_ckpt_interrupted_swap(void)
     int64_t step = 0;
     NG_CHECK_MSG(ng_ckpt_load(dir, "m", &step, arr, 3) == NG_OK, "%s", ng_last_error());
     NG_CHECK(step == 77 && state_equal(&a, &b));
+    NG_CHECK(exists(dir) && !exists(old)); /* the load put it back */
+    NG_CHECK(rename(dir, old) == 0);
 
     /* the next save goes through and cleans DIR.old up */
     state_fill(&a, 6);

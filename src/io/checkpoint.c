@@ -12,7 +12,8 @@
  * checked by hand. A save writes DIR.tmp (a stale one from a crashed save is removed
  * first), MANIFEST last, then swaps: DIR -> DIR.old, DIR.tmp -> DIR, removes DIR.old.
  * Whatever the moment the process dies, either DIR or (between the two renames) DIR.old
- * holds a complete checkpoint, and load falls back to DIR.old when DIR is missing. Loading
+ * holds a complete checkpoint, and load falls back to DIR.old when DIR is missing (and
+ * moves it back to DIR once it has loaded). Loading
  * checks the MANIFEST's checksum and the checksum of every array it reads: a damaged
  * checkpoint is refused, naming the file, never half-resumed. Files are not fsync'ed (on
  * a shared disk that cost 60-290 ms per save against 2-4 ms): what a power loss may
@@ -716,9 +717,10 @@ ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
         s = NG_ENOMEM;
     else if (path_exists(d))
         s = load_from(d, model, step, arrays, n);
-    else if (is_dir(old)) /* a save was interrupted between its two renames */
+    else if (is_dir(old)) { /* a save was interrupted between its two renames */
         s = load_from(old, model, step, arrays, n);
-    else
+        if (!s) rename(old, d); /* finish the swap backwards (where it can: else DIR.old stays) */
+    } else
         s = ngi_fail(NG_EIO, "%s: no checkpoint there: %s", d, strerror(ENOENT));
     free(d);
     free(old);
