@@ -1227,7 +1227,8 @@ typedef struct {
     int64_t eval_every;       /* 10: a row every K steps, and after the last step */
     double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
     int eval_at_start;        /* 1: a row at step 0 of a fresh run */
-    const char *log;          /* NULL: CSV file for the rows (appended to on resume) */
+    const char *log;          /* NULL: CSV file for the rows (on resume cut back to the
+                                 checkpoint's step with ng_csv_resume, then appended to) */
     const char *checkpoint;   /* NULL: checkpoint directory */
     int64_t checkpoint_every; /* 0: also every K steps (0: at the end and on a stop only) */
     int resume;               /* 0: continue from the checkpoint when it holds one */
@@ -1249,8 +1250,12 @@ NG_API ng_status ng_train_params_check(const ng_train_params *p);
  *   of training), after the last step and on a stop; progress; a checkpoint when
  *   k % checkpoint_every == 0 or on a stop; on a stop: return (status->stopped = 1).
  *   At the end a checkpoint (unless one was just written for that step).
+ * A resume keeps, of the log, the rows an uninterrupted run has up to the checkpoint's
+ * step (rows every eval_every steps, the start's, the last step's; with eval_seconds every
+ * row up to it), so that the log goes on as if the run had not stopped.
  * status (may be NULL) gets the final state. A failing step, row, log write or checkpoint
- * returns its status with the message. */
+ * returns its status with the message, the steps done and the last checkpoint written;
+ * nothing is written after a failure. */
 NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,
                               ng_train_status *status);
 
