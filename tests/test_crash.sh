@@ -277,7 +277,7 @@ shift 4
 EOF
 M=$T/mnt
 mkdir -p "$M"
-if unshare -m --propagation private true 2>/dev/null; then
+if unshare -m --propagation private mount -t tmpfs -o size=64k tmpfs "$M" 2>/dev/null; then
     kib=$(du -sk "$W/ck" | cut -f1)
     # room for the checkpoint and half another: the next save runs out of space
     unshare -m --propagation private bash "$NS" "$M" $((kib * 3 / 2)) "$W/ck" rw bash -c \
