@@ -1,7 +1,8 @@
 /* train.c - the one training loop (ng_train_run). A task knows its model: one step, one
  * row of metrics, its checkpoint state. The loop knows the run: limits, when to log and
- * checkpoint, resume and its settings check, the clock (rows are timed apart, so the
- * reported seconds are training time only), progress and stop requests. */
+ * checkpoint, resume (its settings check, the log cut back to the checkpoint), the clock
+ * (rows are timed apart, so the reported seconds are training time only), progress, stop
+ * requests, and what a failure leaves. */
 #include "internal.h"
 
 #include <math.h>
