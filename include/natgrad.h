@@ -1302,9 +1302,10 @@ NG_API ng_status ng_dwe_predict_means(const ng_dwe *m, const double *times, size
  *   elbo = -(objective) and ell = its log-likelihood part E_q[log p(n | U, V)] (MAP: the
  *     log joint and log p(n | mu); filtering: the current slice's): with full_objective
  *     ng_dwe_objective with the fixed noise of eval_seed (all W x W pairs of every
- *     slice: as costly as W^2 / (B_w B_c) steps' likelihood), else the mean of the steps'
- *     minibatch estimates since the previous row (the previous row's values when no step
- *     came between; NaN before the first step);
+ *     slice: as costly as W^2 / (B_w B_c) steps' likelihood), else the exponential moving
+ *     average of the steps' minibatch estimates with decay 1 - 1/estimate_window, bias
+ *     corrected (NaN before the first step; a row changes nothing, so a resumed run logs
+ *     what an uninterrupted one does);
  *   psi = the chain coupling sum_t c_t/2 ||mu_{t+1} - mu_t||^2 of the means;
  *   test_ll = the held-out log-likelihood per co-occurrence, sum [n+ log sigma(x) +
  *     n- log sigma(-x)] / sum (n+ + n-) over the test slices at the means predicted by
@@ -1318,10 +1319,12 @@ typedef struct {
     int full_objective;      /* 1: rows evaluate the full objective; 0: the steps' estimates */
     uint64_t eval_seed;      /* 1: the fixed noise of the rows' full objective */
     int64_t steps_per_slice; /* filtering: steps on each slice (>= 1); 100 */
+    int64_t estimate_window; /* 10: steps the moving average of the estimates spans (>= 1) */
     ng_goldstone_params gp;  /* symmetry, k1 and the phase's options (gp.inner is unused);
                                 filtering allows symmetry none only */
 } ng_dwe_task_params;
-/* seed 1, full_objective 1, eval_seed 1, steps_per_slice 100, gp ng_dwe_goldstone_params() */
+/* seed 1, full_objective 1, eval_seed 1, steps_per_slice 100, estimate_window 10,
+ * gp ng_dwe_goldstone_params() */
 NG_API ng_dwe_task_params ng_dwe_task_default_params(void);
 /* Goldstone-GD for DWE: ng_goldstone_default_params with k1 = 10 (the paper's DWE
  * setting) and the (unused) inner optimiser set to plain GD, which keeps no state. */
@@ -1341,8 +1344,7 @@ NG_API ng_status ng_dwe_task_new(ng_dwe *m, const ng_corpus *test, const ng_dwe_
 NG_API void ng_dwe_task_free(ng_dwe_task *t);
 NG_API ng_task ng_dwe_task_get(ng_dwe_task *t);
 /* State protocol: ng_dwe_state's arrays, "dwe_task_rng" (U8), "symmetry_seconds" (F64,
- * 1), "dwe_task_acc" (F64, 5: the estimates since the last row and the last row's elbo,
- * ell), then ng_goldstone_state's arrays when a symmetry phase is configured. */
+ * 1), "dwe_task_acc" (F64, 3: the estimates' moving averages and their step count), then ng_goldstone_state's arrays when a symmetry phase is configured. */
 NG_API size_t ng_dwe_task_state(ng_dwe_task *t, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_dwe_task_state_loaded(ng_dwe_task *t);
 

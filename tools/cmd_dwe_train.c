@@ -43,7 +43,8 @@ static const char k_intro[] =
     "symmetry phase rotates the means (not filtering). --test-slices slices (never the first\n"
     "or last) are left out of training; their means are predicted from their neighbours and\n"
     "their log-likelihood per co-occurrence is logged. The log's columns: step,seconds,elbo,\n"
-    "ell,psi,test_ll,overlap_median,symmetry_seconds (docs/dwe.md).";
+    "ell,psi,test_ll,overlap_median,symmetry_seconds (docs/dwe.md). --paper keeps k1 at the\n"
+    "DWE paper's 10.";
 static const char k_outro[] =
     "The state's size is printed at the start; a configuration larger than --max-memory (or\n"
     "the physical memory) is refused before anything is allocated. --out writes the model\n"
@@ -96,8 +97,8 @@ static void train_table(train_cfg *c)
          .help = "seed of the initial means, minibatches and noise", .flags = SET},
         {.name = "elbo", .type = NG_CLI_CHOICE, .dst = &c->objective, .choices = k_objectives,
          .help = "the rows' elbo and ell: the full objective with fixed noise (all\n"
-                 "pairs, as costly as W^2/(B_w B_c) steps), or the mean of the steps'\n"
-                 "minibatch estimates since the previous row"},
+                 "pairs, as costly as W^2/(B_w B_c) steps), or a moving average of the\n"
+                 "steps' minibatch estimates over about --eval-every steps"},
         {.name = "max-memory", .type = NG_CLI_DOUBLE, .dst = &c->max_memory, .lo = 0, .hi = 1e9, .meta = "GB",
          .help = "refuse a state larger than this, 0 = the physical memory"},
         {.name = "out", .type = NG_CLI_STR, .dst = &c->out, .meta = "MODEL",
@@ -142,6 +143,7 @@ static int train_resolve(train_cfg *c)
     c->dp.method = (ng_dwe_method)c->method;
     c->dp.prior = (ng_dwe_prior)c->prior;
     c->kp.full_objective = c->objective == 0;
+    if (c->rp.eval_seconds <= 0) c->kp.estimate_window = c->rp.eval_every;
     if (c->rp.resume && !c->rp.checkpoint) return ng_cli_usage_error(CMD, "--resume needs --checkpoint DIR");
     if (c->dp.method == NG_DWE_FILTERING) {
         if (c->gctx.symmetry_given && c->kp.gp.symmetry != NG_SYM_NONE)

@@ -18,8 +18,8 @@ struct ng_dwe_task {
     ng_goldstone *gs;        /* NULL when symmetry is none */
     ng_rng rng;
     double symmetry_seconds;
-    double acc[5];           /* the steps' elbo and ell estimates since the last row, their
-                                count, and the last row's elbo and ell */
+    double acc[3];           /* moving averages of the steps' elbo and ell estimates (not
+                                bias corrected) and the number of steps in them */
     double *cosv;            /* W: overlap scratch */
     char name[32];
 };
@@ -44,6 +44,7 @@ ng_dwe_task_params ng_dwe_task_default_params(void)
     p.full_objective = 1;
     p.eval_seed = 1;
     p.steps_per_slice = 100;
+    p.estimate_window = 10;
     p.gp = ng_dwe_goldstone_params();
     return p;
 }
@@ -100,9 +101,12 @@ static ng_status check_test(const ng_dwe *m, const ng_corpus *c)
     const double *tau = m->c->time;
     for (size_t k = 0; k < c->T; k++) {
         double ts = c->time[k];
-        if (!(ts > tau[0] && ts < tau[m->T - 1]))
-            return ngi_fail(NG_EINVAL, "ng_dwe_task_new: held-out slice at time %g is not inside the "
-                            "training slices' times (%g .. %g)", ts, tau[0], tau[m->T - 1]);
+        int clash = 0;
+        for (size_t t = 0; t < m->T; t++) clash |= tau[t] == ts;
+        if (!(ts > tau[0] && ts < tau[m->T - 1]) || clash)
+            return ngi_fail(NG_EINVAL, "ng_dwe_task_new: held-out slice at time %g is not strictly between "
+                            "training slices (%g .. %g) or has a training slice's time", ts, tau[0],
+                            tau[m->T - 1]);
     }
     return NG_OK;
 }
@@ -111,6 +115,9 @@ static ng_status task_init(ng_dwe_task *t, ng_dwe *m, const ng_corpus *test, con
 {
     const ng_dwe_params *mp = ng_dwe_get_params(m);
     const int filt = mp->method == NG_DWE_FILTERING;
+    if (p->estimate_window < 1)
+        return ngi_fail(NG_EINVAL, "ng_dwe_task_new: estimate_window = %lld; expected >= 1",
+                        (long long)p->estimate_window);
     if (filt && p->steps_per_slice < 1)
         return ngi_fail(NG_EINVAL, "ng_dwe_task_new: steps_per_slice = %lld; expected >= 1",
                         (long long)p->steps_per_slice);
@@ -122,7 +129,6 @@ static ng_status task_init(ng_dwe_task *t, ng_dwe *m, const ng_corpus *test, con
     t->p = *p;
     snprintf(t->name, sizeof t->name, "dwe-%s", ng_dwe_method_name(mp->method));
     ng_rng_seed(&t->rng, p->seed);
-    for (int k = 0; k < 5; k++) t->acc[k] = k < 3 ? 0.0 : NAN;
     ng_status s;
     if (test && test->T > 0) {
         if ((s = check_test(m, test))) return s;
@@ -181,8 +187,9 @@ static ng_status task_step(void *self, int64_t k, double *vals)
     ng_dwe_info info;
     if ((s = ng_dwe_step(m, &t->rng, want, &info))) return s;
     if (want) {
-        t->acc[0] += -info.loss;
-        t->acc[1] += info.loglik;
+        const double b = 1.0 - 1.0 / (double)t->p.estimate_window;
+        t->acc[0] = b * t->acc[0] + (1.0 - b) * -info.loss;
+        t->acc[1] = b * t->acc[1] + (1.0 - b) * info.loglik;
         t->acc[2] += 1.0;
     }
     double sym = 0.0;
@@ -261,13 +268,12 @@ static ng_status task_row(void *self, double *vals)
         vals[C_ELBO] = -info.loss;
         vals[C_ELL] = info.loglik;
     } else {
-        if (t->acc[2] > 0) {
-            t->acc[3] = t->acc[0] / t->acc[2];
-            t->acc[4] = t->acc[1] / t->acc[2];
-            t->acc[0] = t->acc[1] = t->acc[2] = 0.0;
-        }
-        vals[C_ELBO] = t->acc[3];
-        vals[C_ELL] = t->acc[4];
+        /* bias corrected as Adam's moments; a row changes nothing, so a run stopped and
+         * resumed logs what an uninterrupted one does */
+        const double b = 1.0 - 1.0 / (double)t->p.estimate_window, n = t->acc[2];
+        const double c = n > 0 ? 1.0 - pow(b, n) : 0.0;
+        vals[C_ELBO] = c > 0 ? t->acc[0] / c : NAN;
+        vals[C_ELL] = c > 0 ? t->acc[1] / c : NAN;
     }
     vals[C_PSI] = ng_graph_psi(t->graph, t->m->N, t->m->d, t->m->v.mu);
     if ((s = test_ll(t, &vals[C_TEST_LL]))) return s;
@@ -284,7 +290,7 @@ size_t ng_dwe_task_state(ng_dwe_task *t, ng_ckpt_array *arrays, size_t cap)
     ng_dwe_state(t->m, arrays, cap);
     ng_ckpt_array own[3] = {ng_ckpt_view("dwe_task_rng", NG_U8, &t->rng, 1, sizeof t->rng, 0, 0),
                             ng_ckpt_view("symmetry_seconds", NG_F64, &t->symmetry_seconds, 1, 1, 0, 0),
-                            ng_ckpt_view("dwe_task_acc", NG_F64, t->acc, 1, 5, 0, 0)};
+                            ng_ckpt_view("dwe_task_acc", NG_F64, t->acc, 1, 3, 0, 0)};
     for (size_t j = 0; j < 3 && nm + j < cap; j++) arrays[nm + j] = own[j];
     if (t->gs && cap > nm + 3) ng_goldstone_state(t->gs, arrays + nm + 3, cap - nm - 3);
     return count;
