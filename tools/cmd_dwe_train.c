@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -202,7 +203,7 @@ static int load_corpus(train_cfg *c, ng_corpus *train, ng_corpus *test)
         return 0;
     }
     int ok = 1;
-    if (full.T < 2 || (c->test_slices > 0 && c->test_slices + 2 > full.T)) {
+    if (c->test_slices > 0 && c->test_slices + 2 > full.T) {
         fprintf(stderr, "natgrad %s: %s has %zu slices; --test-slices %zu leaves too few (the first and last "
                 "slice always train)\n", CMD, c->corpus, full.T, c->test_slices);
         ok = 0;
@@ -268,8 +269,10 @@ static void print_final(dwe_run *r, const ng_train_status *st)
         fprintf(stderr, "natgrad %s: final evaluation: %s\n", CMD, ng_last_error());
         return;
     }
+    char ll[64] = "n/a (no --test-slices)";
+    if (!isnan(v[3])) snprintf(ll, sizeof ll, "%.6f", v[3]);
     fprintf(stderr, "final step %lld: elbo %.8g  ell %.8g  psi %.6g | held-out log-likelihood per "
-            "co-occurrence %.6f | overlap median %.4f\n", (long long)st->step, v[0], v[1], v[2], v[3], v[4]);
+            "co-occurrence %s | overlap median %.4f\n", (long long)st->step, v[0], v[1], v[2], ll, v[4]);
     fprintf(stderr, "symmetry overhead: %.3f s of %.3f s training time (%.2f%%)\n", v[5], st->seconds,
             100.0 * v[5] / (st->seconds > 0 ? st->seconds : 1));
 }
