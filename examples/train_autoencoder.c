@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     int ok = !ng_data_source_load(argc > 1 ? argv[1] : "curves", &ds) &&
              !ng_net_spec_preset("mnist", &spec) &&
              !ng_net_new(&spec, ng_optim_max_batch(&op, ds.n_train), &net);
-    if (ok) ng_net_init_sparse(net, &rng, 15);
+    if (ok) ng_net_init_sparse(net, &rng, NG_NET_SPARSE_K);
     ok = ok && !ng_optim_new(net, &op, &opt) &&
          !ng_net_task_new(net, opt, ds.train_x, ds.train_x, ds.n_train, ds.test_x, ds.test_x,
                           ds.n_test, &tp, &task);

@@ -168,6 +168,9 @@ if [ "$(head -n 1 "$M/model.txt")" = "natgrad-dwe-model 1" ] && grep -qx "method
 else
     bad train_model_dir "$(cat "$M/model.txt" "$M/times.csv"; ls "$M")"
 fi
+# the query side reads what the trainer writes
+"$BIN" dwe query "$M" --neighbours w0010 --top 3 >"$T/out" 2>"$T/err" && grep -q "nearest neighbours of 'w0010'" "$T/out" &&
+    ok train_model_queried || bad_show train_model_queried "$T/err"
 # stopped after 10 steps with a checkpoint, resumed to 20: the same log values and model
 "$BIN" dwe train "${TR[@]}" --steps 10 --symmetry sync+goldstone --log "$T/b.csv" --checkpoint "$T/ck" >/dev/null 2>&1
 "$BIN" dwe train "${TR[@]}" --steps 20 --symmetry sync+goldstone --log "$T/b.csv" --checkpoint "$T/ck" --resume \

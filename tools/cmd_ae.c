@@ -13,8 +13,6 @@
 static const char *const k_loss[] = {"bernoulli", "softmax", "gaussian", NULL}; /* = ng_loss */
 static const char *const k_init[] = {"sparse", "glorot", NULL};
 enum { INIT_SPARSE = 0, INIT_GLOROT };
-/* Martens (2010): 15 incoming weights per unit. */
-#define SPARSE_INIT_K 15
 /* Evaluation runs in chunks of at least this many cases (the network's max_batch). */
 #define EVAL_CHUNK 2000
 
@@ -80,7 +78,7 @@ static void setup(ae_cfg *c, int mlp)
     c->arch = mlp ? "784-1000-500-10" : "mnist";
     c->loss = mlp ? NG_LOSS_SOFTMAX : NG_LOSS_BERNOULLI;
     c->init = INIT_SPARSE;
-    c->init_k = SPARSE_INIT_K;
+    c->init_k = NG_NET_SPARSE_K;
     c->task = ng_net_task_default_params();
     c->opt = ng_optim_default_params(NG_OPT_KFAC);
     c->run = ng_train_default_params();

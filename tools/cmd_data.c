@@ -66,20 +66,6 @@ static void shape_str(const ng_tensor *t, char *s, size_t cap)
         o += (size_t)snprintf(s + o, cap - o, "%s%zu", i ? " x " : "", t->shape[i]);
 }
 
-static const char *dtype_str(ng_dtype t)
-{
-    switch (t) {
-    case NG_U8: return "u8";
-    case NG_I8: return "i8";
-    case NG_I16: return "i16";
-    case NG_I32: return "i32";
-    case NG_I64: return "i64";
-    case NG_F32: return "f32";
-    case NG_F64: return "f64";
-    }
-    return "?";
-}
-
 static double elem(const ng_tensor *t, size_t i)
 {
     switch (t->dtype) {
@@ -119,7 +105,7 @@ static void info_tensor(const char *path, const char *kind, const ng_tensor *t)
     char shp[256];
     shape_str(t, shp, sizeof shp);
     size_t n = ng_tensor_count(t);
-    printf("%s: %s array, dtype %s, shape %s (%zu elements)\n", path, kind, dtype_str(t->dtype), shp, n);
+    printf("%s: %s array, dtype %s, shape %s (%zu elements)\n", path, kind, ng_dtype_name(t->dtype), shp, n);
     if (!n) return;
     double mn = INFINITY, mx = -INFINITY, s = 0;
     size_t bad = 0;

@@ -2,7 +2,8 @@
  * (docs/dwe.md, "Model directory"): model.txt, vocab.tsv, times.csv, the means U.npy and
  * V.npy over all slices (held-out ones predicted) and the variational parameters of the
  * training slices. Written into DIR.tmp and renamed, model.txt last, so a reader never
- * sees a partial model; read back with every check a consumer relies on. */
+ * sees a partial model. Read back by ng_dwe_model_file_read (io/dwe_model_read.c, the
+ * query side's reader and checks) plus the training values of model.txt. */
 #include "corpus_internal.h"
 #include "dwe_internal.h"
 
@@ -332,89 +333,24 @@ static ng_status read_meta(const char *dir, ng_dwe_model *o)
     return s;
 }
 
-static ng_status read_vocab(const char *dir, ng_dwe_model *o)
-{
-    lines f;
-    ng_status s = lines_open(&f, dir, "vocab.tsv");
-    if (!s && (!(o->word = ngi_xcalloc(o->W, sizeof *o->word)) || !(o->count = ngi_xmalloc(o->W * sizeof *o->count))))
-        s = NG_ENOMEM;
-    for (size_t k = 0; !s && k < o->W; k++) {
-        char *l = lines_next(&f), *tab = l ? strchr(l, '\t') : NULL;
-        if (!l) s = ngi_fail(NG_EFORMAT, "%s:%zu: %zu words; model.txt says W = %zu", f.path, f.line + 1, k, o->W);
-        else if (!tab || tab == l || !parse_double(tab + 1, &o->count[k]) || o->count[k] < 0)
-            s = ngi_fail(NG_EFORMAT, "%s:%zu: expected word<TAB>count", f.path, f.line);
-        else if ((*tab = '\0', !(o->word[k] = ngi_strdup(l))))
-            s = NG_ENOMEM;
-    }
-    if (!s && lines_next(&f)) s = ngi_fail(NG_EFORMAT, "%s:%zu: more than W = %zu words", f.path, f.line, o->W);
-    lines_close(&f);
-    return s;
-}
-
-static ng_status read_times(const char *dir, ng_dwe_model *o)
-{
-    lines f;
-    ng_status s = lines_open(&f, dir, "times.csv");
-    char *l = s ? NULL : lines_next(&f);
-    if (!s && (!l || strcmp(l, "slice,time,train")))
-        s = ngi_fail(NG_EFORMAT, "%s:1: expected the header 'slice,time,train'", f.path);
-    if (!s && (!(o->time = ngi_xmalloc(o->T * sizeof *o->time)) || !(o->train = ngi_xmalloc(o->T))))
-        s = NG_ENOMEM;
-    for (size_t k = 0; !s && k < o->T; k++) {
-        char *c1, *c2;
-        size_t idx;
-        if (!(l = lines_next(&f))) {
-            s = ngi_fail(NG_EFORMAT, "%s:%zu: %zu slices; model.txt says T = %zu", f.path, f.line + 1, k, o->T);
-            break;
-        }
-        c1 = strchr(l, ',');
-        c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-        if (c1) *c1 = '\0';
-        if (c2) *c2 = '\0';
-        if (!c2 || !parse_size(l, &idx) || idx != k || !parse_double(c1 + 1, &o->time[k]) ||
-            (strcmp(c2 + 1, "0") && strcmp(c2 + 1, "1")))
-            s = ngi_fail(NG_EFORMAT, "%s:%zu: expected %zu,TIME,0|1", f.path, f.line, k);
-        else if (k > 0 && !(o->time[k] > o->time[k - 1]))
-            s = ngi_fail(NG_EFORMAT, "%s:%zu: time %g after %g: expected increasing times", f.path, f.line,
-                         o->time[k], o->time[k - 1]);
-        else
-            o->train[k] = (unsigned char)(c2[1] == '1');
-    }
-    if (!s && lines_next(&f)) s = ngi_fail(NG_EFORMAT, "%s:%zu: more than T = %zu slices", f.path, f.line, o->T);
-    lines_close(&f);
-    return s;
-}
-
-static ng_status read_means(const char *dir, const char *name, const ng_dwe_model *o, float **out)
-{
-    char *path = ngi_asprintf("%s/%s", dir, name);
-    if (!path) return NG_ENOMEM;
-    ng_tensor t;
-    memset(&t, 0, sizeof t);
-    ng_status s = ng_npy_read(path, &t);
-    if (!s && (t.dtype != NG_F32 || t.ndim != 3 || t.shape[0] != o->T || t.shape[1] != o->W || t.shape[2] != o->d))
-        s = ngi_fail(NG_EFORMAT, "%s: %s array of %d dimensions (%zu x %zu x %zu); expected f32 T x W x d = "
-                     "%zu x %zu x %zu", path, ng_dtype_name(t.dtype), t.ndim, t.shape[0], t.shape[1],
-                     t.shape[2], o->T, o->W, o->d);
-    if (!s && !all_finite(t.data, o->T * o->W * o->d)) s = ngi_fail(NG_EFORMAT, "%s: NaN or Inf", path);
-    free(path);
-    if (s) {
-        ng_tensor_free(&t);
-        return s;
-    }
-    *out = t.data;
-    return NG_OK;
-}
-
 ng_status ng_dwe_model_read(const char *dir, ng_dwe_model *out)
 {
     if (!dir || !out) return ngi_fail(NG_EINVAL, "ng_dwe_model_read: NULL argument");
     memset(out, 0, sizeof *out);
-    ng_status s = read_meta(dir, out);
-    if (!s) s = read_vocab(dir, out);
-    if (!s) s = read_times(dir, out);
-    if (!s) s = read_means(dir, "U.npy", out, &out->U);
-    if (!s) s = read_means(dir, "V.npy", out, &out->V);
+    /* the files the query side reads, with its checks; then model.txt's other values */
+    ng_dwe_model_file f;
+    ng_status s = ng_dwe_model_file_read(dir, &f);
+    if (s) return s;
+    s = read_meta(dir, out);
+    out->T = f.T;
+    out->W = f.W;
+    out->d = f.d;
+    out->time = f.time;
+    out->train = f.train;
+    out->word = f.word;
+    out->count = f.count;
+    out->U = f.U;
+    out->V = f.V;
     if (s) ng_dwe_model_free(out);
     return s;
 }
