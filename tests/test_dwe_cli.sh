@@ -185,6 +185,12 @@ fi
 "$BIN" dwe train "${TR[@]}" --dim 4 --steps 30 --symmetry sync+goldstone --checkpoint "$T/ck" --resume >/dev/null 2>"$T/err"
 [ $? -eq 1 ] && grep -q "other settings: dim 3 (checkpoint) vs 4" "$T/err" && ok train_resume_settings ||
     bad_show train_resume_settings "$T/err"
+# filtering's steps per slice come from --steps: a resume with more steps would change
+# the schedule, so it is refused
+"$BIN" dwe train "${TR[@]}" --method filtering --steps 8 --checkpoint "$T/ckf" >/dev/null 2>&1
+"$BIN" dwe train "${TR[@]}" --method filtering --steps 16 --checkpoint "$T/ckf" --resume >/dev/null 2>"$T/err"
+[ $? -eq 1 ] && grep -q "steps_per_slice_used 2 (checkpoint) vs 4" "$T/err" && ok train_filtering_schedule_setting ||
+    bad_show train_filtering_schedule_setting "$T/err"
 # filtering (no symmetry phase; its log-b only) and MAP (means only)
 "$BIN" dwe train "${TR[@]}" --method filtering --steps 12 --out "$T/mf" >/dev/null 2>"$T/err" &&
     grep -qx "symmetry none" "$T/mf/model.txt" && [ -f "$T/mf/U_logb.npy" ] && [ ! -e "$T/mf/U_e.npy" ] &&
