@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_crash.sh - resumes that are exact. For each training command (ae with K-FAC and with
-# SGD, mlp with Adam, dmf, repro) a run of N steps straight; then the same run with
+# SGD, mlp with Adam, dmf, repro, dwe) a run of N steps straight; then the same run with
 # --checkpoint-every, killed with SIGKILL at pseudo-random moments (seeded), during startup,
 # between checkpoints and while a checkpoint is being written, and resumed each time until it
 # ends: its final
@@ -41,6 +41,10 @@ mkidx "$D/t10k-images-idx3-ubyte" "$D/t10k-labels-idx1-ubyte" 32 1
 R=$T/ratings.csv
 "$BIN" dmf synth --out "$R" --users 30 --items 40 --ratings 3000 --seed 3 >/dev/null 2>&1 ||
     bad "dmf synth"
+C=$T/corpus
+"$BIN" dwe synth --out "$C" --words 50 --topics 3 --slices 6 --sentences 300 --small-every 0 --rank-lo 5 \
+    --rank-hi 40 --tau-lo 2 --tau-hi 5 --abrupt 2 --gradual 2 --broadening 1 --frequency 1 --gradual-steps 2 \
+    --text none >/dev/null 2>&1 || bad "dwe synth"
 
 # run_cmd NAME ARGS...: the training command NAME with its fixed settings, then ARGS. With
 # EXEC=exec (in the background: "EXEC=exec run_cmd ... &") natgrad replaces the subshell, so
@@ -57,6 +61,8 @@ run_cmd() {
         --threads 1 "$@" ;;
     dmf) $EXEC "$BIN" dmf train --ratings "$R" --bins 4 --dim 3 --k1 5 --seed 2 --eval-every 2 --threads 1 "$@" ;;
     repro) $EXEC "$BIN" repro goldstone-toy --symmetry sync+goldstone --k1 5 --eval-every 3 --threads 1 "$@" ;;
+    dwe) $EXEC "$BIN" dwe train --corpus "$C/counts" --dim 3 --batch-words 20 --batch-contexts 25 --test-slices 2 \
+        --symmetry sync+goldstone --k1 4 --seed 3 --eval-every 5 --threads 1 "$@" ;;
     esac
 }
 has_out() { [ "$1" != repro ]; }
@@ -124,7 +130,7 @@ kill_in_save() {
 }
 
 TOTAL_KILLS=0 TOTAL_IN_SAVE=0 TOTAL_RUNS=0
-for name in ae-kfac ae-sgd mlp dmf repro; do
+for name in ae-kfac ae-sgd mlp dmf repro dwe; do
     W=$T/$name
     mkdir -p "$W"
     outs=()
@@ -214,7 +220,7 @@ for name in ae-kfac ae-sgd mlp dmf repro; do
     check "$name: the log equals the straight run's ($same_log of $rounds)" test $same_log -eq $rounds
 done
 echo "# $TOTAL_RUNS runs, $TOTAL_KILLS kills, $TOTAL_IN_SAVE of them inside a checkpoint save"
-check "kills: $TOTAL_KILLS (at least $((5 * KILLS / 2)))" test $TOTAL_KILLS -ge $((5 * KILLS / 2))
+check "kills: $TOTAL_KILLS (at least $((6 * KILLS / 2)))" test $TOTAL_KILLS -ge $((6 * KILLS / 2))
 check "some kills landed inside a save" test $TOTAL_IN_SAVE -gt 0
 
 # --- Ctrl-C while a checkpoint is being written: the save finishes, one more step, its

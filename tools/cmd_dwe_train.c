@@ -68,7 +68,7 @@ static void train_table(train_cfg *c)
     const ng_cli_opt g[] = {
         {.name = "", .type = NG_CLI_SECTION, .help = "Data and model"},
         {.name = "corpus", .type = NG_CLI_STR, .dst = &c->corpus, .meta = "DIR",
-         .help = "corpus directory (natgrad dwe corpus / dwe synth's counts/)", .flags = NG_CLI_REQUIRED},
+         .help = "corpus directory (natgrad dwe corpus / dwe synth's counts/)", .flags = NG_CLI_REQUIRED | SET},
         {.name = "dim", .type = NG_CLI_SIZE, .dst = &p->d, .lo = 1, .hi = 65536, .meta = "d",
          .help = "embedding dimension", .flags = SET},
         {.name = "method", .type = NG_CLI_CHOICE, .dst = &c->method, .choices = k_methods,
