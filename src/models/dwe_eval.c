@@ -64,7 +64,7 @@ static ng_status truth_line(const char *path, size_t ln, char *line, ng_dwe_trut
     if (home < 0) return ngi_fail(NG_EFORMAT, "%s:%zu: home_topic %d: expected >= 0", path, ln, home);
     int drifts = kind == NG_DWE_ABRUPT || kind == NG_DWE_GRADUAL || kind == NG_DWE_BROADENING;
     if (kind != NG_DWE_STABLE && tau < 1)
-        return ngi_fail(NG_EFORMAT, "%s:%zu: tau %d: expected >= 1 for a %s word", path, ln, tau, f[1]);
+        return ngi_fail(NG_EFORMAT, "%s:%zu: tau %d: expected >= 1 for kind %s", path, ln, tau, f[1]);
     if (kind == NG_DWE_STABLE && tau != -1)
         return ngi_fail(NG_EFORMAT, "%s:%zu: tau %d: expected -1 for a stable word", path, ln, tau);
     if (drifts ? nt < 0 || nt == home : nt != -1)
