@@ -512,6 +512,46 @@ enum {
  * existing dir is replaced only when empty or holding word2vec.csv). */
 NG_API ng_status ng_dwe_export_word2vec(const ng_dwe_model_file *m, const char *dir, unsigned what);
 
+/* --- dynamic word embeddings: evaluation against a planted truth (models/dwe_eval.c) --
+ * A trained model against the truth.csv of 'natgrad dwe synth' (docs/dwe.md, "Evaluation
+ * against the planted truth"): word,kind,tau,home_topic,new_topic; kind as
+ * ng_dwe_kind_name, tau the change slice counted from 1 (-1 for stable words), new_topic
+ * -1 when the word keeps its topic. Model slice t (from 0) is truth slice t + 1. */
+typedef struct {
+    size_t n;
+    char **word;
+    int *kind, *tau, *home, *new_topic; /* NG_DWE_* kinds */
+} ng_dwe_truth;
+/* NG_EFORMAT names the file and line of the first offence (header, field count, kind,
+ * numbers, a drifting word without tau >= 1 or a new topic other than its home, a word
+ * twice). out is untouched on failure. */
+NG_API ng_status ng_dwe_truth_read(const char *path, ng_dwe_truth *out);
+NG_API void ng_dwe_truth_free(ng_dwe_truth *t);
+typedef struct {
+    size_t matched, missing;       /* truth words found in the model's vocabulary / not */
+    /* 1. drift detection by 1 - cos(u_first, u_last): AUC (Mann-Whitney, ties 1/2) of the
+     * drifting words (abrupt, gradual, broadening) against stable + frequency-only words,
+     * and against frequency-only words alone; NAN when a class is empty */
+    size_t n_drift, n_stable, n_freq;
+    double auc, auc_freq;
+    /* 2. abrupt words: the change slice found, argmax_t ||u_{t+1} - u_t|| read as slice
+     * t + 2 from 1 (the first slice after the jump), within +-2 of tau */
+    size_t n_abrupt, change_hits;
+    double change_share;           /* NAN without abrupt words or with T < 2 */
+    /* 3. precision@10 per slice: queries are stable and frequency-only words whose topic
+     * has >= 10 other members at t; a neighbour counts when one of its topics at t is the
+     * query's (abrupt: home before tau, new from tau; gradual and broadening: home before
+     * tau, both from tau). min and median over the slices that have queries */
+    size_t n_queries;              /* queries summed over slices */
+    size_t prec_slices;            /* slices with queries */
+    double prec_min, prec_median;  /* NAN when no slice has queries */
+    /* 4. median over all W words of cos(u_first, u_last), raw and Procrustes-aligned */
+    double overlap_median, overlap_aligned_median;
+} ng_dwe_eval;
+/* NG_EINVAL when the truth's taus pass the model's T or no truth word is in the model. */
+NG_API ng_status ng_dwe_evaluate(const ng_dwe_model_file *m, const ng_dwe_truth *truth,
+                                 ng_dwe_eval *out);
+
 /* ======== networks and K-FAC (src/nn) ====================================== */
 
 /* --- feed-forward networks (net.c) ---------------------------------------------------

@@ -32,7 +32,8 @@ static void dwe_usage(FILE *f)
                "            --help')\n"
                "  export    word2vec files of each slice of a trained model\n"
                "  query     neighbours, word aging, most changed words, similarity over time\n"
-               "  overlap   histograms of cos(u_first, u_last), raw and Procrustes-aligned (Fig. 4)\n");
+               "  overlap   histograms of cos(u_first, u_last), raw and Procrustes-aligned (Fig. 4)\n"
+               "  evaluate  a model trained on 'dwe synth' against its truth.csv\n");
 }
 
 /* ================================================================== dwe corpus */
@@ -307,6 +308,7 @@ int ng_cmd_dwe(int argc, char **argv)
     }
     if (!strcmp(sub, "export") || !strcmp(sub, "query") || !strcmp(sub, "overlap"))
         return ng_cmd_dwe_query(argc - 1, argv + 1); /* cmd_dwe_query.c: questions to a model */
+    if (!strcmp(sub, "evaluate")) return ng_cmd_dwe_eval(argc - 1, argv + 1); /* cmd_dwe_eval.c */
     if (!strcmp(sub, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(sub, "train")) return ng_cmd_dwe_train(argc - 1, argv + 1);
