@@ -103,6 +103,7 @@ typedef struct {
     ng_corpus_build_params p;
     int lowercase;          /* resolved */
     double wt[65];          /* text: weight of distance d (1..window) */
+    char what[1024];        /* the inputs, for messages about all of them */
     /* after pass 1 */
     ngi_dict vocab;         /* the W words; id = rank */
     size_t T;
@@ -158,7 +159,9 @@ void ngi_job_gram_count(ngi_job *j, int64_t match);
 
 /* Readers (corpus_text.c, corpus_tsv.c, corpus_ngram.c). Each streams its file through
  * zlib (plain files too) and reports problems through ngi_job_fail with file and line. */
+#ifndef NGI_CHUNK /* the fuzzing build makes it tiny to reach the joins across chunks */
 #define NGI_CHUNK (1 << 18)
+#endif
 ng_status ngi_read_text(ngi_job *j, const ngi_unit *u);
 ng_status ngi_read_tsv(ngi_job *j, const ngi_unit *u);
 ng_status ngi_read_ngram(ngi_job *j, const ngi_unit *u);

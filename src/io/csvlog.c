@@ -153,6 +153,11 @@ ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, i
         int exists;
         s = read_existing(path, &buf, &len, &exists);
         if (s) goto fail;
+        if (exists && memchr(buf, '\0', len)) { /* the header compare would stop there */
+            s = ngi_fail(NG_EFORMAT, "%s: NUL byte: cannot append to what is not a CSV log", path);
+            free(buf);
+            goto fail;
+        }
         if (exists && len > 0) {
             size_t hl = strcspn(buf, "\r\n");
             char save = buf[hl];
@@ -174,6 +179,8 @@ ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, i
                 s = ngi_fail(NG_EIO, "%s: cannot cut a torn last row: %s", path, strerror(errno));
                 goto fail;
             }
+        } else {
+            free(buf); /* an empty log, or none */
         }
         c->f = fopen(path, "ab");
     } else {
