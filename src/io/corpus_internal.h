@@ -56,6 +56,12 @@ uint32_t ngi_lower_cp(uint32_t cp);
  * order, which depends only on the sequence of insertions: so merges in a fixed order
  * give results that do not depend on the thread count. */
 #define NGI_EMPTY_KEY UINT64_MAX
+/* The fuzzing build (NGI_FUZZ_SMALL) starts the tables small: their growth is reached. */
+#ifdef NGI_FUZZ_SMALL
+#define NGI_TABLE_HINT_MAX 16
+#else
+#define NGI_TABLE_HINT_MAX SIZE_MAX
+#endif
 typedef struct {
     uint64_t key; /* NGI_EMPTY_KEY: free slot */
     double val;
@@ -159,7 +165,9 @@ void ngi_job_gram_count(ngi_job *j, int64_t match);
 
 /* Readers (corpus_text.c, corpus_tsv.c, corpus_ngram.c). Each streams its file through
  * zlib (plain files too) and reports problems through ngi_job_fail with file and line. */
-#ifndef NGI_CHUNK /* the fuzzing build makes it tiny to reach the joins across chunks */
+#ifdef NGI_FUZZ_SMALL /* tiny in the fuzzing build, to reach the joins across chunks */
+#define NGI_CHUNK 61
+#else
 #define NGI_CHUNK (1 << 18)
 #endif
 ng_status ngi_read_text(ngi_job *j, const ngi_unit *u);

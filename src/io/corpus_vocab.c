@@ -105,7 +105,7 @@ void ngi_vocab_gram_count(ngi_job *j, int64_t match)
                      j->path, j->key);
         return;
     }
-    j->tokens += (uint64_t)(j->gram_n * match);
+    j->tokens += (uint64_t)add;
     for (int k = 0; k < j->gram_n; k++)
         if (j->gram_id[k] >= 0) count(j, j->gram_id[k], s, (double)match);
 }

@@ -17,6 +17,19 @@ static const char *const k_field_names[4] = {"user id", "item id", "rating", "ti
 
 enum { FMT_CSV, FMT_DAT, FMT_TAB };
 
+/* First sizes of the read buffer, the ratings arrays and the id hash tables. The fuzzing
+ * build (NGI_FUZZ_SMALL) makes them tiny, so that small inputs reach the code that joins
+ * lines across reads and grows the tables. */
+#ifdef NGI_FUZZ_SMALL
+#define FIRST_CHUNK ((size_t)61)
+#define FIRST_RATINGS ((size_t)16)
+#define FIRST_IDS ((size_t)16)
+#else
+#define FIRST_CHUNK ((size_t)1 << 20)
+#define FIRST_RATINGS ((size_t)1 << 16)
+#define FIRST_IDS ((size_t)1 << 12)
+#endif
+
 /* ---------------------------------------------------------------- id -> dense index */
 typedef struct {
     int64_t key;
@@ -294,7 +307,7 @@ static ng_status add(rctx *c, int64_t uid, int64_t iid, double r, int64_t ts)
 {
     ng_ratings *R = &c->R;
     if (R->n == c->cap) {
-        size_t nc = c->cap ? 2 * c->cap : (size_t)1 << 16;
+        size_t nc = c->cap ? 2 * c->cap : FIRST_RATINGS;
         int32_t *u = realloc(R->user, nc * sizeof *u);
         if (u) R->user = u;
         int32_t *i = realloc(R->item, nc * sizeof *i);
@@ -441,13 +454,9 @@ static ng_status parse_lines(rctx *c, const char *p, const char *end, int final)
     return NG_OK;
 }
 
-#ifndef NGI_RATINGS_CHUNK /* the fuzzing build makes it tiny to reach the joins across chunks */
-#define NGI_RATINGS_CHUNK ((size_t)1 << 20)
-#endif
-
 static ng_status parse_stream(rctx *c, gzFile g)
 {
-    size_t cap = NGI_RATINGS_CHUNK, have = 0;
+    size_t cap = FIRST_CHUNK, have = 0;
     char *buf = ngi_xmalloc(cap + 1);
     if (!buf) return NG_ENOMEM;
     ng_status s = NG_OK;
@@ -516,7 +525,7 @@ ng_status ng_ratings_read(const char *path, ng_ratings *out)
     c.fmt = -1;
     c.lineno = 1;
     ng_status s = NG_OK;
-    if (!(idmap_init(&c.users, 1 << 12) & idmap_init(&c.items, 1 << 12)))
+    if (!(idmap_init(&c.users, FIRST_IDS) & idmap_init(&c.items, FIRST_IDS)))
         s = ngi_fail(NG_ENOMEM, "%s: out of memory", path);
     if (!s) s = parse_stream(&c, g);
     gzclose(g);
