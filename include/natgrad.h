@@ -427,6 +427,78 @@ typedef enum { NG_DWE_COUNTS_POISSON = 0, NG_DWE_COUNTS_EXPECTED, NG_DWE_COUNTS_
 NG_API ng_status ng_dwe_synth_write(const char *dir, const ng_dwe_synth *s, ng_dwe_text text,
                                     ng_dwe_counts counts);
 
+/* --- dynamic word embeddings: model files (dwe_model_read.c, models/dwe_query.c) -----
+ * A trained model's directory (docs/dwe.md, "Questions to a model"): model.txt
+ * ("natgrad-dwe-model 1", then the keys method, dim, W, T, sigma0, diffusion, symmetry,
+ * steps; other keys are ignored), vocab.tsv (word<TAB>count, rank order), times.csv
+ * (slice,time,train) and U.npy, V.npy (f32 T x W x d, the means of the word vectors u
+ * and context vectors v per slice), and the questions asked of it. Similarities are
+ * cosines accumulated in double; a zero vector has cosine 0 with everything. */
+typedef struct {
+    size_t T, W, d;
+    double *time;          /* T: strictly increasing (years) */
+    unsigned char *train;  /* T: 1 a training slice, 0 a held-out one */
+    char **word;           /* W: UTF-8, unique, rank order */
+    double *count;         /* W: occurrences over all slices */
+    float *U, *V;          /* T x W x d: u_{t,i} is U + (t W + i) d */
+} ng_dwe_model_file;
+/* Checks every file against model.txt (line counts before allocating, the arrays' dtype
+ * and shape, finite values, increasing times, unique words); NG_EFORMAT names the file
+ * and the line or element of the first offence. out is untouched on failure. */
+NG_API ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out);
+NG_API void ng_dwe_model_file_free(ng_dwe_model_file *m);
+
+/* The word's index (exact, byte for byte); NG_EINVAL "no word 'x' in the vocabulary of
+ * W words" (adding "; did you mean 'X'?" when one differs only in ASCII case). */
+NG_API ng_status ng_dwe_find_word(const ng_dwe_model_file *m, const char *word, size_t *i);
+/* The slice at exactly this time; NG_EINVAL "no slice at 1853; the closest are 1850 and
+ * 1855" (before the first or after the last: "the closest is 1800 (the first)"). */
+NG_API ng_status ng_dwe_find_time(const ng_dwe_model_file *m, double time, size_t *t);
+
+/* A word and its score, best first (ties: the lower index first). */
+typedef struct {
+    size_t word;
+    double score;
+} ng_dwe_hit;
+/* Nearest neighbours of word i at slice t: the k words j != i of largest cos(u_{t,i},
+ * u_{t,j}). *n (<= k) gets how many were written to out. */
+NG_API ng_status ng_dwe_neighbours(const ng_dwe_model_file *m, size_t t, size_t i, size_t k,
+                                   ng_dwe_hit *out, size_t *n);
+/* Word aging (Bamler & Mandt 2017, Table 2): the words j of slice t_old closest to word i
+ * of slice t_new, by cos(u_{t_new,i}, u_{t_old,j}); j = i left out unless with_self. */
+NG_API ng_status ng_dwe_aging(const ng_dwe_model_file *m, size_t i, size_t t_new, size_t t_old,
+                              int with_self, size_t k, ng_dwe_hit *out, size_t *n);
+/* Most changed words between slices ta and tb: the k words of largest
+ * 1 - cos(u_{ta,i}, u_{tb,i}) among those with count >= min_count (0: all). */
+NG_API ng_status ng_dwe_changed(const ng_dwe_model_file *m, size_t ta, size_t tb, double min_count,
+                                size_t k, ng_dwe_hit *out, size_t *n);
+/* sim[t] = cos(u_{t,i}, u_{t,j}) for every slice t (T values). */
+NG_API ng_status ng_dwe_trajectory(const ng_dwe_model_file *m, size_t i, size_t j, double *sim);
+/* The overlap of Fig. 4 of the paper: cos[i] = cos(u_{ta,i}, R u_{tb,i}) for all W words,
+ * R = I (align == 0) or the orthogonal Procrustes rotation of slice tb onto slice ta over
+ * all words (align != 0: ng_procrustes, reflections allowed, as the symmetry of the
+ * model is O(d)); R (d x d, may be NULL) gets it. */
+NG_API ng_status ng_dwe_overlap(const ng_dwe_model_file *m, size_t ta, size_t tb, int align,
+                                double *cos, double *R);
+
+/* word2vec files (the format of word2vec's -output and gensim's
+ * KeyedVectors.load_word2vec_format): a header line "n d", then per word: text, the word,
+ * then d numbers separated by single spaces (the shortest that read back to the same
+ * float), newline; binary (binary != 0), the word, a space, d little-endian float32, a
+ * newline. Words must be non-empty, without whitespace; vectors finite. Atomic. */
+NG_API ng_status ng_word2vec_write(const char *path, size_t n, size_t d, const char *const *words,
+                                   const float *vec, int binary);
+enum {
+    NG_W2V_TEXT = 1u << 0,    /* <time>.txt */
+    NG_W2V_BINARY = 1u << 1,  /* <time>.bin */
+    NG_W2V_CONTEXT = 1u << 2  /* also the context vectors v: <time>.context.txt / .bin */
+};
+/* One word2vec file per slice and format of the word vectors u (times as
+ * ng_dwe_find_time's messages print them: 1850, 1850.5), and word2vec.csv
+ * (slice,time,train,file per written file) in dir, written as DIR.tmp and renamed (an
+ * existing dir is replaced only when empty or holding word2vec.csv). */
+NG_API ng_status ng_dwe_export_word2vec(const ng_dwe_model_file *m, const char *dir, unsigned what);
+
 /* ======== networks and K-FAC (src/nn) ====================================== */
 
 /* --- feed-forward networks (net.c) ---------------------------------------------------

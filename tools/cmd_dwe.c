@@ -26,7 +26,10 @@ static void dwe_usage(FILE *f)
                "Dynamic word embeddings. Subcommands:\n"
                "  corpus    build a corpus directory (slices, vocabulary, co-occurrence counts)\n"
                "            from text or Google Books n-grams ('natgrad dwe corpus --help')\n"
-               "  synth     write the synthetic corpus with planted drift ('natgrad dwe synth --help')\n");
+               "  synth     write the synthetic corpus with planted drift ('natgrad dwe synth --help')\n"
+               "  export    word2vec files of each slice of a trained model\n"
+               "  query     neighbours, word aging, most changed words, similarity over time\n"
+               "  overlap   histograms of cos(u_first, u_last), raw and Procrustes-aligned (Fig. 4)\n");
 }
 
 /* ================================================================== dwe corpus */
@@ -299,6 +302,8 @@ int ng_cmd_dwe(int argc, char **argv)
         dwe_usage(stdout);
         return NG_EXIT_OK;
     }
+    if (!strcmp(sub, "export") || !strcmp(sub, "query") || !strcmp(sub, "overlap"))
+        return ng_cmd_dwe_query(argc - 1, argv + 1); /* cmd_dwe_query.c: questions to a model */
     if (!strcmp(sub, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
     fprintf(stderr, "natgrad dwe: unknown subcommand '%s'\n", sub);
