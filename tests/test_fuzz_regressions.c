@@ -328,6 +328,35 @@ static void seeds_text(void)
     put_parts("corpus_dir", "two_slices", parts, 7);
 }
 
+static void seeds_dwe_model(void)
+{
+    /* 3 slices (the middle one held out), 5 words, dim 2; one zero vector */
+    const char *dir = tmp("model");
+    mkdir(dir, 0777);
+    char p[5][4096];
+    static const char *const names[5] = {"model.txt", "vocab.tsv", "times.csv", "U.npy", "V.npy"};
+    for (int k = 0; k < 5; k++) snprintf(p[k], sizeof p[k], "%s/%s", dir, names[k]);
+    FILE *f = fopen(p[0], "w");
+    fputs("natgrad-dwe-model 1\nmethod smoothing\ndim 2\nW 5\nT 3\nsigma0 1\ndiffusion 0.001\n"
+          "symmetry goldstone\nsteps 100\nextra key\n", f);
+    fclose(f);
+    f = fopen(p[1], "w");
+    fputs("car\t10\nboat\t8\ncart\t5\nsky\t3\nsea\t1\n", f);
+    fclose(f);
+    f = fopen(p[2], "w");
+    fputs("slice,time,train\n0,1850,1\n1,1855,0\n2,1860.5,1\n", f);
+    fclose(f);
+    float U[30] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0, 0, 0, 1, 1, 1, 0, 0, 2, 0, -1, 3, 4,
+                   0.6f, 0.8f, 0, 1, 1, 0, -2, 0, 0, 0};
+    ng_tensor t = tensor(NG_F32, 3, 3, 5, 2, U);
+    if (ng_npy_write(p[3], &t) || ng_npy_write(p[4], &t)) {
+        fprintf(stderr, "%s\n", ng_last_error());
+        exit(1);
+    }
+    const char *parts[5] = {p[0], p[1], p[2], p[3], p[4]};
+    put_parts("dwe_model", "tiny", parts, 5);
+}
+
 /* A tar member: a 512-byte ustar header (type, name, size, checksum), then the data
  * padded to 512 bytes. */
 static size_t tar_member(unsigned char *out, char type, const char *name, const char *data)
@@ -376,6 +405,7 @@ static int write_seeds(const char *dir)
     seeds_checkpoint();
     seeds_text();
     seeds_tar();
+    seeds_dwe_model();
     printf("seeds written under %s\n", dir);
     return 0;
 }

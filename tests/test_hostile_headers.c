@@ -8,7 +8,7 @@
  * NG_EFORMAT naming the file that is asked for. One case (or more) per reader.
  *
  * Hostile numbers: NaN or Inf in an array (.npy, IDX, a checkpoint's arrays, a corpus's
- * counts), a rating, a CSV log value, and a negative label are refused with the file and
+ * counts, a model's vectors), a rating, a CSV log value, and a negative label are refused with the file and
  * the position. */
 #include "natgrad.h"
 #include "ngtest.h"
@@ -240,6 +240,41 @@ static void test_corpus_claims(void)
     if (c.T) ng_corpus_free(&c);
 }
 
+static void test_dwe_model_claims(void)
+{
+    const char *dir = tpath("model");
+    mkdir(dir, 0777);
+    char p[5][4200];
+    static const char *const names[5] = {"model.txt", "vocab.tsv", "times.csv", "U.npy", "V.npy"};
+    for (int k = 0; k < 5; k++) snprintf(p[k], sizeof p[k], "%s/%s", dir, names[k]);
+    /* model.txt claims 2^31 - 1 words and slices of dim 65536 (a 2^78-byte array) */
+    const char *meta = "natgrad-dwe-model 1\nmethod map\ndim 65536\nW 2147483647\nT 2147483647\n"
+                       "sigma0 1\ndiffusion 1\nsymmetry none\nsteps 1\n";
+    put(p[0], meta, strlen(meta));
+    put(p[1], "a\t1\nb\t2\n", 8);
+    put(p[2], "slice,time,train\n0,1,1\n", 23);
+    ng_dwe_model_file m;
+    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), "model.txt") &&
+             has(ng_last_error(), "too large"));
+    meta = "natgrad-dwe-model 1\nmethod map\ndim 2\nW 2147483647\nT 1\nsigma0 1\ndiffusion 1\n"
+           "symmetry none\nsteps 1\n";
+    put(p[0], meta, strlen(meta));
+    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[1]) &&
+             has(ng_last_error(), "2 lines"));
+    /* the arrays claim 10^12 x 2 x 2 floats */
+    meta = "natgrad-dwe-model 1\nmethod map\ndim 2\nW 2\nT 1\nsigma0 1\ndiffusion 1\nsymmetry none\nsteps 1\n";
+    put(p[0], meta, strlen(meta));
+    float u[4] = {1, 0, 0, 1};
+    put_npy(p[3], "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 2, 2), }", u, sizeof u, 0);
+    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
+             has(ng_last_error(), "truncated"));
+    /* and a NaN is named by slice and word */
+    u[3] = NAN;
+    put_npy(p[3], "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }", u, sizeof u, 0);
+    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
+             has(ng_last_error(), "word 'b', dim 1"));
+}
+
 /* A tar header: name, size (octal), type '0', checksum. */
 static void tar_header(unsigned char *h, const char *name, unsigned long size)
 {
@@ -421,6 +456,7 @@ int main(void)
     NG_RUN(test_checkpoint_claims);
     NG_RUN(test_csv_table_size);
     NG_RUN(test_corpus_claims);
+    NG_RUN(test_dwe_model_claims);
     NG_RUN(test_tar_entry_size);
     NG_RUN(test_npy_nonfinite);
     NG_RUN(test_idx_nonfinite);

@@ -150,7 +150,13 @@ ng_status ngi_tensor_refuse_nonfinite(const char *path, const ng_tensor *t, size
                     t->ndim ? " at " : "", idx, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
 }
 
-ng_status ng_npy_read(const char *path, ng_tensor *out)
+static ng_status npy_read(const char *path, ng_tensor *out, int finite);
+
+ng_status ng_npy_read(const char *path, ng_tensor *out) { return npy_read(path, out, 1); }
+
+ng_status ngi_npy_read_values_unchecked(const char *path, ng_tensor *out) { return npy_read(path, out, 0); }
+
+static ng_status npy_read(const char *path, ng_tensor *out, int finite)
 {
     if (!path || !out) return ngi_fail(NG_EINVAL, "ng_npy_read: NULL argument");
     memset(out, 0, sizeof *out);
@@ -226,7 +232,7 @@ ng_status ng_npy_read(const char *path, ng_tensor *out)
             goto done;
         }
         ngi_order_copy(t.data, buf + off, count, es, 1);
-        if ((s = ngi_tensor_refuse_nonfinite(path, &t, count))) {
+        if (finite && (s = ngi_tensor_refuse_nonfinite(path, &t, count))) {
             ng_tensor_free(&t);
             goto done;
         }
