@@ -24,7 +24,7 @@ int ngf_corpus_dir(const uint8_t *d, size_t n)
     ng_corpus c;
     ngf_mem_begin();
     ng_status s = ng_corpus_read(dir, &c);
-    ngf_mem_end(n, 256 << 10, "ng_corpus_read");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_corpus_read");
     if (s) {
         ngf_refused(s, dir);
         return 0;

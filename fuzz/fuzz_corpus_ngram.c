@@ -6,7 +6,7 @@ int ngf_corpus_ngram(const uint8_t *d, size_t n)
 {
     const char *path = ngf_path(0, "googlebooks-5gram");
     ngf_write(path, d, n);
-    return ngf_corpus_build(path, n % 2 ? NG_CORPUS_AUTO : NG_CORPUS_NGRAM, NULL, path, n);
+    return ngf_corpus_build(path, n % 2 ? NG_CORPUS_AUTO : NG_CORPUS_NGRAM, NULL, path, ngf_plain_size(d, n));
 }
 
 NGF_TARGET(ngf_corpus_ngram)

@@ -23,7 +23,7 @@ int ngf_corpus_text(const uint8_t *d, size_t n)
     }
     /* a refusal names the text file, its directory or the time map */
     const char *what = np == 2 ? ngf_dir() : dir;
-    return ngf_corpus_build(dir, n % 2 ? NG_CORPUS_AUTO : NG_CORPUS_TEXT, map, what, n);
+    return ngf_corpus_build(dir, n % 2 ? NG_CORPUS_AUTO : NG_CORPUS_TEXT, map, what, ngf_plain_size(d, n));
 }
 
 NGF_TARGET(ngf_corpus_text)

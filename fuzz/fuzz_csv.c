@@ -25,7 +25,7 @@ int ngf_csv(const uint8_t *d, size_t n)
     ng_csv_table t;
     ngf_mem_begin();
     int ok = ng_csv_table_read("fuzz", path, &t);
-    ngf_mem_end(n, 256 << 10, "ng_csv_table_read");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_csv_table_read");
     if (!ok) return 0;
     for (size_t r = 0; r < t.nrows; r++)
         for (size_t c = 0; c < t.ncols; c++) {
@@ -41,7 +41,7 @@ int ngf_csv(const uint8_t *d, size_t n)
     size_t rows;
     ngf_mem_begin();
     int ok2 = ng_csv_read_columns("fuzz", path, names, 2, cols, &rows);
-    ngf_mem_end(n, 256 << 10, "ng_csv_read_columns");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_csv_read_columns");
     if (ok2) {
         free(cols[0]);
         free(cols[1]);

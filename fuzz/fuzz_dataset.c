@@ -24,7 +24,7 @@ int ngf_dataset(const uint8_t *d, size_t n)
     ng_dataset ds;
     ngf_mem_begin();
     ng_status s = ng_dataset_load_idx_dir(dir, &ds);
-    ngf_mem_end(n, 256 << 10, "ng_dataset_load_idx_dir");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_dataset_load_idx_dir");
     if (s) {
         ngf_refused(s, dir);
         return 0;

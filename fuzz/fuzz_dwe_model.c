@@ -26,7 +26,7 @@ int ngf_dwe_model(const uint8_t *d, size_t n)
     ng_dwe_model_file m;
     ngf_mem_begin();
     ng_status s = ng_dwe_model_file_read(dir, &m);
-    ngf_mem_end(n, 256 << 10, "ng_dwe_model_file_read");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_dwe_model_file_read");
     if (s) {
         ngf_refused(s, dir);
         return 0;

@@ -13,11 +13,11 @@ int ngf_idx(const uint8_t *d, size_t n)
     ng_tensor a, b;
     ngf_mem_begin();
     ng_status sa = ng_idx_read(plain, &a);
-    ngf_mem_end(n, 256 << 10, "ng_idx_read");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_idx_read");
     if (sa) ngf_refused(sa, plain);
     ngf_mem_begin();
     ng_status sb = ng_idx_read(gz, &b);
-    ngf_mem_end(n, 256 << 10, "ng_idx_read (gzip)");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_idx_read (gzip)");
     if (sb) ngf_refused(sb, gz);
     /* raw bytes that are themselves gzip data decompress to something else */
     int raw_gz = n >= 2 && d[0] == 0x1f && d[1] == 0x8b;

@@ -12,7 +12,7 @@ int ngf_npy(const uint8_t *d, size_t n)
     ng_tensor t;
     ngf_mem_begin();
     ng_status s = ng_npy_read(path, &t);
-    ngf_mem_end(n, 256 << 10, "ng_npy_read");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_npy_read");
     if (s) {
         ngf_refused(s, path);
     } else {
@@ -26,7 +26,7 @@ int ngf_npy(const uint8_t *d, size_t n)
     ng_dataset ds;
     ngf_mem_begin();
     ng_status s2 = ng_data_source_load(path, &ds);
-    ngf_mem_end(n, 256 << 10, "ng_data_source_load");
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_data_source_load");
     if (s2) {
         ngf_refused(s2, path);
     } else {

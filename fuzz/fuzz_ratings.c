@@ -38,11 +38,11 @@ int ngf_ratings(const uint8_t *d, size_t n)
     /* slack: the 1 MiB read buffer, the first 64 Ki ratings, the id tables */
     ngf_mem_begin();
     ng_status sa = ng_ratings_read(plain, &a);
-    ngf_mem_end(n, 8 << 20, "ng_ratings_read");
+    ngf_mem_end(ngf_plain_size(d, n), 8 << 20, "ng_ratings_read");
     if (sa) ngf_refused(sa, plain);
     ngf_mem_begin();
     ng_status sb = ng_ratings_read(gz, &b);
-    ngf_mem_end(n, 9 << 20, "ng_ratings_read (gzip)");
+    ngf_mem_end(ngf_plain_size(d, n), 9 << 20, "ng_ratings_read (gzip)");
     if (sb) ngf_refused(sb, gz);
     int raw_gz = n >= 2 && d[0] == 0x1f && d[1] == 0x8b;
     if (!raw_gz && (sa == NG_OK) != (sb == NG_OK))

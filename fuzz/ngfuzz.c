@@ -151,6 +151,35 @@ int ngf_all_finite(ng_dtype dt, const void *data, size_t count)
 
 /* ------------------------------------------------------------------ memory watch */
 
+/* The bytes a gzip member starting at p inflates to (stops counting past 1 GB). */
+static size_t inflated(const uint8_t *p, size_t n)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK) return 0;
+    static unsigned char out[1 << 16];
+    size_t total = 0;
+    z.next_in = (unsigned char *)(uintptr_t)p;
+    z.avail_in = (uInt)n;
+    int rc;
+    do {
+        z.next_out = out;
+        z.avail_out = sizeof out;
+        rc = inflate(&z, Z_NO_FLUSH);
+        total += sizeof out - z.avail_out;
+    } while (rc == Z_OK && z.avail_out == 0 && total < (1u << 30));
+    inflateEnd(&z);
+    return total;
+}
+
+size_t ngf_plain_size(const uint8_t *d, size_t n)
+{
+    size_t total = n;
+    for (size_t k = 0; k + 1 < n; k++)
+        if (d[k] == 0x1f && d[k + 1] == 0x8b) total += inflated(d + k, n - k);
+    return total;
+}
+
 #ifdef NGF_HOOKS
 static atomic_int g_on;
 static atomic_llong g_live, g_peak;

@@ -42,7 +42,9 @@ void ngf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 
 /* Memory watch (libFuzzer builds; elsewhere no-ops): ngf_mem_begin() starts counting the
  * bytes allocated and still live; ngf_mem_end(input, slack, who) aborts when the peak
- * exceeded 16 x input + slack bytes. */
+ * exceeded 16 x input + slack bytes. Readers take gzip data too: the input's size is then
+ * what it holds, ngf_plain_size. */
+size_t ngf_plain_size(const uint8_t *d, size_t n);
 void ngf_mem_begin(void);
 void ngf_mem_end(size_t input, size_t slack, const char *who);
 
