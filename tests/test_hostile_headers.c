@@ -166,23 +166,40 @@ static void test_ratings_ids(void)
     if (r.n) ng_ratings_free(&r);
 }
 
+/* DIR/MANIFEST (format 2) with one array line and the right checksums: the CRC-32 of
+ * DIR/a.npy as it is, and the MANIFEST's own. */
+static void put_manifest(const char *dir, const char *array_line)
+{
+    char p[4200], text[1024];
+    snprintf(p, sizeof p, "%s/a.npy", dir);
+    uLong c = crc32(0L, Z_NULL, 0);
+    FILE *f = fopen(p, "rb");
+    unsigned char buf[4096];
+    size_t got;
+    while (f && (got = fread(buf, 1, sizeof buf, f)) > 0) c = crc32(c, buf, (uInt)got);
+    if (f) fclose(f);
+    int n = snprintf(text, sizeof text, "natgrad-checkpoint 2\nmodel m\nstep 5\n%s crc32 %08lx\n", array_line,
+                     (unsigned long)c);
+    uLong m = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)n);
+    n += snprintf(text + n, sizeof text - (size_t)n, "manifest-crc32 %08lx\n", (unsigned long)m);
+    snprintf(p, sizeof p, "%s/MANIFEST", dir);
+    put(p, text, (size_t)n);
+}
+
 static void test_checkpoint_claims(void)
 {
     const char *dir = tpath("ckpt");
     float a[6] = {1, 2, 3, 4, 5, 6};
     ng_ckpt_array arr = ng_ckpt_view("a", NG_F32, a, 2, 2, 3, 0);
     NG_CHECK(ng_ckpt_save(dir, "m", 5, &arr, 1) == NG_OK);
-    char m[4200], an[4200];
-    snprintf(m, sizeof m, "%s/MANIFEST", dir);
+    char an[4200];
     snprintf(an, sizeof an, "%s/a.npy", dir);
     /* the MANIFEST claims 10^18 elements: compared with the model's array, not allocated */
-    const char *claim = "natgrad-checkpoint 1\nmodel m\nstep 5\narray a f32 1000000000 1000000000\n";
-    put(m, claim, strlen(claim));
-    NG_CHECK(ng_ckpt_load(dir, "m", NULL, &arr, 1) == NG_EMISMATCH && has(ng_last_error(), "a"));
-    /* the array file claims 10^12 elements */
-    const char *ok = "natgrad-checkpoint 1\nmodel m\nstep 5\narray a f32 2 3\n";
-    put(m, ok, strlen(ok));
+    put_manifest(dir, "array a f32 1000000000 1000000000");
+    NG_CHECK(ng_ckpt_load(dir, "m", NULL, &arr, 1) == NG_EMISMATCH && has(ng_last_error(), "'a'"));
+    /* the array file claims 10^12 elements (its checksum right) */
     put_npy(an, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }", a, 24, 0);
+    put_manifest(dir, "array a f32 2 3");
     ng_tensor t;
     NG_CHECK(ng_ckpt_read(dir, "a", &t) == NG_EFORMAT && has(ng_last_error(), an));
     NG_CHECK(ng_ckpt_load(dir, "m", NULL, &arr, 1) == NG_EFORMAT && has(ng_last_error(), an));
@@ -350,6 +367,7 @@ static void test_checkpoint_nonfinite(void)
     snprintf(an, sizeof an, "%s/a.npy", dir);
     float bad[3] = {1, NAN, 3};
     put_npy(an, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", bad, sizeof bad, 0);
+    put_manifest(dir, "array a f32 3"); /* checksums that match: the values are what is wrong */
     NG_CHECK(ng_ckpt_load(dir, "m", NULL, &arr, 1) == NG_EFORMAT && has(ng_last_error(), an) &&
              has(ng_last_error(), "element 1 at [1] is NaN"));
     NG_CHECK(a[1] == 2);

@@ -3,9 +3,11 @@
 #include "internal.h" /* ngi_fail, ngi_asprintf */
 #include "ngtest.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -26,6 +28,17 @@ static char *slurp(const char *path)
     fclose(f);
     b[n] = '\0';
     return b;
+}
+
+/* The CRC-32 of a file's bytes (zlib's, as a MANIFEST gives it). */
+static uint32_t file_crc32(const char *path)
+{
+    unsigned char *b;
+    size_t n;
+    if (ng_read_file(path, &b, &n)) return 0;
+    uint32_t c = (uint32_t)crc32(0L, b, (uInt)n);
+    free(b);
+    return c;
 }
 
 static void spit(const char *path, const char *text)
@@ -55,6 +68,16 @@ static char *cat2(const char *a, const char *b)
     char *p = malloc(n);
     snprintf(p, n, "%s%s", a, b);
     return p;
+}
+
+/* A MANIFEST of the given lines, with the checksum line that makes it well formed. */
+static void spit_manifest(const char *path, const char *lines)
+{
+    char *t = malloc(strlen(lines) + 32);
+    sprintf(t, "%smanifest-crc32 %08" PRIx32 "\n", lines,
+            (uint32_t)crc32(0L, (const unsigned char *)lines, (uInt)strlen(lines)));
+    spit(path, t);
+    free(t);
 }
 
 /* ------------------------------------------------------------------ CSV */
@@ -155,6 +178,67 @@ static void test_csv_append_same_header(void)
     s = slurp(path);
     NG_CHECK(s && !strcmp(s, "step,loss,gap\n"));
     free(s);
+    free(path);
+}
+
+/* ng_csv_resume at step k: the header and the leading rows up to k stay (the row at k only
+ * when asked), the rest goes; then rows are appended. */
+static void test_csv_resume_cut(void)
+{
+    char *path = ng_test_path("runinfra_resume.csv");
+    const char *log = "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n6,9,10\n8,11,12\n4,5,6\n9,13";
+    struct {
+        double k;
+        int keep;
+        const char *want;
+    } cases[] = {
+        {5, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n"},
+        {5, 0, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n"},
+        {4.5, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n"},
+        {0, 0, "step,loss,gap\n"},
+        {100, 1, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n5,7,8\n6,9,10\n8,11,12\n4,5,6\n"}, /* the torn row */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        spit(path, log);
+        ng_csv *c = NULL;
+        NG_CHECK_MSG(ng_csv_resume(path, k_cols, 3, cases[i].k, cases[i].keep, &c) == NG_OK, "%s", ng_last_error());
+        ng_csv_close(c);
+        char *s = slurp(path);
+        NG_CHECK_MSG(s && !strcmp(s, cases[i].want), "cut at %g (%d): '%s'", cases[i].k, cases[i].keep, s ? s : "");
+        free(s);
+    }
+    /* rows appended after the cut */
+    spit(path, log);
+    ng_csv *c = NULL;
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    double r[3] = {6, 1, 1};
+    NG_CHECK(c && ng_csv_row(c, r) == NG_OK);
+    ng_csv_close(c);
+    char *s = slurp(path);
+    NG_CHECK_MSG(s && !strcmp(s, "step,loss,gap\n0,1,2\n2,3,4\n4,5,6\n6,1,1\n"), "'%s'", s ? s : "");
+    free(s);
+    /* a missing log is created; a torn header is rewritten */
+    remove(path);
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    ng_csv_close(c);
+    spit(path, "step,lo");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EMISMATCH);
+    spit(path, "step,loss,gap");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_OK);
+    ng_csv_close(c);
+    s = slurp(path);
+    NG_CHECK_MSG(s && !strcmp(s, "step,loss,gap\n"), "'%s'", s ? s : "");
+    free(s);
+    /* a row that does not start with a number: file and line */
+    spit(path, "step,loss,gap\n0,1,2\nx,3,4\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "runinfra_resume.csv:3:") != NULL, "%s", ng_last_error());
+    spit(path, "step,loss,gap\n0,1,2\n,3,4\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EFORMAT);
+    /* another header */
+    spit(path, "iter,loss,gap\n0,1,2\n");
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, 4, 1, &c) == NG_EMISMATCH);
+    NG_CHECK(ng_csv_resume(path, k_cols, 3, NAN, 1, &c) == NG_EINVAL);
     free(path);
 }
 
@@ -265,13 +349,25 @@ static void test_ckpt_round_trip(void)
     NG_CHECK(ng_ckpt_exists(dir));
     char *tmp = cat2(dir, ".tmp"), *old = cat2(dir, ".old");
     NG_CHECK(!exists(tmp) && !exists(old));
-    /* the MANIFEST is the documented text */
+    /* the MANIFEST is the documented text: every array's CRC-32 is that of its file's bytes,
+     * the last line that of the lines above it */
     char *mp = cat2(dir, "/MANIFEST");
     char *man = slurp(mp);
-    NG_CHECK_MSG(man && !strcmp(man, "natgrad-checkpoint 1\nmodel dmf\nstep 12345678901\n"
-                                     "array W f32 2 3\narray velocity.v f64 4\n"
-                                     "array rng_state-1 i64 5\n"),
-                 "%s", man ? man : "(null)");
+    char want[512];
+    const char *stems[3] = {"/W.npy", "/velocity.v.npy", "/rng_state-1.npy"};
+    uint32_t c[3];
+    for (int i = 0; i < 3; i++) {
+        char *p = cat2(dir, stems[i]);
+        c[i] = file_crc32(p);
+        free(p);
+    }
+    int k = snprintf(want, sizeof want,
+                     "natgrad-checkpoint 2\nmodel dmf\nstep 12345678901\n"
+                     "array W f32 2 3 crc32 %08" PRIx32 "\narray velocity.v f64 4 crc32 %08" PRIx32 "\n"
+                     "array rng_state-1 i64 5 crc32 %08" PRIx32 "\n", c[0], c[1], c[2]);
+    snprintf(want + k, sizeof want - (size_t)k, "manifest-crc32 %08" PRIx32 "\n",
+             (uint32_t)crc32(0L, (const unsigned char *)want, (uInt)k));
+    NG_CHECK_MSG(man && !strcmp(man, want), "%s\nvs\n%s", man ? man : "(null)", want);
     free(man);
     free(mp);
 
@@ -360,34 +456,72 @@ static void test_ckpt_mismatches(void)
 
     /* corrupt MANIFEST: file and line */
     char *mp = cat2(dir, "/MANIFEST");
-    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep five\n");
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep five\n");
     s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
     NG_CHECK(s == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:3:") != NULL, "%s", ng_last_error());
     /* blank-only lines are skipped; an unknown key is named with its line */
-    spit(mp, "natgrad-checkpoint 1\n   \nmodel ae-mnist\nstep 5\nweights W\n");
+    spit_manifest(mp, "natgrad-checkpoint 2\n   \nmodel ae-mnist\nstep 5\nweights W\n");
     s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
     NG_CHECK(s == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:5: unknown key 'weights'") != NULL, "%s",
                  ng_last_error());
-    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W f32 2 -3\n");
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W f32 2 -3 crc32 00000000\n");
     NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:4:") != NULL, "%s", ng_last_error());
-    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W c64 2 3\n");
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W c64 2 3 crc32 00000000\n");
     NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
-    /* a manifest that matches but a truncated .npy: the .npy reader's error, nothing loaded */
-    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W f32 2 3\n"
-             "array velocity.v f64 4\narray rng_state-1 i64 5\n");
+    /* an array line without its checksum, a short checksum, an array listed twice */
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W f32 2 3\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:4: array 'W' has no 'crc32"), "%s", ng_last_error());
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W f32 2 3 crc32 123\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    spit_manifest(mp, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W f32 2 3 crc32 00000000\n"
+                      "array W f32 2 3 crc32 00000000\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "MANIFEST:5: array 'W' is listed twice"), "%s", ng_last_error());
+    /* a manifest that matches but a truncated .npy: refused by its checksum, naming the
+     * file; nothing loaded */
     char *np = cat2(dir, "/velocity.v.npy");
+    char lines[512];
+    char *wp = cat2(dir, "/W.npy"), *rp = cat2(dir, "/rng_state-1.npy");
+    snprintf(lines, sizeof lines, "natgrad-checkpoint 2\nmodel ae-mnist\nstep 5\narray W f32 2 3 crc32 %08" PRIx32
+             "\narray velocity.v f64 4 crc32 %08" PRIx32 "\narray rng_state-1 i64 5 crc32 %08" PRIx32 "\n",
+             file_crc32(wp), file_crc32(np), file_crc32(rp));
+    spit_manifest(mp, lines);
+    memset(&b, 0, sizeof b);
+    state_arrays(&b, arr);
+    NG_CHECK_MSG(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_OK, "%s", ng_last_error());
+    NG_CHECK(state_equal(&a, &b) && step == 5);
     spit(np, "\x93NUMPY");
     memset(&b, 0, sizeof b);
     state_arrays(&b, arr);
+    step = -1;
     s = ng_ckpt_load(dir, "ae-mnist", &step, arr, 3);
     NG_CHECK(s == NG_EFORMAT);
-    NG_CHECK_MSG(strstr(ng_last_error(), "velocity.v.npy") != NULL, "%s", ng_last_error());
+    NG_CHECK_MSG(strstr(ng_last_error(), "velocity.v.npy") && strstr(ng_last_error(), "damaged"), "%s",
+                 ng_last_error());
     NG_CHECK(b.w[1] == 0.0f && step == -1);
     free(np);
+    free(wp);
+    free(rp);
+    /* format versions: 1 (no checksums) and unknown ones are refused with a message, but
+     * the directory still counts as a checkpoint (a resume tries it and says why not,
+     * instead of starting over and replacing it); anything else is not one */
+    spit(mp, "natgrad-checkpoint 1\nmodel ae-mnist\nstep 5\narray W f32 2 3\n");
+    NG_CHECK(ng_ckpt_exists(dir));
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EUNSUPPORTED);
+    NG_CHECK_MSG(strstr(ng_last_error(), "format 1"), "%s", ng_last_error());
+    spit(mp, "natgrad-checkpoint 3\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EUNSUPPORTED);
+    NG_CHECK_MSG(strstr(ng_last_error(), "format 3"), "%s", ng_last_error());
     spit(mp, "natgrad-checkpoint 2\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "manifest-crc32"), "%s", ng_last_error());
+    spit(mp, "natgrad-checkpoint two\n");
+    NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
+    spit(mp, "NATGRAD-checkpoint 2\n");
     NG_CHECK(ng_ckpt_load(dir, "ae-mnist", &step, arr, 3) == NG_EFORMAT);
     NG_CHECK(!ng_ckpt_exists(dir));
     free(mp);
@@ -404,7 +538,7 @@ static void test_ckpt_stale_tmp(void)
     char *junk = cat2(tmp, "/W.npy");
     spit(junk, "garbage");
     char *junk2 = cat2(tmp, "/MANIFEST");
-    spit(junk2, "natgrad-checkpoint 1\nmodel other\nstep 99\n");
+    spit(junk2, "natgrad-checkpoint 2\nmodel other\nstep 99\n");
     NG_CHECK(!ng_ckpt_exists(dir));
 
     model_state a, b;
@@ -441,6 +575,8 @@ static void test_ckpt_interrupted_swap(void)
     int64_t step = 0;
     NG_CHECK_MSG(ng_ckpt_load(dir, "m", &step, arr, 3) == NG_OK, "%s", ng_last_error());
     NG_CHECK(step == 77 && state_equal(&a, &b));
+    NG_CHECK(exists(dir) && !exists(old)); /* the load put it back */
+    NG_CHECK(rename(dir, old) == 0);
 
     /* the next save goes through and cleans DIR.old up */
     state_fill(&a, 6);
@@ -540,6 +676,7 @@ int main(void)
     NG_RUN(test_csv_header_and_rows);
     NG_RUN(test_csv_inf_is_empty);
     NG_RUN(test_csv_append_same_header);
+    NG_RUN(test_csv_resume_cut);
     NG_RUN(test_csv_header_mismatch);
     NG_RUN(test_csv_bad_args);
     NG_RUN(test_ckpt_round_trip);

@@ -1,6 +1,8 @@
 /* test_train.c - the training loop (ng_train_run) on a small task whose whole trajectory is
- * known: when rows are logged, limits, checkpoints, exact resume, the settings check,
- * stop requests, evaluation time kept out of the training seconds, and errors. */
+ * known: when rows are logged, limits, checkpoints, exact resume (the log cut back to the
+ * checkpoint, so that it equals an uninterrupted run's), the settings check, stop requests,
+ * evaluation time kept out of the training seconds, divergence, damaged checkpoints and
+ * errors. */
 #include "internal.h"
 #include "ngtest.h"
 
@@ -177,39 +179,137 @@ static ng_status run_ckpt(toy *t, uint64_t seed, int64_t steps, int resume, cons
     return ng_train_run(&k, &p, st);
 }
 
-/* A run cut at step 7 and resumed to 20 ends where the uninterrupted run ends. */
+/* The log without its seconds column (the one column that is a clock). */
+static char *untimed(const char *text)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    for (const char *l = text; *l;) {
+        const char *c1 = strchr(l, ','), *nl = strchr(l, '\n');
+        if (!nl) nl = l + strlen(l);
+        const char *c2 = c1 && c1 < nl ? strchr(c1 + 1, ',') : NULL;
+        if (!c2 || c2 > nl) c2 = nl;
+        memcpy(o, l, (size_t)(c1 && c1 < nl ? c1 - l : nl - l));
+        o += c1 && c1 < nl ? c1 - l : nl - l;
+        memcpy(o, c2, (size_t)(nl - c2));
+        o += nl - c2;
+        if (*nl) *o++ = '\n';
+        l = *nl ? nl + 1 : nl;
+    }
+    *o = '\0';
+    return out;
+}
+
+static int same_log(const char *a, const char *b)
+{
+    char *sa = slurp(a), *sb = slurp(b);
+    char *ua = sa ? untimed(sa) : NULL, *ub = sb ? untimed(sb) : NULL;
+    int same = ua && ub && !strcmp(ua, ub);
+    if (!same) fprintf(stderr, "  logs differ:\n%s  vs\n%s", ua ? ua : "(none)\n", ub ? ub : "(none)\n");
+    free(sa);
+    free(sb);
+    free(ua);
+    free(ub);
+    return same;
+}
+
+static void copy_dir(const char *from, const char *to)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, from, to);
+    if (system(cmd) != 0) fprintf(stderr, "  (%s failed)\n", cmd);
+}
+
+static void rm_dir(const char *d)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.tmp' '%s.old'", d, d, d);
+    if (system(cmd) != 0) fprintf(stderr, "  (%s failed)\n", cmd);
+}
+
+/* A run cut at step 7 and resumed to 20 ends where the uninterrupted run ends, and its log
+ * is the uninterrupted run's (the row at 7, the end of the first run, goes on resume). */
 static void test_resume_exact(void)
 {
     char *dir = ng_test_path("train_ckpt"), *dir2 = ng_test_path("train_ckpt2");
-    char *log = ng_test_path("train_resume.csv");
+    char *log = ng_test_path("train_resume.csv"), *log2 = ng_test_path("train_straight.csv");
+    rm_dir(dir);
+    rm_dir(dir2);
     remove(log);
     toy a, b, c;
     ng_train_status st;
-    NG_CHECK(run_ckpt(&a, 7, 20, 0, dir2, NULL, "lr=0.1\n", &st) == NG_OK);
+    NG_CHECK(run_ckpt(&a, 7, 20, 0, dir2, log2, "lr=0.1\n", &st) == NG_OK);
     NG_CHECK(run_ckpt(&b, 7, 7, 0, dir, log, "lr=0.1\n", &st) == NG_OK);
     NG_CHECK(ng_ckpt_exists(dir));
+    char *s = slurp(log);
+    NG_CHECK(s && count_lines(s) == 4); /* 0, 4 and 7, the end of that run */
+    free(s);
     NG_CHECK(run_ckpt(&c, 99, 20, 1, dir, log, "lr=0.1\n", &st) == NG_OK); /* seed 99: all from the checkpoint */
     NG_CHECK(st.resumed && st.start_step == 7 && st.step == 20);
     NG_CHECK_MSG(c.x == a.x, "resumed %.17g vs uninterrupted %.17g", c.x, a.x);
     NG_CHECK(!memcmp(&c.rng, &a.rng, sizeof a.rng));
-    char *s = slurp(log);
+    s = slurp(log);
     long steps[16];
     int n = s ? steps_logged(s, steps, 16) : 0;
-    long want[] = {0, 4, 7, 8, 12, 16, 20}; /* 7: the end of the first run */
-    NG_CHECK(n == 7 && count_lines(s) == 8);
-    for (int i = 0; i < n && i < 7; i++) NG_CHECK(steps[i] == want[i]);
+    long want[] = {0, 4, 8, 12, 16, 20};
+    NG_CHECK(n == 6 && count_lines(s) == 7);
+    for (int i = 0; i < n && i < 6; i++) NG_CHECK(steps[i] == want[i]);
     free(s);
-    /* resumed at its end: nothing more runs, nothing is logged twice */
+    NG_CHECK(same_log(log, log2));
+    /* resumed at its end: nothing more runs, nothing is logged twice, the last row stays */
     NG_CHECK(run_ckpt(&c, 99, 20, 1, dir, log, "lr=0.1\n", &st) == NG_OK);
     NG_CHECK(st.step == 20 && c.rows == 0);
-    s = slurp(log);
-    NG_CHECK(s && count_lines(s) == 8);
-    free(s);
+    NG_CHECK(same_log(log, log2));
     free(dir);
     free(dir2);
     free(log);
+    free(log2);
 }
 
+/* A run killed after its checkpoint at 9 had logged rows 10 and 12 (it got as far as the
+ * log, not the checkpoint at 12): the resume cuts them and the log ends as the
+ * uninterrupted run's. Killed while a row was being written, a torn row goes too. */
+static void test_resume_cuts_log(void)
+{
+    char *dir = ng_test_path("train_cut"), *keep = ng_test_path("train_cut_at9");
+    char *log = ng_test_path("train_cut.csv"), *log2 = ng_test_path("train_cut_straight.csv");
+    rm_dir(dir);
+    remove(log);
+    toy a, b;
+    ng_train_status st;
+    ng_task k = toy_task(&a, 11);
+    ng_train_params p = ng_train_default_params();
+    p.steps = 20;
+    p.eval_every = 2;
+    p.log = log2;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    k = toy_task(&b, 11);
+    p.steps = 9;
+    p.log = log;
+    p.checkpoint = dir;
+    p.checkpoint_every = 3;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    copy_dir(dir, keep);
+    p.steps = 13;
+    p.resume = 1;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK && st.step == 13);
+    copy_dir(keep, dir); /* as if killed before the checkpoint at 12 */
+    FILE *f = fopen(log, "ab");
+    if (f) {
+        fputs("14,0.1,0.", f); /* and in the middle of a row */
+        fclose(f);
+    }
+    toy c;
+    k = toy_task(&c, 99);
+    p.steps = 20;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    NG_CHECK(st.start_step == 9 && st.step == 20 && c.x == a.x);
+    NG_CHECK(same_log(log, log2));
+    rm_dir(keep);
+    free(dir);
+    free(keep);
+    free(log);
+    free(log2);
+}
 static void test_settings_check(void)
 {
     char *dir = ng_test_path("train_settings");
@@ -251,6 +351,95 @@ static void count_progress(void *user, const ng_train_status *s)
     progress_calls++;
 }
 
+static int stop_at_7(void *user, const ng_train_status *s)
+{
+    (void)user;
+    return s->step == 7;
+}
+
+/* Ctrl-C at step 7 writes a row there (not one of every 4th); the resume cuts it. */
+static void test_stop_row_cut(void)
+{
+    char *dir = ng_test_path("train_stop_cut"), *log = ng_test_path("train_stop_cut.csv");
+    char *log2 = ng_test_path("train_stop_straight.csv");
+    rm_dir(dir);
+    toy a, b;
+    ng_train_status st;
+    NG_CHECK(run_ckpt(&a, 12, 16, 0, NULL, log2, NULL, &st) == NG_OK);
+    ng_task k = toy_task(&b, 12);
+    ng_train_params p = ng_train_default_params();
+    p.steps = 16;
+    p.eval_every = 4;
+    p.log = log;
+    p.checkpoint = dir;
+    p.should_stop = stop_at_7;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK && st.stopped && st.step == 7 && st.row_step == 7);
+    char *s = slurp(log);
+    NG_CHECK(s && count_lines(s) == 4); /* 0, 4 and the stop's 7 */
+    free(s);
+    p.should_stop = NULL;
+    p.resume = 1;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK && st.step == 16 && b.x == a.x);
+    NG_CHECK(same_log(log, log2));
+    free(dir);
+    free(log);
+    free(log2);
+}
+
+/* Rows every S seconds depend on the clock: which steps have rows cannot be the same in a
+ * resumed run. What holds: the rows up to the checkpoint stay as they were, those after it
+ * go, and the log's steps increase strictly (no row twice). */
+static void test_resume_time_rows(void)
+{
+    char *dir = ng_test_path("train_time_rows"), *log = ng_test_path("train_time_rows.csv");
+    rm_dir(dir);
+    remove(log);
+    toy a;
+    ng_train_status st;
+    ng_task k = toy_task(&a, 13);
+    ng_train_params p = ng_train_default_params();
+    p.steps = 30;
+    p.eval_seconds = 1e-7;
+    p.log = log;
+    p.checkpoint = dir;
+    p.checkpoint_every = 10;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    char *before = slurp(log);
+    /* back to the checkpoint at 20: a run killed between 20 and 30 */
+    p.steps = 20;
+    k = toy_task(&a, 13);
+    rm_dir(dir);
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK && st.step == 20);
+    FILE *f = fopen(log, "wb");
+    if (f && before) fputs(before, f); /* the 30-step log again */
+    if (f) fclose(f);
+    p.steps = 30;
+    p.resume = 1;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK && st.start_step == 20 && st.step == 30);
+    char *after = slurp(log);
+    long s1[64], s2[64];
+    int n1 = before ? steps_logged(before, s1, 64) : 0, n2 = after ? steps_logged(after, s2, 64) : 0;
+    int i1 = 0;
+    while (i1 < n1 && s1[i1] <= 20) i1++;
+    NG_CHECK(i1 > 0 && n2 >= i1);
+    /* the rows up to 20 are the same lines */
+    const char *e1 = before, *e2 = after;
+    for (int i = 0; i <= i1 && e1 && e2; i++) {
+        e1 = strchr(e1, '\n');
+        e2 = strchr(e2, '\n');
+        if (e1) e1++;
+        if (e2) e2++;
+    }
+    NG_CHECK(e1 && e2 && e1 - before == e2 - after && !memcmp(before, after, (size_t)(e1 - before)));
+    int increasing = 1;
+    for (int i = 1; i < n2; i++) increasing &= s2[i] > s2[i - 1];
+    NG_CHECK(increasing && s2[n2 - 1] == 30);
+    free(before);
+    free(after);
+    free(dir);
+    free(log);
+}
+
 static void test_stop_request(void)
 {
     char *dir = ng_test_path("train_stop");
@@ -275,6 +464,80 @@ static void test_stop_request(void)
     toy_state(&back, arr, 2);
     NG_CHECK(ng_ckpt_load(dir, "toy", &step, arr, 2) == NG_OK);
     NG_CHECK(step == 6 && back.x == t.x);
+    free(dir);
+}
+
+/* A step that fails (diverges) stops the run with the step and the message, and the last
+ * checkpoint is the one before: nothing is written after a failure. */
+static void test_divergence_keeps_checkpoint(void)
+{
+    char *dir = ng_test_path("train_diverge");
+    rm_dir(dir);
+    toy a, t;
+    ng_train_status st;
+    NG_CHECK(run_ckpt(&a, 14, 6, 0, NULL, NULL, NULL, &st) == NG_OK);
+    ng_task k = toy_task(&t, 14);
+    t.fail_at = 8;
+    ng_train_params p = ng_train_default_params();
+    p.steps = 20;
+    p.checkpoint = dir;
+    p.checkpoint_every = 3;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_ENUMERIC);
+    const char *e = ng_last_error();
+    NG_CHECK_MSG(strstr(e, "stopped after 7 steps: toy: diverged at step 8") &&
+                     strstr(e, "the last checkpoint (step 6 in") && strstr(e, "is left as it was"),
+                 "%s", e);
+    toy back;
+    toy_task(&back, 0);
+    ng_ckpt_array arr[2];
+    toy_state(&back, arr, 2);
+    int64_t step = -1;
+    NG_CHECK(ng_ckpt_load(dir, "toy", &step, arr, 2) == NG_OK);
+    NG_CHECK(step == 6 && back.x == a.x);
+    /* before any checkpoint: said so */
+    rm_dir(dir);
+    k = toy_task(&t, 14);
+    t.fail_at = 2;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_ENUMERIC);
+    NG_CHECK_MSG(strstr(ng_last_error(), "stopped after 1 step: toy") && strstr(ng_last_error(), "no checkpoint was written"),
+                 "%s", ng_last_error());
+    NG_CHECK(!ng_ckpt_exists(dir));
+    free(dir);
+}
+
+/* A checkpoint whose bytes were overwritten is refused on resume, naming the array, and
+ * the task's state is untouched; another model's checkpoint is refused for its model
+ * before its settings are compared. */
+static void test_damaged_checkpoint_refused(void)
+{
+    char *dir = ng_test_path("train_damaged");
+    rm_dir(dir);
+    toy a, b;
+    ng_train_status st;
+    NG_CHECK(run_ckpt(&a, 15, 6, 0, dir, NULL, "lr=0.1\n", &st) == NG_OK);
+    char *xp = malloc(strlen(dir) + 8);
+    sprintf(xp, "%s/x.npy", dir);
+    FILE *f = fopen(xp, "r+b");
+    if (f) {
+        fseek(f, -8, SEEK_END);
+        fputs("\x7f\x7f\x7f\x7f", f); /* the value of x overwritten */
+        fclose(f);
+    }
+    ng_task k = toy_task(&b, 16);
+    double x0 = b.x;
+    ng_train_params p = ng_train_default_params();
+    p.steps = 10;
+    p.checkpoint = dir;
+    p.resume = 1;
+    p.settings = "lr=0.1\n";
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_EFORMAT);
+    NG_CHECK_MSG(strstr(ng_last_error(), "array 'x' is damaged"), "%s", ng_last_error());
+    NG_CHECK(b.x == x0 && b.rows == 0);
+    k.name = "other";
+    p.settings = "lr=0.5\n";
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_EMISMATCH);
+    NG_CHECK_MSG(strstr(ng_last_error(), "checkpoint is for model toy, expected other"), "%s", ng_last_error());
+    free(xp);
     free(dir);
 }
 
@@ -307,8 +570,13 @@ int main(void)
     NG_RUN(test_rows_and_limits);
     NG_RUN(test_time_limit_and_eval_time);
     NG_RUN(test_resume_exact);
+    NG_RUN(test_resume_cuts_log);
+    NG_RUN(test_stop_row_cut);
+    NG_RUN(test_resume_time_rows);
     NG_RUN(test_settings_check);
     NG_RUN(test_stop_request);
+    NG_RUN(test_divergence_keeps_checkpoint);
+    NG_RUN(test_damaged_checkpoint_refused);
     NG_RUN(test_errors);
     return ng_test_summary();
 }

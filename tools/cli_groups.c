@@ -48,7 +48,8 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads)
         NUM("eval-seconds", NG_CLI_DOUBLE, &tp->eval_seconds, 0, 1e9, "S",
             "evaluate instead every S seconds of training, 0 = off", 0),
         {.name = "log", .type = NG_CLI_STR, .dst = &tp->log, .meta = "FILE.csv",
-         .help = "CSV log of the rows, starting step,seconds (appended to on\n--resume)"},
+         .help = "CSV log of the rows, starting step,seconds (on --resume cut back\n"
+                 "to the checkpoint's step, then appended to)"},
         {.name = "checkpoint", .type = NG_CLI_STR, .dst = &tp->checkpoint, .meta = "DIR",
          .help = "checkpoint directory: written at the end, on Ctrl-C and every\n"
                  "--checkpoint-every steps"},
@@ -56,7 +57,7 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads)
             "also checkpoint every K steps, 0 = at the end and on Ctrl-C only", 0),
         {.name = "resume", .type = NG_CLI_FLAG, .dst = &tp->resume, .flags = NG_CLI_NO_DEFAULT,
          .help = "continue from --checkpoint DIR when it holds a checkpoint (the\n"
-                 "settings must be the same; the log is appended to)"},
+                 "settings must be the same; the log is cut back to its step)"},
         NUM("threads", NG_CLI_LONG, threads, 0, 1024, "N", "BLAS and OpenMP threads, 0 = leave as is", 0),
     };
     FINISH(out, g);

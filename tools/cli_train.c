@@ -1,10 +1,12 @@
 /* cli_train.c - ng_cli_train (see cli.h): what every training command does around
  * ng_train_run, which itself never prints and installs no signal handler: Ctrl-C as a stop
- * request, the progress line, the settings from the option tables, the closing message. */
+ * request, the progress line, the settings (the command's name and its option tables'
+ * settings), the closing message. */
 #include "cli.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,15 +79,15 @@ int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *
 {
     const char *cmd = spec->name;
     if (tp->resume && !tp->checkpoint) return ng_cli_usage_error(cmd, "--resume needs --checkpoint DIR");
-    /* settings the command set itself (not in its tables) go first */
+    /* the command, then settings the command set itself (not in its tables), then the
+     * tables' */
     char *own = ng_cli_settings(spec);
-    char *settings = own && tp->settings ? ng_cli_asprintf("%s%s", tp->settings, own) : own;
+    char *settings = own ? ng_cli_asprintf("command=%s\n%s%s", cmd, tp->settings ? tp->settings : "", own) : NULL;
+    free(own);
     if (!settings) {
-        free(own);
         fprintf(stderr, "natgrad %s: out of memory\n", cmd);
         return NG_EXIT_FAIL;
     }
-    if (settings != own) free(own);
     train_ui u;
     memset(&u, 0, sizeof u);
     u.spec = spec;
@@ -98,6 +100,9 @@ int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *
     p.should_stop = on_should_stop;
     p.user = &u;
     ng_cli_install_sigint();
+    /* past a file-size limit (ulimit -f), a write fails with EFBIG and the run ends with
+     * that message and its last checkpoint intact, instead of being killed by SIGXFSZ */
+    signal(SIGXFSZ, SIG_IGN);
     ng_train_status st;
     memset(&st, 0, sizeof st);
     ng_status s = ng_train_run(task, &p, &st);

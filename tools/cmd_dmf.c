@@ -98,7 +98,7 @@ static void train_table(train_cfg *c)
         {.name = "", .type = NG_CLI_SECTION, .help = "Data and model"},
         {.name = "ratings", .type = NG_CLI_STR, .dst = &c->ratings, .meta = "FILE",
          .help = "ratings file: MovieLens u.data, ratings.dat or ratings.csv\n(optionally gzip)",
-         .flags = NG_CLI_REQUIRED},
+         .flags = NG_CLI_REQUIRED | SET},
         {.name = "bins", .type = NG_CLI_SIZE, .dst = &c->pp.bins, .lo = 1, .hi = 100000, .meta = "T",
          .help = "number of time bins", .flags = SET},
         {.name = "binning", .type = NG_CLI_CHOICE, .dst = &c->binning, .choices = k_binnings,

@@ -1,5 +1,6 @@
 /* cmd_dwe.c - 'natgrad dwe': dynamic word embeddings. corpus builds a corpus directory
- * from text or Google Books n-grams; synth writes the planted-drift corpus. */
+ * from text or Google Books n-grams; synth writes the planted-drift corpus; train
+ * (cmd_dwe_train.c) fits the model. */
 #include "cli.h"
 #include "commands.h"
 
@@ -27,6 +28,8 @@ static void dwe_usage(FILE *f)
                "  corpus    build a corpus directory (slices, vocabulary, co-occurrence counts)\n"
                "            from text or Google Books n-grams ('natgrad dwe corpus --help')\n"
                "  synth     write the synthetic corpus with planted drift ('natgrad dwe synth --help')\n"
+               "  train     train dynamic word embeddings on a corpus directory ('natgrad dwe train\n"
+               "            --help')\n"
                "  export    word2vec files of each slice of a trained model\n"
                "  query     neighbours, word aging, most changed words, similarity over time\n"
                "  overlap   histograms of cos(u_first, u_last), raw and Procrustes-aligned (Fig. 4)\n");
@@ -306,6 +309,7 @@ int ng_cmd_dwe(int argc, char **argv)
         return ng_cmd_dwe_query(argc - 1, argv + 1); /* cmd_dwe_query.c: questions to a model */
     if (!strcmp(sub, "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(sub, "train")) return ng_cmd_dwe_train(argc - 1, argv + 1);
     fprintf(stderr, "natgrad dwe: unknown subcommand '%s'\n", sub);
     dwe_usage(stderr);
     return NG_EXIT_USAGE;

@@ -10,7 +10,8 @@ int ng_cmd_repro(int argc, char **argv); /* cmd_repro.c: goldstone-toy */
 int ng_cmd_dmf(int argc, char **argv);   /* cmd_dmf.c: train, synth */
 int ng_cmd_ae(int argc, char **argv);    /* cmd_ae.c: autoencoder training */
 int ng_cmd_mlp(int argc, char **argv);   /* cmd_ae.c: classifier training */
-int ng_cmd_dwe(int argc, char **argv);   /* cmd_dwe.c: corpus, synth */
+int ng_cmd_dwe(int argc, char **argv);   /* cmd_dwe.c: corpus, synth, train */
+int ng_cmd_dwe_train(int argc, char **argv); /* cmd_dwe_train.c: 'natgrad dwe train' */
 
 int ng_bench_ae(int argc, char **argv);  /* bench_ae.c */
 int ng_bench_dmf(int argc, char **argv); /* bench_dmf.c */

@@ -146,10 +146,15 @@ void ng_atomic_abort(ng_atomic_file *af)
 ng_status ng_atomic_commit(ng_atomic_file *af)
 {
     int bad = ferror(af->f) != 0;
-    bad |= fclose(af->f) != 0;
+    int e = bad ? errno : 0; /* a full disk shows here or in the flush of fclose */
+    if (fclose(af->f) != 0) {
+        bad = 1;
+        if (!e) e = errno;
+    }
     af->f = NULL;
     if (bad) {
-        ng_status s = ngi_fail(NG_EIO, "%s: write failed", af->final_path);
+        ng_status s = ngi_fail(NG_EIO, "%s: write failed%s%s", af->final_path, e ? ": " : "",
+                              e ? strerror(e) : "");
         ng_atomic_abort(af);
         return s;
     }

@@ -3,8 +3,10 @@
  * Values are written with %.10g. A non-finite value (NaN = "unknown", e.g. a gap that was
  * not measured this step; +-Inf) is written as an EMPTY field, never as "nan"/"inf", so
  * that every non-empty field parses as a finite number. Inf is also logged as a warning.
- * Resume (append != 0): an existing file with the identical header gets rows appended; a
- * torn last row (no trailing newline, from a killed run) is cut off first. */
+ * Append (resume): an existing file with the identical header gets rows appended; a torn
+ * last row (no trailing newline, from a killed run) is cut off first, and ng_csv_resume
+ * also cuts the rows after the step a run resumes from. Cuts keep a prefix of the file, so
+ * they are one truncate(2): a crash leaves the file either whole or cut. */
 #include "internal.h"
 
 #include <errno.h>
@@ -107,8 +109,38 @@ static ng_status read_existing(const char *path, char **buf, size_t *len, int *e
     return NG_OK;
 }
 
-ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, int append,
-                      ng_csv **out)
+/* How many bytes of an existing log to keep, its header matching: everything up to the
+ * last newline (a torn row goes), and with cut, only the leading rows whose first field is
+ * below step (or equal to it, with keep_step). *keep 0: the header itself goes too (torn). */
+static ng_status bytes_to_keep(const char *path, char *buf, size_t len, const char *header, int cut,
+                               double step, int keep_step, size_t *keep)
+{
+    size_t hl = strcspn(buf, "\r\n");
+    char save = buf[hl];
+    buf[hl] = '\0';
+    if (strcmp(buf, header) != 0)
+        return ngi_fail(NG_EMISMATCH, "%s:1: cannot append: the log's header is '%s', expected '%s'",
+                        path, buf, header);
+    buf[hl] = save;
+    size_t end = len; /* up to the last newline */
+    while (end > 0 && buf[end - 1] != '\n') end--;
+    *keep = end;
+    if (!cut || end == 0) return NG_OK;
+    size_t pos = (size_t)(strchr(buf, '\n') - buf) + 1, lineno = 2;
+    for (; pos < end; lineno++) {
+        char *nl = strchr(buf + pos, '\n'), *e;
+        double v = strtod(buf + pos, &e);
+        if (e == buf + pos || (*e != ',' && *e != '\r' && *e != '\n') || !isfinite(v))
+            return ngi_fail(NG_EFORMAT, "%s:%zu: expected a step number in the first field", path, lineno);
+        if (v > step || (v == step && !keep_step)) break;
+        pos = (size_t)(nl - buf) + 1;
+    }
+    *keep = pos;
+    return NG_OK;
+}
+
+static ng_status csv_open(const char *path, const char *const *cols, size_t ncols, int append,
+                          int cut, double step, int keep_step, ng_csv **out)
 {
     if (!out) return ngi_fail(NG_EINVAL, "ng_csv_open: out is NULL");
     *out = NULL;
@@ -149,7 +181,7 @@ ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, i
     int write_header = 1;
     if (append) {
         char *buf;
-        size_t len;
+        size_t len, keep = 0;
         int exists;
         s = read_existing(path, &buf, &len, &exists);
         if (s) goto fail;
@@ -159,24 +191,12 @@ ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, i
             goto fail;
         }
         if (exists && len > 0) {
-            size_t hl = strcspn(buf, "\r\n");
-            char save = buf[hl];
-            buf[hl] = '\0';
-            if (strcmp(buf, header) != 0) {
-                s = ngi_fail(NG_EMISMATCH,
-                            "%s:1: cannot append: the log's header is '%s', expected '%s'", path,
-                            buf, header);
-                free(buf);
-                goto fail;
-            }
-            buf[hl] = save;
-            /* Keep everything up to the last newline: a torn row from a killed run goes. */
-            size_t keep = len;
-            while (keep > 0 && buf[keep - 1] != '\n') keep--;
-            write_header = keep == 0; /* a header without its newline is rewritten */
+            s = bytes_to_keep(path, buf, len, header, cut, step, keep_step, &keep);
             free(buf);
+            if (s) goto fail;
+            write_header = keep == 0; /* a header without its newline is rewritten */
             if (keep < len && truncate(path, (off_t)keep) != 0) {
-                s = ngi_fail(NG_EIO, "%s: cannot cut a torn last row: %s", path, strerror(errno));
+                s = ngi_fail(NG_EIO, "%s: cannot cut the log back: %s", path, strerror(errno));
                 goto fail;
             }
         } else {
@@ -203,6 +223,19 @@ fail:
     free(header);
     csv_free(c);
     return s;
+}
+
+ng_status ng_csv_open(const char *path, const char *const *cols, size_t ncols, int append,
+                      ng_csv **out)
+{
+    return csv_open(path, cols, ncols, append, 0, 0.0, 0, out);
+}
+
+ng_status ng_csv_resume(const char *path, const char *const *cols, size_t ncols, double step,
+                        int keep_step, ng_csv **out)
+{
+    if (isnan(step)) return ngi_fail(NG_EINVAL, "%s: ng_csv_resume: the step is NaN", path ? path : "(null)");
+    return csv_open(path, cols, ncols, 1, 1, step, keep_step, out);
 }
 
 ng_status ng_csv_row(ng_csv *c, const double *vals)

@@ -4,6 +4,7 @@
 #include "tensor_io.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,8 +289,9 @@ ng_status ng_npy_write(const char *path, const ng_tensor *t)
         }
     }
     if (!ok) {
+        int e = errno; /* ENOSPC, EFBIG...: before the clean-up can change it */
         ng_atomic_abort(&af);
-        return ngi_fail(NG_EIO, "%s: write failed", path);
+        return ngi_fail(NG_EIO, "%s: write failed: %s", path, strerror(e));
     }
     return ng_atomic_commit(&af);
 }

@@ -1,7 +1,8 @@
 /* train.c - the one training loop (ng_train_run). A task knows its model: one step, one
  * row of metrics, its checkpoint state. The loop knows the run: limits, when to log and
- * checkpoint, resume and its settings check, the clock (rows are timed apart, so the
- * reported seconds are training time only), progress and stop requests. */
+ * checkpoint, resume (its settings check, the log cut back to the checkpoint), the clock
+ * (rows are timed apart, so the reported seconds are training time only), progress, stop
+ * requests, and what a failure leaves. */
 #include "internal.h"
 
 #include <math.h>
@@ -78,12 +79,35 @@ static void fill_arrays(run *r)
     r->arrays[n + 1] = ng_ckpt_view("train_settings", NG_U8, (void *)s, 1, strlen(s), 0, 0);
 }
 
+/* A failure's message with where the run stopped and what its checkpoint holds: nothing is
+ * written after a failed step, row or save, so the last checkpoint stays the last good one.
+ * A step is named by the steps done before it, as the log's rows are. */
+static ng_status failed(const run *r, ng_status s, const char *what)
+{
+    char *msg = ngi_strdup(ng_last_error());
+    if (!msg) return s;
+    long long k = (long long)r->st.step;
+    char *where = !strcmp(what, "step") ? ngi_asprintf("stopped after %lld step%s", k, k == 1 ? "" : "s")
+                                        : ngi_asprintf("the %s at step %lld failed", what, k);
+    const char *dir = r->p->checkpoint;
+    if (where && !dir)
+        ngi_fail(s, "%s: %s", where, msg);
+    else if (where && r->last_ckpt < 0)
+        ngi_fail(s, "%s: %s; no checkpoint was written", where, msg);
+    else if (where)
+        ngi_fail(s, "%s: %s; the last checkpoint (step %lld in %s) is left as it was", where, msg,
+                 (long long)r->last_ckpt, dir);
+    free(where);
+    free(msg);
+    return s;
+}
+
 static ng_status save(run *r)
 {
     r->ckpt_seconds = r->st.seconds;
     fill_arrays(r);
     ng_status s = ng_ckpt_save(r->p->checkpoint, r->task->name, r->st.step, r->arrays, r->n_arrays);
-    if (s) return s;
+    if (s) return failed(r, s, "checkpoint");
     r->last_ckpt = r->st.step;
     return NG_OK;
 }
@@ -119,7 +143,10 @@ static ng_status check_settings(run *r)
 
 static ng_status resume(run *r)
 {
-    ng_status s = check_settings(r);
+    /* the model first (a load of no arrays checks the MANIFEST and its name), then the
+     * settings, then the state */
+    ng_status s = ng_ckpt_load(r->p->checkpoint, r->task->name, NULL, NULL, 0);
+    if (!s) s = check_settings(r);
     if (s) return s;
     fill_arrays(r);
     int64_t step = 0;
@@ -132,6 +159,44 @@ static ng_status resume(run *r)
     r->st.resumed = 1;
     r->last_ckpt = step;
     return NG_OK;
+}
+
+static int limit_reached(const run *r)
+{
+    const ng_train_params *p = r->p;
+    return (p->steps > 0 && r->st.step >= p->steps) ||
+           (p->time_limit > 0 && r->st.seconds >= p->time_limit);
+}
+
+/* Whether an uninterrupted run has a row at the step this one resumes from: the start's,
+ * every eval_every steps and the last step's. A row written on a stop request, or at the
+ * end of a shorter run, is not one (the cut on resume drops it, so that the log equals an
+ * uninterrupted run's). Rows every eval_seconds depend on the clock: all are kept. */
+static int row_due_at_resume(const run *r)
+{
+    const ng_train_params *p = r->p;
+    int64_t k = r->st.step;
+    if (p->eval_seconds > 0) return 1;
+    if (k == 0) return p->eval_at_start;
+    return k % p->eval_every == 0 || limit_reached(r);
+}
+
+static ng_status open_log(run *r)
+{
+    const ng_task *task = r->task;
+    size_t nc = task->n_cols + 2;
+    const char **cols = ngi_xmalloc(nc * sizeof *cols);
+    if (!cols) return NG_ENOMEM;
+    cols[0] = task->counter ? task->counter : "step";
+    cols[1] = "seconds";
+    for (size_t i = 0; i < task->n_cols; i++) cols[i + 2] = task->cols[i];
+    /* a resumed run's log is cut back to the checkpoint's step: rows written after it (by a
+     * run killed before its next checkpoint) would otherwise be there twice */
+    ng_status s = r->st.resumed
+        ? ng_csv_resume(r->p->log, cols, nc, (double)r->st.step, row_due_at_resume(r), &r->csv)
+        : ng_csv_open(r->p->log, cols, nc, 0, &r->csv);
+    free(cols);
+    return s;
 }
 
 static ng_status run_open(run *r, const ng_task *task, const ng_train_params *p)
@@ -150,16 +215,7 @@ static ng_status run_open(run *r, const ng_task *task, const ng_train_params *p)
     ng_status s = NG_OK;
     if (p->resume && ng_ckpt_exists(p->checkpoint)) s = resume(r);
     if (s) return s;
-    if (p->log) {
-        size_t nc = task->n_cols + 2;
-        const char **cols = ngi_xmalloc(nc * sizeof *cols);
-        if (!cols) return NG_ENOMEM;
-        cols[0] = task->counter ? task->counter : "step";
-        cols[1] = "seconds";
-        for (size_t i = 0; i < task->n_cols; i++) cols[i + 2] = task->cols[i];
-        s = ng_csv_open(p->log, cols, nc, r->st.resumed, &r->csv);
-        free(cols);
-    }
+    if (p->log) s = open_log(r);
     if (p->eval_seconds > 0)
         r->next_eval = (floor(r->st.seconds / p->eval_seconds) + 1.0) * p->eval_seconds;
     return s;
@@ -190,13 +246,6 @@ static void progress(run *r)
     if (r->p->progress) r->p->progress(r->p->user, &r->st);
 }
 
-static int limit_reached(const run *r)
-{
-    const ng_train_params *p = r->p;
-    return (p->steps > 0 && r->st.step >= p->steps) ||
-           (p->time_limit > 0 && r->st.seconds >= p->time_limit);
-}
-
 static int row_due(run *r)
 {
     if (r->p->eval_seconds <= 0) return r->st.step % r->p->eval_every == 0;
@@ -211,14 +260,14 @@ static ng_status one_step(run *r, int *stop)
     const ng_train_params *p = r->p;
     double t0 = now_s();
     ng_status s = r->task->step(r->task->self, r->st.step, r->step_vals);
-    if (s) return s;
+    if (s) return failed(r, s, "step");
     r->st.seconds += now_s() - t0;
     r->st.step++;
     r->st.step_vals = r->step_vals;
     *stop = p->should_stop && p->should_stop(p->user, &r->st);
     int due = row_due(r);
     if (due || *stop || limit_reached(r))
-        if ((s = write_row(r))) return s;
+        if ((s = write_row(r))) return failed(r, s, "row");
     progress(r);
     if (p->checkpoint && (*stop || (p->checkpoint_every > 0 && r->st.step % p->checkpoint_every == 0)))
         return save(r);
