@@ -67,7 +67,7 @@ int ngf_ckpt(const uint8_t *d, size_t n)
         ng_tensor t;
         ngf_mem_begin();
         ng_status s = ng_ckpt_read(dir, k ? "b" : "a", &t);
-        ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_ckpt_read");
+        ngf_mem_end(ngf_plain_size(d, n), 1536 << 10, "ng_ckpt_read"); /* + the 1 MB checksum buffer */
         if (s) ngf_refused(s, dir);
         else {
             if (!ngf_all_finite(t.dtype, t.data, ng_tensor_count(&t))) ngf_die("ng_ckpt_read: a NaN/Inf");
@@ -79,7 +79,7 @@ int ngf_ckpt(const uint8_t *d, size_t n)
     ng_ckpt_array arr[2] = {ng_ckpt_view("a", NG_F32, a, 2, 2, 3, 0), ng_ckpt_view("b", NG_I64, b, 1, 4, 0, 0)};
     ngf_mem_begin();
     ng_status s = ng_ckpt_load(dir, "m", &step, arr, 2);
-    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_ckpt_load");
+    ngf_mem_end(ngf_plain_size(d, n), 1536 << 10, "ng_ckpt_load");
     if (s) {
         ngf_refused(s, dir);
         for (int k = 0; k < 6; k++)

@@ -2,7 +2,9 @@
  * vocab.tsv, times.csv, U.npy, V.npy (the input's parts in that order; an empty part
  * leaves the file out). What it accepts must answer questions: each word and time found
  * at its own index, neighbours with cosines in [-1, 1], the aligned overlap of the first
- * and last slices (small dim only: an SVD of dim x dim). */
+ * and last slices (small dim only: an SVD of dim x dim). Then the trainer's reader,
+ * ng_dwe_model_read (the same files and model.txt's training values), on the same
+ * directory: the same sizes, or a refusal naming the directory. */
 #include "ngfuzz.h"
 
 #include <math.h>
@@ -49,6 +51,18 @@ int ngf_dwe_model(const uint8_t *d, size_t n)
         for (size_t k = 0; k < m.W; k++)
             if (!(fabs(cos[k]) <= 1 + 1e-6)) ngf_die("an overlap cosine %g", cos[k]);
         free(cos);
+    }
+    ng_dwe_model mt;
+    ngf_mem_begin();
+    s = ng_dwe_model_read(dir, &mt);
+    ngf_mem_end(ngf_plain_size(d, n), 256 << 10, "ng_dwe_model_read");
+    if (s) {
+        ngf_refused(s, dir);
+    } else {
+        if (mt.T != m.T || mt.W != m.W || mt.d != m.d || !mt.method || !mt.symmetry || !mt.prior ||
+            !(mt.sigma0 > 0) || !(mt.diffusion > 0) || mt.steps < 0)
+            ngf_die("ng_dwe_model_read disagrees with ng_dwe_model_file_read");
+        ng_dwe_model_free(&mt);
     }
     ng_dwe_model_file_free(&m);
     return 1;
