@@ -433,6 +433,12 @@ static void test_csv_nonfinite(void)
     const char *cols3[1] = {"step"};
     ng_csv *c;
     NG_CHECK(ng_csv_open(p, cols3, 1, 1, &c) == NG_EFORMAT && has(ng_last_error(), p));
+    /* a resumed log's steps are numbers: a 'nan' step is not kept by the cut, nor passed */
+    const char *log = "step,loss\n1,3\nnan,2\n5,1\n";
+    put(p, log, strlen(log));
+    const char *cols2[2] = {"step", "loss"};
+    NG_CHECK(ng_csv_resume(p, cols2, 2, 2.0, 0, &c) == NG_EFORMAT && has(ng_last_error(), p) &&
+             has(ng_last_error(), ":3:"));
 }
 
 static void test_corpus_nonfinite(void)
