@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # run.sh - set up, build and run natgrad on a fresh Debian 12 machine.
 #   ./run.sh demo     install dependencies, build, run 'natgrad demo'
-#   ./run.sh test     install dependencies, build (gcc, clang, ASan+UBSan), run every test
+#   ./run.sh test     install dependencies, build (gcc, clang, ASan+UBSan), run every test,
+#                     then fuzz every file reader for FUZZ_SECONDS (default 30) each
+#   ./run.sh fuzz     only the fuzzing (docs/reliability.md); FUZZ_SECONDS as above
 #   ./run.sh build    install dependencies and build into ./build
 # As root the Debian packages are installed with apt-get; otherwise the exact
 # apt-get line is printed and the script stops.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-BUILD_PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libomp-dev clang gnuplot-nox"
+BUILD_PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libomp-dev clang libclang-rt-dev gnuplot-nox"
 DEMO_PKGS="dataset-fashion-mnist"
 JOBS=$(nproc 2>/dev/null || echo 2)
 
@@ -54,6 +56,20 @@ suite() { # suite NAME DIR : runs ctest in DIR and adds its counts
     rm -f "$log"
 }
 
+fuzz_stage() { # a bounded libFuzzer run of every harness in fuzz/; a crash fails it and
+    # stays in fuzz/regressions/ (replayed by test_fuzz_regressions). FUZZ_SECONDS=0 skips.
+    local secs=${FUZZ_SECONDS:-30}
+    if [ "$secs" -le 0 ]; then
+        echo "== fuzz: skipped (FUZZ_SECONDS=$secs)" >&2
+        return 0
+    fi
+    echo "== fuzz: every reader, $secs s each" >&2
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DNG_FUZZ=ON -DNG_TESTS=OFF \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-fuzz -j"$JOBS" --target fuzz >/dev/null || cmake --build build-fuzz -j1 --target fuzz
+    fuzz/run_fuzz.sh build-fuzz "$secs" "$JOBS"
+}
+
 case "${1:-}" in
 demo)
     need $BUILD_PKGS $DEMO_PKGS
@@ -74,12 +90,19 @@ test)
     suite "clang release" build-clang
     build build-asan -DNG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 suite "gcc asan+ubsan" build-asan
+    FUZZ_OK=1
+    fuzz_stage || FUZZ_OK=0
     echo "test executables over three builds (gcc, clang, gcc asan+ubsan):"
     echo "total: $PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
+    [ "$FUZZ_OK" -eq 1 ] || echo "fuzzing FAILED: the inputs are in fuzz/regressions/ (docs/reliability.md)"
+    [ "$FAILED" -eq 0 ] && [ "$FUZZ_OK" -eq 1 ]
+    ;;
+fuzz)
+    need $BUILD_PKGS
+    fuzz_stage
     ;;
 *)
-    echo "usage: ./run.sh demo|test|build" >&2
+    echo "usage: ./run.sh demo|test|fuzz|build" >&2
     exit 2
     ;;
 esac

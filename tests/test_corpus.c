@@ -807,7 +807,7 @@ static void test_read_validation(void)
     NG_CHECK(read_fails("sort", d_sort, "pairs_i.npy", "entry 1 (slice 0): (0, 0) after (0, 2)"));
     NG_CHECK(read_fails("repeat", d_repeat, "pairs_i.npy", "without repeats"));
     NG_CHECK(read_fails("negn", d_negn, "pairs_n.npy", "entry 1 (slice 0, pair 0 2): n = -2"));
-    NG_CHECK(read_fails("nan", d_nan, "pairs_n.npy", "entry 3 (slice 1"));
+    NG_CHECK(read_fails("nan", d_nan, "pairs_n.npy", "element 3 at [3] is NaN"));
     NG_CHECK(read_fails("short", d_short, "pairs_i.npy", "expected i32 of 4 elements"));
     NG_CHECK(read_fails("dtype", d_dtype, "pairs_i.npy", "f32 array"));
     NG_CHECK(read_fails("ptr", d_ptr, "slice_ptr.npy", "expected i64 of 3"));

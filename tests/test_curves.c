@@ -204,7 +204,7 @@ static void test_source_npy(void)
         fclose(f);
     }
     NG_CHECK(ng_data_source_load(pn, &d) == NG_EFORMAT);
-    NG_CHECK(strstr(ng_last_error(), "src_nan.npy") && strstr(ng_last_error(), "row 3"));
+    NG_CHECK(strstr(ng_last_error(), "src_nan.npy") && strstr(ng_last_error(), "at [3, "));
     int32_t iv[6 * 2] = {0};
     char *pi = write_npy("src_i32.npy", NG_I32, 6, 2, iv);
     NG_CHECK(ng_data_source_load(pi, &d) == NG_EUNSUPPORTED);

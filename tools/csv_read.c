@@ -63,6 +63,13 @@ int ng_csv_table_read(const char *cmd, const char *path, ng_csv_table *t)
         return out_of_memory(cmd, path);
     }
     t->text[len] = '\0';
+    if (memchr(t->text, '\0', len)) { /* the string functions below would stop there */
+        size_t at = 1;
+        for (const char *q = t->text; *q; q++) at += *q == '\n';
+        fprintf(stderr, "natgrad %s: %s:%zu: NUL byte: expected CSV text\n", cmd, path, at);
+        ng_csv_table_free(t);
+        return 0;
+    }
 
     int torn;
     char *cur = t->text, *header = ng_csv_trim(next_line(&cur, &torn));
@@ -74,6 +81,10 @@ int ng_csv_table_read(const char *cmd, const char *path, ng_csv_table *t)
     t->ncols = ng_csv_split(header, NULL, 0);
     size_t maxrows = 1; /* each remaining newline ends at most one row */
     for (const char *p = cur; (p = strchr(p, '\n')) != NULL; p++) maxrows++;
+    /* ... and a row of ncols fields takes at least ncols - 1 commas and its newline: so
+     * the table stays a small multiple of the file, whatever the header claims */
+    size_t rest = len - (size_t)(cur - t->text), by_size = rest / (t->ncols > 1 ? t->ncols : 2) + 1;
+    if (by_size < maxrows) maxrows = by_size;
     t->names = calloc(t->ncols, sizeof *t->names);
     t->cells = calloc(maxrows * t->ncols + 1, sizeof *t->cells); /* +1: a row one too long */
     t->line = calloc(maxrows, sizeof *t->line);
@@ -139,9 +150,9 @@ int ng_csv_table_number(const char *cmd, const ng_csv_table *t, size_t r, size_t
     }
     char *end;
     double d = strtod(s, &end);
-    if (end == s || *end) {
-        fprintf(stderr, "natgrad %s: %s:%zu: column '%s': expected a number, got '%s'\n", cmd,
-                t->path, t->line[r], t->names[c], s);
+    if (end == s || *end || !isfinite(d)) { /* "nan", "inf", 1e999: never a logged value */
+        fprintf(stderr, "natgrad %s: %s:%zu: column '%s': expected a %snumber, got '%s'\n", cmd,
+                t->path, t->line[r], t->names[c], end == s || *end ? "" : "finite ", s);
         return 0;
     }
     *v = d;

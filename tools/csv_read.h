@@ -37,8 +37,8 @@ long ng_csv_table_need(const char *cmd, const ng_csv_table *t, const char *name,
                        const char *what);
 
 /* The number in row r, column c: an empty field is NaN (unknown), anything else must be a
- * whole number ("nan"/"inf" included). Returns 1, or 0 with a message naming file, line
- * and column. */
+ * whole finite number ("nan", "inf" and overflowing numbers are refused: natgrad logs
+ * those as empty fields). Returns 1, or 0 with a message naming file, line and column. */
 int ng_csv_table_number(const char *cmd, const ng_csv_table *t, size_t r, size_t c, double *v);
 
 /* Reads the log at path and returns its columns names[0..n) as numbers (as

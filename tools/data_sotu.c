@@ -221,10 +221,24 @@ static int extract(sotu_cfg *c, const char *tgz, const char *dir)
                       (unsigned long long)at, (long long)size, ENTRY_MAX);
             break;
         }
-        size_t padded = ((size_t)size + 511) / 512 * 512;
+        size_t padded = ((size_t)size + 511) / 512 * 512, got = 0, cap = 0;
         free(data);
-        data = malloc(padded + 1);
-        if (!data || gzread(g, data, (unsigned)padded) != (int)padded) {
+        data = NULL;
+        /* grown as the bytes arrive: a header's size alone allocates nothing */
+        for (int r = 1; r > 0 && got < padded;) {
+            size_t want = padded - got < (1u << 16) ? padded - got : (1u << 16);
+            if (got + want + 1 > cap) {
+                cap = 2 * cap > got + want + 1 ? 2 * cap : got + want + 1;
+                if (cap > padded + 1) cap = padded + 1;
+                char *nd = realloc(data, cap);
+                if (!nd) break;
+                data = nd;
+            }
+            r = gzread(g, data + got, (unsigned)want);
+            if (r > 0) got += (size_t)r;
+        }
+        if (!data && padded == 0) data = malloc(1);
+        if (!data || got != padded) {
             rc = fail("%s: byte %llu: truncated entry of %lld bytes: expected a complete tarball", tgz,
                       (unsigned long long)at, (long long)size);
             break;

@@ -339,6 +339,7 @@ ng_status ng_corpus_build(const char *const *inputs, size_t n_inputs, const ng_c
     ngi_build b;
     memset(&b, 0, sizeof b);
     b.p = *p;
+    snprintf(b.what, sizeof b.what, "%s%s", n_inputs ? inputs[0] : "", n_inputs > 1 ? " (and the other inputs)" : "");
     ngi_unit *u = NULL;
     size_t n = 0;
     if ((s = ngi_units_make(inputs, n_inputs, p, &u, &n, &st.bytes_on_disk))) return s;

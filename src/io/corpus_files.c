@@ -554,8 +554,12 @@ ng_status ng_corpus_read(const char *dir, ng_corpus *out)
     if (!s) s = read_vocab(dir, &c);
     if (!s) s = read_slices(dir, &c, &entries);
     if (!s) s = read_npy(dir, "slice_ptr.npy", NG_I64, c.T + 1, (void **)&c.slice_ptr);
-    for (size_t t = 0; !s && t < c.T; t++)
-        if (c.slice_ptr[t + 1] - c.slice_ptr[t] != entries[t])
+    for (size_t t = 0; !s && t < c.T; t++) /* checked in this order, the difference cannot overflow */
+        if (c.slice_ptr[t] < 0 || c.slice_ptr[t + 1] < c.slice_ptr[t])
+            s = ngi_fail(NG_EFORMAT, "%s/slice_ptr.npy: element %zu (%lld) < element %zu (%lld) or "
+                         "negative: expected a non-decreasing array from 0", dir, t + 1,
+                         (long long)c.slice_ptr[t + 1], t, (long long)c.slice_ptr[t]);
+        else if (c.slice_ptr[t + 1] - c.slice_ptr[t] != entries[t])
             s = ngi_fail(NG_EFORMAT, "%s/slice_ptr.npy: slice %zu has %lld entries, slices.csv says "
                          "%lld: expected the same", dir, t,
                          (long long)(c.slice_ptr[t + 1] - c.slice_ptr[t]), (long long)entries[t]);

@@ -30,13 +30,14 @@ int ngi_parse_double(const char *s, size_t n, double *out)
 
 int ngi_parse_i64(const char *s, size_t n, int64_t *out)
 {
-    if (n == 0 || n > 18) return 0;
-    int64_t v = 0;
+    if (n == 0 || n > 19) return 0; /* 19 digits stay below 2^64: no wrap before the check */
+    uint64_t v = 0;
     for (size_t k = 0; k < n; k++) {
         if (s[k] < '0' || s[k] > '9') return 0;
-        v = v * 10 + (s[k] - '0');
+        v = v * 10 + (uint64_t)(s[k] - '0');
     }
-    *out = v;
+    if (v > (uint64_t)INT64_MAX) return 0; /* what ng_corpus_write writes reads back */
+    *out = (int64_t)v;
     return 1;
 }
 

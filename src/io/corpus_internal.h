@@ -56,6 +56,12 @@ uint32_t ngi_lower_cp(uint32_t cp);
  * order, which depends only on the sequence of insertions: so merges in a fixed order
  * give results that do not depend on the thread count. */
 #define NGI_EMPTY_KEY UINT64_MAX
+/* The fuzzing build (NGI_FUZZ_SMALL) starts the tables small: their growth is reached. */
+#ifdef NGI_FUZZ_SMALL
+#define NGI_TABLE_HINT_MAX 16
+#else
+#define NGI_TABLE_HINT_MAX SIZE_MAX
+#endif
 typedef struct {
     uint64_t key; /* NGI_EMPTY_KEY: free slot */
     double val;
@@ -103,6 +109,7 @@ typedef struct {
     ng_corpus_build_params p;
     int lowercase;          /* resolved */
     double wt[65];          /* text: weight of distance d (1..window) */
+    char what[1024];        /* the inputs, for messages about all of them */
     /* after pass 1 */
     ngi_dict vocab;         /* the W words; id = rank */
     size_t T;
@@ -158,7 +165,11 @@ void ngi_job_gram_count(ngi_job *j, int64_t match);
 
 /* Readers (corpus_text.c, corpus_tsv.c, corpus_ngram.c). Each streams its file through
  * zlib (plain files too) and reports problems through ngi_job_fail with file and line. */
+#ifdef NGI_FUZZ_SMALL /* tiny in the fuzzing build, to reach the joins across chunks */
+#define NGI_CHUNK 61
+#else
 #define NGI_CHUNK (1 << 18)
+#endif
 ng_status ngi_read_text(ngi_job *j, const ngi_unit *u);
 ng_status ngi_read_tsv(ngi_job *j, const ngi_unit *u);
 ng_status ngi_read_ngram(ngi_job *j, const ngi_unit *u);

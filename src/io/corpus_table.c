@@ -21,6 +21,7 @@ static inline size_t slot_of(uint64_t key, size_t mask)
 
 ng_status ngi_map_init(ngi_map *m, size_t hint)
 {
+    if (hint > NGI_TABLE_HINT_MAX) hint = NGI_TABLE_HINT_MAX;
     memset(m, 0, sizeof *m);
     m->cap = pow2_at_least(2 * hint);
     m->slot = ngi_xmalloc(m->cap * sizeof *m->slot);
@@ -102,6 +103,7 @@ uint64_t ngi_hash_bytes(const char *s, size_t n)
 
 ng_status ngi_dict_init(ngi_dict *d, size_t hint)
 {
+    if (hint > NGI_TABLE_HINT_MAX) hint = NGI_TABLE_HINT_MAX;
     memset(d, 0, sizeof *d);
     d->cap = pow2_at_least(2 * hint);
     d->id_cap = hint < 16 ? 16 : hint;

@@ -98,8 +98,14 @@ void ngi_vocab_gram_count(ngi_job *j, int64_t match)
 {
     int64_t s = cur_slice(j);
     if (s < 0) return;
-    j->stok[s] += j->gram_n * match;
-    j->tokens += (uint64_t)(j->gram_n * match);
+    int64_t add;
+    if (__builtin_mul_overflow((int64_t)j->gram_n, match, &add) ||
+        __builtin_add_overflow(j->stok[s], add, &j->stok[s])) {
+        ngi_job_fail(j, NG_EFORMAT, "%s: the tokens of year %g pass 2^63: expected real match counts",
+                     j->path, j->key);
+        return;
+    }
+    j->tokens += (uint64_t)add;
     for (int k = 0; k < j->gram_n; k++)
         if (j->gram_id[k] >= 0) count(j, j->gram_id[k], s, (double)match);
 }
@@ -151,7 +157,9 @@ ng_status ngi_vocab_merge(ngi_vocab_acc *a, ngi_job *j)
     for (size_t k = 0; !s && k < j->ns; k++) {
         gs[k] = slice_index(&a->slice_of, &a->stime, &a->stok, &a->ns, &a->scap, j->stime[k]);
         if (gs[k] < 0) s = NG_ENOMEM;
-        else a->stok[gs[k]] += j->stok[k];
+        else if (__builtin_add_overflow(a->stok[gs[k]], j->stok[k], &a->stok[gs[k]]))
+            s = ngi_fail(NG_EFORMAT, "%s: the tokens of time %g pass 2^63 with the files before: "
+                         "expected real counts", j->path, j->stime[k]);
     }
     for (size_t k = 0; !s && k < j->words.n; k++)
         if ((gw[k] = ngi_dict_add(&a->words, ngi_dict_str(&j->words, k), j->words.len[k],
@@ -201,7 +209,7 @@ ng_status ngi_vocab_finish(ngi_vocab_acc *a, ngi_build *b, ng_corpus *out, size_
     size_t T = a->ns, nw = a->words.n, W = 0;
     *distinct = nw;
     if (T == 0)
-        return ngi_fail(NG_EFORMAT, "no tokens in the input: expected at least one word");
+        return ngi_fail(NG_EFORMAT, "%s: no tokens in the input: expected at least one word", b->what);
     slice_ref *order = ngi_xmalloc(T * sizeof *order);
     double *total = ngi_xcalloc(nw + 1, sizeof *total), *avg = ngi_xcalloc(nw + 1, sizeof *avg);
     cand *c = ngi_xmalloc((nw + 1) * sizeof *c);
@@ -214,7 +222,7 @@ ng_status ngi_vocab_finish(ngi_vocab_acc *a, ngi_build *b, ng_corpus *out, size_
             if (key == NGI_EMPTY_KEY) continue;
             size_t w = (size_t)(key >> 32), t = (size_t)(key & 0xFFFFFFFFu);
             total[w] += a->counts.slot[k].val;
-            avg[w] += a->counts.slot[k].val / (double)a->stok[t];
+            if (a->stok[t] > 0) avg[w] += a->counts.slot[k].val / (double)a->stok[t]; /* n-grams seen 0 times */
         }
         size_t nc = 0;
         for (size_t w = 0; w < nw; w++)
@@ -223,8 +231,8 @@ ng_status ngi_vocab_finish(ngi_vocab_acc *a, ngi_build *b, ng_corpus *out, size_
         qsort(c, nc, sizeof *c, cmp_cand);
         W = nc < b->p.vocab ? nc : b->p.vocab;
         if (W == 0)
-            s = ngi_fail(NG_EFORMAT, "no word is seen %lld times or more (--min-count): expected a "
-                         "vocabulary of at least one word", (long long)b->p.min_count);
+            s = ngi_fail(NG_EFORMAT, "%s: no word is seen %lld times or more (--min-count): expected a "
+                         "vocabulary of at least one word", b->what, (long long)b->p.min_count);
     }
     if (!s) s = ngi_dict_init(&b->vocab, W);
     memset(out, 0, sizeof *out);

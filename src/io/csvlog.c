@@ -130,7 +130,7 @@ static ng_status bytes_to_keep(const char *path, char *buf, size_t len, const ch
     for (; pos < end; lineno++) {
         char *nl = strchr(buf + pos, '\n'), *e;
         double v = strtod(buf + pos, &e);
-        if (e == buf + pos || (*e != ',' && *e != '\r' && *e != '\n'))
+        if (e == buf + pos || (*e != ',' && *e != '\r' && *e != '\n') || !isfinite(v))
             return ngi_fail(NG_EFORMAT, "%s:%zu: expected a step number in the first field", path, lineno);
         if (v > step || (v == step && !keep_step)) break;
         pos = (size_t)(nl - buf) + 1;
@@ -185,6 +185,11 @@ static ng_status csv_open(const char *path, const char *const *cols, size_t ncol
         int exists;
         s = read_existing(path, &buf, &len, &exists);
         if (s) goto fail;
+        if (exists && memchr(buf, '\0', len)) { /* the header compare would stop there */
+            s = ngi_fail(NG_EFORMAT, "%s: NUL byte: cannot append to what is not a CSV log", path);
+            free(buf);
+            goto fail;
+        }
         if (exists && len > 0) {
             s = bytes_to_keep(path, buf, len, header, cut, step, keep_step, &keep);
             free(buf);
@@ -194,6 +199,8 @@ static ng_status csv_open(const char *path, const char *const *cols, size_t ncol
                 s = ngi_fail(NG_EIO, "%s: cannot cut the log back: %s", path, strerror(errno));
                 goto fail;
             }
+        } else {
+            free(buf); /* an empty log, or none */
         }
         c->f = fopen(path, "ab");
     } else {

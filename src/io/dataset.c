@@ -1,6 +1,6 @@
 /* dataset.c - an IDX dataset directory (MNIST / Fashion-MNIST layout) as float features in
- * [0, 1] and int32 labels. Image files are required; a labels file may be absent (an
- * autoencoder needs none), which leaves that split's labels NULL. */
+ * [0, 1] and int32 labels (class indices, so >= 0). Image files are required; a labels file
+ * may be absent (an autoencoder needs none), which leaves that split's labels NULL. */
 #include "tensor_io.h"
 
 #include <stdlib.h>
@@ -76,15 +76,19 @@ static ng_status load_labels(const char *dir, const char *name, size_t n_images,
         if (!l) {
             s = NG_ENOMEM;
         } else {
-            for (size_t i = 0; i < n_images; i++) {
+            for (size_t i = 0; i < n_images && !s; i++) {
                 switch (t.dtype) {
                 case NG_U8: l[i] = ((const uint8_t *)t.data)[i]; break;
                 case NG_I8: l[i] = ((const int8_t *)t.data)[i]; break;
                 case NG_I16: l[i] = ((const int16_t *)t.data)[i]; break;
                 default: l[i] = ((const int32_t *)t.data)[i]; break;
                 }
+                if (l[i] < 0) /* a label is a class index */
+                    s = ngi_fail(NG_EFORMAT, "%s: label %zu is %d: expected a class index >= 0", path,
+                                 i, (int)l[i]);
             }
-            *y = l;
+            if (s) free(l);
+            else *y = l;
         }
     }
     ng_tensor_free(&t);

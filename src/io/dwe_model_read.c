@@ -8,6 +8,7 @@
  * Every size is checked against model.txt before anything of that size is allocated;
  * values finite, times strictly increasing, words unique; the file and position named. */
 #include "corpus_internal.h"
+#include "tensor_io.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -229,7 +230,7 @@ static ng_status read_means(const char *dir, const char *name, ng_dwe_model_file
     char *path = ngi_asprintf("%s/%s", dir, name);
     if (!path) return NG_ENOMEM;
     ng_tensor t;
-    ng_status s = ng_npy_read(path, &t);
+    ng_status s = ngi_npy_read_values_unchecked(path, &t); /* NaN/Inf named below by word */
     if (!s && (t.dtype != NG_F32 || t.ndim != 3 || t.shape[0] != m->T || t.shape[1] != m->W ||
                t.shape[2] != m->d)) {
         char shape[96] = "";

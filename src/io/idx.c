@@ -94,11 +94,18 @@ static ng_status idx_parse(const char *name, const unsigned char *buf, size_t le
     void *data = ngi_xmalloc(need);
     if (!data) return NG_ENOMEM;
     ngi_order_copy(data, buf + hdr, count, es, 0);
-    memset(out, 0, sizeof *out);
-    out->dtype = dt;
-    out->ndim = ndim;
-    for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
-    out->data = data;
+    ng_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.ndim = ndim;
+    for (int i = 0; i < ndim; i++) t.shape[i] = shape[i];
+    t.data = data;
+    ng_status s = ngi_tensor_refuse_nonfinite(name, &t, count);
+    if (s) {
+        free(data);
+        return s;
+    }
+    *out = t;
     return NG_OK;
 }
 

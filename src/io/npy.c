@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +122,42 @@ static ng_status parse_header(const char *path, const char *h, ng_tensor *t)
     return NG_OK;
 }
 
-ng_status ng_npy_read(const char *path, ng_tensor *out)
+ng_status ngi_tensor_refuse_nonfinite(const char *path, const ng_tensor *t, size_t count)
+{
+    if (t->dtype != NG_F32 && t->dtype != NG_F64) return NG_OK;
+    size_t k = 0;
+    double v = 0;
+    if (t->dtype == NG_F32) {
+        const float *x = t->data;
+        while (k < count && isfinite(x[k])) k++;
+        if (k < count) v = x[k];
+    } else {
+        const double *x = t->data;
+        while (k < count && isfinite(x[k])) k++;
+        if (k < count) v = x[k];
+    }
+    if (k == count) return NG_OK;
+    char idx[NG_MAX_DIMS * 24 + 4];
+    size_t o = 0, rest = k;
+    idx[0] = '\0';
+    for (int i = 0; i < t->ndim; i++) { /* C order: the last index runs fastest */
+        size_t stride = 1;
+        for (int j = i + 1; j < t->ndim; j++) stride *= t->shape[j];
+        o += (size_t)snprintf(idx + o, sizeof idx - o, "%s%zu", i ? ", " : "[", rest / stride);
+        rest %= stride;
+    }
+    if (t->ndim) snprintf(idx + o, sizeof idx - o, "]");
+    return ngi_fail(NG_EFORMAT, "%s: element %zu%s%s is %s: expected finite values", path, k,
+                    t->ndim ? " at " : "", idx, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+}
+
+static ng_status npy_read(const char *path, ng_tensor *out, int finite);
+
+ng_status ng_npy_read(const char *path, ng_tensor *out) { return npy_read(path, out, 1); }
+
+ng_status ngi_npy_read_values_unchecked(const char *path, ng_tensor *out) { return npy_read(path, out, 0); }
+
+static ng_status npy_read(const char *path, ng_tensor *out, int finite)
 {
     if (!path || !out) return ngi_fail(NG_EINVAL, "ng_npy_read: NULL argument");
     memset(out, 0, sizeof *out);
@@ -197,6 +233,10 @@ ng_status ng_npy_read(const char *path, ng_tensor *out)
             goto done;
         }
         ngi_order_copy(t.data, buf + off, count, es, 1);
+        if (finite && (s = ngi_tensor_refuse_nonfinite(path, &t, count))) {
+            ng_tensor_free(&t);
+            goto done;
+        }
     }
     *out = t;
 done:

@@ -17,6 +17,19 @@ static const char *const k_field_names[4] = {"user id", "item id", "rating", "ti
 
 enum { FMT_CSV, FMT_DAT, FMT_TAB };
 
+/* First sizes of the read buffer, the ratings arrays and the id hash tables. The fuzzing
+ * build (NGI_FUZZ_SMALL) makes them tiny, so that small inputs reach the code that joins
+ * lines across reads and grows the tables. */
+#ifdef NGI_FUZZ_SMALL
+#define FIRST_CHUNK ((size_t)61)
+#define FIRST_RATINGS ((size_t)16)
+#define FIRST_IDS ((size_t)16)
+#else
+#define FIRST_CHUNK ((size_t)1 << 20)
+#define FIRST_RATINGS ((size_t)1 << 16)
+#define FIRST_IDS ((size_t)1 << 12)
+#endif
+
 /* ---------------------------------------------------------------- id -> dense index */
 typedef struct {
     int64_t key;
@@ -294,7 +307,7 @@ static ng_status add(rctx *c, int64_t uid, int64_t iid, double r, int64_t ts)
 {
     ng_ratings *R = &c->R;
     if (R->n == c->cap) {
-        size_t nc = c->cap ? 2 * c->cap : (size_t)1 << 16;
+        size_t nc = c->cap ? 2 * c->cap : FIRST_RATINGS;
         int32_t *u = realloc(R->user, nc * sizeof *u);
         if (u) R->user = u;
         int32_t *i = realloc(R->item, nc * sizeof *i);
@@ -327,10 +340,6 @@ static ng_status unknown_format(const rctx *c, const char *what)
 /* Decides the format from line 1 ([p, le), no '\n'); *consumed = 1 for the CSV header. */
 static ng_status detect_format(rctx *c, const char *p, const char *le, int *consumed)
 {
-    /* UTF-8 byte-order mark, as some editors write it. */
-    if (le - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
-        (unsigned char)p[2] == 0xBF)
-        p += 3;
     if (le > p && le[-1] == '\r') le--;
     *consumed = 0;
     if ((size_t)(le - p) == sizeof k_csv_header - 1 && memcmp(p, k_csv_header, sizeof k_csv_header - 1) == 0) {
@@ -401,6 +410,8 @@ static ng_status general_line(rctx *c, const char *p, const char *le)
     if (!parse_i64(fa[0], fb[0], &uid)) return bad_field(c, 0, "an integer", fa[0], fb[0]);
     if (!parse_i64(fa[1], fb[1], &iid)) return bad_field(c, 1, "an integer", fa[1], fb[1]);
     if (!parse_num(fa[2], fb[2], &rv)) return bad_field(c, 2, "a finite number", fa[2], fb[2]);
+    if (!isfinite((float)rv)) /* ratings are stored as float */
+        return bad_field(c, 2, "a number within the float range (|r| < 3.4e38)", fa[2], fb[2]);
     if (!parse_i64(fa[3], fb[3], &ts)) return bad_field(c, 3, "an integer (seconds)", fa[3], fb[3]);
     return add(c, uid, iid, rv, ts);
 }
@@ -412,6 +423,8 @@ static ng_status parse_lines(rctx *c, const char *p, const char *end, int final)
     ng_status s;
     while (p < end) {
         if (c->fmt < 0) {
+            /* a UTF-8 byte-order mark, as some editors write it, is not part of line 1 */
+            if (end - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *le = nl ? nl : end;
             int consumed;
@@ -443,7 +456,7 @@ static ng_status parse_lines(rctx *c, const char *p, const char *end, int final)
 
 static ng_status parse_stream(rctx *c, gzFile g)
 {
-    size_t cap = (size_t)1 << 20, have = 0;
+    size_t cap = FIRST_CHUNK, have = 0;
     char *buf = ngi_xmalloc(cap + 1);
     if (!buf) return NG_ENOMEM;
     ng_status s = NG_OK;
@@ -512,7 +525,7 @@ ng_status ng_ratings_read(const char *path, ng_ratings *out)
     c.fmt = -1;
     c.lineno = 1;
     ng_status s = NG_OK;
-    if (!(idmap_init(&c.users, 1 << 12) & idmap_init(&c.items, 1 << 12)))
+    if (!(idmap_init(&c.users, FIRST_IDS) & idmap_init(&c.items, FIRST_IDS)))
         s = ngi_fail(NG_ENOMEM, "%s: out of memory", path);
     if (!s) s = parse_stream(&c, g);
     gzclose(g);
