@@ -74,7 +74,7 @@ int ngf_corpus_same(const ng_corpus *a, const ng_corpus *b);
 /* Every harness, for the regression test: NGF_HARNESS(name). */
 #define NGF_HARNESSES(X)                                                    \
     X(npy) X(idx) X(dataset) X(ratings) X(ckpt) X(csv) X(csvlog)           \
-    X(corpus_text) X(corpus_tsv) X(corpus_ngram) X(corpus_dir) X(dwe_model) X(sotu)
+    X(corpus_text) X(corpus_tsv) X(corpus_ngram) X(corpus_dir) X(dwe_model) X(dwe_truth) X(sotu)
 #define NGF_DECLARE(name) int ngf_##name(const uint8_t *d, size_t n);
 NGF_HARNESSES(NGF_DECLARE)
 

@@ -355,6 +355,32 @@ static void seeds_dwe_model(void)
     }
     const char *parts[5] = {p[0], p[1], p[2], p[3], p[4]};
     put_parts("dwe_model", "tiny", parts, 5);
+
+    /* a truth.csv for that model, and one as 'dwe synth' writes it */
+    put_str("dwe_truth", "tiny.csv", "word,kind,tau,home_topic,new_topic\ncar,stable,-1,0,-1\n"
+                                     "boat,abrupt,2,1,0\ncart,gradual,2,0,1\r\nsky,broadening,3,1,0\n"
+                                     "sea,frequency,2,1,-1\nplane,stable,-1,2,-1\n\n");
+    ng_dwe_synth_params sp = ng_dwe_synth_default_params();
+    sp.words = 24;
+    sp.topics = 3;
+    sp.slices = 4;
+    sp.n_abrupt = sp.n_gradual = sp.n_broadening = sp.n_frequency = 2;
+    sp.rank_lo = 4;
+    sp.rank_hi = 20;
+    sp.tau_lo = 2;
+    sp.tau_hi = 3;
+    sp.gradual_steps = 1;
+    ng_dwe_synth syn;
+    const char *truth = tmp("truth.csv");
+    if (ng_dwe_synth_make(&sp, &syn) || ng_dwe_synth_write_truth(&syn, truth)) {
+        fprintf(stderr, "%s\n", ng_last_error());
+        exit(1);
+    }
+    ng_dwe_synth_free(&syn);
+    size_t len;
+    unsigned char *b = slurp(truth, &len);
+    put("dwe_truth", "synth.csv", b, len);
+    free(b);
 }
 
 /* A tar member: a 512-byte ustar header (type, name, size, checksum), then the data

@@ -1,7 +1,7 @@
 /* dwe_eval.c - a trained dynamic word embeddings model against the planted truth of the
  * synthetic corpus (truth.csv of 'natgrad dwe synth'): drift detection AUC, abrupt
  * change times, neighbour precision@10 per slice and the first-last overlap. */
-#include "internal.h"
+#include "corpus_internal.h" /* ngi_dict: the words seen, against a word twice */
 
 #include <errno.h>
 #include <limits.h>
@@ -42,7 +42,8 @@ static int kind_of(const char *s)
 }
 
 /* One data line (NUL-terminated, modified) into row i; 0 ok, else the failure set. */
-static ng_status truth_line(const char *path, size_t ln, char *line, ng_dwe_truth *t, size_t i)
+static ng_status truth_line(const char *path, size_t ln, char *line, ng_dwe_truth *t, size_t i,
+                            ngi_dict *seen)
 {
     char *f[5];
     size_t nf = 0;
@@ -70,9 +71,11 @@ static ng_status truth_line(const char *path, size_t ln, char *line, ng_dwe_trut
     if (drifts ? nt < 0 || nt == home : nt != -1)
         return ngi_fail(NG_EFORMAT, "%s:%zu: new_topic %d: expected %s", path, ln, nt,
                         drifts ? "a topic >= 0 other than home_topic" : "-1");
-    for (size_t j = 0; j < i; j++)
-        if (!strcmp(t->word[j], f[0]))
-            return ngi_fail(NG_EFORMAT, "%s:%zu: word '%s' twice", path, ln, f[0]);
+    size_t wl = strlen(f[0]);
+    uint64_t h = ngi_hash_bytes(f[0], wl);
+    if (ngi_dict_find(seen, f[0], wl, h) >= 0)
+        return ngi_fail(NG_EFORMAT, "%s:%zu: word '%s' twice", path, ln, f[0]);
+    if (ngi_dict_add(seen, f[0], wl, h) < 0) return NG_ENOMEM;
     t->word[i] = ngi_strdup(f[0]);
     if (!t->word[i]) return NG_ENOMEM;
     t->kind[i] = kind, t->tau[i] = tau, t->home[i] = home, t->new_topic[i] = nt;
@@ -108,6 +111,8 @@ ng_status ng_dwe_truth_read(const char *path, ng_dwe_truth *out)
     t.home = ngi_xmalloc(cap * sizeof *t.home);
     t.new_topic = ngi_xmalloc(cap * sizeof *t.new_topic);
     st = t.word && t.kind && t.tau && t.home && t.new_topic ? NG_OK : ngi_fail(NG_ENOMEM, "%s: out of memory", path);
+    ngi_dict seen;
+    int have_seen = !st && !(st = ngi_dict_init(&seen, 64));
     char *p = s;
     for (size_t ln = 1; !st && *p; ln++) {
         char *nl = strchr(p, '\n'), *next = nl ? nl + 1 : p + strlen(p);
@@ -119,12 +124,13 @@ ng_status ng_dwe_truth_read(const char *path, ng_dwe_truth *out)
                 st = ngi_fail(NG_EFORMAT, "%s:1: header '%s': expected word,kind,tau,home_topic,new_topic",
                               path, p);
         } else if (*p) {
-            st = truth_line(path, ln, p, &t, t.n);
+            st = truth_line(path, ln, p, &t, t.n, &seen);
             if (!st) t.n++;
         }
         p = next;
     }
     if (!st && lines == 0) st = ngi_fail(NG_EFORMAT, "%s: empty: expected a header line", path);
+    if (have_seen) ngi_dict_free(&seen);
     free(s);
     if (st) {
         if (!t.word) t.n = 0;
