@@ -56,11 +56,7 @@ int ngf_ckpt(const uint8_t *d, size_t n)
         fix_crcs(manifest, len[0], pc);
         part[0] = (const uint8_t *)manifest;
     }
-    for (size_t k = 0; k < np; k++) {
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
-        ngf_write(p, part[k], len[k]);
-    }
+    ngf_write_parts(dir, names, part, len, np, 0);
     free(manifest);
     (void)ng_ckpt_exists(dir);
     for (int k = 0; k < 2; k++) {

@@ -15,12 +15,7 @@ int ngf_corpus_dir(const uint8_t *d, size_t n)
     size_t np = ngf_split(d, n, part, len, 7);
     const char *dir = ngf_path(0, "corpus");
     ngf_fresh_dir(dir);
-    for (size_t k = 0; k < np; k++) {
-        if (!len[k]) continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
-        ngf_write(p, part[k], len[k]);
-    }
+    ngf_write_parts(dir, names, part, len, np, 1);
     ng_corpus c;
     ngf_mem_begin();
     ng_status s = ng_corpus_read(dir, &c);

@@ -284,3 +284,14 @@ int ngf_corpus_build(const char *input, ng_corpus_format format, const char *tim
     ng_corpus_free(&c);
     return 1;
 }
+
+void ngf_write_parts(const char *dir, const char *const *names, const uint8_t *const *part,
+                     const size_t *len, size_t np, int skip_empty)
+{
+    for (size_t k = 0; k < np; k++) {
+        if (skip_empty && !len[k]) continue;
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+        ngf_write(p, part[k], len[k]);
+    }
+}

@@ -34,6 +34,10 @@ void ngf_fresh_dir(const char *path);
  * a corpus directory, a data set) are their files joined by NGF_SEP. */
 #define NGF_SEP "%%%%"
 size_t ngf_split(const uint8_t *d, size_t n, const uint8_t **part, size_t *len, size_t max);
+/* Writes part k as dir/names[k] for k < np; an empty part writes no file when skip_empty
+ * (the file is then missing, which the reader must report). */
+void ngf_write_parts(const char *dir, const char *const *names, const uint8_t *const *part,
+                     const size_t *len, size_t np, int skip_empty);
 
 /* After a refusal: aborts unless ng_last_error() names `what` (the file or directory). */
 void ngf_refused(ng_status s, const char *what);
