@@ -729,6 +729,10 @@ typedef struct {
     double beta1, beta2, eps; /* 0.9, 0.999, 1e-8 (Adam) */
     double eta;        /* 1e-5: weight decay in h, every kind (kfac.eta is set from it) */
     ng_kfac_params kfac; /* ng_kfac_default_params() */
+    int average;       /* 0: SGD/Adam also keep the Polyak average of the iterate on K-FAC's
+                          schedule (kfac.polyak_xi, kfac.polyak_start: from step t = start,
+                          avg = xi_t avg + (1 - xi_t) theta, xi_t = min(1 - 1/(t - start + 1),
+                          xi)); K-FAC always averages */
 } ng_optim_params;
 NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
 NG_API ng_status ng_optim_params_check(const ng_optim_params *p);
@@ -759,12 +763,13 @@ NG_API size_t ng_optim_batch_size(const ng_optim *o, long k, size_t n_train);
 NG_API ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m,
                                ng_rng *rng, ng_optim_info *info);
 NG_API long ng_optim_steps(const ng_optim *o);
-/* The iterate to evaluate besides the current one: K-FAC's Polyak average once it has
- * started, else NULL. */
+/* The iterate to evaluate besides the current one: the Polyak average (K-FAC's, or
+ * SGD's/Adam's with average = 1) once it has started, else NULL. */
 NG_API const float *ng_optim_averaged(const ng_optim *o);
 /* The K-FAC handle behind a K-FAC optimiser, else NULL. */
 NG_API ng_kfac *ng_optim_kfac(ng_optim *o);
-/* State protocol (K-FAC's arrays, or "optim_scalars", "optim_v" [, "optim_s"]). */
+/* State protocol (K-FAC's arrays, or "optim_scalars", "optim_v" [, "optim_s"]
+ * [, "optim_avg"]). */
 NG_API size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_optim_state_loaded(ng_optim *o);
 
@@ -1363,7 +1368,8 @@ NG_API ng_task ng_net_task_get(ng_net_task *t);
 /* Errors (reconstruction or misclassification) of the better iterate, as in a row: the
  * last row's when no step (or load) came after it, else evaluated now. */
 NG_API ng_status ng_net_task_evaluate(ng_net_task *t, double *train_error, double *test_error);
-/* Writes DIR/W<k>.npy (and DIR/Wavg<k>.npy for K-FAC's average), each atomically. */
+/* Writes DIR/W<k>.npy (and DIR/Wavg<k>.npy, the Polyak average, once there is one), each
+ * atomically. */
 NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);
 
 /* --- Goldstone-GD models: a task for ng_goldstone (train/goldstone_task.c) -----------

@@ -89,6 +89,9 @@ size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx
         NUM("eps", NG_CLI_DOUBLE, &p->eps, 1e-300, 1, "X", "Adam's epsilon", SET),
         NUM("eta", NG_CLI_DOUBLE, &p->eta, 0, 1e6, "X",
             "weight decay in h = mean loss + (eta/2)||theta||^2 (every optimiser)", SET),
+        CHOICE("average", &p->average, k_onoff,
+               "SGD/Adam: also keep the Polyak average (--polyak-xi, --polyak-\n"
+               "start) and report the better iterate, as K-FAC always does", SET, NULL),
         SECTION("K-FAC (defaults are the paper's)"),
         CHOICE("curvature", &ctx->curvature, k_curvatures, "block-diagonal or block-tridiagonal inverse",
                SET | NG_CLI_EARLY, &ctx->curvature_given),

@@ -1,7 +1,8 @@
 /* net_optim.c - one optimiser interface for networks: K-FAC (kfac.c) and the first-order
  * baselines it is raced against, on the same objective h = mean loss + (eta/2)||theta||^2:
  * SGD with Nesterov momentum and the Sutskever et al. (2013) momentum schedule, and Adam
- * (Kingma & Ba 2015). */
+ * (Kingma & Ba 2015). The baselines can keep the Polyak average of their iterate on
+ * K-FAC's schedule, so that both sides of a race report the better iterate alike. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -15,8 +16,10 @@ struct ng_optim {
     ng_kfac *kf; /* K-FAC only */
     size_t n;
     long t;
-    double scal[4];
+    double scal[4];      /* checkpointed: t, avg_on */
     float *grad, *v, *s; /* v: velocity (sgd) or first moment (adam); s: second moment */
+    float *avg;          /* Polyak average (p.average), else NULL */
+    int avg_on;          /* avg holds an average (t >= polyak_start) */
 };
 
 ng_optim_params ng_optim_default_params(ng_optim_kind kind)
@@ -71,6 +74,10 @@ ng_status ng_optim_params_check(const ng_optim_params *p)
     if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1))
         return ngi_fail(NG_EINVAL, "net_optim.c: beta1 = %g, beta2 = %g, expected [0, 1)", p->beta1, p->beta2);
     if (!(p->eps > 0)) return ngi_fail(NG_EINVAL, "net_optim.c: eps = %g, expected > 0", p->eps);
+    if (p->average && !(p->kfac.polyak_xi >= 0 && p->kfac.polyak_xi < 1))
+        return ngi_fail(NG_EINVAL, "net_optim.c: polyak_xi = %g, expected [0, 1)", p->kfac.polyak_xi);
+    if (p->average && p->kfac.polyak_start < 1)
+        return ngi_fail(NG_EINVAL, "net_optim.c: polyak_start = %ld, expected >= 1", p->kfac.polyak_start);
     return NG_OK;
 }
 
@@ -118,13 +125,14 @@ ng_status ng_optim_new(ng_net *net, const ng_optim_params *p, ng_optim **out)
         *out = o;
         return NG_OK;
     }
-    o->grad = ngi_xcalloc(3 * o->n, sizeof(float));
+    o->grad = ngi_xcalloc((p->average ? 4 : 3) * o->n, sizeof(float));
     if (!o->grad) {
         free(o);
         return NG_ENOMEM;
     }
     o->v = o->grad + o->n;
     o->s = o->v + o->n;
+    o->avg = p->average ? o->s + o->n : NULL;
     *out = o;
     return NG_OK;
 }
@@ -139,7 +147,11 @@ void ng_optim_free(ng_optim *o)
 
 const ng_optim_params *ng_optim_get_params(const ng_optim *o) { return &o->p; }
 long ng_optim_steps(const ng_optim *o) { return o->kf ? ng_kfac_iter(o->kf) : o->t; }
-const float *ng_optim_averaged(const ng_optim *o) { return o->kf ? ng_kfac_polyak(o->kf) : NULL; }
+const float *ng_optim_averaged(const ng_optim *o)
+{
+    if (o->kf) return ng_kfac_polyak(o->kf);
+    return o->avg_on ? o->avg : NULL;
+}
 ng_kfac *ng_optim_kfac(ng_optim *o) { return o->kf; }
 
 static ng_status kfac_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_rng *rng,
@@ -162,6 +174,20 @@ static ng_status kfac_step(ng_optim *o, const float *X, const float *Y, size_t m
         info->kfac = ki;
     }
     return NG_OK;
+}
+
+/* K-FAC's Polyak schedule (kfac.c) on step t: xi_t = min(1 - 1/(t - start + 1), xi), so
+ * the first averaged step takes the iterate itself. */
+static void average_update(ng_optim *o)
+{
+    const float *th = ng_net_params(o->net);
+    double xi = 1.0 - 1.0 / (double)(o->t - o->p.kfac.polyak_start + 1);
+    if (xi > o->p.kfac.polyak_xi) xi = o->p.kfac.polyak_xi;
+    float a = (float)xi, b = (float)(1.0 - xi);
+    float *avg = o->avg;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < o->n; i++) avg[i] = a * avg[i] + b * th[i];
+    o->avg_on = 1;
 }
 
 ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_rng *rng,
@@ -212,6 +238,7 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
         }
     }
     o->t++;
+    if (o->avg && o->t >= o->p.kfac.polyak_start) average_update(o);
     if (info) {
         memset(info, 0, sizeof *info);
         info->t = o->t;
@@ -228,11 +255,15 @@ size_t ng_optim_state(ng_optim *o, ng_ckpt_array *arr, size_t cap)
 {
     if (o->kf) return ng_kfac_state(o->kf, arr, cap);
     o->scal[0] = (double)o->t;
-    const char *names[3] = {"optim_scalars", "optim_v", "optim_s"};
-    void *data[3] = {o->scal, o->v, o->s};
-    size_t cnt = o->p.kind == NG_OPT_ADAM ? 3 : 2;
+    o->scal[1] = o->avg_on;
+    const char *names[4] = {"optim_scalars", "optim_v", "optim_s", "optim_avg"};
+    void *data[4] = {o->scal, o->v, o->s, o->avg};
+    size_t idx[4] = {0, 1}, cnt = 2;
+    if (o->p.kind == NG_OPT_ADAM) idx[cnt++] = 2;
+    if (o->avg) idx[cnt++] = 3;
     for (size_t i = 0; arr && i < cnt && i < cap; i++) {
-        arr[i] = ng_ckpt_view(names[i], i == 0 ? NG_F64 : NG_F32, data[i], 1, i == 0 ? 4 : o->n, 0, 0);
+        size_t j = idx[i];
+        arr[i] = ng_ckpt_view(names[j], j == 0 ? NG_F64 : NG_F32, data[j], 1, j == 0 ? 4 : o->n, 0, 0);
     }
     return cnt;
 }
@@ -242,5 +273,6 @@ ng_status ng_optim_state_loaded(ng_optim *o)
     if (o->kf) return ng_kfac_state_loaded(o->kf);
     o->t = (long)o->scal[0];
     if (o->t < 0) return ngi_fail(NG_EMISMATCH, "ng_optim_state_loaded: step count %ld < 0", o->t);
+    o->avg_on = o->avg && o->scal[1] != 0;
     return NG_OK;
 }

@@ -1,7 +1,7 @@
 /* net_task.c - a network on a data set as a training task: minibatches drawn without
  * replacement on the optimiser's batch schedule, one ng_optim step each, and rows that
- * evaluate the current iterate and, for K-FAC, its Polyak average, reporting the better
- * one (Martens & Grosse 2015, section 12). */
+ * evaluate the current iterate and its Polyak average (K-FAC's, or SGD's/Adam's when the
+ * optimiser keeps one), reporting the better one (Martens & Grosse 2015, section 12). */
 #include "internal.h"
 
 #include <errno.h>
