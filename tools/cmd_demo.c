@@ -5,7 +5,7 @@
  * SGD with Nesterov momentum on a deep autoencoder, equal wall-clock budgets. */
 #include "cli.h"
 #include "commands.h"
-#include "csv_read.h"
+#include "child_run.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,89 +22,6 @@ typedef struct {
     const char *data, *arch;
     int no_plots;
 } demo_cfg;
-
-/* Shows the command a child runs, as a user would type it; flushes before a fork. */
-static void print_command(char **argv, const char *err_path)
-{
-    fprintf(stderr, "$ natgrad");
-    for (int i = 1; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
-    if (err_path) fprintf(stderr, "   (output: %s)", err_path);
-    fputc('\n', stderr);
-    fflush(stderr);
-    fflush(stdout);
-}
-
-/* Runs this executable with argv (NULL-terminated); returns its exit status or -1. */
-static int run_self(char **argv)
-{
-    print_command(argv, NULL);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(2, 1); /* the children's summaries go with their progress, not into the table */
-        execv("/proc/self/exe", argv);
-        fprintf(stderr, "natgrad demo: cannot run itself: %s\n", strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-/* Two numeric columns of a run's CSV log: x (step or seconds) and a value. */
-typedef struct {
-    double *x, *v;
-    size_t n;
-} log_pair;
-
-static int log_read(const char *path, const char *xcol, const char *vcol, log_pair *l)
-{
-    const char *names[2] = {xcol, vcol};
-    double *cols[2];
-    if (!ng_csv_read_columns("demo", path, names, 2, cols, &l->n)) return 0;
-    l->x = cols[0];
-    l->v = cols[1];
-    return 1;
-}
-
-static void log_free(log_pair *l)
-{
-    free(l->x);
-    free(l->v);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* First logged step (x) with gap (v) < thr, or -1. */
-static double first_step_below(const log_pair *l, double thr)
-{
-    for (size_t r = 0; r < l->n; r++)
-        if (l->v[r] < thr) return l->x[r];
-    return -1;
-}
-
-/* Last value among rows with seconds (x) <= s (NaN values skipped); NaN if none. */
-static double value_at_seconds(const log_pair *l, double s)
-{
-    double best = NAN;
-    for (size_t r = 0; r < l->n; r++)
-        if (l->x[r] <= s && !isnan(l->v[r])) best = l->v[r];
-    return best;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 static int toy_part(const demo_cfg *c, int *goldstone_wins)
 {
@@ -124,27 +41,27 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
         for (long s = 1; s <= c->seeds; s++) {
             char name[64];
             snprintf(name, sizeof name, "toy-%s-seed%ld.csv", m ? "goldstone" : "gd", s);
-            char *log = path_in(c->out_dir, name);
+            char *log = ng_path_in(c->out_dir, name);
             snprintf(sbuf, sizeof sbuf, "%ld", s);
             char *argv[] = {"natgrad", "repro", "goldstone-toy", "--symmetry", (char *)symmetries[m],
                             "--seed", sbuf, "--steps", stbuf, "--log", log, "--eval-every", "10",
                             "--threads", thbuf, NULL};
-            int st = run_self(argv);
-            log_pair t;
-            if (st != 0 || !log_read(log, "step", "gap", &t)) {
+            int st = ng_child_run_self("demo", argv);
+            ng_log_pair t;
+            if (st != 0 || !ng_log_read("demo", log, "step", "gap", &t)) {
                 fprintf(stderr, "natgrad demo: toy run failed (status %d)\n", st);
                 rc = NG_EXIT_FAIL;
                 free(log);
                 break;
             }
-            double k = first_step_below(&t, 1.0);
+            double k = ng_log_first_below(&t, 1.0);
             if (k >= 0) steps[nreach++] = k;
-            log_free(&t);
+            ng_log_free(&t);
             free(log);
         }
         reached[m] = nreach;
         if (nreach) {
-            qsort(steps, (size_t)nreach, sizeof *steps, cmp_double);
+            qsort(steps, (size_t)nreach, sizeof *steps, ng_cmp_double);
             med[m] = nreach % 2 ? steps[nreach / 2] : 0.5 * (steps[nreach / 2 - 1] + steps[nreach / 2]);
         }
     }
@@ -164,26 +81,13 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
     return NG_EXIT_OK;
 }
 
-/* Starts this executable with argv, stderr to err_path; returns the pid or -1. */
-static pid_t spawn_self(char **argv, const char *err_path)
-{
-    print_command(argv, err_path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen(err_path, "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* K-FAC and SGD run side by side, one BLAS thread each, so both get one core for the
  * same wall-clock budget (the setting of the race in docs/kfac.md). */
 static int kfac_part(const demo_cfg *c, int *kfac_wins)
 {
     static const char *const opts[] = {"sgd-nesterov", "kfac"};
     char secbuf[32];
-    log_pair t[2];
+    ng_log_pair t[2];
     int have[2] = {0, 0};
     pid_t pid[2];
     char *log[2], *err[2];
@@ -194,9 +98,9 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     for (int m = 0; m < 2; m++) {
         char name[64];
         snprintf(name, sizeof name, "ae-%s.csv", opts[m]);
-        log[m] = path_in(c->out_dir, name);
+        log[m] = ng_path_in(c->out_dir, name);
         snprintf(name, sizeof name, "ae-%s.out", opts[m]);
-        err[m] = path_in(c->out_dir, name);
+        err[m] = ng_path_in(c->out_dir, name);
         char *common[] = {"natgrad", "ae", "train", "--data", (char *)c->data, "--arch",
                           (char *)c->arch, "--time-limit", secbuf, "--steps", "0",
                           "--eval-seconds", "30", "--eval-subset", "10000", "--threads", "1",
@@ -215,7 +119,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
             argv[k++] = "--mu-max"; argv[k++] = "0.99";
         }
         argv[k] = NULL;
-        pid[m] = spawn_self(argv, err[m]);
+        pid[m] = ng_child_spawn_self(argv, err[m], 0);
     }
     ng_progress pr;
     ng_progress_init(&pr, 30.0);
@@ -236,7 +140,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     ng_progress_done(&pr);
     int rc = NG_EXIT_OK;
     for (int m = 0; m < 2; m++) {
-        have[m] = status[m] == 0 && log_read(log[m], "seconds", "train_error", &t[m]);
+        have[m] = status[m] == 0 && ng_log_read("demo", log[m], "seconds", "train_error", &t[m]);
         if (!have[m]) {
             fprintf(stderr, "natgrad demo: %s run failed (status %d), see %s\n", opts[m],
                     status[m], err[m]);
@@ -247,39 +151,39 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     }
     if (rc != NG_EXIT_OK) {
         for (int m = 0; m < 2; m++)
-            if (have[m]) log_free(&t[m]);
+            if (have[m]) ng_log_free(&t[m]);
         return rc;
     }
     printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
     double e0 = NAN, e1 = NAN;
     for (int q = 1; q <= 4; q++) {
         double s = c->seconds * q / 4.0;
-        e0 = value_at_seconds(&t[0], s);
-        e1 = value_at_seconds(&t[1], s);
+        e0 = ng_log_value_at(&t[0], s);
+        e1 = ng_log_value_at(&t[1], s);
         printf("%-10.0f %18.3f %18.3f\n", s, e0, e1);
     }
     printf("(training reconstruction error, first 10000 cases: mean over cases of the summed\n"
            " squared error; 'seconds' counts training time only)\n");
     *kfac_wins = e1 < e0;
-    log_free(&t[0]);
-    log_free(&t[1]);
+    ng_log_free(&t[0]);
+    ng_log_free(&t[1]);
     return NG_EXIT_OK;
 }
 
 static void plots(const demo_cfg *c)
 {
-    char *toy_gd = path_in(c->out_dir, "toy-gd-seed1.csv");
-    char *toy_gs = path_in(c->out_dir, "toy-goldstone-seed1.csv");
-    char *toy_png = path_in(c->out_dir, "toy-gap.png");
-    char *ae_sgd = path_in(c->out_dir, "ae-sgd-nesterov.csv");
-    char *ae_kfac = path_in(c->out_dir, "ae-kfac.csv");
-    char *ae_png = path_in(c->out_dir, "ae-error.png");
+    char *toy_gd = ng_path_in(c->out_dir, "toy-gd-seed1.csv");
+    char *toy_gs = ng_path_in(c->out_dir, "toy-goldstone-seed1.csv");
+    char *toy_png = ng_path_in(c->out_dir, "toy-gap.png");
+    char *ae_sgd = ng_path_in(c->out_dir, "ae-sgd-nesterov.csv");
+    char *ae_kfac = ng_path_in(c->out_dir, "ae-kfac.csv");
+    char *ae_png = ng_path_in(c->out_dir, "ae-error.png");
     char *a1[] = {"natgrad", "plot", toy_gd, toy_gs, "--x", "step", "--y", "gap", "--logy",
                   "--out", toy_png, NULL};
     char *a2[] = {"natgrad", "plot", ae_sgd, ae_kfac, "--x", "seconds", "--y", "train_error",
                   "--logy", "--out", ae_png, NULL};
-    if (run_self(a1) == 0) printf("figure: %s\n", toy_png);
-    if (run_self(a2) == 0) printf("figure: %s\n", ae_png);
+    if (ng_child_run_self("demo", a1) == 0) printf("figure: %s\n", toy_png);
+    if (ng_child_run_self("demo", a2) == 0) printf("figure: %s\n", ae_png);
     free(toy_gd); free(toy_gs); free(toy_png); free(ae_sgd); free(ae_kfac); free(ae_png);
 }
 

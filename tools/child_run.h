@@ -1,0 +1,38 @@
+/* child_run.h - running natgrad's own subcommands as child processes and reading back
+ * their CSV logs: what 'natgrad demo' and 'natgrad race' share. Every child is exactly a
+ * command a user could type, printed before it runs. */
+#ifndef NG_CHILD_RUN_H
+#define NG_CHILD_RUN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Shows the command a child runs, as a user would type it ("$ natgrad ..."), on stderr;
+ * flushes before a fork. */
+void ng_child_print_command(char **argv, const char *err_path);
+/* Runs this executable with argv (NULL-terminated, argv[0] "natgrad"), its stdout sent to
+ * stderr; returns its exit status, 128 + signal, or -1. cmd names the caller in messages. */
+int ng_child_run_self(const char *cmd, char **argv);
+/* Starts this executable with argv, stdout to /dev/null and stderr to err_path (appended
+ * to when append, else truncated); returns the pid or -1. */
+pid_t ng_child_spawn_self(char **argv, const char *err_path, int append);
+
+/* Two numeric columns of a run's CSV log: x (step or seconds) and a value. */
+typedef struct {
+    double *x, *v;
+    size_t n;
+} ng_log_pair;
+/* Reads columns xcol and vcol of the log at path; 1, or 0 with a message printed. */
+int ng_log_read(const char *cmd, const char *path, const char *xcol, const char *vcol, ng_log_pair *l);
+void ng_log_free(ng_log_pair *l);
+/* First x with v < thr, or -1. */
+double ng_log_first_below(const ng_log_pair *l, double thr);
+/* Last value among rows with x <= s (NaN values skipped); NaN if none. */
+double ng_log_value_at(const ng_log_pair *l, double s);
+
+/* qsort comparison of doubles, ascending. */
+int ng_cmp_double(const void *a, const void *b);
+/* "dir/name", malloc'ed (NULL when out of memory). */
+char *ng_path_in(const char *dir, const char *name);
+
+#endif
