@@ -39,12 +39,13 @@ int ng_child_run_self(const char *cmd, char **argv)
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-pid_t ng_child_spawn_self(char **argv, const char *err_path, int append)
+pid_t ng_child_spawn_self(char **argv, const char *err_path, int flags)
 {
     ng_child_print_command(argv, err_path);
     pid_t pid = fork();
     if (pid == 0) {
-        if (!freopen(err_path, append ? "a" : "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
+        if (flags & NG_CHILD_OWN_GROUP) setpgid(0, 0);
+        if (!freopen(err_path, flags & NG_CHILD_APPEND ? "a" : "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
         execv("/proc/self/exe", argv);
         _exit(127);
     }

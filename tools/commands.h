@@ -3,6 +3,7 @@
 #define NG_COMMANDS_H
 
 int ng_cmd_demo(int argc, char **argv);  /* cmd_demo.c */
+int ng_cmd_race(int argc, char **argv);  /* cmd_race.c: 'natgrad race ae' */
 int ng_cmd_bench(int argc, char **argv); /* cmd_bench.c: gemm here; ae, dmf below */
 int ng_cmd_plot(int argc, char **argv);  /* cmd_plot.c */
 int ng_cmd_data(int argc, char **argv);  /* cmd_data.c */

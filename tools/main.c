@@ -21,6 +21,7 @@ static int cmd_version(int argc, char **argv)
 static const ng_cli_cmd k_cmds[] = {
     {"demo", "short race of both methods against their baselines on built-in data", ng_cmd_demo},
     {"repro", "reproduce a paper experiment (goldstone-toy)", ng_cmd_repro},
+    {"race", "the re-runnable K-FAC vs tuned SGD-Nesterov race (ae)", ng_cmd_race},
     {"dmf", "dynamic Bernoulli matrix factorisation on ratings (train, synth)", ng_cmd_dmf},
     {"ae", "train a deep autoencoder (K-FAC, SGD-Nesterov, Adam)", ng_cmd_ae},
     {"mlp", "train a softmax classifier (K-FAC, SGD-Nesterov, Adam)", ng_cmd_mlp},
