@@ -32,6 +32,10 @@ for bad in "--budget 0" "--budget abc" "--budget 1,1" "--sgd-batch 1.5" "--sgd-m
     check "race ae $bad exits 2 naming ${opt#--}" bash -c "[ $rc -eq 2 ] && grep -q -- '${opt#--}' <<<\"\$0\"" "$err"
 done
 check "a usage error leaves no directory" test ! -e "$T/bad"
+# an option 'ae train' refuses stops the race before any run (one step of each row first)
+"$BIN" race ae "${ARGS[@]}" --kfac-rows "bogus-option=1" --out "$T/pf" >/dev/null 2>"$T/pf.err"; rc=$?
+check "a row 'ae train' refuses: exit 2 before any run" bash -c '[ $0 -eq 2 ] && ! ls "$1"/runs/*.csv >/dev/null 2>&1' $rc "$T/pf"
+check "a row 'ae train' refuses: the child's message" grep -q "K-FAC bogus-option=1' cannot run: .*bogus-option" "$T/pf.err"
 
 # --- a race stopped by --max-runs, then finished ------------------------------------------
 R=$T/r

@@ -92,7 +92,7 @@ typedef struct {
     /* the pool */
     long started, done_here;
     double wall_sum;
-    int stop;        /* 1 interrupted, 2 failure, 3 --max-runs */
+    int stop;        /* 1 interrupted, 2 failure, 3 --max-runs, 4 a row's options refused */
     int noted;       /* the machine's line written for this start */
     const char *phase;
 } race;
@@ -251,6 +251,7 @@ static int setup_methods(race *r)
     snprintf(s->id, sizeof s->id, "sgd");
     snprintf(s->label, sizeof s->label, "SGD-Nesterov, tuned");
     s->nax = 3;
+    r->nm = 1; /* freed from here on */
     if (!axis_numeric("lr", "sgd-lr", r->o.lr_s, 1e-12, 1e3, 0, 0, &s->ax[0]) ||
         !axis_numeric("batch", "sgd-batch", r->o.batch_s, 1, 1e8, 1, 0, &s->ax[1]) ||
         !axis_numeric("mu-max", "sgd-mu", r->o.mu_s, 0, 0.999999, 0, 1, &s->ax[2]))
@@ -264,8 +265,8 @@ static int setup_methods(race *r)
     k->fixed[k->nfixed++] = strdup("150");
     k->fixed[k->nfixed++] = strdup("--max-batch");
     k->fixed[k->nfixed++] = strdup("0");
-    grid_points(k);
     r->nm = 2;
+    grid_points(k);
     if (!r->o.kfac_rows || !*r->o.kfac_rows) return -1;
     char *rows = strdup(r->o.kfac_rows), *save = NULL;
     int rc = -1;
@@ -492,9 +493,14 @@ static char *last_line(const char *path)
     buf[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (buf[i] == '\r') buf[i] = '\n'; /* progress lines */
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
-    char *s = strrchr(buf, '\n');
-    return strdup(s ? s + 1 : buf);
+    for (;;) { /* the last line, past a closing "Try 'natgrad ... --help'." */
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+        char *s = strrchr(buf, '\n');
+        char *l = s ? s + 1 : buf;
+        if (strncmp(l, "Try 'natgrad", 12) != 0 || l == buf) return strdup(l);
+        *l = '\0';
+        n = (size_t)(l - buf);
+    }
 }
 
 static void fmt_eta(double s, char *buf, size_t len)
@@ -542,6 +548,43 @@ static void job_ended(race *r, job *j, int st)
     free(out);
 }
 
+/* Before the first run of a start: one step of each row's first setting, without log or
+ * checkpoint, so that a bad option or data set stops the race at once rather than after
+ * the hours of the runs before it. */
+static int preflight(race *r)
+{
+    char *out = ng_path_in(r->runs_dir, "preflight.out");
+    int rc = -1;
+    for (int mi = 0; mi < r->nm && rc < 0; mi++) {
+        job j;
+        job_make(r, &r->m[mi], &r->m[mi].pts[0], 1, &j);
+        char *argv[100];
+        int n = 0;
+        for (int i = 0; i < j.nargv; i++) {
+            const char *a = j.argv[i];
+            if (!strcmp(a, "--log") || !strcmp(a, "--checkpoint") || !strcmp(a, "--checkpoint-every")) i++;
+            else if (strcmp(a, "--resume") != 0) argv[n++] = j.argv[i];
+        }
+        argv[n++] = "--steps";
+        argv[n++] = "1";
+        argv[n] = NULL;
+        fprintf(stderr, "natgrad race: checking the options of '%s' with one step\n", r->m[mi].label);
+        pid_t pid = ng_child_spawn_self(argv, out, NG_CHILD_OWN_GROUP);
+        int st = -1;
+        if (pid > 0)
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char *ll = last_line(out);
+            fprintf(stderr, "natgrad race: '%s' cannot run: %s (see %s)\n", r->m[mi].label, ll, out);
+            free(ll);
+            rc = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == NG_EXIT_USAGE ? NG_EXIT_USAGE : NG_EXIT_FAIL;
+        }
+        job_free(&j);
+    }
+    free(out);
+    return rc;
+}
+
 /* Runs the jobs that are not complete, J at a time. */
 static void note_machine(race *r);
 
@@ -562,7 +605,14 @@ static void pool(race *r, job *jobs, int n)
                 r->stop = 3;
                 break;
             }
-            if (!r->noted) note_machine(r);
+            if (!r->noted) {
+                int pf = preflight(r);
+                if (pf >= 0) {
+                    r->stop = pf == NG_EXIT_USAGE ? 4 : 2;
+                    break;
+                }
+                note_machine(r);
+            }
             char *out = run_file(r, j->name, ".out"), *ck = run_file(r, j->name, ".ckpt");
             ng_progress_done(&pr);
             fprintf(stderr, "natgrad race: %s %s\n", ng_ckpt_exists(ck) ? "resuming" : "starting", j->name);
@@ -1286,6 +1336,7 @@ static int run_race(race *r)
         return 130;
     }
     if (r->stop == 2) return NG_EXIT_FAIL;
+    if (r->stop == 4) return NG_EXIT_USAGE;
     if (r->stop == 3) {
         fprintf(stderr, "natgrad race: stopped after starting %ld runs (--max-runs); run the same command "
                         "again to go on\n", r->started);
