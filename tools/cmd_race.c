@@ -252,7 +252,7 @@ static int setup_methods(race *r)
     snprintf(s->label, sizeof s->label, "SGD-Nesterov, tuned");
     s->nax = 3;
     r->nm = 1; /* freed from here on */
-    if (!axis_numeric("lr", "sgd-lr", r->o.lr_s, 1e-12, 1e3, 0, 0, &s->ax[0]) ||
+    if (!axis_numeric("lr", "sgd-lr", r->o.lr_s, 1e-12, 1e6, 0, 0, &s->ax[0]) ||
         !axis_numeric("batch", "sgd-batch", r->o.batch_s, 1, 1e8, 1, 0, &s->ax[1]) ||
         !axis_numeric("mu-max", "sgd-mu", r->o.mu_s, 0, 0.999999, 0, 1, &s->ax[2]))
         return NG_EXIT_USAGE;
@@ -598,7 +598,7 @@ static void pool(race *r, job *jobs, int n)
     ng_progress pr;
     ng_progress_init(&pr, 60.0);
     for (;;) {
-        while (!r->stop && nrun < r->o.jobs && next < n) {
+        while (!r->stop && !ng_cli_interrupted() && nrun < r->o.jobs && next < n) {
             job *j = &jobs[next++];
             if (run_complete(r, j->name)) continue;
             if (r->o.max_runs > 0 && r->started >= r->o.max_runs) {
