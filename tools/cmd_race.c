@@ -178,6 +178,7 @@ static void grid_points(method *m)
         if (k == m->nax) break;
     }
     m->ngrid = m->npts;
+    for (int b = 0; b < MAX_BUDGETS; b++) m->best[b] = m->nax ? -1 : 0; /* untuned: its one setting */
 }
 
 static const char *const k_reserved[] = {"optimizer", "seed", "log", "checkpoint", "checkpoint-every",
@@ -612,6 +613,7 @@ static void pool(race *r, job *jobs, int n)
                     break;
                 }
                 note_machine(r);
+                if (ng_cli_interrupted()) break;
             }
             char *out = run_file(r, j->name, ".out"), *ck = run_file(r, j->name, ".ckpt");
             ng_progress_done(&pr);
@@ -652,6 +654,7 @@ static void pool(race *r, job *jobs, int n)
                            ndone, n, nrun, eta);
         if (nrun > 0) usleep(200000);
     }
+    if (ng_cli_interrupted() && !r->stop) r->stop = 1;
     ng_progress_done(&pr);
 }
 
