@@ -1361,7 +1361,7 @@ static int race_ae(int argc, char **argv)
         {.name = "data", .type = NG_CLI_STR, .dst = &o->data, .meta = "D", .help = "data, as 'ae train --data'"},
         {.name = "arch", .type = NG_CLI_STR, .dst = &o->arch, .meta = "A", .help = "architecture, as 'ae train --arch'"},
         {.name = "budget", .type = NG_CLI_STR, .dst = &o->budget_s, .meta = "SEC[,SEC..]",
-         .help = "wall-clock training budgets; every run trains for the longest"},
+         .help = "budgets in seconds of training (evaluations not counted);\nevery run trains for the longest"},
         {.name = "seeds", .type = NG_CLI_LONG, .dst = &o->seeds, .lo = 1, .hi = MAX_SEEDS, .meta = "N",
          .help = "seeds 1..N of every reported row (the protocol: 3 or more)"},
         {.name = "jobs", .type = NG_CLI_LONG, .dst = &o->jobs, .lo = 1, .hi = MAX_JOBS, .meta = "J",
