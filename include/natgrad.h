@@ -1293,7 +1293,9 @@ typedef void (*ng_train_progress_fn)(void *user, const ng_train_status *s);
 typedef int (*ng_train_stop_fn)(void *user, const ng_train_status *s);
 
 typedef struct {
-    int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit */
+    int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit.
+                                 Applies when steps_given is set or time_limit is 0 (see
+                                 steps_given) */
     double time_limit;        /* 0: stop after this many seconds of training; 0 = none */
     int64_t eval_every;       /* 10: a row every K steps, and after the last step */
     double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
@@ -1310,9 +1312,17 @@ typedef struct {
     ng_train_progress_fn progress; /* after every step and every row; may be NULL */
     ng_train_stop_fn should_stop;  /* polled after every step; nonzero: row, checkpoint, return */
     void *user;
+    /* 0: steps is the default length, a fallback: with a time limit the clock alone ends
+     * the run. 1: steps was chosen and applies together with the time limit (the first
+     * reached ends the run). The CLI sets it when --steps is given; set it when you set
+     * steps and a time limit both. ng_train_step_limit() is the rule. */
+    int steps_given;
 } ng_train_params;
 NG_API ng_train_params ng_train_default_params(void);
 NG_API ng_status ng_train_params_check(const ng_train_params *p);
+/* The step limit a run obeys (0: none): p->steps when p->steps_given or p->time_limit is
+ * 0, else 0 (a given time limit governs the run's length). */
+NG_API int64_t ng_train_step_limit(const ng_train_params *p);
 /* Runs task until a limit or a stop request. With k the steps done (0 on a fresh start,
  * the checkpoint's step after a resume):
  *   a fresh run with eval_at_start logs a row at step 0; then, while no limit is reached:
