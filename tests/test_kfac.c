@@ -68,6 +68,15 @@ static void solve(size_t n, double *M, double *b)
     free(ip);
 }
 
+/* pi = sqrt((tr A / dim A) / (tr G / dim G)), 1 when a trace is 0 (spec §3) */
+static double trace_pi(const double *A, size_t a, const double *G, size_t g)
+{
+    double ta = 0, tg = 0;
+    for (size_t j = 0; j < a; j++) ta += A[j * a + j];
+    for (size_t i = 0; i < g; i++) tg += G[i * g + i];
+    return (ta > 0 && tg > 0) ? sqrt((ta / (double)a) / (tg / (double)g)) : 1.0;
+}
+
 static void test_natural_gradient_linear_gaussian(void)
 {
     size_t m = 60;
@@ -105,8 +114,9 @@ static void test_natural_gradient_linear_gaussian(void)
 }
 
 /* Block-diagonal factored damping and exact Tikhonov against dense Kronecker solves on
- * a 2-layer net with sampled-target statistics. */
-static void kron_blockdiag_case(int tikhonov)
+ * a 2-layer net with sampled-target statistics, pi computed here from the factors' traces.
+ * zero_g: the last layer's G is zero (its pi must be 1). */
+static void kron_blockdiag_case(int tikhonov, int zero_g)
 {
     size_t m = 30;
     ng_net *net = make_net("4-3-2", "tanh", NG_LOSS_BERNOULLI, m, 5);
@@ -123,9 +133,15 @@ static void kron_blockdiag_case(int tikhonov)
     ng_rng_seed(&r, 7);
     ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
+    if (zero_g) memset(ngi_kfac_debug_factor(kf, 1, 1), 0, 2 * 2 * sizeof(double));
     double gamma = 0.4;
     NG_CHECK(ngi_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
-    const double *pi = ngi_kfac_debug_factor(kf, 4, 0);
+    double pi[2];
+    for (int k = 0; k < 2; k++) {
+        size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
+        pi[k] = trace_pi(ngi_kfac_debug_factor(kf, 0, k), din, ngi_kfac_debug_factor(kf, 1, k), dout);
+    }
+    if (!tikhonov && !zero_g) NG_CHECK(fabs(pi[0] - 1) > 0.05 && fabs(pi[1] - 1) > 0.05); /* pi matters here */
     double err = 0, sc = 0;
     for (int k = 0; k < 2; k++) {
         size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
@@ -159,8 +175,9 @@ static void kron_blockdiag_case(int tikhonov)
     ng_kfac_free(kf);
     ng_net_free(net);
 }
-static void test_kron_blockdiag(void) { kron_blockdiag_case(0); }
-static void test_exact_tikhonov(void) { kron_blockdiag_case(1); }
+static void test_kron_blockdiag(void) { kron_blockdiag_case(0, 0); }
+static void test_kron_blockdiag_zero_trace(void) { kron_blockdiag_case(0, 1); }
+static void test_exact_tikhonov(void) { kron_blockdiag_case(1, 0); }
 
 /* Statistics: X_k = eps_k X_{k-1} + (1 - eps_k) Xhat_k with eps_k = min(1 - 1/k, 0.95). */
 static void test_running_average(void)
@@ -634,6 +651,7 @@ int main(void)
 {
     NG_RUN(test_natural_gradient_linear_gaussian);
     NG_RUN(test_kron_blockdiag);
+    NG_RUN(test_kron_blockdiag_zero_trace);
     NG_RUN(test_exact_tikhonov);
     NG_RUN(test_running_average);
     NG_RUN(test_kfac_run_blockdiag);
