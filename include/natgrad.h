@@ -650,7 +650,8 @@ NG_API size_t ng_net_workspace_bytes(const ng_net *net);
  * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
 typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
 typedef struct {
-    ng_kfac_curvature curvature; /* tridiag (the authors' MNIST runs) */
+    ng_kfac_curvature curvature; /* blockdiag: the faster per second of training
+                                    (docs/kfac.md); the authors' MNIST runs used tridiag */
     int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
     int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
     int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */
@@ -666,7 +667,7 @@ typedef struct {
     double omega1;               /* 0.95^5 */
     double omega2;               /* 0.95^10 */
     double gamma0;               /* <= 0: sqrt(lambda0 + eta) */
-    double eta;                  /* 1e-5 */
+    double eta;                  /* 1e-5 (faces: 0.5e-5, ng_kfac_preset_eta) */
     size_t m1;                   /* 1000: first minibatch size */
     long full_batch_iter;        /* 500: m_k reaches the training set size at this k */
     double polyak_xi;            /* 0.99 */
@@ -674,6 +675,9 @@ typedef struct {
 } ng_kfac_params;
 NG_API ng_kfac_params ng_kfac_default_params(void);
 NG_API ng_status ng_kfac_params_check(const ng_kfac_params *p);
+/* The weight decay eta the paper used with a net preset (ng_net_spec_preset): mnist and
+ * curves 1e-5, faces 0.5e-5. NG_EINVAL (eta untouched) for another name. */
+NG_API ng_status ng_kfac_preset_eta(const char *preset, double *eta);
 /* m_k = min(floor(m1 2^((k-1)/div)), n), div = (full_batch_iter - 1) / log2(n / m1). */
 NG_API size_t ng_kfac_batch_size(const ng_kfac_params *p, long k, size_t n_train);
 

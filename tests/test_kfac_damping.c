@@ -211,6 +211,12 @@ static void test_params(void)
     oq.kfac.T2 = 10;
     oq.kfac.T3 = 4;
     NG_CHECK(ng_optim_params_check(&oq) == NG_EINVAL); /* through the optimiser interface too */
+    /* the paper's eta per autoencoder (spec §5): FACES 0.5e-5 */
+    double eta = -1;
+    NG_CHECK(ng_kfac_preset_eta("faces", &eta) == NG_OK && eta == 0.5e-5);
+    NG_CHECK(ng_kfac_preset_eta("mnist", &eta) == NG_OK && eta == 1e-5);
+    NG_CHECK(ng_kfac_preset_eta("curves", &eta) == NG_OK && eta == 1e-5);
+    NG_CHECK(ng_kfac_preset_eta("784-30-784", &eta) == NG_EINVAL && eta == 1e-5);
     ng_optim_params o = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
     NG_CHECK(o.kind == NG_OPT_SGD_NESTEROV && o.lr > 0 && o.mu_max == 0.99);
 }

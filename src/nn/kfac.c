@@ -43,6 +43,20 @@ ng_kfac_params ng_kfac_default_params(void)
     return p;
 }
 
+ng_status ng_kfac_preset_eta(const char *preset, double *eta)
+{
+    /* spec §5: the paper's deep autoencoders */
+    static const struct { const char *name; double eta; } k[] = {
+        {"mnist", 1e-5}, {"curves", 1e-5}, {"faces", 0.5e-5}};
+    if (!preset || !eta) return ngi_fail(NG_EINVAL, "kfac.c: ng_kfac_preset_eta: NULL argument");
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (!strcmp(preset, k[i].name)) {
+            *eta = k[i].eta;
+            return NG_OK;
+        }
+    return ngi_fail(NG_EINVAL, "kfac.c: no paper eta for '%s': expected mnist, curves or faces", preset);
+}
+
 ng_status ng_kfac_params_check(const ng_kfac_params *p)
 {
     if (!p) return ngi_fail(NG_EINVAL, "kfac.c: params is NULL");
