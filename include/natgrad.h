@@ -650,7 +650,8 @@ NG_API size_t ng_net_workspace_bytes(const ng_net *net);
  * The objective is h = mean loss + (eta/2) ||theta||^2. One ng_kfac per network. */
 typedef enum { NG_KFAC_BLOCKDIAG = 0, NG_KFAC_TRIDIAG = 1 } ng_kfac_curvature;
 typedef struct {
-    ng_kfac_curvature curvature; /* tridiag (the authors' MNIST runs) */
+    ng_kfac_curvature curvature; /* blockdiag: the faster per second of training
+                                    (docs/kfac.md); the authors' MNIST runs used tridiag */
     int momentum;                /* 1: delta = alpha Delta + mu delta0 (mu from the model) */
     int empirical_fisher;        /* 0: G from targets sampled from the model (true Fisher) */
     int exact_tikhonov;          /* 0: factored damping; 1: (Ahat (x) G + gamma^2 I)^-1, blockdiag only */
@@ -666,7 +667,7 @@ typedef struct {
     double omega1;               /* 0.95^5 */
     double omega2;               /* 0.95^10 */
     double gamma0;               /* <= 0: sqrt(lambda0 + eta) */
-    double eta;                  /* 1e-5 */
+    double eta;                  /* 1e-5 (faces: 0.5e-5, ng_kfac_preset_eta) */
     size_t m1;                   /* 1000: first minibatch size */
     long full_batch_iter;        /* 500: m_k reaches the training set size at this k */
     double polyak_xi;            /* 0.99 */
@@ -674,6 +675,9 @@ typedef struct {
 } ng_kfac_params;
 NG_API ng_kfac_params ng_kfac_default_params(void);
 NG_API ng_status ng_kfac_params_check(const ng_kfac_params *p);
+/* The weight decay eta the paper used with a net preset (ng_net_spec_preset): mnist and
+ * curves 1e-5, faces 0.5e-5. NG_EINVAL (eta untouched) for another name. */
+NG_API ng_status ng_kfac_preset_eta(const char *preset, double *eta);
 /* m_k = min(floor(m1 2^((k-1)/div)), n), div = (full_batch_iter - 1) / log2(n / m1). */
 NG_API size_t ng_kfac_batch_size(const ng_kfac_params *p, long k, size_t n_train);
 
@@ -1298,7 +1302,9 @@ typedef void (*ng_train_progress_fn)(void *user, const ng_train_status *s);
 typedef int (*ng_train_stop_fn)(void *user, const ng_train_status *s);
 
 typedef struct {
-    int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit */
+    int64_t steps;            /* 1000: stop after this many steps in all; 0 = no limit.
+                                 Applies when steps_given is set or time_limit is 0 (see
+                                 steps_given) */
     double time_limit;        /* 0: stop after this many seconds of training; 0 = none */
     int64_t eval_every;       /* 10: a row every K steps, and after the last step */
     double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
@@ -1315,9 +1321,17 @@ typedef struct {
     ng_train_progress_fn progress; /* after every step and every row; may be NULL */
     ng_train_stop_fn should_stop;  /* polled after every step; nonzero: row, checkpoint, return */
     void *user;
+    /* 0: steps is the default length, a fallback: with a time limit the clock alone ends
+     * the run. 1: steps was chosen and applies together with the time limit (the first
+     * reached ends the run). The CLI sets it when --steps is given; set it when you set
+     * steps and a time limit both. ng_train_step_limit() is the rule. */
+    int steps_given;
 } ng_train_params;
 NG_API ng_train_params ng_train_default_params(void);
 NG_API ng_status ng_train_params_check(const ng_train_params *p);
+/* The step limit a run obeys (0: none): p->steps when p->steps_given or p->time_limit is
+ * 0, else 0 (a given time limit governs the run's length). */
+NG_API int64_t ng_train_step_limit(const ng_train_params *p);
 /* Runs task until a limit or a stop request. With k the steps done (0 on a fresh start,
  * the checkpoint's step after a resume):
  *   a fresh run with eval_at_start logs a row at step 0; then, while no limit is reached:

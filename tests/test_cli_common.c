@@ -733,7 +733,7 @@ static void test_group_net(void)
     snprintf(h, sizeof h, "lambda factor (0.95^5) [%.17g]", kd.omega1);
     char want[64];
     snprintf(want, sizeof want, "initial lambda [%g]\n", kd.lambda0);
-    NG_CHECK_MSG(strstr(help, "[kfac]\n") && strstr(help, "[tridiag]\n") && strstr(help, want) &&
+    NG_CHECK_MSG(strstr(help, "[kfac]\n") && strstr(help, "[blockdiag]\n") && strstr(help, want) &&
                      strstr(help, "--optimizer kfac|sgd-nesterov|adam"),
                  "%s", help);
     NG_CHECK(strstr(help, "--T1 N") && strstr(help, "learning rate (SGD, Adam) [0.01]\n"));

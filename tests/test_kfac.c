@@ -68,6 +68,15 @@ static void solve(size_t n, double *M, double *b)
     free(ip);
 }
 
+/* pi = sqrt((tr A / dim A) / (tr G / dim G)), 1 when a trace is 0 (spec §3) */
+static double trace_pi(const double *A, size_t a, const double *G, size_t g)
+{
+    double ta = 0, tg = 0;
+    for (size_t j = 0; j < a; j++) ta += A[j * a + j];
+    for (size_t i = 0; i < g; i++) tg += G[i * g + i];
+    return (ta > 0 && tg > 0) ? sqrt((ta / (double)a) / (tg / (double)g)) : 1.0;
+}
+
 static void test_natural_gradient_linear_gaussian(void)
 {
     size_t m = 60;
@@ -105,8 +114,9 @@ static void test_natural_gradient_linear_gaussian(void)
 }
 
 /* Block-diagonal factored damping and exact Tikhonov against dense Kronecker solves on
- * a 2-layer net with sampled-target statistics. */
-static void kron_blockdiag_case(int tikhonov)
+ * a 2-layer net with sampled-target statistics, pi computed here from the factors' traces.
+ * zero_g: the last layer's G is zero (its pi must be 1). */
+static void kron_blockdiag_case(int tikhonov, int zero_g)
 {
     size_t m = 30;
     ng_net *net = make_net("4-3-2", "tanh", NG_LOSS_BERNOULLI, m, 5);
@@ -123,9 +133,15 @@ static void kron_blockdiag_case(int tikhonov)
     ng_rng_seed(&r, 7);
     ng_kfac *kf = kfac_sampled_stats(net, &p, X, m, &r, Yh);
     for (size_t i = 0; i < n; i++) g[i] = (float)ng_rng_normal(&r);
+    if (zero_g) memset(ngi_kfac_debug_factor(kf, 1, 1), 0, 2 * 2 * sizeof(double));
     double gamma = 0.4;
     NG_CHECK(ngi_kfac_debug_propose(kf, gamma, g, D, 1) == NG_OK);
-    const double *pi = ngi_kfac_debug_factor(kf, 4, 0);
+    double pi[2];
+    for (int k = 0; k < 2; k++) {
+        size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
+        pi[k] = trace_pi(ngi_kfac_debug_factor(kf, 0, k), din, ngi_kfac_debug_factor(kf, 1, k), dout);
+    }
+    if (!tikhonov && !zero_g) NG_CHECK(fabs(pi[0] - 1) > 0.05 && fabs(pi[1] - 1) > 0.05); /* pi matters here */
     double err = 0, sc = 0;
     for (int k = 0; k < 2; k++) {
         size_t din = ng_net_get_spec(net)->sizes[k] + 1, dout = ng_net_get_spec(net)->sizes[k + 1];
@@ -159,8 +175,9 @@ static void kron_blockdiag_case(int tikhonov)
     ng_kfac_free(kf);
     ng_net_free(net);
 }
-static void test_kron_blockdiag(void) { kron_blockdiag_case(0); }
-static void test_exact_tikhonov(void) { kron_blockdiag_case(1); }
+static void test_kron_blockdiag(void) { kron_blockdiag_case(0, 0); }
+static void test_kron_blockdiag_zero_trace(void) { kron_blockdiag_case(0, 1); }
+static void test_exact_tikhonov(void) { kron_blockdiag_case(1, 0); }
 
 /* Statistics: X_k = eps_k X_{k-1} + (1 - eps_k) Xhat_k with eps_k = min(1 - 1/k, 0.95). */
 static void test_running_average(void)
@@ -208,8 +225,9 @@ static void test_running_average(void)
         for (int i = 0; i < 16; i++) e = fmax(e, fabs(A[i] - refA[i]));
         for (int i = 0; i < 4; i++) e = fmax(e, fabs(G[i] - refG[i]));
         for (int i = 0; i < 20; i++) e = fmax(e, fabs(Ax[i] - refAx[i]));
+        /* all entries: the lower triangles are the mirrored upper ones (only the upper are
+         * updated each iteration) */
         NG_CHECK_MSG(e <= 1e-6, "iteration %ld: statistics off by %g", k, e);
-        NG_CHECK(A[1] == A[4]); /* symmetric */
     }
     free(X); free(Y);
     ng_kfac_free(kf);
@@ -264,7 +282,10 @@ static void kfac_run_case(ng_kfac_curvature curv, int momentum)
     p.polyak_start = 30;
     ng_kfac *kf = NULL;
     NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
-    NG_CHECK(ng_kfac_workspace_bytes(net, &p) > 0);
+    /* the queried size is the slab the handle carved: its last array ends inside it */
+    size_t ws = ng_kfac_workspace_bytes(net, &p);
+    if (kf) NG_CHECK((char *)(kf->J1 + kf->maxb * kf->dl) <= (char *)kf->slab + ws &&
+                     (char *)(kf->polyak + kf->n) <= (char *)kf->slab + ws);
     double h0 = full_h(net, X, n, p.eta);
     ng_kfac_info info;
     int lm_seen = 0, gamma_seen = 0, ok = 1, alpha_pos = 1;
@@ -401,6 +422,265 @@ static void alpha_exact_fisher_case(double tau2)
 }
 static void test_alpha_exact_fisher(void) { alpha_exact_fisher_case(1.0); }
 static void test_alpha_exact_fisher_tau2(void) { alpha_exact_fisher_case(0.25); }
+
+/* A fresh copy of the small net of the rule tests below: same initialisation every time. */
+static ng_net *rule_net(const char *sizes, size_t m)
+{
+    return make_net(sizes, "logistic", NG_LOSS_BERNOULLI, m, 91);
+}
+
+/* gamma adaptation (spec §4): step() tries {max(omega2 g, sqrt(eta)), g, min(g/omega2, 1)}
+ * and keeps the one with the lowest model value M(delta) - M(0). At k = 1 with T2 = T3 = 1
+ * the three model values are what three runs with adapt_gamma off and gamma0 set to each
+ * candidate report (same gradient, statistics and refresh): the adapting run must take the
+ * lowest one's gamma, alpha, model value and parameters. */
+static int g_lowest_tried_last; /* cases whose lowest candidate was the last one tried */
+
+static void gamma_choice_case(double gamma0)
+{
+    size_t m = 32;
+    float *X = ae_data(m, 6, 92);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.T2 = 1;
+    p.T3 = 1;
+    p.lambda0 = 1.0;
+    p.gamma0 = gamma0;
+    double g = p.gamma0, cand[3] = {fmax(p.omega2 * g, sqrt(p.eta)), g, fmin(g / p.omega2, 1.0)};
+    double model[3], alpha[3];
+    float *theta[3];
+    size_t n = 0;
+    for (int c = 0; c < 3; c++) {
+        ng_net *net = rule_net("6-4-6", m);
+        NG_CHECK(net != NULL);
+        if (!net) return;
+        n = ng_net_num_params(net);
+        ng_kfac_params q = p;
+        q.adapt_gamma = 0;
+        q.gamma0 = cand[c];
+        ng_kfac *kf = NULL;
+        NG_CHECK(ng_kfac_new(net, &q, &kf) == NG_OK);
+        ng_rng r;
+        ng_rng_seed(&r, 93);
+        ng_kfac_info info;
+        NG_CHECK(ng_kfac_step(kf, X, X, m, &r, &info) == NG_OK);
+        NG_CHECK(!info.gamma_adapted && info.gamma == cand[c]);
+        model[c] = info.model_change;
+        alpha[c] = info.alpha;
+        theta[c] = malloc(n * sizeof(float));
+        memcpy(theta[c], ng_net_params(net), n * sizeof(float));
+        ng_kfac_free(kf);
+        ng_net_free(net);
+    }
+    int lo = 0, hi = 0;
+    for (int c = 1; c < 3; c++) {
+        if (model[c] < model[lo]) lo = c;
+        if (model[c] > model[hi]) hi = c;
+    }
+    fprintf(stderr, "  model values %.6g %.6g %.6g for gamma %.4g %.4g %.4g\n", model[0], model[1],
+            model[2], cand[0], cand[1], cand[2]);
+    NG_CHECK(model[hi] - model[lo] > 1e-3 * fabs(model[lo])); /* the choice matters */
+    ng_net *net = rule_net("6-4-6", m);
+    ng_kfac *kf = NULL;
+    NG_CHECK(net && ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 93);
+    ng_kfac_info info;
+    NG_CHECK(ng_kfac_step(kf, X, X, m, &r, &info) == NG_OK);
+    NG_CHECK(info.gamma_adapted);
+    NG_CHECK_MSG(info.gamma == cand[lo], "chose gamma %g, the lowest model value is gamma %g's", info.gamma, cand[lo]);
+    NG_CHECK(info.model_change == model[lo] && info.alpha == alpha[lo]);
+    NG_CHECK(memcmp(ng_net_params(net), theta[lo], n * sizeof(float)) == 0);
+    g_lowest_tried_last += lo == 2; /* step() tries the current gamma first, then lower, higher */
+    for (int c = 0; c < 3; c++) free(theta[c]);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+    free(X);
+}
+
+static void test_gamma_choice_lowest(void)
+{
+    const double g0[] = {0.3, 0.02, 1.5};
+    g_lowest_tried_last = 0;
+    for (int i = 0; i < 3; i++) gamma_choice_case(g0[i]);
+    /* a winner tried before the last candidate: its inverse was set aside and adopted */
+    NG_CHECK(g_lowest_tried_last < 3);
+}
+
+/* (alpha, mu) at k = 2 (momentum): the 2x2 quadratic model
+ *   [h11 h12; h12 h22] [alpha; mu] = -[g.Delta; g.delta0],
+ *   h11 = Delta^T C Delta, h12 = Delta^T C delta0, h22 = delta0^T C delta0, C = F + (lambda + eta) I,
+ * with the exact Fisher F built densely (in double, from R-op columns) on the first
+ * ceil(tau2 m) cases at the point of step 2, and M = 1/2 (alpha g.Delta + mu g.delta0). */
+static void test_alpha_mu_dense_k2(void)
+{
+    size_t m = 24;
+    float *X1 = ae_data(m, 8, 94), *X2 = ae_data(m, 8, 95);
+    ng_net *net = rule_net("8-5-8", m);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.lambda0 = 0.5; /* small, so the Fisher terms matter */
+    p.eta = 1e-3;
+    p.tau2 = 0.5;
+    p.adapt_lambda = 0;
+    size_t mq = (size_t)ceil(p.tau2 * (double)m);
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 96);
+    ng_kfac_info info;
+    NG_CHECK(ng_kfac_step(kf, X1, X1, m, &r, &info) == NG_OK);
+    float *th1 = malloc(n * sizeof(float)), *d0 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float)),
+          *D = malloc(n * sizeof(float));
+    memcpy(th1, ng_net_params(net), n * sizeof(float));
+    memcpy(d0, kf->delta0, n * sizeof(float)); /* the step just taken */
+    NG_CHECK(ng_kfac_step(kf, X2, X2, m, &r, &info) == NG_OK);
+    NG_CHECK(info.k == 2 && !info.gamma_adapted && info.mu != 0.0);
+    /* the point of step 2: gradient of h, the proposal for its gamma (the statistics and the
+     * refresh are those step 2 made), the exact Fisher */
+    memcpy(ng_net_params(net), th1, n * sizeof(float));
+    NG_CHECK(ng_net_forward(net, X2, m) == NG_OK);
+    NG_CHECK(ng_net_backward(net, X2, m, g) == NG_OK);
+    for (size_t i = 0; i < n; i++) g[i] += (float)(p.eta * th1[i]);
+    NG_CHECK(ngi_kfac_debug_propose(kf, info.gamma, g, D, 0) == NG_OK);
+    double *F = dense_fisher(net, mq);
+    double lam = p.lambda0 + p.eta, DFD = 0, DFd = 0, dFd = 0, DD = 0, Dd = 0, dd = 0, b1 = 0, b2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double Fd_D = 0, Fd_d = 0;
+        for (size_t j = 0; j < n; j++) {
+            Fd_D += F[i * n + j] * D[j];
+            Fd_d += F[i * n + j] * d0[j];
+        }
+        DFD += D[i] * Fd_D;
+        DFd += D[i] * Fd_d;
+        dFd += d0[i] * Fd_d;
+        DD += (double)D[i] * D[i];
+        Dd += (double)D[i] * d0[i];
+        dd += (double)d0[i] * d0[i];
+        b1 += (double)g[i] * D[i];
+        b2 += (double)g[i] * d0[i];
+    }
+    double h11 = DFD + lam * DD, h12 = DFd + lam * Dd, h22 = dFd + lam * dd;
+    double det = h11 * h22 - h12 * h12;
+    NG_CHECK(det > 1e-6 * h11 * h22); /* Delta and delta0 are not parallel: both count */
+    double a = -(h22 * b1 - h12 * b2) / det, mu = -(h11 * b2 - h12 * b1) / det;
+    double M = 0.5 * (a * b1 + mu * b2);
+    fprintf(stderr, "  k = 2: alpha %.6g (dense %.6g), mu %.6g (dense %.6g), M %.6g (dense %.6g)\n", info.alpha, a,
+            info.mu, mu, info.model_change, M);
+    NG_CHECK_REL(info.alpha, a, 1e-4, 0);
+    NG_CHECK_REL(info.mu, mu, 1e-4, 0);
+    NG_CHECK_REL(info.model_change, M, 1e-4, 0);
+    free(F); free(th1); free(d0); free(g); free(D); free(X1); free(X2);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+
+/* The statistics' G comes from a backward pass whose targets are sampled from the model's
+ * predictive distribution, not the data's: at k = 1 (eps = 0) G equals the mean g g^T of a
+ * backward on targets drawn here from the same stream, and differs from the data targets'
+ * (all ones, far from the model's outputs); --fisher empirical gives the data targets'. */
+static void sampled_targets_case(int empirical)
+{
+    size_t m = 40;
+    float *X = ae_data(m, 5, 97), *Y = malloc(m * 5 * sizeof(float)), *Yh = malloc(m * 5 * sizeof(float));
+    for (size_t i = 0; i < m * 5; i++) Y[i] = 1.0f;
+    ng_net *net = rule_net("5-4-5", m);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    float *th0 = malloc(n * sizeof(float));
+    memcpy(th0, ng_net_params(net), n * sizeof(float));
+    ng_kfac_params p = ng_kfac_default_params();
+    p.tau1 = 0.5;
+    p.empirical_fisher = empirical;
+    size_t ms = 20;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r, r0;
+    ng_rng_seed(&r, 98);
+    r0 = r;
+    ng_kfac_info info;
+    NG_CHECK(ng_kfac_step(kf, X, Y, m, &r, &info) == NG_OK);
+    NG_CHECK(info.stats_batch == ms);
+    /* the references at theta_0: sampled targets from the same stream, and the data's */
+    memcpy(ng_net_params(net), th0, n * sizeof(float));
+    NG_CHECK(ng_net_forward(net, X, m) == NG_OK);
+    NG_CHECK(ng_net_sample_targets(net, ms, &r0, Yh) == NG_OK);
+    double err_s = 0, err_t = 0, sc = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        NG_CHECK(ng_net_backward(net, pass ? Y : Yh, ms, NULL) == NG_OK);
+        for (int l = 0; l < 2; l++) {
+            size_t d = ng_net_get_spec(net)->sizes[l + 1];
+            const float *gl = ng_net_g(net, l);
+            const double *G = ngi_kfac_debug_factor(kf, 1, l);
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++) {
+                    double s = 0;
+                    for (size_t c = 0; c < ms; c++) s += (double)gl[c * d + i] * gl[c * d + j];
+                    s /= (double)ms;
+                    if (pass) err_t = fmax(err_t, fabs(G[i * d + j] - s));
+                    else err_s = fmax(err_s, fabs(G[i * d + j] - s));
+                    sc = fmax(sc, fabs(s));
+                }
+        }
+    }
+    fprintf(stderr, "  %s: G vs sampled targets' %.3g, vs data targets' %.3g (scale %.3g)\n",
+            empirical ? "empirical" : "sampled", err_s, err_t, sc);
+    double got = empirical ? err_t : err_s, other = empirical ? err_s : err_t;
+    NG_CHECK_MSG(got <= 1e-5 * sc, "G off by %g (scale %g)", got, sc);
+    NG_CHECK_MSG(other > 0.05 * sc, "the two kinds of targets give the same G");
+    free(th0); free(X); free(Y); free(Yh);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
+static void test_sampled_targets_stats(void) { sampled_targets_case(0); }
+static void test_empirical_targets_stats(void) { sampled_targets_case(1); }
+
+/* Polyak averaging against the reference recurrence: nothing before polyak_start, then
+ * avg_k = xi_k avg_{k-1} + (1 - xi_k) theta_k with xi_k = min(1 - 1/(k - start + 1), xi)
+ * (so avg = theta at k = start, the warm-up, and xi = 0.6 caps it from k = start + 2). */
+static void test_polyak_recurrence(void)
+{
+    size_t m = 32;
+    float *X = ae_data(m, 6, 99);
+    ng_net *net = rule_net("6-4-6", m);
+    NG_CHECK(net != NULL);
+    if (!net) return;
+    size_t n = ng_net_num_params(net);
+    ng_kfac_params p = ng_kfac_default_params();
+    p.polyak_start = 3;
+    p.polyak_xi = 0.6;
+    ng_kfac *kf = NULL;
+    NG_CHECK(ng_kfac_new(net, &p, &kf) == NG_OK);
+    ng_rng r;
+    ng_rng_seed(&r, 100);
+    double *ref = calloc(n, sizeof(double));
+    for (long k = 1; k <= 8; k++) {
+        NG_CHECK(ng_kfac_step(kf, X, X, m, &r, NULL) == NG_OK);
+        const float *avg = ng_kfac_polyak(kf), *th = ng_net_params(net);
+        if (k < p.polyak_start) {
+            NG_CHECK_MSG(avg == NULL, "k = %ld: an average before polyak_start", k);
+            continue;
+        }
+        double xi = fmin(1.0 - 1.0 / (double)(k - p.polyak_start + 1), p.polyak_xi);
+        double err = 0, sc = 0, moved = 0;
+        for (size_t i = 0; i < n; i++) {
+            ref[i] = xi * ref[i] + (1 - xi) * th[i];
+            sc = fmax(sc, fabs(ref[i]));
+            moved = fmax(moved, fabs(ref[i] - th[i]));
+        }
+        NG_CHECK(avg != NULL);
+        if (!avg) break;
+        for (size_t i = 0; i < n; i++) err = fmax(err, fabs(avg[i] - ref[i]));
+        NG_CHECK_MSG(err <= 1e-6 * sc, "k = %ld: average off by %g (scale %g)", k, err, sc);
+        if (k > p.polyak_start) NG_CHECK(moved > 1e-4 * sc); /* the average lags the iterate */
+    }
+    free(ref);
+    free(X);
+    ng_kfac_free(kf);
+    ng_net_free(net);
+}
 
 /* A gradient that overflows while the objective stays finite (it is summed in double):
  * the gradient finish's check must stop K-FAC, SGD-Nesterov and Adam before anything
@@ -634,6 +914,7 @@ int main(void)
 {
     NG_RUN(test_natural_gradient_linear_gaussian);
     NG_RUN(test_kron_blockdiag);
+    NG_RUN(test_kron_blockdiag_zero_trace);
     NG_RUN(test_exact_tikhonov);
     NG_RUN(test_running_average);
     NG_RUN(test_kfac_run_blockdiag);
@@ -644,6 +925,11 @@ int main(void)
     NG_RUN(test_float_kernel_blockdiag);
     NG_RUN(test_float_kernel_tridiag);
     NG_RUN(test_alpha_exact_fisher_tau2);
+    NG_RUN(test_gamma_choice_lowest);
+    NG_RUN(test_alpha_mu_dense_k2);
+    NG_RUN(test_sampled_targets_stats);
+    NG_RUN(test_empirical_targets_stats);
+    NG_RUN(test_polyak_recurrence);
     NG_RUN(test_nan_detected);
     NG_RUN(test_inf_gradient_detected);
     NG_RUN(test_state_resume);

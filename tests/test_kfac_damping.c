@@ -184,7 +184,8 @@ static void test_params(void)
     NG_CHECK_NEAR(p.lambda0, 150, 0);
     NG_CHECK_NEAR(p.omega2, pow(0.95, 10), 1e-15);
     NG_CHECK_NEAR(p.polyak_xi, 0.99, 0);
-    NG_CHECK(p.polyak_start == 200 && p.curvature == NG_KFAC_TRIDIAG && p.momentum == 1);
+    NG_CHECK(p.polyak_start == 200 && p.momentum == 1);
+    NG_CHECK(p.curvature == NG_KFAC_BLOCKDIAG); /* the faster per second (docs/kfac.md) */
     ng_kfac_params q = p;
     q.tau1 = 0;
     NG_CHECK(ng_kfac_params_check(&q) == NG_EINVAL);
@@ -195,6 +196,27 @@ static void test_params(void)
     q = p;
     q.omega1 = 1.5;
     NG_CHECK(ng_kfac_params_check(&q) == NG_EINVAL);
+    /* T2 a multiple of T3, refused with a message naming both otherwise */
+    q = p;
+    q.T2 = 30;
+    q.T3 = 20;
+    NG_CHECK(ng_kfac_params_check(&q) == NG_EINVAL);
+    NG_CHECK(strstr(ng_last_error(), "T2 = 30 is not a multiple of T3 = 20") != NULL);
+    q.T2 = 40;
+    NG_CHECK(ng_kfac_params_check(&q) == NG_OK);
+    q.T2 = 3;
+    q.T3 = 1;
+    NG_CHECK(ng_kfac_params_check(&q) == NG_OK);
+    ng_optim_params oq = ng_optim_default_params(NG_OPT_KFAC);
+    oq.kfac.T2 = 10;
+    oq.kfac.T3 = 4;
+    NG_CHECK(ng_optim_params_check(&oq) == NG_EINVAL); /* through the optimiser interface too */
+    /* the paper's eta per autoencoder (spec §5): FACES 0.5e-5 */
+    double eta = -1;
+    NG_CHECK(ng_kfac_preset_eta("faces", &eta) == NG_OK && eta == 0.5e-5);
+    NG_CHECK(ng_kfac_preset_eta("mnist", &eta) == NG_OK && eta == 1e-5);
+    NG_CHECK(ng_kfac_preset_eta("curves", &eta) == NG_OK && eta == 1e-5);
+    NG_CHECK(ng_kfac_preset_eta("784-30-784", &eta) == NG_EINVAL && eta == 1e-5);
     ng_optim_params o = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
     NG_CHECK(o.kind == NG_OPT_SGD_NESTEROV && o.lr > 0 && o.mu_max == 0.99);
 }

@@ -261,7 +261,15 @@ static void tridiag_case(const char *sizes, ng_loss loss, double gamma, uint64_t
     memcpy(F, Fi, n * n * sizeof(double));
     NG_CHECK(LAPACKE_dgetrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)n, F, (lapack_int)n, ip) == 0);
     NG_CHECK(LAPACKE_dgetri(LAPACK_ROW_MAJOR, (lapack_int)n, F, (lapack_int)n, ip) == 0);
-    const double *pi = ngi_kfac_debug_factor(kf, 4, 0);
+    /* pi_k from the traces of the layer's factors (spec §3), not the code's */
+    double pi[NG_NET_MAX_LAYERS];
+    for (int k = 0; k < L; k++) {
+        const double *A = ngi_kfac_debug_factor(kf, 0, k), *G = ngi_kfac_debug_factor(kf, 1, k);
+        double ta = 0, tg = 0;
+        for (size_t j = 0; j < din[k]; j++) ta += A[j * din[k] + j];
+        for (size_t i = 0; i < dout[k]; i++) tg += G[i * dout[k] + i];
+        pi[k] = sqrt((ta / (double)din[k]) / (tg / (double)dout[k]));
+    }
     double err = 0, scale = 0;
     for (int k = 0; k < L; k++)
         for (int k2 = k; k2 <= k + 1 && k2 < L; k2++) {

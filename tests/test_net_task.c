@@ -40,7 +40,7 @@ static ng_optim_params params(ng_optim_kind kind, ng_kfac_curvature curv)
     op.batch = 16;
     op.kfac.curvature = curv;
     op.kfac.T1 = 2;
-    op.kfac.T2 = 3;
+    op.kfac.T2 = 4; /* a multiple of T3 */
     op.kfac.T3 = 2;
     op.kfac.full_batch_iter = 5;
     op.kfac.polyak_start = 3;

@@ -164,6 +164,53 @@ static void test_time_limit_and_eval_time(void)
     NG_CHECK_MSG(st.seconds < 0.02, "training seconds %g include the rows' time", st.seconds);
 }
 
+/* should_stop: a stop request once *user steps are done */
+static int stop_at(void *user, const ng_train_status *s) { return s->step >= *(const int64_t *)user; }
+
+/* One rule for the run's length: the step limit applies when it was given or when there is
+ * no time limit. A run with a time limit and the default steps goes past the default
+ * count (a stop request ends it half as many steps later; the time limit is never
+ * reached); without a time limit the default count ends it; given steps apply with a time
+ * limit too. */
+static void test_step_limit_rule(void)
+{
+    const ng_train_params d = ng_train_default_params();
+    NG_CHECK(d.steps > 0 && !d.steps_given && d.time_limit == 0);
+    const int64_t past = d.steps + d.steps / 2;
+    toy t;
+    ng_task k = toy_task(&t, 9);
+    ng_train_params p = d;
+    p.time_limit = 1e6;
+    p.eval_every = 1000000;
+    p.should_stop = stop_at;
+    p.user = (void *)&past;
+    ng_train_status st;
+    NG_CHECK(ng_train_step_limit(&p) == 0);
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    NG_CHECK_MSG(st.step == past && st.stopped && st.steps == 0,
+                 "time limit, default steps: ended at step %lld (limit %lld, stopped %d), expected the stop request at %lld",
+                 (long long)st.step, (long long)st.steps, st.stopped, (long long)past);
+    /* neither given: the default count */
+    k = toy_task(&t, 9);
+    p.time_limit = 0;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    NG_CHECK_MSG(st.step == d.steps && !st.stopped && st.steps == d.steps, "no time limit: ended at step %lld",
+                 (long long)st.step);
+    /* steps given: they apply with the time limit too */
+    k = toy_task(&t, 9);
+    p.time_limit = 1e6;
+    p.steps = 7;
+    p.steps_given = 1;
+    NG_CHECK(ng_train_step_limit(&p) == 7);
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    NG_CHECK(st.step == 7 && !st.stopped && st.steps == 7);
+    /* --steps 0 given: no step limit, the time limit (or a stop) ends the run */
+    k = toy_task(&t, 9);
+    p.steps = 0;
+    NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+    NG_CHECK(st.step == past && st.stopped);
+}
+
 static ng_status run_ckpt(toy *t, uint64_t seed, int64_t steps, int resume, const char *dir,
                           const char *log, const char *settings, ng_train_status *st)
 {
@@ -569,6 +616,7 @@ int main(void)
 {
     NG_RUN(test_rows_and_limits);
     NG_RUN(test_time_limit_and_eval_time);
+    NG_RUN(test_step_limit_rule);
     NG_RUN(test_resume_exact);
     NG_RUN(test_resume_cuts_log);
     NG_RUN(test_stop_row_cut);

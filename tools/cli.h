@@ -158,6 +158,7 @@ typedef struct {
     ng_optim_params *p;
     int kind, kind_given;           /* --optimizer: index in kfac|sgd-nesterov|adam */
     int curvature, curvature_given; /* --curvature */
+    int eta_given;                  /* --eta */
 } ng_cli_net_ctx;
 size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx);
 void ng_cli_net_preset(ng_cli_net_ctx *ctx);

@@ -40,9 +40,12 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads)
 {
     const ng_cli_opt g[] = {
         SECTION("Run"),
-        NUM("steps", NG_CLI_I64, &tp->steps, 0, 1e9, "N", "stop after N steps in all, 0 = no limit", 0),
+        {.name = "steps", .type = NG_CLI_I64, .dst = &tp->steps, .lo = 0, .hi = 1e9, .meta = "N",
+         .given = &tp->steps_given,
+         .help = "stop after N steps, 0 = no limit; the default only without --time-limit"},
         NUM("time-limit", NG_CLI_DOUBLE, &tp->time_limit, 0, 1e9, "SEC",
-            "stop after SEC seconds of training (evaluations not counted),\n0 = no limit", 0),
+            "stop after SEC seconds of training (evaluations not counted),\n"
+            "0 = no limit; without --steps the clock alone ends the run", 0),
         NUM("eval-every", NG_CLI_I64, &tp->eval_every, 1, 1e9, "K",
             "evaluate and log a row every K steps (and after the last)", 0),
         NUM("eval-seconds", NG_CLI_DOUBLE, &tp->eval_seconds, 0, 1e9, "S",
@@ -87,12 +90,14 @@ size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx
         NUM("beta1", NG_CLI_DOUBLE, &p->beta1, 0, 0.999999, "X", "Adam's first-moment decay", SET),
         NUM("beta2", NG_CLI_DOUBLE, &p->beta2, 0, 0.999999, "X", "Adam's second-moment decay", SET),
         NUM("eps", NG_CLI_DOUBLE, &p->eps, 1e-300, 1, "X", "Adam's epsilon", SET),
-        NUM("eta", NG_CLI_DOUBLE, &p->eta, 0, 1e6, "X",
-            "weight decay in h = mean loss + (eta/2)||theta||^2 (every optimiser)", SET),
+        {.name = "eta", .type = NG_CLI_DOUBLE, .dst = &p->eta, .lo = 0, .hi = 1e6, .meta = "X",
+         .flags = SET, .given = &ctx->eta_given,
+         .help = "weight decay in h = mean loss + (eta/2)||theta||^2 (every optimiser;\n"
+                 "ae --arch faces: 5e-06 unless given)"},
         CHOICE("average", &p->average, k_onoff,
                "SGD/Adam: also keep the Polyak average (--polyak-xi, --polyak-\n"
                "start) and report the better iterate, as K-FAC always does", SET, NULL),
-        SECTION("K-FAC (defaults are the paper's)"),
+        SECTION("K-FAC (the paper's defaults, but --curvature blockdiag: faster per second)"),
         CHOICE("curvature", &ctx->curvature, k_curvatures, "block-diagonal or block-tridiagonal inverse",
                SET | NG_CLI_EARLY, &ctx->curvature_given),
         CHOICE("momentum", &k->momentum, k_onoff, "quadratic-model momentum", SET, NULL),

@@ -279,6 +279,8 @@ static int run_train(int argc, char **argv, int mlp)
     memset(&d, 0, sizeof d);
     memset(&r, 0, sizeof r);
     int rc = ng_cli_parse(&c->spec, argc, argv, NULL, NULL);
+    /* a paper preset brings the paper's eta unless --eta is given (not a preset: kept) */
+    if (rc < 0 && !c->mlp && !c->net_ctx.eta_given) (void)ng_kfac_preset_eta(c->arch, &c->opt.eta);
     if (rc < 0) rc = check_cfg(c);
     if (rc < 0 && c->threads > 0) ng_cli_set_threads((int)c->threads);
     if (rc < 0) rc = net_spec(c, &sp);

@@ -37,6 +37,11 @@ ng_status ng_train_params_check(const ng_train_params *p)
     return NG_OK;
 }
 
+int64_t ng_train_step_limit(const ng_train_params *p)
+{
+    return (p->steps_given || p->time_limit == 0) ? p->steps : 0;
+}
+
 static ng_status task_check(const ng_task *t)
 {
     if (!t || !t->name || !t->step || !t->row || !t->state || !t->state_loaded)
@@ -164,7 +169,8 @@ static ng_status resume(run *r)
 static int limit_reached(const run *r)
 {
     const ng_train_params *p = r->p;
-    return (p->steps > 0 && r->st.step >= p->steps) ||
+    int64_t steps = ng_train_step_limit(p);
+    return (steps > 0 && r->st.step >= steps) ||
            (p->time_limit > 0 && r->st.seconds >= p->time_limit);
 }
 
@@ -205,7 +211,7 @@ static ng_status run_open(run *r, const ng_task *task, const ng_train_params *p)
     r->task = task;
     r->p = p;
     r->last_ckpt = -1;
-    r->st.steps = p->steps;
+    r->st.steps = ng_train_step_limit(p);
     r->st.row_step = -1;
     r->line = ngi_xcalloc(task->n_cols + 2 + task->n_step_cols + 1, sizeof *r->line);
     r->n_arrays = task->state(task->self, NULL, 0) + 2;
