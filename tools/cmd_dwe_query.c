@@ -4,7 +4,7 @@
  *   natgrad dwe export MODEL --out DIR       word2vec text and binary files per slice
  *   natgrad dwe query MODEL --neighbours WORD [--at TIME] | --age WORD [--from T1 --to T2]
  *                     | --changed [--from T1 --to T2] | --trajectory W1,W2 [--out FIG]
- *   natgrad dwe overlap MODEL [MODEL...] --out FIG.png   Fig. 4 of Bamler & Mandt (2017)
+ *   natgrad dwe overlap MODEL [MODEL...] [--out FIG.png] Fig. 4 of Bamler & Mandt (2017)
  *
  * The computations are the library's (ng_dwe_neighbours ...); this file parses, prints,
  * writes CSV atomically and draws through gnuplot: data and script in a private temp
@@ -868,8 +868,9 @@ static int overlap_draw(figure *g, const overlap_res *r, size_t n, long bins)
 static int overlap_report(const overlap_cfg *o, overlap_res *r, size_t n)
 {
     figure g;
+    memset(&g, 0, sizeof g);
     int rc = NG_EXIT_FAIL;
-    if (fig_begin(&g, "dwe overlap", o->out) || overlap_draw(&g, r, n, o->bins)) goto done;
+    if (o->out && (fig_begin(&g, "dwe overlap", o->out) || overlap_draw(&g, r, n, o->bins))) goto done;
     printf("overlap cos(u_{first,i}, u_{last,i}) of each word, as trained and after Procrustes alignment:\n");
     for (size_t k = 0; k < n; k++) {
         printf("  %s: %s -> %s, %zu words\n", r[k].label, r[k].ta_s, r[k].tb_s, r[k].W);
@@ -879,8 +880,8 @@ static int overlap_report(const overlap_cfg *o, overlap_res *r, size_t n)
     overlap_set set = {r, n};
     if (o->csv && csv_write("dwe overlap", o->csv, "model,word,count,raw,aligned", overlap_csv_rows, &set))
         goto done;
-    if (fig_commit(&g)) goto done;
-    fprintf(stderr, "natgrad dwe overlap: wrote %s\n", o->out);
+    if (o->out && fig_commit(&g)) goto done;
+    if (o->out) fprintf(stderr, "natgrad dwe overlap: wrote %s\n", o->out);
     rc = NG_EXIT_OK;
 done:
     fig_end(&g);
@@ -891,8 +892,8 @@ static int cmd_overlap(int argc, char **argv)
 {
     overlap_cfg o = {.bins = 20};
     const ng_cli_opt opts[] = {
-        {.name = "out", .type = NG_CLI_STR, .dst = &o.out, .meta = "FIG.png|svg", .flags = NG_CLI_REQUIRED,
-         .help = "the figure: two panels of histograms (needs gnuplot)"},
+        {.name = "out", .type = NG_CLI_STR, .dst = &o.out, .meta = "FIG.png|svg",
+         .help = "the figure: two panels of histograms (needs gnuplot; without\n--out only the table)"},
         {.name = "csv", .type = NG_CLI_STR, .dst = &o.csv, .meta = "FILE",
          .help = "also every word's values: model,word,count,raw,aligned"},
         {.name = "labels", .type = NG_CLI_STR, .dst = &o.labels, .meta = "A,B,...",
@@ -906,7 +907,7 @@ static int cmd_overlap(int argc, char **argv)
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return NG_EXIT_FAIL;
     ng_cli_spec spec = {
-        .name = "dwe overlap", .synopsis = "MODEL [MODEL...] --out FIG.png [options]", .tables = tabs,
+        .name = "dwe overlap", .synopsis = "MODEL [MODEL...] [--out FIG.png] [options]", .tables = tabs,
         .n_tables = 1, .positional = argc,
         .intro = "Fig. 4 of Bamler & Mandt (2017): the histogram of cos(u_{1,i}, u_{T,i}), how much each\n"
                  "word's first and last vectors overlap, for several models side by side (e.g.\n"
@@ -920,7 +921,7 @@ static int cmd_overlap(int argc, char **argv)
     size_t nl = 1;
     for (const char *s = o.labels; rc < 0 && s && *s; s++) nl += *s == ',';
     if (rc < 0 && npos < 1) rc = ng_cli_usage_error(spec.name, "expected at least one MODEL directory");
-    else if (rc < 0 && !fig_ext_ok(spec.name, o.out)) rc = NG_EXIT_USAGE;
+    else if (rc < 0 && o.out && !fig_ext_ok(spec.name, o.out)) rc = NG_EXIT_USAGE;
     else if (rc < 0 && o.labels && nl != (size_t)npos)
         rc = ng_cli_usage_error(spec.name, "--labels has %zu names for %d models", nl, npos);
     if (rc >= 0) {
