@@ -322,7 +322,7 @@ static int dwe_corpus(const demo_cfg *c, char **corpus, char *test, char *word, 
                      "10", sotu, NULL};
         if (run_self(a) != 0) rc = NG_EXIT_FAIL;
         strcpy(test, "2");
-        strcpy(word, "war");
+        strcpy(word, "union");
         strcpy(from, "1800");
         strcpy(to, "2000");
         strcpy(what, "State of the Union 1790-2021 by decade, 1000 words");
@@ -491,7 +491,7 @@ static void plots(const demo_cfg *c)
 
 int ng_cmd_demo(int argc, char **argv)
 {
-    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 0, "1,2,3", 150.0, 0, {0}};
+    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 0, "1,2,3", 120.0, 0, {0}};
     const ng_cli_opt opts[] = {
         {.name = "out", .type = NG_CLI_STR, .dst = &c.out_dir, .meta = "DIR", .help = "directory for logs and figures"},
         {.name = "seeds", .type = NG_CLI_LONG, .dst = &c.seeds, .lo = 1, .hi = 1000, .meta = "N",
