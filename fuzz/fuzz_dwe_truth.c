@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-static ng_dwe_model_file model(void)
+static ng_dwe_model model(void)
 {
     static double time[3] = {1850, 1855, 1860};
     static unsigned char train[3] = {1, 0, 1};
@@ -14,7 +14,8 @@ static ng_dwe_model_file model(void)
     static double count[5] = {10, 8, 5, 3, 1};
     static float U[30] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0, 0, 0, 1, 1, 1, 0, 0, 2, 0, -1, 3, 4,
                           0.6f, 0.8f, 0, 1, 1, 0, -2, 0, 0, 0};
-    ng_dwe_model_file m = {3, 5, 2, time, train, word, count, U, U};
+    ng_dwe_model m = {.T = 3, .W = 5, .d = 2, .time = time, .train = train, .word = word,
+                      .count = count, .U = U, .V = U};
     return m;
 }
 
@@ -32,7 +33,7 @@ int ngf_dwe_truth(const uint8_t *d, size_t n)
         ngf_refused(s, path);
         return 0;
     }
-    ng_dwe_model_file m = model();
+    ng_dwe_model m = model();
     ng_dwe_eval e;
     s = ng_dwe_evaluate(&m, &t, &e);
     if (s && s != NG_EINVAL) ngf_die("ng_dwe_evaluate: %s: %s", ng_status_name(s), ng_last_error());

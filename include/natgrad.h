@@ -443,30 +443,36 @@ NG_API ng_status ng_dwe_synth_write(const char *dir, const ng_dwe_synth *s, ng_d
 /* --- dynamic word embeddings: model files (dwe_model_read.c, models/dwe_query.c) -----
  * A trained model's directory (docs/dwe.md, "Questions to a model"): model.txt
  * ("natgrad-dwe-model 1", then the keys method, dim, W, T, sigma0, diffusion, symmetry,
- * steps; other keys are ignored), vocab.tsv (word<TAB>count, rank order), times.csv
+ * steps, optionally prior; other keys are ignored), vocab.tsv (word<TAB>count, rank order), times.csv
  * (slice,time,train) and U.npy, V.npy (f32 T x W x d, the means of the word vectors u
  * and context vectors v per slice), and the questions asked of it. Similarities are
  * cosines accumulated in double; a zero vector has cosine 0 with everything. */
 typedef struct {
-    size_t T, W, d;
+    size_t T, W, d;        /* all slices (training and held out), words, dimensions */
     double *time;          /* T: strictly increasing (years) */
     unsigned char *train;  /* T: 1 a training slice, 0 a held-out one */
     char **word;           /* W: UTF-8, unique, rank order */
     double *count;         /* W: occurrences over all slices */
     float *U, *V;          /* T x W x d: u_{t,i} is U + (t W + i) d */
-} ng_dwe_model_file;
+    /* model.txt's training values: method (smoothing, filtering, map), symmetry (none,
+     * goldstone, sync, sync+goldstone) and prior (product, conditional; "product" when
+     * the line is absent) as written, one word each; sigma0 and diffusion > 0 */
+    char *method, *symmetry, *prior;
+    double sigma0, diffusion;
+    int64_t steps;         /* optimisation steps done */
+} ng_dwe_model;
 /* Checks every file against model.txt (line counts before allocating, the arrays' dtype
  * and shape, finite values, increasing times, unique words); NG_EFORMAT names the file
  * and the line or element of the first offence. out is untouched on failure. */
-NG_API ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out);
-NG_API void ng_dwe_model_file_free(ng_dwe_model_file *m);
+NG_API ng_status ng_dwe_model_read(const char *dir, ng_dwe_model *out);
+NG_API void ng_dwe_model_free(ng_dwe_model *m);
 
 /* The word's index (exact, byte for byte); NG_EINVAL "no word 'x' in the vocabulary of
  * W words" (adding "; did you mean 'X'?" when one differs only in ASCII case). */
-NG_API ng_status ng_dwe_find_word(const ng_dwe_model_file *m, const char *word, size_t *i);
+NG_API ng_status ng_dwe_find_word(const ng_dwe_model *m, const char *word, size_t *i);
 /* The slice at exactly this time; NG_EINVAL "no slice at 1853; the closest are 1850 and
  * 1855" (before the first or after the last: "the closest is 1800 (the first)"). */
-NG_API ng_status ng_dwe_find_time(const ng_dwe_model_file *m, double time, size_t *t);
+NG_API ng_status ng_dwe_find_time(const ng_dwe_model *m, double time, size_t *t);
 
 /* A word and its score, best first (ties: the lower index first). */
 typedef struct {
@@ -475,23 +481,23 @@ typedef struct {
 } ng_dwe_hit;
 /* Nearest neighbours of word i at slice t: the k words j != i of largest cos(u_{t,i},
  * u_{t,j}). *n (<= k) gets how many were written to out. */
-NG_API ng_status ng_dwe_neighbours(const ng_dwe_model_file *m, size_t t, size_t i, size_t k,
+NG_API ng_status ng_dwe_neighbours(const ng_dwe_model *m, size_t t, size_t i, size_t k,
                                    ng_dwe_hit *out, size_t *n);
 /* Word aging (Bamler & Mandt 2017, Table 2): the words j of slice t_old closest to word i
  * of slice t_new, by cos(u_{t_new,i}, u_{t_old,j}); j = i left out unless with_self. */
-NG_API ng_status ng_dwe_aging(const ng_dwe_model_file *m, size_t i, size_t t_new, size_t t_old,
+NG_API ng_status ng_dwe_aging(const ng_dwe_model *m, size_t i, size_t t_new, size_t t_old,
                               int with_self, size_t k, ng_dwe_hit *out, size_t *n);
 /* Most changed words between slices ta and tb: the k words of largest
  * 1 - cos(u_{ta,i}, u_{tb,i}) among those with count >= min_count (0: all). */
-NG_API ng_status ng_dwe_changed(const ng_dwe_model_file *m, size_t ta, size_t tb, double min_count,
+NG_API ng_status ng_dwe_changed(const ng_dwe_model *m, size_t ta, size_t tb, double min_count,
                                 size_t k, ng_dwe_hit *out, size_t *n);
 /* sim[t] = cos(u_{t,i}, u_{t,j}) for every slice t (T values). */
-NG_API ng_status ng_dwe_trajectory(const ng_dwe_model_file *m, size_t i, size_t j, double *sim);
+NG_API ng_status ng_dwe_trajectory(const ng_dwe_model *m, size_t i, size_t j, double *sim);
 /* The overlap of Fig. 4 of the paper: cos[i] = cos(u_{ta,i}, R u_{tb,i}) for all W words,
  * R = I (align == 0) or the orthogonal Procrustes rotation of slice tb onto slice ta over
  * all words (align != 0: ng_procrustes, reflections allowed, as the symmetry of the
  * model is O(d)); R (d x d, may be NULL) gets it. */
-NG_API ng_status ng_dwe_overlap(const ng_dwe_model_file *m, size_t ta, size_t tb, int align,
+NG_API ng_status ng_dwe_overlap(const ng_dwe_model *m, size_t ta, size_t tb, int align,
                                 double *cos, double *R);
 
 /* word2vec files (the format of word2vec's -output and gensim's
@@ -510,7 +516,7 @@ enum {
  * ng_dwe_find_time's messages print them: 1850, 1850.5), and word2vec.csv
  * (slice,time,train,file per written file) in dir, written as DIR.tmp and renamed (an
  * existing dir is replaced only when empty or holding word2vec.csv). */
-NG_API ng_status ng_dwe_export_word2vec(const ng_dwe_model_file *m, const char *dir, unsigned what);
+NG_API ng_status ng_dwe_export_word2vec(const ng_dwe_model *m, const char *dir, unsigned what);
 
 /* --- dynamic word embeddings: evaluation against a planted truth (models/dwe_eval.c) --
  * A trained model against the truth.csv of 'natgrad dwe synth' (docs/dwe.md, "Evaluation
@@ -549,7 +555,7 @@ typedef struct {
     double overlap_median, overlap_aligned_median;
 } ng_dwe_eval;
 /* NG_EINVAL when the truth's taus pass the model's T or no truth word is in the model. */
-NG_API ng_status ng_dwe_evaluate(const ng_dwe_model_file *m, const ng_dwe_truth *truth,
+NG_API ng_status ng_dwe_evaluate(const ng_dwe_model *m, const ng_dwe_truth *truth,
                                  ng_dwe_eval *out);
 
 /* ======== networks and K-FAC (src/nn) ====================================== */
@@ -1236,29 +1242,15 @@ NG_API ng_status ng_dwe_state_loaded(ng_dwe *m);
  * means), and the variational parameters of the training slices (smoothing: U_logb.npy,
  * V_logb.npy, T_train x W x d, and U_e.npy, V_e.npy, (T_train - 1) x W x d; filtering:
  * U_logb.npy, V_logb.npy, log 1/s; MAP: none). */
-typedef struct {
-    size_t T, W, d;        /* all slices (training and held out), words, dimensions */
-    double *time;          /* T, strictly increasing */
-    unsigned char *train;  /* T: 1 for a training slice, 0 for a held-out one */
-    char **word;           /* W: UTF-8 words, rank order */
-    double *count;         /* W: each word's count in the corpus */
-    float *U, *V;          /* T x W x d: means of the word and context vectors */
-    char *method, *symmetry, *prior; /* model.txt's values */
-    double sigma0, diffusion;
-    int64_t steps;         /* optimisation steps done */
-} ng_dwe_model;
 /* Writes m's means (and variational parameters) with the words and counts of its corpus
  * as a model directory, atomically (DIR.tmp, then renamed; an existing DIR is replaced
  * only when it is empty or a model directory). test_times (n_test of them; NULL with 0)
  * are the held-out slices: their means are predicted by ng_dwe_predict_means. symmetry:
  * the name model.txt records (NULL: "none"). NaN/Inf anywhere is NG_ENUMERIC and nothing
- * is written. Allocates two T x W x d float buffers. */
+ * is written. Allocates two T x W x d float buffers. ng_dwe_model_read (section "model
+ * files") reads the directory back. */
 NG_API ng_status ng_dwe_model_write(const char *dir, ng_dwe *m, const double *test_times,
                                     size_t n_test, const char *symmetry);
-/* Reads a model directory with ng_dwe_model_file_read's checks, and model.txt's training
- * values (method, symmetry, prior: product when absent, sigma0, diffusion, steps). */
-NG_API ng_status ng_dwe_model_read(const char *dir, ng_dwe_model *out);
-NG_API void ng_dwe_model_free(ng_dwe_model *m);
 
 /* ======== training layer (src/train) ======================================= */
 

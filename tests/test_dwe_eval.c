@@ -34,7 +34,7 @@ static void puts_file(const char *path, const char *s)
 }
 
 /* A model directory NAME with words w[], T slices (times 1..T, all training) and U. */
-static ng_dwe_model_file model(const char *name, size_t T, size_t W, size_t d,
+static ng_dwe_model model(const char *name, size_t T, size_t W, size_t d,
                                const char *const *w, const float *U)
 {
     char path[2048];
@@ -65,8 +65,8 @@ static ng_dwe_model_file model(const char *name, size_t T, size_t W, size_t d,
     if (ng_npy_write(f, &x)) exit(1);
     snprintf(f, sizeof f, "%s/V.npy", path);
     if (ng_npy_write(f, &x)) exit(1);
-    ng_dwe_model_file m;
-    if (ng_dwe_model_file_read(path, &m)) {
+    ng_dwe_model m;
+    if (ng_dwe_model_read(path, &m)) {
         fprintf(stderr, "model %s: %s\n", name, ng_last_error());
         exit(1);
     }
@@ -92,7 +92,7 @@ static void test_auc(void)
     static const char *const w[] = {"a0", "g0", "b0", "s0", "s1", "f0"};
     static const float U[2 * 6 * 2] = {1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0,
                                        0, 1, 1, 1, 1, 0, 0, 1, 0.6f, 0.8f, 1, 0};
-    ng_dwe_model_file m = model("auc", 2, 6, 2, w, U);
+    ng_dwe_model m = model("auc", 2, 6, 2, w, U);
     ng_dwe_truth tr = truth("auc.csv", "word,kind,tau,home_topic,new_topic\n"
                                        "a0,abrupt,2,0,1\ng0,gradual,2,0,1\nb0,broadening,2,1,0\n"
                                        "s0,stable,-1,0,-1\ns1,stable,-1,1,-1\nf0,frequency,2,0,-1\n"
@@ -108,7 +108,7 @@ static void test_auc(void)
     NG_CHECK(e.n_abrupt == 1 && e.change_hits == 1); /* tau 2 in 2 slices: the only step */
     NG_CHECK(e.prec_slices == 0 && isnan(e.prec_min) && isnan(e.prec_median));
     ng_dwe_truth_free(&tr);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* 8 slices. c0: the jump from slice 3 to 4 (from 1), tau 4: found 4, a hit; c1: the jump
@@ -124,7 +124,7 @@ static void test_change_times(void)
             U[(t * 3 + i) * 2] = t < jump[i] ? 1.0f : 0.0f;
             U[(t * 3 + i) * 2 + 1] = t < jump[i] ? 0.0f : 1.0f;
         }
-    ng_dwe_model_file m = model("change", 8, 3, 2, w, U);
+    ng_dwe_model m = model("change", 8, 3, 2, w, U);
     ng_dwe_truth tr = truth("change.csv", "word,kind,tau,home_topic,new_topic\n"
                                           "c0,abrupt,4,0,1\nc1,abrupt,3,0,1\nc2,abrupt,6,1,0\n");
     ng_dwe_eval e;
@@ -141,7 +141,7 @@ static void test_change_times(void)
     NG_CHECK(ng_dwe_evaluate(&m, &tr, &e) == NG_EINVAL);
     NG_CHECK(strstr(ng_last_error(), "tau 9") != NULL);
     ng_dwe_truth_free(&tr);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* Known neighbours, d 3, 3 slices. Topic 0: A0..A10 at angles 0, 2, ..., 20 degrees in
@@ -175,7 +175,7 @@ static void test_precision(void)
             u[0] = (float)cos(a * deg), u[1] = (float)sin(a * deg);
         }
     }
-    ng_dwe_model_file m = model("prec", T, W, 3, w, U);
+    ng_dwe_model m = model("prec", T, W, 3, w, U);
     char text[4096] = "word,kind,tau,home_topic,new_topic\n";
     for (int i = 0; i < W; i++) {
         size_t l = strlen(text);
@@ -190,7 +190,7 @@ static void test_precision(void)
     NG_CHECK_NEAR(e.prec_min, 20.0 / 22, 1e-12);
     NG_CHECK_NEAR(e.prec_median, 1, 1e-12);
     ng_dwe_truth_free(&tr);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* Each bad file fails with NG_EFORMAT naming FILE:LINE. */

@@ -120,12 +120,12 @@ static const float k_U[3 * 5 * 2] = {
 };
 static const spec k_tiny = {3, 5, 2, k_time, k_train, k_word, k_count, k_U, NULL};
 
-static ng_dwe_model_file tiny(void)
+static ng_dwe_model tiny(void)
 {
-    ng_dwe_model_file m;
+    ng_dwe_model m;
     memset(&m, 0, sizeof m);
     const char *dir = write_model("tiny", &k_tiny);
-    if (ng_dwe_model_file_read(dir, &m)) {
+    if (ng_dwe_model_read(dir, &m)) {
         fprintf(stderr, "tiny model: %s\n", ng_last_error());
         exit(1);
     }
@@ -152,18 +152,22 @@ static int hits_are(const ng_dwe_hit *h, size_t n, size_t want_n, const size_t *
 
 static void test_read_tiny(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     NG_CHECK(m.T == 3 && m.W == 5 && m.d == 2);
     NG_CHECK(m.time[1] == 1855 && m.train[0] == 1 && m.train[1] == 0 && m.train[2] == 1);
     NG_CHECK(!strcmp(m.word[4], "sea") && m.count[3] == 3);
     NG_CHECK(m.U[(2 * 5 + 3) * 2] == -2.0f && m.V[(1 * 5 + 4) * 2 + 1] == 4.0f);
-    ng_dwe_model_file_free(&m);
+    /* model.txt's training values; prior is "product" when its line is absent */
+    NG_CHECK(!strcmp(m.method, "smoothing") && !strcmp(m.symmetry, "goldstone") &&
+             !strcmp(m.prior, "product") && m.sigma0 == 1 && m.diffusion == 0.001 && m.steps == 100);
+    ng_dwe_model_free(&m);
+    NG_CHECK(m.method == NULL && m.U == NULL && m.W == 0); /* free leaves it empty */
     NG_CHECK(m.U == NULL && m.W == 0);
 }
 
 static void test_neighbours(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     ng_dwe_hit h[10];
     size_t n = 99;
     const double r2 = sqrt(0.5);
@@ -178,12 +182,12 @@ static void test_neighbours(void)
     NG_CHECK(ng_dwe_neighbours(&m, 3, 0, 10, h, &n) == NG_EINVAL);
     NG_CHECK(ng_dwe_neighbours(&m, 0, 5, 10, h, &n) == NG_EINVAL);
     NG_CHECK(ng_dwe_neighbours(&m, 0, 0, 0, NULL, &n) == NG_OK && n == 0);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 static void test_aging(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     ng_dwe_hit h[10];
     size_t n = 0;
     /* car of 1860 = (.6,.8) against 1850: boat .96, cart .8, car .6, sea 0, sky -.6 */
@@ -196,12 +200,12 @@ static void test_aging(void)
     /* the other way round: car of 1850 = (1,0) against 1860: cart 1, car .6, sea 0, boat 0, sky -1 */
     NG_CHECK(ng_dwe_aging(&m, 0, 0, 2, 1, 10, h, &n) == NG_OK);
     NG_CHECK(hits_are(h, n, 5, (size_t[]){2, 0, 1, 4, 3}, (double[]){1, 0.6, 0, 0, -1}));
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 static void test_changed(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     ng_dwe_hit h[10];
     size_t n = 0;
     /* 1 - cos from 1850 to 1860: car .4, boat .4, cart 1, sky 0, sea 1 (zero vectors) */
@@ -216,12 +220,12 @@ static void test_changed(void)
     /* 1850 to 1855: car 1 - 1/sqrt 2, boat 1 - .8, cart 0, sky 1, sea 1 */
     NG_CHECK(ng_dwe_changed(&m, 0, 1, 0, 10, h, &n) == NG_OK);
     NG_CHECK(hits_are(h, n, 5, (size_t[]){3, 4, 0, 1, 2}, (double[]){1, 1, 1 - sqrt(0.5), 0.2, 0}));
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 static void test_trajectory(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     double s[3];
     NG_CHECK(ng_dwe_trajectory(&m, 0, 1, s) == NG_OK);
     NG_CHECK_NEAR(s[0], 0.8, 1e-7);
@@ -233,24 +237,24 @@ static void test_trajectory(void)
     NG_CHECK(ng_dwe_trajectory(&m, 0, 0, s) == NG_OK);
     NG_CHECK_NEAR(s[1], 1, 1e-12);
     NG_CHECK(ng_dwe_trajectory(&m, 0, 9, s) == NG_EINVAL);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 static void test_overlap_raw(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     double c[5], R[4];
     NG_CHECK(ng_dwe_overlap(&m, 0, 2, 0, c, R) == NG_OK);
     const double want[5] = {0.6, 0.6, 0, 1, 0};
     for (int i = 0; i < 5; i++) NG_CHECK_NEAR(c[i], want[i], 1e-7);
     NG_CHECK(R[0] == 1 && R[1] == 0 && R[2] == 0 && R[3] == 1);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* A model of W random words in d = 3 whose last slice is Q times its first: Q a rotation
  * by 40 degrees about (1, 2, 2)/3 (not its own inverse, so the direction of the
  * alignment matters), or a reflection. */
-static void rotated_model(const double *Q, ng_dwe_model_file *m)
+static void rotated_model(const double *Q, ng_dwe_model *m)
 {
     enum { W = 12, d = 3, T = 3 };
     static float U[T * W * d];
@@ -272,7 +276,7 @@ static void rotated_model(const double *Q, ng_dwe_model_file *m)
         }
     }
     spec s = {T, W, d, time, train, words, count, U, NULL};
-    if (ng_dwe_model_file_read(write_model("rotated", &s), m)) {
+    if (ng_dwe_model_read(write_model("rotated", &s), m)) {
         fprintf(stderr, "%s\n", ng_last_error());
         exit(1);
     }
@@ -289,7 +293,7 @@ static void axis_rotation(double angle, double *Q)
 
 static void check_aligned(const double *Q, const char *what)
 {
-    ng_dwe_model_file m;
+    ng_dwe_model m;
     rotated_model(Q, &m);
     double raw[12], al[12], R[9];
     NG_CHECK(ng_dwe_overlap(&m, 0, 2, 0, raw, NULL) == NG_OK);
@@ -309,7 +313,7 @@ static void check_aligned(const double *Q, const char *what)
     double mean = 0;
     for (int i = 0; i < 12; i++) mean += al[i] / 12;
     NG_CHECK_MSG(mean < 0.8, "%s: independent slices aligned to mean %.3f", what, mean);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 static void test_overlap_procrustes(void)
@@ -327,7 +331,7 @@ static void test_overlap_procrustes(void)
 
 static void test_find(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     size_t t = 99, i = 99;
     NG_CHECK(ng_dwe_find_time(&m, 1855, &t) == NG_OK && t == 1);
     NG_CHECK(ng_dwe_find_time(&m, 1853, &t) == NG_EINVAL);
@@ -349,7 +353,7 @@ static void test_find(void)
     NG_CHECK(ng_dwe_find_word(&m, "Boat", &i) == NG_EINVAL);
     NG_CHECK_MSG(strstr(ng_last_error(), "did you mean 'boat'?"), "%s", ng_last_error());
     NG_CHECK(ng_dwe_find_word(&m, "ca", &i) == NG_EINVAL);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ word2vec */
@@ -409,7 +413,7 @@ static void test_word2vec_bytes(void)
 
 static void test_export_dir(void)
 {
-    ng_dwe_model_file m = tiny();
+    ng_dwe_model m = tiny();
     const char *dir = P("export");
     ngi_rm_rf(dir);
     NG_CHECK(ng_dwe_export_word2vec(&m, dir, NG_W2V_TEXT | NG_W2V_BINARY) == NG_OK);
@@ -450,7 +454,7 @@ static void test_export_dir(void)
     NG_CHECK_MSG(strstr(ng_last_error(), "spaced: word 3 'blue sky'") && !strstr(ng_last_error(), ".tmp"),
                  "%s", ng_last_error());
     NG_CHECK(!exists(P("spaced")) && !exists(P("spaced.tmp")));
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ reader checks */
@@ -463,9 +467,9 @@ static void expect_bad(const char *file, const char *content, ng_status st, ...)
     const char *path = P("bad/%s", file);
     if (content) puts_file(path, content);
     else unlink(path);
-    ng_dwe_model_file m;
+    ng_dwe_model m;
     memset(&m, 0x5a, sizeof m);
-    ng_status s = ng_dwe_model_file_read(P("bad"), &m);
+    ng_status s = ng_dwe_model_read(P("bad"), &m);
     NG_CHECK_MSG(s == st, "%s: status %d (%s), expected %d", file, (int)s, ng_last_error(), (int)st);
     va_list ap;
     va_start(ap, st);
@@ -503,8 +507,8 @@ static void bad_npy(const char *file, ng_dtype dt, size_t a, size_t b, size_t c,
     write_model("bad", &k_tiny);
     if (dt == NG_F32) raw_npy_f32(P("bad/%s", file), a, b, c, x);
     else write_npy3(P("bad/%s", file), dt, a, b, c, x);
-    ng_dwe_model_file m;
-    NG_CHECK(ng_dwe_model_file_read(P("bad"), &m) == NG_EFORMAT);
+    ng_dwe_model m;
+    NG_CHECK(ng_dwe_model_read(P("bad"), &m) == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), want), "no '%s' in: %s", want, ng_last_error());
 }
 
@@ -527,6 +531,11 @@ static void test_reader_checks(void)
     expect_bad("model.txt", META("method smoothing\ndim 2\nW 5\nT 3\nsigma0 1\ndiffusion 1\nsymmetry none\nsteps -4\n"),
                NG_EFORMAT, "model.txt:9: steps", NULL);
     expect_bad("model.txt", META(META_OK "nonsense\n"), NG_EFORMAT, "model.txt:10:", NULL);
+    expect_bad("model.txt", META("method smoothing\ndim 2\nW 5\nT 3\nsigma0 1\ndiffusion 0.001\nsymmetry sync goldstone\nsteps 1\n"),
+               NG_EFORMAT, "model.txt:8: symmetry 'sync goldstone': expected one word", NULL);
+    expect_bad("model.txt", META(META_OK "prior product\nprior conditional\n"), NG_EFORMAT, "model.txt:11:",
+               "each key once", NULL);
+    expect_bad("model.txt", META(META_OK "prior\tproduct\n"), NG_EFORMAT, "model.txt:10:", NULL);
     /* model.txt against the other files */
     expect_bad("model.txt", META("method smoothing\ndim 2\nW 6\nT 3\nsigma0 1\ndiffusion 0.001\nsymmetry none\nsteps 1\n"),
                NG_EFORMAT, "vocab.tsv: 5 lines: expected 6", NULL);
@@ -566,13 +575,14 @@ static void test_reader_checks(void)
     bad_npy("V.npy", NG_F32, 3, 5, 2, U, "V.npy: element (2, 4, 1) (slice 2, word 'sea', dim 1) is -inf");
     /* accepted: keys the trainer adds, CRLF line ends, no final newline */
     write_model("ok", &k_tiny);
-    puts_file(P("ok/model.txt"), META(META_OK "prior product\nseed 3\n"));
+    puts_file(P("ok/model.txt"), META(META_OK "prior conditional\nseed 3\n"));
     puts_file(P("ok/times.csv"), "slice,time,train\r\n0,1850,1\r\n1,1855,0\r\n2,1860.5,1");
-    ng_dwe_model_file m;
-    NG_CHECK_MSG(ng_dwe_model_file_read(P("ok"), &m) == NG_OK, "%s", ng_last_error());
+    ng_dwe_model m;
+    NG_CHECK_MSG(ng_dwe_model_read(P("ok"), &m) == NG_OK, "%s", ng_last_error());
     NG_CHECK(m.time[2] == 1860.5);
-    ng_dwe_model_file_free(&m);
-    NG_CHECK(ng_dwe_model_file_read(P("nowhere"), &m) == NG_EIO);
+    NG_CHECK(!strcmp(m.prior, "conditional") && !strcmp(m.symmetry, "none") && m.steps == 10);
+    ng_dwe_model_free(&m);
+    NG_CHECK(ng_dwe_model_read(P("nowhere"), &m) == NG_EIO);
     NG_CHECK(strstr(ng_last_error(), "nowhere/model.txt") != NULL);
 }
 

@@ -209,7 +209,6 @@ nothing_left "no output from a bad model" "$T/o/x.csv" "$T/o/xe" "$T/o/xe.tmp" "
 
 # --- overlap ----------------------------------------------------------------------------
 run "overlap labels mismatch" 2 "$BIN" dwe overlap "$M" "$R" --labels one --out "$T/o/x.png"
-run "overlap without --out" 2 "$BIN" dwe overlap "$M"
 run "overlap figure extension" 2 "$BIN" dwe overlap "$M" --out "$T/o/x.gif"
 run "overlap unknown time" 1 env PATH=/nonexistent "$BIN" dwe overlap "$M" --from 1851 --out "$T/o/x.png"
 one_line "overlap unknown time message" "dwe overlap" "--from ($M): no slice at 1851; the closest are 1850 and 1855"
@@ -226,6 +225,10 @@ run "failing gnuplot" 1 env PATH="$T/fake:$PATH" TMPDIR="$T/td" "$BIN" dwe overl
 one_line "failing gnuplot message" "dwe overlap" "gnuplot drew no figure (status 1): line 3: no such terminal"
 nothing_left "no output without a figure" "$T/o/ov.png" "$T/o/ov.csv" "$T/o/tr.png" "$T/o/tr2.csv"
 [ -z "$(ls "$T/td")" ] && ok "the temp directory is removed" || bad "the temp directory is removed" "$(ls "$T/td")"
+# without --out: the table only, no gnuplot needed, no figure
+run "overlap without --out" 0 env PATH=/nonexistent "$BIN" dwe overlap "$M" "$R" --labels "tiny,rotated"
+has "overlap without --out: the table" "$T/out" "raw      mean 0.4400"
+grep -q "wrote\|gnuplot" "$T/err" && bad_show "overlap without --out: no figure" "$T/err" || ok "overlap without --out: no figure"
 
 if [ "$HAVE_GNUPLOT" -eq 0 ]; then
     ok "figures # skip: gnuplot is not installed (apt-get install gnuplot-nox)"

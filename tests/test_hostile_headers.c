@@ -270,25 +270,25 @@ static void test_dwe_model_claims(void)
     put(p[0], meta, strlen(meta));
     put(p[1], "a\t1\nb\t2\n", 8);
     put(p[2], "slice,time,train\n0,1,1\n", 23);
-    ng_dwe_model_file m;
-    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), "model.txt") &&
+    ng_dwe_model m;
+    NG_CHECK(ng_dwe_model_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), "model.txt") &&
              has(ng_last_error(), "too large"));
     meta = "natgrad-dwe-model 1\nmethod map\ndim 2\nW 2147483647\nT 1\nsigma0 1\ndiffusion 1\n"
            "symmetry none\nsteps 1\n";
     put(p[0], meta, strlen(meta));
-    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[1]) &&
+    NG_CHECK(ng_dwe_model_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[1]) &&
              has(ng_last_error(), "2 lines"));
     /* the arrays claim 10^12 x 2 x 2 floats */
     meta = "natgrad-dwe-model 1\nmethod map\ndim 2\nW 2\nT 1\nsigma0 1\ndiffusion 1\nsymmetry none\nsteps 1\n";
     put(p[0], meta, strlen(meta));
     float u[4] = {1, 0, 0, 1};
     put_npy(p[3], "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 2, 2), }", u, sizeof u, 0);
-    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
+    NG_CHECK(ng_dwe_model_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
              has(ng_last_error(), "truncated"));
     /* and a NaN is named by slice and word */
     u[3] = NAN;
     put_npy(p[3], "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }", u, sizeof u, 0);
-    NG_CHECK(ng_dwe_model_file_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
+    NG_CHECK(ng_dwe_model_read(dir, &m) == NG_EFORMAT && has(ng_last_error(), p[3]) &&
              has(ng_last_error(), "word 'b', dim 1"));
 }
 

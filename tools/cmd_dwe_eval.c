@@ -61,7 +61,7 @@ static int write_csv(const char *path, const ng_dwe_eval *e)
     return NG_EXIT_OK;
 }
 
-static void print_table(const char *model, const ng_dwe_model_file *m, const ng_dwe_eval *e)
+static void print_table(const char *model, const ng_dwe_model *m, const ng_dwe_eval *e)
 {
     printf("natgrad dwe evaluate: %s (T %zu, W %zu, d %zu); %zu truth words in the model, %zu not\n",
            model, m->T, m->W, m->d, e->matched, e->missing);
@@ -106,11 +106,11 @@ int ng_cmd_dwe_eval(int argc, char **argv)
     if (rc >= 0) return rc;
     if (npos != 1) return ng_cli_usage_error(spec.name, "expected one MODEL directory");
     ng_cli_banner_spec(&spec, NULL);
-    ng_dwe_model_file m;
-    if (ng_dwe_model_file_read(pos[0], &m)) return ng_cli_fail(spec.name, "cannot read the model");
+    ng_dwe_model m;
+    if (ng_dwe_model_read(pos[0], &m)) return ng_cli_fail(spec.name, "cannot read the model");
     ng_dwe_truth tr;
     if (ng_dwe_truth_read(truth_path, &tr)) {
-        ng_dwe_model_file_free(&m);
+        ng_dwe_model_free(&m);
         return ng_cli_fail(spec.name, "cannot read the truth");
     }
     ng_dwe_eval e;
@@ -118,6 +118,6 @@ int ng_cmd_dwe_eval(int argc, char **argv)
     if (!rc) print_table(pos[0], &m, &e);
     if (!rc && csv) rc = write_csv(csv, &e);
     ng_dwe_truth_free(&tr);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
     return rc;
 }

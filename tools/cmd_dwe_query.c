@@ -4,7 +4,7 @@
  *   natgrad dwe export MODEL --out DIR       word2vec text and binary files per slice
  *   natgrad dwe query MODEL --neighbours WORD [--at TIME] | --age WORD [--from T1 --to T2]
  *                     | --changed [--from T1 --to T2] | --trajectory W1,W2 [--out FIG]
- *   natgrad dwe overlap MODEL [MODEL...] --out FIG.png   Fig. 4 of Bamler & Mandt (2017)
+ *   natgrad dwe overlap MODEL [MODEL...] [--out FIG.png] Fig. 4 of Bamler & Mandt (2017)
  *
  * The computations are the library's (ng_dwe_neighbours ...); this file parses, prints,
  * writes CSV atomically and draws through gnuplot: data and script in a private temp
@@ -48,9 +48,9 @@ static void fmt_time(double x, char *buf, size_t len)
     }
 }
 
-static int read_model(const char *cmd, const char *dir, ng_dwe_model_file *m)
+static int read_model(const char *cmd, const char *dir, ng_dwe_model *m)
 {
-    if (ng_dwe_model_file_read(dir, m) == NG_OK) return 0;
+    if (ng_dwe_model_read(dir, m) == NG_OK) return 0;
     fprintf(stderr, "natgrad %s: cannot read the model: %s\n", cmd, ng_last_error());
     return 1;
 }
@@ -58,7 +58,7 @@ static int read_model(const char *cmd, const char *dir, ng_dwe_model_file *m)
 /* The slice of the time given to opt (arg; NULL: slice dflt). Returns -1 ok, else the
  * exit code with the message printed: 2 for a malformed number, 1 for a time the model
  * has no slice at (the closest named). */
-static int slice_of(const char *cmd, const char *opt, const ng_dwe_model_file *m, const char *arg,
+static int slice_of(const char *cmd, const char *opt, const ng_dwe_model *m, const char *arg,
                     size_t dflt, size_t *t)
 {
     double x;
@@ -73,7 +73,7 @@ static int slice_of(const char *cmd, const char *opt, const ng_dwe_model_file *m
 }
 
 /* The word given to opt. Returns -1 ok, else NG_EXIT_FAIL with the message printed. */
-static int word_of(const char *cmd, const char *opt, const ng_dwe_model_file *m, const char *w,
+static int word_of(const char *cmd, const char *opt, const ng_dwe_model *m, const char *w,
                    size_t *i)
 {
     if (ng_dwe_find_word(m, w, i) == NG_OK) return -1;
@@ -316,18 +316,18 @@ static int cmd_export(int argc, char **argv)
     if (rc >= 0) return rc;
     if (npos != 1) return ng_cli_usage_error(spec.name, "expected one MODEL directory");
     ng_cli_banner_spec(&spec, NULL);
-    ng_dwe_model_file m;
+    ng_dwe_model m;
     if (read_model(spec.name, pos[0], &m)) return NG_EXIT_FAIL;
     unsigned what = (format != 2 ? NG_W2V_TEXT : 0u) | (format != 1 ? NG_W2V_BINARY : 0u) |
                     (context ? NG_W2V_CONTEXT : 0u);
     if (ng_dwe_export_word2vec(&m, out, what)) {
-        ng_dwe_model_file_free(&m);
+        ng_dwe_model_free(&m);
         return ng_cli_fail(spec.name, "cannot export");
     }
     printf("natgrad dwe export: wrote %s: %zu slices x %d file%s (%s%s), %zu words, %zu dims\n", out,
            m.T, (format ? 1 : 2) * (context ? 2 : 1), format == 0 || context ? "s" : "",
            format == 0 ? "text and binary" : k_formats[format], context ? "; u and v" : "", m.W, m.d);
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
     return NG_EXIT_OK;
 }
 
@@ -343,7 +343,7 @@ typedef struct {
     int min_count_given;
     const char *csv, *out;
     ng_cli_spec spec;
-    ng_dwe_model_file m;
+    ng_dwe_model m;
 } query_cfg;
 
 #define QCMD "dwe query"
@@ -401,7 +401,7 @@ static void query_table(query_cfg *c, ng_cli_opt *t)
 /* ------------------------------------------------------------------ printing hits */
 
 typedef struct {
-    const ng_dwe_model_file *m;
+    const ng_dwe_model *m;
     const ng_dwe_hit *h[2];
     size_t n[2];
     const char *list[2]; /* --changed: the two lists' names; NULL: one list */
@@ -447,7 +447,7 @@ static ng_dwe_hit *alloc_hits(size_t k)
 
 static int query_neighbours(query_cfg *c)
 {
-    const ng_dwe_model_file *m = &c->m;
+    const ng_dwe_model *m = &c->m;
     size_t i, t, n = 0;
     int rc = word_of(QCMD, "--neighbours", m, c->neighbours, &i);
     if (rc < 0) rc = slice_of(QCMD, "--at", m, c->at, m->T - 1, &t);
@@ -471,7 +471,7 @@ static int query_neighbours(query_cfg *c)
 }
 
 /* The rank of word i itself among the words of slice t_old (1 = closest), and its cosine. */
-static int self_rank(const ng_dwe_model_file *m, size_t i, size_t t_new, size_t t_old, size_t *rank,
+static int self_rank(const ng_dwe_model *m, size_t i, size_t t_new, size_t t_old, size_t *rank,
                      double *cos)
 {
     ng_dwe_hit *all = alloc_hits(m->W);
@@ -488,7 +488,7 @@ static int self_rank(const ng_dwe_model_file *m, size_t i, size_t t_new, size_t 
 
 static int query_age(query_cfg *c)
 {
-    const ng_dwe_model_file *m = &c->m;
+    const ng_dwe_model *m = &c->m;
     size_t i, t_old, t_new, n = 0, rank = 0;
     double self = 0;
     int rc = word_of(QCMD, "--age", m, c->age, &i);
@@ -522,7 +522,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median of the vocabulary's counts (the default frequency floor). */
-static double median_count(const ng_dwe_model_file *m)
+static double median_count(const ng_dwe_model *m)
 {
     double *v = malloc(m->W * sizeof *v), r = 0;
     if (!v) return 0;
@@ -535,7 +535,7 @@ static double median_count(const ng_dwe_model_file *m)
 
 static int query_changed(query_cfg *c)
 {
-    const ng_dwe_model_file *m = &c->m;
+    const ng_dwe_model *m = &c->m;
     size_t ta, tb, n[2] = {0, 0};
     int rc = slice_of(QCMD, "--from", m, c->from, 0, &ta);
     if (rc < 0) rc = slice_of(QCMD, "--to", m, c->to, m->T - 1, &tb);
@@ -570,7 +570,7 @@ static int query_changed(query_cfg *c)
 /* ------------------------------------------------------------------ trajectory */
 
 typedef struct {
-    const ng_dwe_model_file *m;
+    const ng_dwe_model *m;
     const double *sim;
 } traj_out;
 
@@ -588,7 +588,7 @@ static void traj_csv_rows(FILE *f, const void *ctx)
  * held-out ones as circles. */
 static int traj_draw(figure *g, const traj_out *o, size_t i, size_t j)
 {
-    const ng_dwe_model_file *m = o->m;
+    const ng_dwe_model *m = o->m;
     FILE *d[3] = {fig_open(g, "train.dat"), fig_open(g, "held.dat"), fig_open(g, "all.dat")};
     int nheld = 0;
     for (size_t t = 0; t < m->T && d[0] && d[1] && d[2]; t++) {
@@ -614,7 +614,7 @@ static int traj_draw(figure *g, const traj_out *o, size_t i, size_t j)
 
 static int query_trajectory(query_cfg *c)
 {
-    const ng_dwe_model_file *m = &c->m;
+    const ng_dwe_model *m = &c->m;
     char *w1 = strdup(c->trajectory), *w2 = w1 ? strchr(w1, ',') : NULL;
     size_t i, j;
     int rc = NG_EXIT_USAGE;
@@ -680,7 +680,7 @@ static int cmd_query(int argc, char **argv)
     if (read_model(QCMD, pos[0], &c.m)) return NG_EXIT_FAIL;
     rc = c.neighbours ? query_neighbours(&c) : c.age ? query_age(&c) : c.changed ? query_changed(&c)
                                                                            : query_trajectory(&c);
-    ng_dwe_model_file_free(&c.m);
+    ng_dwe_model_free(&c.m);
     return rc;
 }
 
@@ -732,7 +732,7 @@ static char *model_label(const char *labels, size_t k, const char *dir)
 static int overlap_one(const overlap_cfg *o, const char *dir, size_t k, overlap_res *r)
 {
     const char *cmd = "dwe overlap";
-    ng_dwe_model_file m;
+    ng_dwe_model m;
     if (read_model(cmd, dir, &m)) return NG_EXIT_FAIL;
     /* the options' names carry the model's: the times are each model's own */
     char *of = ng_cli_asprintf("--from (%s)", dir), *ot = ng_cli_asprintf("--to (%s)", dir);
@@ -741,7 +741,7 @@ static int overlap_one(const overlap_cfg *o, const char *dir, size_t k, overlap_
     free(of);
     free(ot);
     if (rc >= 0) {
-        ng_dwe_model_file_free(&m);
+        ng_dwe_model_free(&m);
         return rc;
     }
     r->W = m.W;
@@ -760,7 +760,7 @@ static int overlap_one(const overlap_cfg *o, const char *dir, size_t k, overlap_
     r->count = m.count;
     m.word = NULL;
     m.count = NULL;
-    ng_dwe_model_file_free(&m);
+    ng_dwe_model_free(&m);
     return rc;
 }
 
@@ -868,8 +868,9 @@ static int overlap_draw(figure *g, const overlap_res *r, size_t n, long bins)
 static int overlap_report(const overlap_cfg *o, overlap_res *r, size_t n)
 {
     figure g;
+    memset(&g, 0, sizeof g);
     int rc = NG_EXIT_FAIL;
-    if (fig_begin(&g, "dwe overlap", o->out) || overlap_draw(&g, r, n, o->bins)) goto done;
+    if (o->out && (fig_begin(&g, "dwe overlap", o->out) || overlap_draw(&g, r, n, o->bins))) goto done;
     printf("overlap cos(u_{first,i}, u_{last,i}) of each word, as trained and after Procrustes alignment:\n");
     for (size_t k = 0; k < n; k++) {
         printf("  %s: %s -> %s, %zu words\n", r[k].label, r[k].ta_s, r[k].tb_s, r[k].W);
@@ -879,8 +880,8 @@ static int overlap_report(const overlap_cfg *o, overlap_res *r, size_t n)
     overlap_set set = {r, n};
     if (o->csv && csv_write("dwe overlap", o->csv, "model,word,count,raw,aligned", overlap_csv_rows, &set))
         goto done;
-    if (fig_commit(&g)) goto done;
-    fprintf(stderr, "natgrad dwe overlap: wrote %s\n", o->out);
+    if (o->out && fig_commit(&g)) goto done;
+    if (o->out) fprintf(stderr, "natgrad dwe overlap: wrote %s\n", o->out);
     rc = NG_EXIT_OK;
 done:
     fig_end(&g);
@@ -891,8 +892,8 @@ static int cmd_overlap(int argc, char **argv)
 {
     overlap_cfg o = {.bins = 20};
     const ng_cli_opt opts[] = {
-        {.name = "out", .type = NG_CLI_STR, .dst = &o.out, .meta = "FIG.png|svg", .flags = NG_CLI_REQUIRED,
-         .help = "the figure: two panels of histograms (needs gnuplot)"},
+        {.name = "out", .type = NG_CLI_STR, .dst = &o.out, .meta = "FIG.png|svg",
+         .help = "the figure: two panels of histograms (needs gnuplot; without\n--out only the table)"},
         {.name = "csv", .type = NG_CLI_STR, .dst = &o.csv, .meta = "FILE",
          .help = "also every word's values: model,word,count,raw,aligned"},
         {.name = "labels", .type = NG_CLI_STR, .dst = &o.labels, .meta = "A,B,...",
@@ -906,7 +907,7 @@ static int cmd_overlap(int argc, char **argv)
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return NG_EXIT_FAIL;
     ng_cli_spec spec = {
-        .name = "dwe overlap", .synopsis = "MODEL [MODEL...] --out FIG.png [options]", .tables = tabs,
+        .name = "dwe overlap", .synopsis = "MODEL [MODEL...] [--out FIG.png] [options]", .tables = tabs,
         .n_tables = 1, .positional = argc,
         .intro = "Fig. 4 of Bamler & Mandt (2017): the histogram of cos(u_{1,i}, u_{T,i}), how much each\n"
                  "word's first and last vectors overlap, for several models side by side (e.g.\n"
@@ -920,7 +921,7 @@ static int cmd_overlap(int argc, char **argv)
     size_t nl = 1;
     for (const char *s = o.labels; rc < 0 && s && *s; s++) nl += *s == ',';
     if (rc < 0 && npos < 1) rc = ng_cli_usage_error(spec.name, "expected at least one MODEL directory");
-    else if (rc < 0 && !fig_ext_ok(spec.name, o.out)) rc = NG_EXIT_USAGE;
+    else if (rc < 0 && o.out && !fig_ext_ok(spec.name, o.out)) rc = NG_EXIT_USAGE;
     else if (rc < 0 && o.labels && nl != (size_t)npos)
         rc = ng_cli_usage_error(spec.name, "--labels has %zu names for %d models", nl, npos);
     if (rc >= 0) {

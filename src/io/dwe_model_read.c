@@ -1,7 +1,8 @@
 /* dwe_model_read.c - the directory of a trained dynamic word embeddings model
  * (docs/dwe.md, "Questions to a model"):
  *   model.txt     "natgrad-dwe-model 1", then key value lines (method, dim, W, T, sigma0,
- *                 diffusion, symmetry, steps; other keys are allowed and ignored)
+ *                 diffusion, symmetry, steps, optionally prior; other keys are allowed
+ *                 and ignored)
  *   vocab.tsv     word<TAB>count, rank order (word id = line - 1)
  *   times.csv     slice,time,train: one row per slice (train 1, or 0 for a held-out one)
  *   U.npy, V.npy  f4, T x W x d: the means of the word and context vectors
@@ -16,7 +17,7 @@
 
 #define MAGIC "natgrad-dwe-model 1"
 
-void ng_dwe_model_file_free(ng_dwe_model_file *m)
+void ng_dwe_model_free(ng_dwe_model *m)
 {
     if (!m) return;
     if (m->word)
@@ -27,6 +28,9 @@ void ng_dwe_model_file_free(ng_dwe_model_file *m)
     free(m->train);
     free(m->U);
     free(m->V);
+    free(m->method);
+    free(m->symmetry);
+    free(m->prior);
     memset(m, 0, sizeof *m);
 }
 
@@ -92,19 +96,25 @@ static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *v)
 
 /* ------------------------------------------------------------------ model.txt */
 
-enum { K_METHOD, K_DIM, K_W, K_T, K_SIGMA0, K_DIFFUSION, K_SYMMETRY, K_STEPS, K_N };
+/* The keys before K_REQUIRED must be there; prior is optional (older models). */
+enum { K_METHOD, K_DIM, K_W, K_T, K_SIGMA0, K_DIFFUSION, K_SYMMETRY, K_STEPS, K_REQUIRED,
+       K_PRIOR = K_REQUIRED, K_N };
 static const char *const k_keys[K_N] = {"method", "dim", "W", "T", "sigma0", "diffusion",
-                                        "symmetry", "steps"};
+                                        "symmetry", "steps", "prior"};
 
-static ng_status meta_value(const text_file *f, size_t l, int k, const char *v, ng_dwe_model_file *m)
+static ng_status meta_value(const text_file *f, size_t l, int k, const char *v, ng_dwe_model *m)
 {
     int64_t i;
     double x;
     switch (k) {
     case K_METHOD:
     case K_SYMMETRY:
-        if (*v && !strpbrk(v, " \t")) return NG_OK;
-        return ngi_fail(NG_EFORMAT, "%s:%zu: %s '%s': expected one word", f->path, l + 1, k_keys[k], v);
+    case K_PRIOR: {
+        if (!*v || strpbrk(v, " \t"))
+            return ngi_fail(NG_EFORMAT, "%s:%zu: %s '%s': expected one word", f->path, l + 1, k_keys[k], v);
+        char **dst = k == K_METHOD ? &m->method : k == K_SYMMETRY ? &m->symmetry : &m->prior;
+        return (*dst = ngi_strdup(v)) ? NG_OK : NG_ENOMEM;
+    }
     case K_DIM:
     case K_W:
     case K_T:
@@ -120,16 +130,19 @@ static ng_status meta_value(const text_file *f, size_t l, int k, const char *v, 
         if (!ngi_parse_double(v, strlen(v), &x) || !(x > 0))
             return ngi_fail(NG_EFORMAT, "%s:%zu: %s '%s': expected a finite number > 0", f->path,
                             l + 1, k_keys[k], v);
+        if (k == K_SIGMA0) m->sigma0 = x;
+        else m->diffusion = x;
         return NG_OK;
     default: /* K_STEPS */
         if (!parse_int(v, 0, INT64_MAX, &i))
             return ngi_fail(NG_EFORMAT, "%s:%zu: steps '%s': expected an integer >= 0", f->path,
                             l + 1, v);
+        m->steps = i;
         return NG_OK;
     }
 }
 
-static ng_status read_meta(const char *dir, ng_dwe_model_file *m)
+static ng_status read_meta(const char *dir, ng_dwe_model *m)
 {
     text_file f;
     ng_status s = text_open(&f, dir, "model.txt", 0, NULL);
@@ -147,14 +160,15 @@ static ng_status read_meta(const char *dir, ng_dwe_model_file *m)
                          l + 1, x);
             break;
         }
-        if (k < 0) continue; /* a key the trainer added: not needed to answer questions */
+        if (k < 0) continue; /* a key this reader does not know (test_slices, ...): skipped */
         seen[k] = 1;
         s = meta_value(&f, l, k, sp + 1, m);
     }
-    for (int q = 0; !s && q < K_N; q++)
+    for (int q = 0; !s && q < K_REQUIRED; q++)
         if (!seen[q])
             s = ngi_fail(NG_EFORMAT, "%s: no '%s' line: expected method, dim, W, T, sigma0, diffusion, "
                          "symmetry and steps", f.path, k_keys[q]);
+    if (!s && !seen[K_PRIOR] && !(m->prior = ngi_strdup("product"))) s = NG_ENOMEM;
     if (!s && m->T > SIZE_MAX / 8 / m->W / m->d)
         s = ngi_fail(NG_EFORMAT, "%s: T x W x dim = %zu x %zu x %zu is too large", f.path, m->T, m->W, m->d);
     text_close(&f);
@@ -163,7 +177,7 @@ static ng_status read_meta(const char *dir, ng_dwe_model_file *m)
 
 /* ------------------------------------------------------------------ vocab.tsv, times.csv */
 
-static ng_status read_vocab(const char *dir, ng_dwe_model_file *m)
+static ng_status read_vocab(const char *dir, ng_dwe_model *m)
 {
     text_file f;
     ng_status s = text_open(&f, dir, "vocab.tsv", m->W, "W in model.txt");
@@ -194,7 +208,7 @@ static ng_status read_vocab(const char *dir, ng_dwe_model_file *m)
     return s;
 }
 
-static ng_status read_times(const char *dir, ng_dwe_model_file *m)
+static ng_status read_times(const char *dir, ng_dwe_model *m)
 {
     text_file f;
     ng_status s = text_open(&f, dir, "times.csv", m->T + 1, "a header and T rows, T in model.txt");
@@ -225,7 +239,7 @@ static ng_status read_times(const char *dir, ng_dwe_model_file *m)
 
 /* ------------------------------------------------------------------ U.npy, V.npy */
 
-static ng_status read_means(const char *dir, const char *name, ng_dwe_model_file *m, float **out)
+static ng_status read_means(const char *dir, const char *name, ng_dwe_model *m, float **out)
 {
     char *path = ngi_asprintf("%s/%s", dir, name);
     if (!path) return NG_ENOMEM;
@@ -255,10 +269,10 @@ static ng_status read_means(const char *dir, const char *name, ng_dwe_model_file
     return s;
 }
 
-ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out)
+ng_status ng_dwe_model_read(const char *dir, ng_dwe_model *out)
 {
-    if (!dir || !out) return ngi_fail(NG_EINVAL, "ng_dwe_model_file_read: NULL argument");
-    ng_dwe_model_file m;
+    if (!dir || !out) return ngi_fail(NG_EINVAL, "ng_dwe_model_read: NULL argument");
+    ng_dwe_model m;
     memset(&m, 0, sizeof m);
     ng_status s = read_meta(dir, &m);
     if (!s) s = read_vocab(dir, &m);
@@ -266,7 +280,7 @@ ng_status ng_dwe_model_file_read(const char *dir, ng_dwe_model_file *out)
     if (!s) s = read_means(dir, "U.npy", &m, &m.U);
     if (!s) s = read_means(dir, "V.npy", &m, &m.V);
     if (s) {
-        ng_dwe_model_file_free(&m);
+        ng_dwe_model_free(&m);
         return s;
     }
     *out = m;

@@ -192,7 +192,7 @@ static int in_topic(const ng_dwe_truth *tr, size_t r, int t, int k)
 }
 
 /* Precision@10 of every slice into prec[] (NAN where a slice has no query). */
-static ng_status precision(const ng_dwe_model_file *m, const ng_dwe_truth *tr, const long *row,
+static ng_status precision(const ng_dwe_model *m, const ng_dwe_truth *tr, const long *row,
                            const long *inv, double *prec, ng_dwe_eval *o)
 {
     enum { K = 10 };
@@ -222,7 +222,7 @@ static ng_status precision(const ng_dwe_model_file *m, const ng_dwe_truth *tr, c
 }
 
 /* Abrupt change times: argmax_t ||u_{t+1} - u_t|| as slice t + 2 (from 1) within 2 of tau. */
-static void change_times(const ng_dwe_model_file *m, const ng_dwe_truth *tr, const long *row, ng_dwe_eval *o)
+static void change_times(const ng_dwe_model *m, const ng_dwe_truth *tr, const long *row, ng_dwe_eval *o)
 {
     for (size_t r = 0; r < tr->n; r++) {
         if (row[r] < 0 || tr->kind[r] != NG_DWE_ABRUPT) continue;
@@ -240,7 +240,7 @@ static void change_times(const ng_dwe_model_file *m, const ng_dwe_truth *tr, con
     o->change_share = o->n_abrupt && m->T >= 2 ? (double)o->change_hits / (double)o->n_abrupt : NAN;
 }
 
-ng_status ng_dwe_evaluate(const ng_dwe_model_file *m, const ng_dwe_truth *tr, ng_dwe_eval *out)
+ng_status ng_dwe_evaluate(const ng_dwe_model *m, const ng_dwe_truth *tr, ng_dwe_eval *out)
 {
     static const char fn[] = "ng_dwe_evaluate";
     if (!m || !tr || !out) return ngi_fail(NG_EINVAL, "%s: NULL argument", fn);

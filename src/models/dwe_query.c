@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const float *u_at(const ng_dwe_model_file *m, size_t t, size_t i)
+static const float *u_at(const ng_dwe_model *m, size_t t, size_t i)
 {
     return m->U + (t * m->W + i) * m->d;
 }
@@ -29,7 +29,7 @@ static double cos_of(double ab, double aa, double bb)
     return aa > 0 && bb > 0 ? ab / (sqrt(aa) * sqrt(bb)) : 0.0;
 }
 
-static ng_status check_model(const char *fn, const ng_dwe_model_file *m)
+static ng_status check_model(const char *fn, const ng_dwe_model *m)
 {
     if (!m || !m->U || !m->time || !m->word || !m->T || !m->W || !m->d)
         return ngi_fail(NG_EINVAL, "%s: the model is NULL or empty", fn);
@@ -44,7 +44,7 @@ static ng_status check_index(const char *fn, const char *what, size_t x, size_t 
 
 /* ------------------------------------------------------------------ look-ups */
 
-ng_status ng_dwe_find_word(const ng_dwe_model_file *m, const char *word, size_t *i)
+ng_status ng_dwe_find_word(const ng_dwe_model *m, const char *word, size_t *i)
 {
     ng_status s = check_model("ng_dwe_find_word", m);
     if (s) return s;
@@ -61,7 +61,7 @@ ng_status ng_dwe_find_word(const ng_dwe_model_file *m, const char *word, size_t 
     return ngi_fail(NG_EINVAL, "no word '%s' in the vocabulary of %zu words", word, m->W);
 }
 
-ng_status ng_dwe_find_time(const ng_dwe_model_file *m, double time, size_t *t)
+ng_status ng_dwe_find_time(const ng_dwe_model *m, double time, size_t *t)
 {
     ng_status s = check_model("ng_dwe_find_time", m);
     if (s) return s;
@@ -103,7 +103,7 @@ static void take_best(ng_dwe_hit *cand, size_t nh, size_t k, ng_dwe_hit *out, si
 }
 
 /* The words j != skip of slice t ranked by cos(q, u_{t,j}). skip = SIZE_MAX: none. */
-static ng_status rank_slice(const char *fn, const ng_dwe_model_file *m, const float *q, size_t t,
+static ng_status rank_slice(const char *fn, const ng_dwe_model *m, const float *q, size_t t,
                             size_t skip, size_t k, ng_dwe_hit *out, size_t *n)
 {
     if (!n || (k && !out)) return ngi_fail(NG_EINVAL, "%s: NULL argument", fn);
@@ -122,7 +122,7 @@ static ng_status rank_slice(const char *fn, const ng_dwe_model_file *m, const fl
     return NG_OK;
 }
 
-ng_status ng_dwe_neighbours(const ng_dwe_model_file *m, size_t t, size_t i, size_t k,
+ng_status ng_dwe_neighbours(const ng_dwe_model *m, size_t t, size_t i, size_t k,
                             ng_dwe_hit *out, size_t *n)
 {
     static const char fn[] = "ng_dwe_neighbours";
@@ -132,7 +132,7 @@ ng_status ng_dwe_neighbours(const ng_dwe_model_file *m, size_t t, size_t i, size
     return s ? s : rank_slice(fn, m, u_at(m, t, i), t, i, k, out, n);
 }
 
-ng_status ng_dwe_aging(const ng_dwe_model_file *m, size_t i, size_t t_new, size_t t_old,
+ng_status ng_dwe_aging(const ng_dwe_model *m, size_t i, size_t t_new, size_t t_old,
                        int with_self, size_t k, ng_dwe_hit *out, size_t *n)
 {
     static const char fn[] = "ng_dwe_aging";
@@ -143,7 +143,7 @@ ng_status ng_dwe_aging(const ng_dwe_model_file *m, size_t i, size_t t_new, size_
     return s ? s : rank_slice(fn, m, u_at(m, t_new, i), t_old, with_self ? SIZE_MAX : i, k, out, n);
 }
 
-ng_status ng_dwe_changed(const ng_dwe_model_file *m, size_t ta, size_t tb, double min_count,
+ng_status ng_dwe_changed(const ng_dwe_model *m, size_t ta, size_t tb, double min_count,
                          size_t k, ng_dwe_hit *out, size_t *n)
 {
     static const char fn[] = "ng_dwe_changed";
@@ -167,7 +167,7 @@ ng_status ng_dwe_changed(const ng_dwe_model_file *m, size_t ta, size_t tb, doubl
     return NG_OK;
 }
 
-ng_status ng_dwe_trajectory(const ng_dwe_model_file *m, size_t i, size_t j, double *sim)
+ng_status ng_dwe_trajectory(const ng_dwe_model *m, size_t i, size_t j, double *sim)
 {
     static const char fn[] = "ng_dwe_trajectory";
     ng_status s = check_model(fn, m);
@@ -186,7 +186,7 @@ ng_status ng_dwe_trajectory(const ng_dwe_model_file *m, size_t i, size_t j, doub
 
 /* R of ng_procrustes for slice tb onto slice ta: the slices are W x d, ng_procrustes
  * takes d x W, so both are transposed first (2 W d floats, once per call). */
-static ng_status align_rotation(const ng_dwe_model_file *m, size_t ta, size_t tb, double *R)
+static ng_status align_rotation(const ng_dwe_model *m, size_t ta, size_t tb, double *R)
 {
     size_t W = m->W, d = m->d;
     float *A = ngi_xmalloc(2 * W * d * sizeof *A);
@@ -202,7 +202,7 @@ static ng_status align_rotation(const ng_dwe_model_file *m, size_t ta, size_t tb
     return s;
 }
 
-ng_status ng_dwe_overlap(const ng_dwe_model_file *m, size_t ta, size_t tb, int align, double *cos,
+ng_status ng_dwe_overlap(const ng_dwe_model *m, size_t ta, size_t tb, int align, double *cos,
                          double *R)
 {
     static const char fn[] = "ng_dwe_overlap";
@@ -319,14 +319,14 @@ ng_status ng_word2vec_write(const char *path, size_t n, size_t d, const char *co
 }
 
 /* The name of slice t's file of u (ctx 0) or v (ctx 1), text or binary (malloc'ed). */
-static char *export_name(const ng_dwe_model_file *m, size_t t, int ctx, int binary)
+static char *export_name(const ng_dwe_model *m, size_t t, int ctx, int binary)
 {
     char time[64];
     ngi_fmt_double(m->time[t], time, sizeof time);
     return ngi_asprintf("%s%s.%s", time, ctx ? ".context" : "", binary ? "bin" : "txt");
 }
 
-static ng_status export_slice(const ng_dwe_model_file *m, const char *tmp, size_t t, unsigned what)
+static ng_status export_slice(const ng_dwe_model *m, const char *tmp, size_t t, unsigned what)
 {
     ng_status s = NG_OK;
     for (int ctx = 0; !s && ctx <= ((what & NG_W2V_CONTEXT) != 0); ctx++)
@@ -343,7 +343,7 @@ static ng_status export_slice(const ng_dwe_model_file *m, const char *tmp, size_
 
 /* The slices' files in parallel (formatting decimals is the cost of a text export), the
  * first failing slice's message kept; then word2vec.csv. */
-static ng_status export_all(const ng_dwe_model_file *m, const char *tmp, unsigned what)
+static ng_status export_all(const ng_dwe_model *m, const char *tmp, unsigned what)
 {
     ng_status first = NG_OK;
     size_t first_t = SIZE_MAX;
@@ -385,7 +385,7 @@ static ng_status export_all(const ng_dwe_model_file *m, const char *tmp, unsigne
     return ng_atomic_commit(&af);
 }
 
-ng_status ng_dwe_export_word2vec(const ng_dwe_model_file *m, const char *dir, unsigned what)
+ng_status ng_dwe_export_word2vec(const ng_dwe_model *m, const char *dir, unsigned what)
 {
     static const char fn[] = "ng_dwe_export_word2vec";
     ng_status s = check_model(fn, m);
