@@ -884,6 +884,11 @@ NG_API ng_goldstone_params ng_goldstone_default_params(void);
  * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser
  * left as given). */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
+/* A first-order rotation z <- (I + Gamma) z multiplies sum ||z||^2 by about 1 + |Gamma|^2
+ * (radians); a gauge phase that multiplies it by more than this (|Gamma| above ~1 rad,
+ * where I + Gamma is no rotation) is the start of a divergence (warm-started gauge fields
+ * growing from phase to phase, docs/goldstone.md): the driver stops with NG_ENUMERIC. */
+#define NG_GAUGE_MAX_STRETCH 2.0
 
 /* The model: computes the LOCAL loss sum_t l(X_t; Z_t) at Z into *ell and ADDS its
  * gradient into grad (T*N*d floats) unless grad is NULL (loss only). The method adds psi. */
