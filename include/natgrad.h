@@ -783,6 +783,9 @@ NG_API ng_status ng_optim_state_loaded(ng_optim *o);
  * reject a disconnected graph (NG_EINVAL naming the number of components), non-positive
  * or non-finite weights, self loops and out-of-range nodes. T = 1 is allowed (no edges). */
 typedef struct ng_graph ng_graph;
+/* The most nodes a graph may have (more is NG_EINVAL before any work): L+ is dense, from a
+ * dense O(T^3) eigendecomposition, so near this limit a graph takes gigabytes and minutes. */
+#define NG_GRAPH_MAX_NODES 20000
 NG_API ng_status ng_graph_chain(size_t T, double lambda, ng_graph **out);
 /* Chain with weight w[t] on edge (t, t+1), t = 0..T-2. */
 NG_API ng_status ng_graph_chain_weighted(size_t T, const double *w, ng_graph **out);
@@ -1010,6 +1013,9 @@ NG_API ng_status ng_toy_goldstone_new(ng_toy *t, const ng_goldstone_params *gp, 
  * T larger than the span allows (duration: T > span in seconds; count: T > number of
  * kept ratings). Warning (log callback, level 1): bins without any ratings. */
 typedef enum { NG_DMF_BIN_DURATION = 0, NG_DMF_BIN_COUNT = 1 } ng_dmf_binning;
+/* The most time bins: they are the nodes of the chain prior's graph. ng_dmf_prepare
+ * refuses more before any work. */
+#define NG_DMF_MAX_BINS NG_GRAPH_MAX_NODES
 typedef enum { NG_DMF_TRAIN = 0, NG_DMF_VALID = 1, NG_DMF_TEST = 2 } ng_dmf_split;
 typedef struct {
     size_t bins;               /* T (100) */

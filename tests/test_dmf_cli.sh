@@ -78,6 +78,9 @@ usage_err() { # NAME OPTION-NAME ARGS...
 }
 usage_err "bins 0" --bins dmf train --ratings x.csv --bins 0
 usage_err "bins abc" --bins dmf train --ratings x.csv --bins abc
+# one limit with the library's graph (NG_DMF_MAX_BINS = NG_GRAPH_MAX_NODES), checked before the file is read
+usage_err "bins beyond the graph limit" "--bins" dmf train --ratings x.csv --bins 20001
+grep -q "20000" "$T/err" && ok "bins limit named" || bad "bins limit named" "$(cat "$T/err")"
 usage_err "dim 2.5" --dim dmf train --ratings x.csv --dim 2.5
 usage_err "lambda -1" --lambda dmf train --ratings x.csv --lambda -1
 usage_err "optimizer bad" --optimizer dmf train --ratings x.csv --optimizer sgd
@@ -119,7 +122,7 @@ expect_train_fail "single user" "$T/oneuser.csv" "only 1 user"
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),4.0,$((1000 + i * 100))"; done; } >"$T/allmedian.csv"
 expect_train_fail "all ratings at the median" "$T/allmedian.csv" "equal the median"
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 4 + 1)).0,$((1000 + i * 100))"; done; } >"$T/spread.csv"
-expect_train_fail "bins beyond the span" "$T/spread.csv" "span" --bins 100000
+expect_train_fail "bins beyond the span" "$T/spread.csv" "span" --bins 20000
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i))"; done; } >"$T/short.csv"
 expect_train_fail "bins beyond the span (seconds)" "$T/short.csv" "span" --bins 100
 
