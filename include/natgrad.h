@@ -888,10 +888,10 @@ NG_API ng_goldstone_params ng_goldstone_default_params(void);
  * left as given). */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
 /* A first-order rotation z <- (I + Gamma) z multiplies sum ||z||^2 by about 1 + |Gamma|^2
- * (radians); a gauge phase that multiplies it by more than this (|Gamma| above ~1 rad,
+ * (radians); a gauge phase that multiplies it by more than this (|Gamma| above ~1.7 rad,
  * where I + Gamma is no rotation) is the start of a divergence (warm-started gauge fields
  * growing from phase to phase, docs/goldstone.md): the driver stops with NG_ENUMERIC. */
-#define NG_GAUGE_MAX_STRETCH 2.0
+#define NG_GAUGE_MAX_STRETCH 4.0
 
 /* The model: computes the LOCAL loss sum_t l(X_t; Z_t) at Z into *ell and ADDS its
  * gradient into grad (T*N*d floats) unless grad is NULL (loss only). The method adds psi. */

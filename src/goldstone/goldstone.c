@@ -210,7 +210,7 @@ static ng_status gauge_checked(ng_goldstone *gs)
         if (fabs(gs->Gt[k]) > gmax) gmax = fabs(gs->Gt[k]);
     return ngi_fail(NG_ENUMERIC,
                     "ng_goldstone: the gauge phase after step %lld diverged: its first-order rotation "
-                    "z <- (I + Gamma) z multiplied sum ||z||^2 by %.3g (at most %g: |Gamma| above ~1 rad "
+                    "z <- (I + Gamma) z multiplied sum ||z||^2 by %.3g (at most %g: |Gamma| above ~1.7 rad "
                     "is no rotation); the gauge fields grow (max |Gamma~| %.3g); an exact rotation "
                     "(cayley, exp) or gauge fields reset every phase avoid this",
                     (long long)gs->steps, after / before, NG_GAUGE_MAX_STRETCH, gmax);
