@@ -798,6 +798,9 @@ NG_API ng_status ng_optim_state_loaded(ng_optim *o);
  * reject a disconnected graph (NG_EINVAL naming the number of components), non-positive
  * or non-finite weights, self loops and out-of-range nodes. T = 1 is allowed (no edges). */
 typedef struct ng_graph ng_graph;
+/* The most nodes a graph may have (more is NG_EINVAL before any work): L+ is dense, from a
+ * dense O(T^3) eigendecomposition, so near this limit a graph takes gigabytes and minutes. */
+#define NG_GRAPH_MAX_NODES 20000
 NG_API ng_status ng_graph_chain(size_t T, double lambda, ng_graph **out);
 /* Chain with weight w[t] on edge (t, t+1), t = 0..T-2. */
 NG_API ng_status ng_graph_chain_weighted(size_t T, const double *w, ng_graph **out);
@@ -899,6 +902,11 @@ NG_API ng_goldstone_params ng_goldstone_default_params(void);
  * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser
  * left as given). */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
+/* A first-order rotation z <- (I + Gamma) z multiplies sum ||z||^2 by about 1 + |Gamma|^2
+ * (radians); a gauge phase that multiplies it by more than this (|Gamma| above ~1.7 rad,
+ * where I + Gamma is no rotation) is the start of a divergence (warm-started gauge fields
+ * growing from phase to phase, docs/goldstone.md): the driver stops with NG_ENUMERIC. */
+#define NG_GAUGE_MAX_STRETCH 4.0
 
 /* The model: computes the LOCAL loss sum_t l(X_t; Z_t) at Z into *ell and ADDS its
  * gradient into grad (T*N*d floats) unless grad is NULL (loss only). The method adds psi. */
@@ -924,7 +932,8 @@ NG_API void ng_goldstone_free(ng_goldstone *gs);
  * step the symmetry phase; no heap allocation (the built-in models' callbacks do not
  * allocate either). st may be NULL. Set count_walls to also count walls each
  * phase (costs a Procrustes per edge). NaN/Inf in the loss, gradient or Z after the
- * step returns NG_ENUMERIC "diverged at step s". */
+ * step returns NG_ENUMERIC "diverged at step s"; so does a first-order gauge phase that
+ * stretches Z (NG_GAUGE_MAX_STRETCH), with Z left as that phase made it. */
 NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
 /* L, ell, psi at the current Z (any may be NULL; no gradient). */
 NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi);
@@ -1020,6 +1029,9 @@ NG_API ng_status ng_toy_goldstone_new(ng_toy *t, const ng_goldstone_params *gp, 
  * T larger than the span allows (duration: T > span in seconds; count: T > number of
  * kept ratings). Warning (log callback, level 1): bins without any ratings. */
 typedef enum { NG_DMF_BIN_DURATION = 0, NG_DMF_BIN_COUNT = 1 } ng_dmf_binning;
+/* The most time bins: they are the nodes of the chain prior's graph. ng_dmf_prepare
+ * refuses more before any work. */
+#define NG_DMF_MAX_BINS NG_GRAPH_MAX_NODES
 typedef enum { NG_DMF_TRAIN = 0, NG_DMF_VALID = 1, NG_DMF_TEST = 2 } ng_dmf_split;
 typedef struct {
     size_t bins;               /* T (100) */

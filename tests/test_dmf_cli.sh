@@ -78,6 +78,9 @@ usage_err() { # NAME OPTION-NAME ARGS...
 }
 usage_err "bins 0" --bins dmf train --ratings x.csv --bins 0
 usage_err "bins abc" --bins dmf train --ratings x.csv --bins abc
+# one limit with the library's graph (NG_DMF_MAX_BINS = NG_GRAPH_MAX_NODES), checked before the file is read
+usage_err "bins beyond the graph limit" "--bins" dmf train --ratings x.csv --bins 20001
+grep -q "20000" "$T/err" && ok "bins limit named" || bad "bins limit named" "$(cat "$T/err")"
 usage_err "dim 2.5" --dim dmf train --ratings x.csv --dim 2.5
 usage_err "lambda -1" --lambda dmf train --ratings x.csv --lambda -1
 usage_err "optimizer bad" --optimizer dmf train --ratings x.csv --optimizer sgd
@@ -119,7 +122,7 @@ expect_train_fail "single user" "$T/oneuser.csv" "only 1 user"
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),4.0,$((1000 + i * 100))"; done; } >"$T/allmedian.csv"
 expect_train_fail "all ratings at the median" "$T/allmedian.csv" "equal the median"
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 4 + 1)).0,$((1000 + i * 100))"; done; } >"$T/spread.csv"
-expect_train_fail "bins beyond the span" "$T/spread.csv" "span" --bins 100000
+expect_train_fail "bins beyond the span" "$T/spread.csv" "span" --bins 20000
 { echo "userId,movieId,rating,timestamp"; for i in $(seq 1 40); do echo "$((i % 5 + 1)),$((i % 7 + 1)),$((i % 5 + 1)).0,$((1000 + i))"; done; } >"$T/short.csv"
 expect_train_fail "bins beyond the span (seconds)" "$T/short.csv" "span" --bins 100
 
@@ -157,6 +160,33 @@ for opt in "--optimizer adam" "--optimizer gd" "--symmetry none" "--symmetry syn
     # shellcheck disable=SC2086
     expect_rc "train $opt" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --steps 4 --k1 2 $opt
 done
+
+# --- --paper selects the paper's variant, its symmetry mode included; only an explicit
+# option overrides a part of it (the logs compared in every column but the timings)
+paper_log() {
+    local name=$1
+    shift
+    "$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --steps 60 --eval-every 10 --threads 1 \
+        --log "$T/p_$name.csv" "$@" >/dev/null 2>"$T/err" || bad "train $name" "$(tail -n 2 "$T/err")"
+    cut -d, -f1,3-11,13 "$T/p_$name.csv" >"$T/p_$name.cols"
+}
+paper_log paper --paper
+paper_log explicit --symmetry goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
+    --rho-scale 1 --gauge-clip 0 --apply-fraction 1 --k1 50 --k2 10
+paper_log sync --symmetry sync
+paper_log paper_sg --paper --symmetry sync+goldstone
+paper_log explicit_sg --symmetry sync+goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
+    --rho-scale 1 --k1 50 --k2 10
+if cmp -s "$T/p_paper.cols" "$T/p_explicit.cols" && ! cmp -s "$T/p_paper.cols" "$T/p_sync.cols"; then
+    ok "--paper runs the paper's gauge phase"
+else
+    bad "--paper runs the paper's gauge phase" "$(diff "$T/p_paper.cols" "$T/p_explicit.cols" | head -n 4)"
+fi
+if cmp -s "$T/p_paper_sg.cols" "$T/p_explicit_sg.cols" && ! cmp -s "$T/p_paper_sg.cols" "$T/p_paper.cols"; then
+    ok "--paper --symmetry sync+goldstone keeps the explicit mode"
+else
+    bad "--paper --symmetry sync+goldstone keeps the explicit mode" "$(head -n 3 "$T/p_paper_sg.cols")"
+fi
 
 # --- SIGINT: finish the step, checkpoint, exit 130; --resume continues ---------------
 C="$T/ckpt"

@@ -425,7 +425,7 @@ static void test_moment_trace_exact(void)
 /* The retract solver on large twists (rotations of ~0.5 rad per slice, far outside the
  * second-order model's range): psi never rises, whatever the step scale, on a chain and
  * on a graph with cycles; with the isotropic one-step scale T/4 it removes the twist,
- * where the paper's quadratic solver with the same settings does not. */
+ * where the paper's quadratic solver with the same settings ends above its start. */
 static void test_retract_large_twist(void)
 {
     size_t T = 8, N = 40, d = 3, dd = 9, nd = N * d, n = T * nd;
@@ -458,8 +458,10 @@ static void test_retract_large_twist(void)
     }
     /* rho-scale 2 = T/4 */
     NG_CHECK_MSG(psi_ret[2] < 0.02 * psi0, "retract: psi %g -> %g", psi0, psi_ret[2]);
-    NG_CHECK_MSG(psi_quad[2] > 0.1 * psi0, "quadratic: psi %g -> %g (the test's twist is too easy)", psi0,
-                 psi_quad[2]);
+    /* docs/goldstone.md: "where the quadratic solver ends above its start" (finite: it does
+     * not diverge, its fixed second-order model just overshoots) */
+    NG_CHECK_MSG(isfinite(psi_quad[2]) && psi_quad[2] > psi0, "quadratic: psi %g -> %g, expected to end above its start",
+                 psi0, psi_quad[2]);
     /* a graph with cycles, random slices: still monotone */
     ng_graph *cyc = cycle_graph();
     size_t Tc = 6, nc = Tc * nd;

@@ -261,8 +261,76 @@ static void test_malformed(void)
         fclose(f);
     }
     NG_CHECK(ng_ratings_read(pn, &r) == NG_EFORMAT);
-    NG_CHECK_MSG(has(ng_last_error(), ":2: field 4 (timestamp)"), "%s", ng_last_error());
+    NG_CHECK_MSG(has(ng_last_error(), ":2: a NUL byte (0x00) at column 8"), "%s", ng_last_error());
     free(pn);
+    /* ... also on the first line, where the format is detected */
+    pn = ng_test_path("rb_nul1.data");
+    if ((f = fopen(pn, "wb"))) {
+        fwrite("1\t2\0\t3\t4\n", 1, 9, f);
+        fclose(f);
+    }
+    NG_CHECK(ng_ratings_read(pn, &r) == NG_EFORMAT);
+    NG_CHECK_MSG(has(ng_last_error(), ":1: a NUL byte (0x00) at column 4") && has(ng_last_error(), pn), "%s",
+                 ng_last_error());
+    free(pn);
+}
+
+/* A .gz file cut short (or with a damaged byte) is an error naming the file, never a
+ * shorter data set: the cut is made in the middle of the deflate stream, at a line end of
+ * the text it holds, and after the whole deflate stream (without the CRC trailer). */
+static void test_truncated_gzip(void)
+{
+    char text[20000];
+    size_t len = 0;
+    len += (size_t)snprintf(text + len, sizeof text - len, "userId,movieId,rating,timestamp\n");
+    for (int k = 0; len < sizeof text - 64; k++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d,%d,%d.5,%d\n", k % 97, (k * 7) % 101, k % 5,
+                                1000000 + k * 37);
+    char *whole = ng_test_path("rg_whole.csv.gz");
+    gzFile g = gzopen(whole, "wb");
+    NG_CHECK(g != NULL);
+    if (!g) {
+        free(whole);
+        return;
+    }
+    gzwrite(g, text, (unsigned)len);
+    gzclose(g);
+    unsigned char buf[40000];
+    FILE *f = fopen(whole, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    NG_CHECK(n > 200 && n < sizeof buf);
+    ng_ratings r;
+    NG_CHECK(ng_ratings_read(whole, &r) == NG_OK && r.n > 300);
+    ng_ratings_free(&r);
+    const size_t cuts[3] = {n / 2, n - 8, n - 3}; /* mid-stream, no trailer, part of it */
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "rg_cut%d.csv.gz", k);
+        char *p = ng_test_path(name);
+        if ((f = fopen(p, "wb"))) {
+            fwrite(buf, 1, cuts[k], f);
+            fclose(f);
+        }
+        ng_status s = ng_ratings_read(p, &r);
+        NG_CHECK_MSG(s == NG_EFORMAT && has(ng_last_error(), p) && has(ng_last_error(), "truncated gzip"),
+                     "cut at %zu of %zu: status %d, %s (%zu ratings)", cuts[k], n, (int)s,
+                     s ? ng_last_error() : "", s ? (size_t)0 : r.n);
+        if (s == NG_OK) ng_ratings_free(&r);
+        free(p);
+    }
+    /* a damaged byte in the middle: corrupt data */
+    buf[n / 2] ^= 0x55;
+    char *p = ng_test_path("rg_bad.csv.gz");
+    if ((f = fopen(p, "wb"))) {
+        fwrite(buf, 1, n, f);
+        fclose(f);
+    }
+    ng_status s = ng_ratings_read(p, &r);
+    NG_CHECK_MSG(s == NG_EFORMAT && has(ng_last_error(), p), "damaged: status %d", (int)s);
+    if (s == NG_OK) ng_ratings_free(&r);
+    free(p);
+    free(whole);
 }
 
 int main(void)
@@ -272,5 +340,6 @@ int main(void)
     NG_RUN(test_remap_mixed);
     NG_RUN(test_long_line);
     NG_RUN(test_malformed);
+    NG_RUN(test_truncated_gzip);
     return ng_test_summary();
 }

@@ -291,6 +291,93 @@ static void test_errors(void)
     p.train_frac = 0.9, p.valid_frac = 0.2;
     NG_CHECK(ng_dmf_prepare(&r, &p, &D) == NG_EINVAL);
     ng_ratings_free(&r);
+    /* more bins than the chain prior's graph may have nodes: refused before any work, with
+     * the same limit as the graph (whose own check comes after the data are prepared) */
+    p = ng_dmf_prep_default_params();
+    make_line(&r, 40, 1000000); /* span 3.9e7 s: the span allows the bins */
+    p.bins = NG_DMF_MAX_BINS + 1;
+    NG_CHECK(ng_dmf_prepare(&r, &p, &D) == NG_EINVAL);
+    char lim[32];
+    snprintf(lim, sizeof lim, "at most %d", NG_GRAPH_MAX_NODES);
+    NG_CHECK_MSG(strstr(ng_last_error(), lim) != NULL, "%s", ng_last_error());
+    ng_graph *g = NULL;
+    NG_CHECK(ng_graph_chain(NG_DMF_MAX_BINS + 1, 1.0, &g) == NG_EINVAL && g == NULL);
+    NG_CHECK(strstr(ng_last_error(), lim) != NULL);
+    p.bins = NG_DMF_MAX_BINS; /* the limit itself is accepted */
+    NG_CHECK_MSG(ng_dmf_prepare(&r, &p, &D) == NG_OK, "%s", ng_last_error());
+    NG_CHECK(D.T == NG_DMF_MAX_BINS);
+    ng_dmf_data_free(&D);
+    ng_ratings_free(&r);
+}
+
+/* Timestamps anywhere in int64, spanning up to 2^64 - 1 s: the bin edges are exact
+ * (tmin + floor(span t / T), no overflow), increasing, and every rating lies in its bin. */
+static void test_extreme_timestamps(void)
+{
+    const int64_t lo[4] = {INT64_MIN, INT64_MIN, -5, INT64_MAX - 1000};
+    const int64_t hi[4] = {INT64_MAX, 0, INT64_MAX, INT64_MAX};
+    for (int c = 0; c < 4; c++) {
+        ng_ratings r;
+        make_line(&r, 40, 1);
+        /* the extremes, then points spread between them */
+        for (size_t k = 0; k < 40; k++) {
+            uint64_t span = (uint64_t)hi[c] - (uint64_t)lo[c];
+            uint64_t off = span / 39 * k;
+            r.timestamp[k] = k == 39 ? hi[c] : (int64_t)((uint64_t)lo[c] + off);
+        }
+        for (int binning = 0; binning < 2; binning++) {
+            ng_dmf_prep_params p = ng_dmf_prep_default_params();
+            p.bins = 7;
+            p.binning = (ng_dmf_binning)binning;
+            ng_dmf_data D;
+            NG_CHECK_MSG(ng_dmf_prepare(&r, &p, &D) == NG_OK, "case %d: %s", c, ng_last_error());
+            if (D.T != 7) continue;
+            NG_CHECK(D.bin_start[0] == lo[c] && D.bin_start[7] == hi[c]);
+            int inc = 1;
+            for (size_t t = 0; t < 7; t++) inc &= D.bin_start[t] < D.bin_start[t + 1];
+            NG_CHECK_MSG(inc, "case %d, binning %d: bin edges not increasing", c, binning);
+            if (binning == NG_DMF_BIN_DURATION) {
+                /* edge t = lo + floor(span t / 7), in 128-bit-free exact arithmetic:
+                 * span = 7 q + r */
+                uint64_t span = (uint64_t)hi[c] - (uint64_t)lo[c], q = span / 7, rr = span % 7;
+                for (size_t t = 0; t < 7; t++) {
+                    uint64_t off = q * t + rr * t / 7;
+                    NG_CHECK_MSG((uint64_t)D.bin_start[t] - (uint64_t)lo[c] == off, "case %d: edge %zu", c, t);
+                }
+            }
+            size_t total = 0;
+            for (size_t t = 0; t < 7; t++) total += D.bin_count[t];
+            NG_CHECK(total == 40 - D.n_discarded);
+            for (int s = 0; s < 3; s++)
+                for (size_t k = 0; k < D.split[s].n; k++) NG_CHECK(D.split[s].t[k] < 7);
+            ng_dmf_data_free(&D);
+        }
+        ng_ratings_free(&r);
+    }
+    /* through the reader: the extreme values as text */
+    char *path = ng_test_path("dmf_extreme_ts.csv");
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "userId,movieId,rating,timestamp\n");
+        for (int k = 0; k < 20; k++)
+            fprintf(f, "%d,%d,%d,%s\n", k % 3, k % 4, 1 + k % 5,
+                    k == 0 ? "-9223372036854775808" : k == 1 ? "9223372036854775807" : "0");
+        fclose(f);
+    }
+    ng_ratings r;
+    NG_CHECK_MSG(ng_ratings_read(path, &r) == NG_OK, "%s", ng_last_error());
+    ng_dmf_prep_params p = ng_dmf_prep_default_params();
+    p.bins = 100;
+    ng_dmf_data D;
+    NG_CHECK_MSG(ng_dmf_prepare(&r, &p, &D) == NG_OK, "%s", ng_last_error());
+    if (D.T == 100) {
+        NG_CHECK(D.bin_start[0] == INT64_MIN && D.bin_start[100] == INT64_MAX);
+        NG_CHECK(D.bin_start[50] == -1); /* INT64_MIN + floor((2^64 - 1) / 2) */
+        NG_CHECK(D.n_empty_bins == 97);
+        ng_dmf_data_free(&D);
+    }
+    ng_ratings_free(&r);
+    free(path);
 }
 
 static void test_synth_roundtrip(void)
@@ -366,6 +453,7 @@ int main(void)
     NG_RUN(test_split);
     NG_RUN(test_empty_bins_warn);
     NG_RUN(test_errors);
+    NG_RUN(test_extreme_timestamps);
     NG_RUN(test_synth_roundtrip);
     return ng_test_summary();
 }

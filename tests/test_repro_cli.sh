@@ -130,6 +130,21 @@ check "other model: one-line error naming the model" bash -c "[ \$(wc -l <'$T/o.
 rc=$?
 check "missing checkpoint: starts from step 0" bash -c "[ $rc -eq 0 ] && grep -q 'starting from step 0' '$T/n.err'"
 
+# --- --paper: the paper's variant, its symmetry mode included (only --symmetry overrides it)
+plog() {
+    local name=$1
+    shift
+    "$BIN" repro goldstone-toy --steps 120 --seed 2 --log "$T/pp_$name.csv" --eval-every 10 "$@" >/dev/null 2>&1
+    cut -d, -f1,3-6,8 "$T/pp_$name.csv" >"$T/pp_$name.cols"
+}
+plog paper --paper
+plog explicit --symmetry goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order --rho-scale 1 \
+    --gauge-clip 0 --apply-fraction 1 --k1 50 --k2 10
+plog sync --symmetry sync
+plog paper_sync --paper --symmetry sync
+check "--paper runs the paper's gauge phase" bash -c "cmp -s '$T/pp_paper.cols' '$T/pp_explicit.cols' && ! cmp -s '$T/pp_paper.cols' '$T/pp_sync.cols'"
+check "--paper --symmetry sync runs sync" cmp -s "$T/pp_paper_sync.cols" "$T/pp_sync.cols"
+
 # --- --seeds table --------------------------------------------------------------------
 "$BIN" repro goldstone-toy --seeds 1..2 --steps 300 >"$T/s.out" 2>"$T/s.err"
 rc=$?

@@ -99,7 +99,7 @@ static void train_table(train_cfg *c)
         {.name = "ratings", .type = NG_CLI_STR, .dst = &c->ratings, .meta = "FILE",
          .help = "ratings file: MovieLens u.data, ratings.dat or ratings.csv\n(optionally gzip)",
          .flags = NG_CLI_REQUIRED | SET},
-        {.name = "bins", .type = NG_CLI_SIZE, .dst = &c->pp.bins, .lo = 1, .hi = 100000, .meta = "T",
+        {.name = "bins", .type = NG_CLI_SIZE, .dst = &c->pp.bins, .lo = 1, .hi = NG_DMF_MAX_BINS, .meta = "T",
          .help = "number of time bins", .flags = SET},
         {.name = "binning", .type = NG_CLI_CHOICE, .dst = &c->binning, .choices = k_binnings,
          .help = "equal-duration or equal-count bins", .flags = SET},

@@ -238,7 +238,18 @@ ng_status ng_read_file(const char *path, unsigned char **buf, size_t *len)
             gzclose(gz);
             return s;
         }
-        if (got == 0) break;
+        if (got == 0) {
+            /* zlib reports a stream cut short as end of file with Z_BUF_ERROR: an error here */
+            int zerr = Z_OK;
+            gzerror(gz, &zerr);
+            if (zerr != Z_OK) {
+                ng_status s = ngi_fail(NG_EFORMAT, "%s: truncated gzip data: expected a complete .gz file", path);
+                free(b);
+                gzclose(gz);
+                return s;
+            }
+            break;
+        }
         n += (size_t)got;
     }
     gzclose(gz);

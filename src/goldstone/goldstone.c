@@ -192,6 +192,30 @@ ng_status ngi_goldstone_count_walls(ng_goldstone *gs, int *walls)
                               gs->ws.rot, gs->ws.rot_len);
 }
 
+/* The gauge phase, and with the first-order rotation (the only one that changes norms) a
+ * check that it did not stretch Z: the paper's variant diverges by warm-started gauge fields
+ * that grow from phase to phase until I + Gamma inflates every slice (docs/goldstone.md);
+ * stopping at the first stretch > NG_GAUGE_MAX_STRETCH catches that phases before the
+ * values overflow. */
+static ng_status gauge_checked(ng_goldstone *gs)
+{
+    const size_t n = gs->T * gs->N * gs->d;
+    const int first_order = gs->p.rotation == NG_ROT_FIRST_ORDER && gs->p.gauge_solver == NG_GAUGE_QUADRATIC;
+    double before = first_order ? ngi_sumsq(gs->Z, n) : 0.0;
+    ng_status st = ngi_gauge_phase_ws(gs->g, gs->N, gs->d, gs->Z, gs->Gt, &gs->p, &gs->ws);
+    if (st || !first_order || !(before > 0)) return st;
+    double after = ngi_sumsq(gs->Z, n), gmax = 0.0;
+    if (after <= NG_GAUGE_MAX_STRETCH * before) return NG_OK;
+    for (size_t k = 0; k < gs->T * gs->d * gs->d; k++)
+        if (fabs(gs->Gt[k]) > gmax) gmax = fabs(gs->Gt[k]);
+    return ngi_fail(NG_ENUMERIC,
+                    "ng_goldstone: the gauge phase after step %lld diverged: its first-order rotation "
+                    "z <- (I + Gamma) z multiplied sum ||z||^2 by %.3g (at most %g: |Gamma| above ~1.7 rad "
+                    "is no rotation); the gauge fields grow (max |Gamma~| %.3g); an exact rotation "
+                    "(cayley, exp) or gauge fields reset every phase avoid this",
+                    (long long)gs->steps, after / before, NG_GAUGE_MAX_STRETCH, gmax);
+}
+
 static ng_status phase(ng_goldstone *gs)
 {
     ng_status st = NG_OK;
@@ -204,7 +228,7 @@ static ng_status phase(ng_goldstone *gs)
     }
     if (s == NG_SYM_GOLDSTONE || s == NG_SYM_SYNC_GOLDSTONE) {
         if (gs->p.gauge_reset) memset(gs->Gt, 0, T * gs->d * gs->d * sizeof *gs->Gt);
-        st = ngi_gauge_phase_ws(gs->g, gs->N, gs->d, gs->Z, gs->Gt, &gs->p, &gs->ws);
+        st = gauge_checked(gs);
     }
     return st;
 }

@@ -116,8 +116,9 @@ ng_status ng_graph_edges(size_t T, size_t n_edges, const size_t *a, const size_t
     if (!out) return ngi_fail(NG_EINVAL, "ng_graph_edges: out is NULL");
     *out = NULL;
     if (T == 0) return ngi_fail(NG_EINVAL, "ng_graph_edges: T = 0; expected at least one node");
-    if (T > 20000)
-        return ngi_fail(NG_EINVAL, "ng_graph_edges: T = %zu nodes; expected at most 20000 (L+ is a dense T x T matrix)", T);
+    if (T > NG_GRAPH_MAX_NODES)
+        return ngi_fail(NG_EINVAL, "ng_graph_edges: T = %zu nodes; expected at most %d (L+ is a dense T x T matrix)", T,
+                        NG_GRAPH_MAX_NODES);
     if (n_edges > 0 && (!a || !b || !w))
         return ngi_fail(NG_EINVAL, "ng_graph_edges: a, b or w is NULL for %zu edges", n_edges);
     edge_t *E = ngi_xmalloc((n_edges ? n_edges : 1) * sizeof *E);

@@ -365,8 +365,19 @@ static ng_status detect_format(rctx *c, const char *p, const char *le, int *cons
 }
 
 /* The careful parser for one line [p, le) (no '\n'): blanks, spaces, every error. */
+/* A NUL byte would end the field parsers' strings early and be reported as a bad number. */
+static ng_status no_nul(const rctx *c, const char *p, const char *le)
+{
+    const char *z = memchr(p, '\0', (size_t)(le - p));
+    if (!z) return NG_OK;
+    return ngi_fail(NG_EFORMAT, "%s:%zu: a NUL byte (0x00) at column %zu: expected a text line", c->path,
+                    c->lineno, (size_t)(z - p) + 1);
+}
+
 static ng_status general_line(rctx *c, const char *p, const char *le)
 {
+    ng_status s0 = no_nul(c, p, le);
+    if (s0) return s0;
     if (le > p && le[-1] == '\r') le--;
     const char *q = p;
     while (q < le && (*q == ' ' || *q == '\t')) q++;
@@ -428,7 +439,7 @@ static ng_status parse_lines(rctx *c, const char *p, const char *end, int final)
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *le = nl ? nl : end;
             int consumed;
-            if ((s = detect_format(c, p, le, &consumed))) return s;
+            if ((s = no_nul(c, p, le)) || (s = detect_format(c, p, le, &consumed))) return s;
             if (consumed) {
                 p = nl ? nl + 1 : end;
                 c->lineno++;
@@ -481,6 +492,13 @@ static ng_status parse_stream(rctx *c, gzFile g)
             break;
         }
         if (got == 0) { /* end of file: the rest is the last line */
+            int zerr = Z_OK;
+            gzerror(g, &zerr); /* a stream cut short ends like a file, with Z_BUF_ERROR */
+            if (zerr != Z_OK) {
+                s = ngi_fail(NG_EFORMAT, "%s:%zu: truncated gzip data: expected a complete .gz file", c->path,
+                             c->lineno);
+                break;
+            }
             buf[have] = '\0';
             if (!any && have == 0) {
                 s = unknown_format(c, "empty file");

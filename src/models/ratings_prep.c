@@ -95,6 +95,18 @@ static int cmp_ts_idx(const void *a, const void *b)
     return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
+/* tmin + floor(span * t / T) in exact integer arithmetic for any int64 tmin and span up to
+ * 2^64 - 1 (t <= T <= NG_DMF_MAX_BINS): span = q T + r, so span t / T = q t + r t / T with
+ * r t < T^2; the sum is at most span, and it is added in two int64-safe parts. */
+static int64_t bin_edge(int64_t tmin, uint64_t span, size_t t, size_t T)
+{
+    uint64_t q = span / T, r = span % T;
+    uint64_t off = q * t + (r * t) / T;
+    if (off <= (uint64_t)INT64_MAX) return tmin + (int64_t)off;
+    /* off > INT64_MAX only when tmin < 0 (the edge is <= tmax) */
+    return (tmin + INT64_MAX) + (int64_t)(off - (uint64_t)INT64_MAX);
+}
+
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -107,8 +119,11 @@ ng_status ng_dmf_prepare(const ng_ratings *r, const ng_dmf_prep_params *p, ng_dm
     if (!r || !p) return ngi_fail(NG_EINVAL, "ng_dmf_prepare: NULL argument");
     const size_t T = p->bins, n = r->n;
     if (T < 1) return ngi_fail(NG_EINVAL, "ng_dmf_prepare: bins must be >= 1, got %zu", T);
-    if (T > 1000000)
-        return ngi_fail(NG_EINVAL, "ng_dmf_prepare: bins must be <= 1000000, got %zu", T);
+    if (T > NG_DMF_MAX_BINS)
+        return ngi_fail(NG_EINVAL,
+                        "ng_dmf_prepare: %zu bins; expected at most %d (the bins are the nodes of the chain "
+                        "prior, whose L+ is a dense T x T matrix)",
+                        T, NG_DMF_MAX_BINS);
     if (!(p->train_frac > 0 && p->valid_frac >= 0 && p->train_frac + p->valid_frac <= 1))
         return ngi_fail(NG_EINVAL,
                        "ng_dmf_prepare: split fractions train %g, valid %g: expected "
@@ -178,16 +193,17 @@ ng_status ng_dmf_prepare(const ng_ratings *r, const ng_dmf_prep_params *p, ng_dm
     out->bin_count = ngi_xcalloc(T, sizeof *out->bin_count);
     if (!tbin || !out->bin_start || !out->bin_count) goto fail;
     if (p->binning == NG_DMF_BIN_DURATION) {
-        double span = (double)tmax - (double)tmin;
-        if (T > 1 && (double)T > span) {
+        /* the span in uint64 is exact for any two int64 timestamps (up to 2^64 - 1 s) */
+        const uint64_t uspan = (uint64_t)tmax - (uint64_t)tmin;
+        double span = (double)uspan;
+        if (T > 1 && (uint64_t)T > uspan) {
             st = ngi_fail(NG_EINVAL,
                          "ratings: %zu equal-duration bins need a time span of at least %zu s, "
-                         "the kept ratings span %.0f s",
-                         T, T, span);
+                         "the kept ratings span %llu s",
+                         T, T, (unsigned long long)uspan);
             goto fail;
         }
-        for (size_t t = 0; t <= T; t++)
-            out->bin_start[t] = tmin + (int64_t)floor(span * (double)t / (double)T);
+        for (size_t t = 0; t <= T; t++) out->bin_start[t] = bin_edge(tmin, uspan, t, T);
         out->bin_start[T] = tmax;
         for (size_t k = 0; k < nk; k++) {
             double f = ((double)r->timestamp[keep[k]] - (double)tmin) / (span > 0 ? span : 1.0);
