@@ -51,7 +51,7 @@ static int parse(bench_cfg *c, int argc, char **argv)
         {.name = "ratings", .type = NG_CLI_LONG, .dst = &c->ratings, .lo = 10, .hi = 2e9, .meta = "N",
          .help = "ratings before binarisation (the default gives about 10M\ntraining ratings after the "
                  "median discard and 50% split, as\nMovieLens-20M in the paper)"},
-        {.name = "bins", .type = NG_CLI_LONG, .dst = &c->bins, .lo = 1, .hi = 100000, .meta = "T", .help = "time bins"},
+        {.name = "bins", .type = NG_CLI_LONG, .dst = &c->bins, .lo = 1, .hi = NG_DMF_MAX_BINS, .meta = "T", .help = "time bins"},
         {.name = "dim", .type = NG_CLI_LONG, .dst = &c->dim, .lo = 1, .hi = 1024, .meta = "D",
          .help = "embedding dimension"},
         {.name = "k2", .type = NG_CLI_LONG, .dst = &c->k2, .lo = 1, .hi = 100000, .meta = "N",
