@@ -116,6 +116,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
                           float *GU0, float *GV0, double alpha_u, double alpha_v, int accumulate,
                           int want_value)
 {
+    const double clock0 = omp_get_wtime();
     const size_t d = m->d, wsl = ngi_dwe_lik_ws_len(m->W);
     const long n = (long)(t1 - t0);
     int nt = ngi_dwe_threads(m, b->nI * b->nJ * d * (size_t)n);
@@ -139,6 +140,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
     if (nt > 1) ng_set_blas_threads(blas);
     double sum = 0.0;
     for (size_t t = t0; t < t1; t++) sum += m->slice_val[t];
+    m->lik_seconds += omp_get_wtime() - clock0;
     return sum;
 }
 

@@ -158,10 +158,16 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
     if (!m || !rng) return ngi_fail(NG_EINVAL, "ng_dwe_step: model or rng is NULL");
     const size_t d = m->d;
     const int filt = m->p.method == NG_DWE_FILTERING;
+    const double c0 = omp_get_wtime();
     ngi_dwe_draw_block(m, rng);
     const uint64_t base = m->p.method == NG_DWE_MAP ? 0 : ng_rng_u64(rng);
+    const double c1 = omp_get_wtime(), lik0 = m->lik_seconds;
     double est[3];
     ngi_dwe_estimate(m, base, 1, want_value, est);
+    const double c2 = omp_get_wtime(), lik = m->lik_seconds - lik0;
+    m->tm.draw += c1 - c0;
+    m->tm.likelihood += lik;
+    m->tm.prior += c2 - c1 - lik;
     const size_t cs = filt ? 1 : m->T, nr = m->nI + m->nJ;
     const int nt = ngi_dwe_threads(m, cs * nr * d);
     const int64_t s = filt ? m->v.counters[2] : m->v.counters[0];
@@ -173,6 +179,10 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
                         (long long)m->v.counters[0]);
     size_t t0 = filt ? (size_t)m->v.counters[1] : 0;
     ngi_dwe_update(m, t0, t0 + cs, s);
+    const double c3 = omp_get_wtime();
+    m->tm.update += c3 - c2;
+    m->tm.total += c3 - c0;
+    m->tm.steps++;
     m->v.counters[0]++;
     if (filt) m->v.counters[2]++;
     if (info) {
@@ -229,4 +239,15 @@ ng_status ng_dwe_loglik(ng_dwe *m, const float *Z, const unsigned char *slices, 
     }
     if (!isfinite(*ll)) return ngi_fail(NG_ENUMERIC, "ng_dwe_loglik: log-likelihood is %g", *ll);
     return NG_OK;
+}
+
+ng_dwe_timing ng_dwe_get_timing(const ng_dwe *m)
+{
+    ng_dwe_timing z = {0, 0, 0, 0, 0, 0};
+    return m ? m->tm : z;
+}
+
+void ng_dwe_timing_reset(ng_dwe *m)
+{
+    if (m) memset(&m->tm, 0, sizeof m->tm);
 }
