@@ -88,25 +88,30 @@ void ngi_dwe_update(ng_dwe *m, size_t t0, size_t t1, int64_t s)
     const size_t T = m->T, N = m->N, d = m->d, nr = m->nI + m->nJ, xs = nr * d;
     ng_dwe_views *v = &m->v;
     const int nt = ngi_dwe_threads(m, (t1 - t0) * nr * d * 3);
-    /* rows are disjoint (u rows and v rows are different rows), so threads never share */
+    /* slice by slice, the block's rows in ascending order within each: the rows of a slice
+     * lie in one T-th of each array, so the pages and cache lines touched follow each other
+     * (row by row across the slices, every access landed on a different page). Every
+     * element's update depends on its own values and the row's step count only, so the
+     * order changes no bit. Rows are disjoint (u rows and v rows are different rows):
+     * threads never share an element. */
+    const long n = (long)((t1 - t0) * nr);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (long lp = 0; lp < (long)nr; lp++) {
-        size_t p = (size_t)lp, n = ngi_dwe_row(m, p);
-        int64_t sn = v->row_steps[n];
-        for (size_t t = t0; t < t1; t++) {
-            size_t o = (t * N + n) * d, g = (t - t0) * xs + p * d;
-            ngi_inner_update(op, rate, sn, v->mu + o, m->G + g, m->nopt > 0 ? v->opt_mu[0] + o : NULL,
-                             m->nopt > 1 ? v->opt_mu[1] + o : NULL, d);
-            if (v->logb)
-                ngi_inner_update(op, rate, sn, v->logb + o, m->XT + g,
-                                 m->nopt > 0 ? v->opt_logb[0] + o : NULL,
-                                 m->nopt > 1 ? v->opt_logb[1] + o : NULL, d);
-            if (v->e && t + 1 < T)
-                ngi_inner_update(op, rate, sn, v->e + o, m->GE + g, m->nopt > 0 ? v->opt_e[0] + o : NULL,
-                                 m->nopt > 1 ? v->opt_e[1] + o : NULL, d);
-        }
-        v->row_steps[n] = sn + 1;
+    for (long l = 0; l < n; l++) {
+        size_t t = t0 + (size_t)l / nr, p = (size_t)l % nr, r = ngi_dwe_row(m, p);
+        int64_t sn = v->row_steps[r];
+        size_t o = (t * N + r) * d, g = (t - t0) * xs + p * d;
+        ngi_inner_update(op, rate, sn, v->mu + o, m->G + g, m->nopt > 0 ? v->opt_mu[0] + o : NULL,
+                         m->nopt > 1 ? v->opt_mu[1] + o : NULL, d);
+        if (v->logb)
+            ngi_inner_update(op, rate, sn, v->logb + o, m->XT + g,
+                             m->nopt > 0 ? v->opt_logb[0] + o : NULL,
+                             m->nopt > 1 ? v->opt_logb[1] + o : NULL, d);
+        if (v->e && t + 1 < T)
+            ngi_inner_update(op, rate, sn, v->e + o, m->GE + g, m->nopt > 0 ? v->opt_e[0] + o : NULL,
+                             m->nopt > 1 ? v->opt_e[1] + o : NULL, d);
     }
+    /* the step counts advance once the rows' slices are all done */
+    for (size_t p = 0; p < nr; p++) v->row_steps[ngi_dwe_row(m, p)]++;
 }
 
 static int all_finite(const float *x, size_t n, int nt)
