@@ -1246,6 +1246,20 @@ NG_API ng_status ng_dwe_map_loss(void *user, const float *Z, float *grad, double
  * (I64, N) and "dwe_counters" (I64, 3). */
 NG_API size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_dwe_state_loaded(ng_dwe *m);
+/* Where ng_dwe_step's time goes: wall seconds per part, summed over the steps since
+ * ng_dwe_new or the last ng_dwe_timing_reset (ng_dwe_objective, ng_dwe_loglik and
+ * ng_dwe_map_loss are not counted). Timing reads a clock only: no result depends on it. */
+typedef struct {
+    int64_t steps;     /* steps timed */
+    double draw;       /* drawing the minibatch's words and contexts */
+    double likelihood; /* the likelihood tiles: sgemm products, counts, sigmoids */
+    double prior;      /* the rest of the objective: the sample, prior, entropy (or KL) and
+                          their gradients */
+    double update;     /* the finite check of the gradients and the lazy optimiser */
+    double total;      /* the whole step (>= the sum of the parts) */
+} ng_dwe_timing;
+NG_API ng_dwe_timing ng_dwe_get_timing(const ng_dwe *m);
+NG_API void ng_dwe_timing_reset(ng_dwe *m);
 
 /* --- dynamic word embeddings: writing a model (dwe_model_io.c) ------------------------
  * The directory that "model files" above reads (docs/dwe.md, "Model directory"), as the

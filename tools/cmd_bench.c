@@ -1,6 +1,6 @@
-/* cmd_bench.c - 'natgrad bench gemm|ae|dmf'. gemm measures what the BLAS delivers
+/* cmd_bench.c - 'natgrad bench gemm|ae|dmf|dwe'. gemm measures what the BLAS delivers
  * (sgemm and dgemm GFLOP/s on square sizes): the ceiling the model benchmarks are
- * compared against. ae and dmf live in bench_ae.c and bench_dmf.c. */
+ * compared against. ae, dmf and dwe live in bench_ae.c, bench_dmf.c and bench_dwe.c. */
 #include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
@@ -19,7 +19,9 @@ static void bench_usage(FILE *f)
                "Benchmarks:\n"
                "  gemm   sgemm/dgemm GFLOP/s of the BLAS on square sizes (the speed ceiling)\n"
                "  ae     K-FAC autoencoder step throughput\n"
-               "  dmf    dynamic matrix factorisation (Goldstone-GD) step throughput\n\n"
+               "  dmf    dynamic matrix factorisation (Goldstone-GD) step throughput\n"
+               "  dwe    dynamic word embeddings: step parts, GFLOP/s, symmetry phase, memory,\n"
+               "         ingestion\n\n"
                "Run 'natgrad bench <benchmark> --help' for its options.\n");
 }
 
@@ -138,5 +140,6 @@ int ng_cmd_bench(int argc, char **argv)
     if (!strcmp(which, "gemm")) return bench_gemm(argc - 1, argv + 1);
     if (!strcmp(which, "ae")) return ng_bench_ae(argc - 1, argv + 1);
     if (!strcmp(which, "dmf")) return ng_bench_dmf(argc - 1, argv + 1);
-    return ng_cli_usage_error("bench", "unknown benchmark '%s': expected gemm, ae or dmf", which);
+    if (!strcmp(which, "dwe")) return ng_bench_dwe(argc - 1, argv + 1);
+    return ng_cli_usage_error("bench", "unknown benchmark '%s': expected gemm, ae, dmf or dwe", which);
 }

@@ -16,6 +16,7 @@ int ng_cmd_dwe_train(int argc, char **argv); /* cmd_dwe_train.c: 'natgrad dwe tr
 
 int ng_bench_ae(int argc, char **argv);  /* bench_ae.c */
 int ng_bench_dmf(int argc, char **argv); /* bench_dmf.c */
+int ng_bench_dwe(int argc, char **argv); /* bench_dwe.c */
 int ng_data_curves(int argc, char **argv); /* data_curves.c: 'natgrad data curves' */
 int ng_data_sotu(int argc, char **argv);   /* data_sotu.c: 'natgrad data sotu' */
 int ng_cmd_dwe_query(int argc, char **argv); /* cmd_dwe_query.c: 'natgrad dwe export|query|overlap' */

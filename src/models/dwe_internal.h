@@ -123,6 +123,10 @@ struct ng_dwe {
     double *row_val;      /* 2 nb: per row log prior and sum log b (or KL) */
     float *tiles;         /* nthreads x ngi_dwe_lik_ws_len(W) */
     double *ybuf;         /* nthreads x 2d */
+    /* timing (ng_dwe_get_timing): lik_seconds sums every ngi_dwe_lik_slices call, a step
+     * takes its part as a difference */
+    double lik_seconds;
+    ng_dwe_timing tm;
 };
 
 /* The current block as an ngi_dwe_block. */

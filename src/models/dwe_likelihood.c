@@ -57,6 +57,65 @@ static void scatter_counts(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size
     }
 }
 
+/* The coefficient C = (n+ + n-) sigma(x) - n+ of a tile in place of its counts P (rt x nJ),
+ * x in X; sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) else, e = e^-|x| (no
+ * overflow). Adds each row's sum of n+ log sigma(x) + n- log sigma(-x) to *val (row by
+ * row, in order), with
+ * log sigma(+-x) = min(+-x, 0) - log1p(e) (ternaries: fminf is a call without
+ * -ffast-math). */
+static void tile_coef_value(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t r0, size_t rt,
+                            const float *X, float *P, const float *sJ, double *val)
+{
+    const size_t nJ = b->nJ;
+    for (size_t r = 0; r < rt; r++) {
+        const float ai = (float)sl->a[b->wi[r0 + r]];
+        const float *x = X + r * nJ;
+        float *C = P + r * nJ;
+        double acc = 0.0;
+        for (size_t c = 0; c < nJ; c++) {
+            const float xv = x[c], pos = C[c], neg = ai * sJ[c];
+            const float ex = expf(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
+            const float sig = xv >= 0 ? inv : ex * inv;
+            C[c] = (pos + neg) * sig - pos;
+            const float l1 = log1pf(ex);
+            acc += (double)pos * (double)((xv < 0 ? xv : 0.0f) - l1) +
+                   (double)neg * (double)((xv > 0 ? -xv : 0.0f) - l1);
+        }
+        *val += acc;
+    }
+}
+
+/* The same coefficients without the value, in two passes over the tile so that the
+ * second vectorises: e^-|x| with the sign of x (in X's place), then C. The operations on
+ * each element are tile_coef_value's, so C is the same to the bit (for x = -0, where the
+ * sign bit picks e / (1 + e) instead of 1 / (1 + e), both are 1/2; a NaN stays NaN). The
+ * sign chooses by a mask, not a branch: the signs of x are random and a mispredicted
+ * branch per pair cost more than the arithmetic. */
+static void tile_coef(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t r0, size_t rt,
+                      float *X, float *P, const float *sJ)
+{
+    const size_t nJ = b->nJ, n = rt * nJ;
+    for (size_t k = 0; k < n; k++) X[k] = copysignf(expf(-fabsf(X[k])), X[k]);
+    for (size_t r = 0; r < rt; r++) {
+        const float ai = (float)sl->a[b->wi[r0 + r]];
+        const float *restrict e = X + r * nJ;
+        float *restrict C = P + r * nJ;
+        for (size_t c = 0; c < nJ; c++) {
+            const float ex = fabsf(e[c]), pos = C[c], neg = ai * sJ[c];
+            const float inv = 1.0f / (1.0f + ex), alt = ex * inv;
+            uint32_t be, bi, ba, bs;
+            memcpy(&be, e + c, sizeof be);
+            memcpy(&bi, &inv, sizeof bi);
+            memcpy(&ba, &alt, sizeof ba);
+            const uint32_t neg_x = 0u - (be >> 31); /* all ones when x's sign bit is set */
+            bs = (bi & ~neg_x) | (ba & neg_x);
+            float sig;
+            memcpy(&sig, &bs, sizeof sig);
+            C[c] = (pos + neg) * sig - pos;
+        }
+    }
+}
+
 double ngi_dwe_lik_slice(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t d,
                         const float *U, const float *V, float *GU, float *GV, double alpha_u,
                         double alpha_v, int accumulate, int want_value, float *ws)
@@ -79,26 +138,10 @@ double ngi_dwe_lik_slice(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rt, (int)nJ, (int)d, 1.0f, Ut,
                     (int)d, V, (int)d, 0.0f, Xb, (int)nJ);
         scatter_counts(sl, b, r0, rt, Cb);
-        for (size_t r = 0; r < rt; r++) {
-            const float ai = (float)sl->a[b->wi[r0 + r]];
-            const float *x = Xb + r * nJ;
-            float *C = Cb + r * nJ;
-            double acc = 0.0;
-            for (size_t c = 0; c < nJ; c++) {
-                const float xv = x[c], pos = C[c], neg = ai * sJ[c];
-                const float ex = expf(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
-                const float sig = xv >= 0 ? inv : ex * inv; /* sigma(x) without overflow */
-                C[c] = (pos + neg) * sig - pos;
-                if (want_value) {
-                    /* log sigma(+-x) = min(+-x, 0) - log1p(e^-|x|) (ternaries: fminf is a
-                     * call without -ffast-math) */
-                    const float l1 = log1pf(ex);
-                    acc += (double)pos * (double)((xv < 0 ? xv : 0.0f) - l1) +
-                           (double)neg * (double)((xv > 0 ? -xv : 0.0f) - l1);
-                }
-            }
-            val += acc;
-        }
+        if (want_value)
+            tile_coef_value(sl, b, r0, rt, Xb, Cb, sJ, &val);
+        else
+            tile_coef(sl, b, r0, rt, Xb, Cb, sJ);
         if (grad) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rt, (int)d, (int)nJ,
                         (float)alpha_u, Cb, (int)nJ, V, (int)d, accumulate ? 1.0f : 0.0f,
@@ -116,6 +159,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
                           float *GU0, float *GV0, double alpha_u, double alpha_v, int accumulate,
                           int want_value)
 {
+    const double clock0 = omp_get_wtime();
     const size_t d = m->d, wsl = ngi_dwe_lik_ws_len(m->W);
     const long n = (long)(t1 - t0);
     int nt = ngi_dwe_threads(m, b->nI * b->nJ * d * (size_t)n);
@@ -139,6 +183,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
     if (nt > 1) ng_set_blas_threads(blas);
     double sum = 0.0;
     for (size_t t = t0; t < t1; t++) sum += m->slice_val[t];
+    m->lik_seconds += omp_get_wtime() - clock0;
     return sum;
 }
 

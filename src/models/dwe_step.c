@@ -88,25 +88,30 @@ void ngi_dwe_update(ng_dwe *m, size_t t0, size_t t1, int64_t s)
     const size_t T = m->T, N = m->N, d = m->d, nr = m->nI + m->nJ, xs = nr * d;
     ng_dwe_views *v = &m->v;
     const int nt = ngi_dwe_threads(m, (t1 - t0) * nr * d * 3);
-    /* rows are disjoint (u rows and v rows are different rows), so threads never share */
+    /* slice by slice, the block's rows in ascending order within each: the rows of a slice
+     * lie in one T-th of each array, so the pages and cache lines touched follow each other
+     * (row by row across the slices, every access landed on a different page). Every
+     * element's update depends on its own values and the row's step count only, so the
+     * order changes no bit. Rows are disjoint (u rows and v rows are different rows):
+     * threads never share an element. */
+    const long n = (long)((t1 - t0) * nr);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (long lp = 0; lp < (long)nr; lp++) {
-        size_t p = (size_t)lp, n = ngi_dwe_row(m, p);
-        int64_t sn = v->row_steps[n];
-        for (size_t t = t0; t < t1; t++) {
-            size_t o = (t * N + n) * d, g = (t - t0) * xs + p * d;
-            ngi_inner_update(op, rate, sn, v->mu + o, m->G + g, m->nopt > 0 ? v->opt_mu[0] + o : NULL,
-                             m->nopt > 1 ? v->opt_mu[1] + o : NULL, d);
-            if (v->logb)
-                ngi_inner_update(op, rate, sn, v->logb + o, m->XT + g,
-                                 m->nopt > 0 ? v->opt_logb[0] + o : NULL,
-                                 m->nopt > 1 ? v->opt_logb[1] + o : NULL, d);
-            if (v->e && t + 1 < T)
-                ngi_inner_update(op, rate, sn, v->e + o, m->GE + g, m->nopt > 0 ? v->opt_e[0] + o : NULL,
-                                 m->nopt > 1 ? v->opt_e[1] + o : NULL, d);
-        }
-        v->row_steps[n] = sn + 1;
+    for (long l = 0; l < n; l++) {
+        size_t t = t0 + (size_t)l / nr, p = (size_t)l % nr, r = ngi_dwe_row(m, p);
+        int64_t sn = v->row_steps[r];
+        size_t o = (t * N + r) * d, g = (t - t0) * xs + p * d;
+        ngi_inner_update(op, rate, sn, v->mu + o, m->G + g, m->nopt > 0 ? v->opt_mu[0] + o : NULL,
+                         m->nopt > 1 ? v->opt_mu[1] + o : NULL, d);
+        if (v->logb)
+            ngi_inner_update(op, rate, sn, v->logb + o, m->XT + g,
+                             m->nopt > 0 ? v->opt_logb[0] + o : NULL,
+                             m->nopt > 1 ? v->opt_logb[1] + o : NULL, d);
+        if (v->e && t + 1 < T)
+            ngi_inner_update(op, rate, sn, v->e + o, m->GE + g, m->nopt > 0 ? v->opt_e[0] + o : NULL,
+                             m->nopt > 1 ? v->opt_e[1] + o : NULL, d);
     }
+    /* the step counts advance once the rows' slices are all done */
+    for (size_t p = 0; p < nr; p++) v->row_steps[ngi_dwe_row(m, p)]++;
 }
 
 static int all_finite(const float *x, size_t n, int nt)
@@ -158,10 +163,16 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
     if (!m || !rng) return ngi_fail(NG_EINVAL, "ng_dwe_step: model or rng is NULL");
     const size_t d = m->d;
     const int filt = m->p.method == NG_DWE_FILTERING;
+    const double c0 = omp_get_wtime();
     ngi_dwe_draw_block(m, rng);
     const uint64_t base = m->p.method == NG_DWE_MAP ? 0 : ng_rng_u64(rng);
+    const double c1 = omp_get_wtime(), lik0 = m->lik_seconds;
     double est[3];
     ngi_dwe_estimate(m, base, 1, want_value, est);
+    const double c2 = omp_get_wtime(), lik = m->lik_seconds - lik0;
+    m->tm.draw += c1 - c0;
+    m->tm.likelihood += lik;
+    m->tm.prior += c2 - c1 - lik;
     const size_t cs = filt ? 1 : m->T, nr = m->nI + m->nJ;
     const int nt = ngi_dwe_threads(m, cs * nr * d);
     const int64_t s = filt ? m->v.counters[2] : m->v.counters[0];
@@ -173,6 +184,10 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
                         (long long)m->v.counters[0]);
     size_t t0 = filt ? (size_t)m->v.counters[1] : 0;
     ngi_dwe_update(m, t0, t0 + cs, s);
+    const double c3 = omp_get_wtime();
+    m->tm.update += c3 - c2;
+    m->tm.total += c3 - c0;
+    m->tm.steps++;
     m->v.counters[0]++;
     if (filt) m->v.counters[2]++;
     if (info) {
@@ -229,4 +244,15 @@ ng_status ng_dwe_loglik(ng_dwe *m, const float *Z, const unsigned char *slices, 
     }
     if (!isfinite(*ll)) return ngi_fail(NG_ENUMERIC, "ng_dwe_loglik: log-likelihood is %g", *ll);
     return NG_OK;
+}
+
+ng_dwe_timing ng_dwe_get_timing(const ng_dwe *m)
+{
+    ng_dwe_timing z = {0, 0, 0, 0, 0, 0};
+    return m ? m->tm : z;
+}
+
+void ng_dwe_timing_reset(ng_dwe *m)
+{
+    if (m) memset(&m->tm, 0, sizeof m->tm);
 }
