@@ -1,6 +1,7 @@
 /* child_run.c - child processes of natgrad itself and their CSV logs (see child_run.h). */
 #include "child_run.h"
 
+#include "cli.h"
 #include "csv_read.h"
 
 #include <errno.h>
@@ -51,6 +52,30 @@ pid_t ng_child_spawn_self(char **argv, const char *err_path, int flags)
         _exit(127);
     }
     return pid;
+}
+
+void ng_child_wait_all(const pid_t *pid, int *status, int n, const char *what, const char *budget)
+{
+    ng_progress pr;
+    ng_progress_init(&pr, 30.0);
+    double t0 = ng_cli_now();
+    int left = 0;
+    for (int m = 0; m < n; m++) {
+        status[m] = -1;
+        left += pid[m] > 0;
+    }
+    while (left > 0) {
+        for (int m = 0; m < n; m++) {
+            int st;
+            if (pid[m] > 0 && status[m] < 0 && waitpid(pid[m], &st, WNOHANG) == pid[m]) {
+                status[m] = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+                left--;
+            }
+        }
+        ng_progress_update(&pr, "%s, %.0f s elapsed (budget %s each)", what, ng_cli_now() - t0, budget);
+        if (left > 0) usleep(200000);
+    }
+    ng_progress_done(&pr);
 }
 
 int ng_log_read(const char *cmd, const char *path, const char *xcol, const char *vcol, ng_log_pair *l)

@@ -20,6 +20,10 @@ int ng_child_run_self(const char *cmd, char **argv, int flags);
  * terminal reaches only the parent, which decides what the child gets). */
 enum { NG_CHILD_APPEND = 1, NG_CHILD_OWN_GROUP = 2, NG_CHILD_KEEP_STDOUT = 4 };
 pid_t ng_child_spawn_self(char **argv, const char *err_path, int flags);
+/* Waits for the n children pid[] started side by side (a pid <= 0 is not waited for; its
+ * status stays -1), showing "WHAT, S s elapsed (budget BUDGET each)" on the progress line
+ * meanwhile; status[k]: the exit status, 128 when the child did not exit normally. */
+void ng_child_wait_all(const pid_t *pid, int *status, int n, const char *what, const char *budget);
 
 /* Two numeric columns of a run's CSV log: x (step or seconds) and a value. */
 typedef struct {

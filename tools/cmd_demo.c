@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 typedef struct {
     const char *out_dir;
@@ -130,23 +128,10 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         argv[k] = NULL;
         pid[m] = ng_child_spawn_self(argv, err[m], 0);
     }
-    ng_progress pr;
-    ng_progress_init(&pr, 30.0);
-    double t0 = ng_cli_now();
-    int status[2] = {-1, -1}, left = (pid[0] > 0) + (pid[1] > 0);
-    while (left > 0) {
-        for (int m = 0; m < 2; m++) {
-            int st;
-            if (pid[m] > 0 && status[m] < 0 && waitpid(pid[m], &st, WNOHANG) == pid[m]) {
-                status[m] = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-                left--;
-            }
-        }
-        ng_progress_update(&pr, "demo: autoencoders training, %.0f s elapsed (budget %g s each)",
-                           ng_cli_now() - t0, c->seconds);
-        if (left > 0) usleep(200000);
-    }
-    ng_progress_done(&pr);
+    char budget[64];
+    snprintf(budget, sizeof budget, "%g s", c->seconds);
+    int status[2];
+    ng_child_wait_all(pid, status, 2, "demo: autoencoders training", budget);
     int rc = NG_EXIT_OK;
     for (int m = 0; m < 2; m++) {
         have[m] = status[m] == 0 && ng_log_read("demo", log[m], "seconds", "train_error", &t[m]);
@@ -267,110 +252,127 @@ static int dwe_last_row(const char *log, double v[4])
     return n > 0;
 }
 
+/* Part 3's names: [0] without the symmetry phase, [1] with it. */
+static const char *const k_dwe_sym[2] = {"none", "sync+goldstone"}; /* --symmetry */
+static const char *const k_dwe_tag[2] = {"none", "goldstone"};      /* in the file names */
+
+/* Part 3's corpus, budget and files (malloc'ed paths, NULL until made). */
+typedef struct {
+    char test[8], word[64], from[32], to[32], what[128], budget[64];
+    char *corpus, *log[2], *err[2], *model[2];
+} dwe_run;
+
+static void dwe_run_free(dwe_run *d)
+{
+    for (int m = 0; m < 2; m++) {
+        free(d->log[m]);
+        free(d->err[m]);
+        free(d->model[m]);
+    }
+    free(d->corpus);
+}
+
+/* Starts both models side by side and waits for them; status[m] as ng_child_wait_all. */
+static void dwe_train_both(const demo_cfg *c, dwe_run *d, int status[2])
+{
+    char secbuf[32], stepbuf[32];
+    snprintf(secbuf, sizeof secbuf, "%g", c->dwe_steps > 0 ? 0.0 : c->dwe_seconds);
+    snprintf(stepbuf, sizeof stepbuf, "%ld", c->dwe_steps);
+    pid_t pid[2] = {-1, -1};
+    for (int m = 0; m < 2; m++) {
+        char name[64];
+        snprintf(name, sizeof name, "dwe-%s.csv", k_dwe_tag[m]);
+        d->log[m] = ng_path_in(c->out_dir, name);
+        snprintf(name, sizeof name, "dwe-%s.out", k_dwe_tag[m]);
+        d->err[m] = ng_path_in(c->out_dir, name);
+        snprintf(name, sizeof name, "dwe-%s", k_dwe_tag[m]);
+        d->model[m] = ng_path_in(c->out_dir, name);
+        char *argv[] = {"natgrad", "dwe", "train", "--corpus", d->corpus, "--dim", "20", "--batch-words",
+                        "300", "--batch-contexts", "300", "--test-slices", d->test, "--time-limit", secbuf,
+                        "--steps", stepbuf, "--eval-every", "100", "--elbo", "minibatch", "--threads", "1",
+                        "--seed", "1", "--symmetry", (char *)k_dwe_sym[m], "--log", d->log[m], "--out",
+                        d->model[m], NULL};
+        pid[m] = ng_child_spawn_self(argv, d->err[m], 0);
+    }
+    ng_child_wait_all(pid, status, 2, "demo: word embeddings training", d->budget);
+}
+
+/* Both models' last log rows as a table; their numbers into res. */
+static int dwe_table(const dwe_run *d, const int status[2], dwe_result *res)
+{
+    double row[2][4];
+    for (int m = 0; m < 2; m++)
+        if (status[m] != 0 || !dwe_last_row(d->log[m], row[m])) {
+            fprintf(stderr, "natgrad demo: dwe train --symmetry %s failed (status %d), see %s\n", k_dwe_sym[m],
+                    status[m], d->err[m]);
+            return NG_EXIT_FAIL;
+        }
+    printf("data: %s; %s slices held out\n", d->what, d->test);
+    printf("%-16s %8s %9s %22s %16s\n", "symmetry", "steps", "seconds", "held-out log-lik.",
+           "median overlap");
+    for (int m = 0; m < 2; m++) {
+        printf("%-16s %8.0f %9.1f %22.6f %16.3f\n", k_dwe_sym[m], row[m][0], row[m][1], row[m][2], row[m][3]);
+        res->test_ll[m] = row[m][2];
+        res->overlap[m] = row[m][3];
+    }
+    printf("(held-out log-likelihood per co-occurrence of the held-out slices; overlap: median over\n"
+           " words of cos(u_first, u_last), the first and last slices; 'seconds' counts training only)\n");
+    fflush(stdout);
+    return NG_EXIT_OK;
+}
+
+/* The answers of the sync+goldstone model, as 'dwe query' prints them: the most changed
+ * words, then the word's aging (when there is a word). */
+static int dwe_queries(dwe_run *d)
+{
+    char *a1[] = {"natgrad", "dwe", "query", d->model[1], "--changed", "--top", "10", NULL};
+    char *a2[12] = {"natgrad", "dwe", "query", d->model[1], "--age", d->word};
+    int k = 6;
+    if (*d->from) { a2[k++] = "--from"; a2[k++] = d->from; }
+    if (*d->to) { a2[k++] = "--to"; a2[k++] = d->to; }
+    a2[k] = NULL;
+    printf("\n");
+    int rc = ng_child_run_self("demo", a1, NG_CHILD_KEEP_STDOUT) != 0 ? NG_EXIT_FAIL : NG_EXIT_OK;
+    printf("\n");
+    if (rc == NG_EXIT_OK && *d->word && ng_child_run_self("demo", a2, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
+    return rc;
+}
+
+/* Fig. 4 of the paper for both models; the table alone without figures, or when gnuplot
+ * cannot draw it. */
+static int dwe_overlap(const demo_cfg *c, const dwe_run *d)
+{
+    char *png = ng_path_in(c->out_dir, "dwe-overlap.png");
+    char *a[] = {"natgrad", "dwe", "overlap", d->model[0], d->model[1], "--labels", "none,sync+goldstone",
+                 "--out", png, NULL};
+    int rc = NG_EXIT_OK;
+    printf("\n");
+    int st = 1;
+    if (!c->no_plots && (st = ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT)) == 0) printf("figure: %s\n", png);
+    a[7] = NULL;
+    if (st != 0 && ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
+    free(png);
+    return rc;
+}
+
 /* Two models side by side, one thread each, the same seed and settings but --symmetry
  * (none, then sync+goldstone), as the race of part 2. d 20 and 300 x 300 minibatches:
  * docs/dwe.md's measurement. */
 static int dwe_part(const demo_cfg *c, dwe_result *res)
 {
-    static const char *const sym[2] = {"none", "sync+goldstone"};
-    static const char *const tag[2] = {"none", "goldstone"};
-    char test[8] = "", word[64] = "", from[32] = "", to[32] = "", what[128] = "", secbuf[32], stepbuf[32],
-         budget[64];
-    char *corpus = NULL, *log[2] = {NULL, NULL}, *err[2] = {NULL, NULL}, *model[2] = {NULL, NULL};
-    snprintf(secbuf, sizeof secbuf, "%g", c->dwe_steps > 0 ? 0.0 : c->dwe_seconds);
-    snprintf(stepbuf, sizeof stepbuf, "%ld", c->dwe_steps);
-    if (c->dwe_steps > 0) snprintf(budget, sizeof budget, "%ld steps", c->dwe_steps);
-    else snprintf(budget, sizeof budget, "%g s", c->dwe_seconds);
+    dwe_run d = {.corpus = NULL};
+    if (c->dwe_steps > 0) snprintf(d.budget, sizeof d.budget, "%ld steps", c->dwe_steps);
+    else snprintf(d.budget, sizeof d.budget, "%g s", c->dwe_seconds);
     printf("\n== Part 3: dynamic word embeddings with and without Goldstone-GD, %s each, run side "
-           "by side ==\n", budget);
+           "by side ==\n", d.budget);
     fflush(stdout);
-    int rc = dwe_corpus(c, &corpus, test, word, from, to, what);
-    pid_t pid[2] = {-1, -1};
-    for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) {
-        char name[64];
-        snprintf(name, sizeof name, "dwe-%s.csv", tag[m]);
-        log[m] = ng_path_in(c->out_dir, name);
-        snprintf(name, sizeof name, "dwe-%s.out", tag[m]);
-        err[m] = ng_path_in(c->out_dir, name);
-        snprintf(name, sizeof name, "dwe-%s", tag[m]);
-        model[m] = ng_path_in(c->out_dir, name);
-        char *argv[] = {"natgrad", "dwe", "train", "--corpus", corpus, "--dim", "20", "--batch-words",
-                        "300", "--batch-contexts", "300", "--test-slices", test, "--time-limit", secbuf,
-                        "--steps", stepbuf, "--eval-every", "100", "--elbo", "minibatch", "--threads", "1",
-                        "--seed", "1", "--symmetry", (char *)sym[m], "--log", log[m], "--out", model[m],
-                        NULL};
-        pid[m] = ng_child_spawn_self(argv, err[m], 0);
-    }
+    int rc = dwe_corpus(c, &d.corpus, d.test, d.word, d.from, d.to, d.what);
     int status[2] = {-1, -1};
-    if (rc == NG_EXIT_OK) {
-        ng_progress pr;
-        ng_progress_init(&pr, 30.0);
-        double t0 = ng_cli_now();
-        int left = (pid[0] > 0) + (pid[1] > 0);
-        while (left > 0) {
-            for (int m = 0; m < 2; m++) {
-                int st;
-                if (pid[m] > 0 && status[m] < 0 && waitpid(pid[m], &st, WNOHANG) == pid[m]) {
-                    status[m] = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-                    left--;
-                }
-            }
-            ng_progress_update(&pr, "demo: word embeddings training, %.0f s elapsed (budget %s each)",
-                               ng_cli_now() - t0, budget);
-            if (left > 0) usleep(200000);
-        }
-        ng_progress_done(&pr);
-    }
-    double row[2][4];
-    for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++)
-        if (status[m] != 0 || !dwe_last_row(log[m], row[m])) {
-            fprintf(stderr, "natgrad demo: dwe train --symmetry %s failed (status %d), see %s\n", sym[m],
-                    status[m], err[m]);
-            rc = NG_EXIT_FAIL;
-        }
-    if (rc == NG_EXIT_OK) {
-        printf("data: %s; %s slices held out\n", what, test);
-        printf("%-16s %8s %9s %22s %16s\n", "symmetry", "steps", "seconds", "held-out log-lik.",
-               "median overlap");
-        for (int m = 0; m < 2; m++) {
-            printf("%-16s %8.0f %9.1f %22.6f %16.3f\n", sym[m], row[m][0], row[m][1], row[m][2], row[m][3]);
-            res->test_ll[m] = row[m][2];
-            res->overlap[m] = row[m][3];
-        }
-        printf("(held-out log-likelihood per co-occurrence of the held-out slices; overlap: median over\n"
-               " words of cos(u_first, u_last), the first and last slices; 'seconds' counts training only)\n");
-        fflush(stdout);
-        /* the answers of the sync+goldstone model, as 'dwe query' prints them */
-        char *a1[] = {"natgrad", "dwe", "query", model[1], "--changed", "--top", "10", NULL};
-        char *a2[12] = {"natgrad", "dwe", "query", model[1], "--age", word};
-        int k = 6;
-        if (*from) { a2[k++] = "--from"; a2[k++] = from; }
-        if (*to) { a2[k++] = "--to"; a2[k++] = to; }
-        a2[k] = NULL;
-        printf("\n");
-        if (ng_child_run_self("demo", a1, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
-        printf("\n");
-        if (rc == NG_EXIT_OK && *word && ng_child_run_self("demo", a2, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
-    }
-    if (rc == NG_EXIT_OK) {
-        /* Fig. 4 of the paper for both models; the table alone without figures, or when
-         * gnuplot cannot draw it */
-        char *png = ng_path_in(c->out_dir, "dwe-overlap.png");
-        char *a[] = {"natgrad", "dwe", "overlap", model[0], model[1], "--labels", "none,sync+goldstone",
-                     "--out", png, NULL};
-        printf("\n");
-        int st = 1;
-        if (!c->no_plots && (st = ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT)) == 0) printf("figure: %s\n", png);
-        a[7] = NULL;
-        if (st != 0 && ng_child_run_self("demo", a, NG_CHILD_KEEP_STDOUT) != 0) rc = NG_EXIT_FAIL;
-        free(png);
-    }
-    for (int m = 0; m < 2; m++) {
-        free(log[m]);
-        free(err[m]);
-        free(model[m]);
-    }
-    free(corpus);
+    if (rc == NG_EXIT_OK) dwe_train_both(c, &d, status);
+    if (rc == NG_EXIT_OK) rc = dwe_table(&d, status, res);
+    if (rc == NG_EXIT_OK) rc = dwe_queries(&d);
+    if (rc == NG_EXIT_OK) rc = dwe_overlap(c, &d);
+    dwe_run_free(&d);
     return rc;
 }
 
