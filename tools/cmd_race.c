@@ -973,18 +973,9 @@ static char *budget_str(double b)
     return t;
 }
 
-static int write_tables(const race *r)
+/* race.md's heading, the plan, the machine and what the cells mean. */
+static void tables_head(FILE *f, const race *r)
 {
-    char *md = ng_path_in(r->o.out, "race.md"), *csv = ng_path_in(r->o.out, "race.csv");
-    char *mdt = ng_cli_asprintf("%s.tmp", md), *csvt = ng_cli_asprintf("%s.tmp", csv);
-    FILE *f = fopen(mdt, "w"), *c = fopen(csvt, "w");
-    if (!f || !c) {
-        fprintf(stderr, "natgrad race: cannot write %s: %s\n", f ? csvt : mdt, strerror(errno));
-        if (f) fclose(f);
-        if (c) fclose(c);
-        free(md), free(csv), free(mdt), free(csvt);
-        return 0;
-    }
     char *plan = plan_text(r), *d0, *d1, *mach = machine_notes(r, &d0, &d1);
     fprintf(f, "# K-FAC against SGD-Nesterov: %s, arch %s\n\n", r->o.data, r->o.arch);
     fprintf(f, "Written by `natgrad race ae` (%s%s%s). Plan (`%s/plan.txt`):\n\n```\n%s```\n\n",
@@ -999,67 +990,109 @@ static int write_tables(const race *r)
                "The last column: the training seconds K-FAC needs to reach tuned SGD's median "
                "training error at that budget (median over seeds; the goal: budget/3 or less).\n\n",
             r->eval_s, r->o.seeds, r->o.seeds < 3 ? " (the protocol asks for 3 or more)" : "");
-    fprintf(f, "| budget | method | setting | train error | test error | K-FAC time to SGD's error |\n"
-               "|---|---|---|---|---|---|\n");
-    fprintf(c, "section,method,setting,seed,budget,train_error,test_error,seconds,note\n");
-    for (int b = 0; b < r->nb; b++) {
-        char *bs = budget_str(r->budgets[b]);
-        double target = INFINITY;
-        for (int mi = 0; mi < r->nm; mi++) {
-            const method *m = &r->m[mi];
-            char set[300] = "", st1[128], st2[128], tcell[160] = "";
-            if (m->best[b] >= 0) point_label(m, &m->pts[m->best[b]], set, sizeof set);
-            if (m->nfixed && !m->sgd) {
-                size_t n = strlen(set);
-                for (int k = 0; k < m->nfixed; k += 2)
-                    n += (size_t)snprintf(set + n, sizeof set - n, "%s%s %s", n ? ", " : "", m->fixed[k] + 2,
-                                          m->fixed[k + 1]);
-            }
-            seed_vals sv;
-            collect(r, m, b, target, &sv);
-            double tre[MAX_SEEDS], tee[MAX_SEEDS], tto[MAX_SEEDS];
-            memcpy(tre, sv.tre, sizeof tre);
-            memcpy(tee, sv.tee, sizeof tee);
-            memcpy(tto, sv.tto, sizeof tto);
-            stat3 a = stats(tre, sv.n), e = stats(tee, sv.n), t = stats(tto, sv.n);
-            if (mi == 0) target = a.med;
-            fmt_stat(a, st1, sizeof st1);
-            fmt_stat(e, st2, sizeof st2);
-            if (mi > 0) {
-                if (!isfinite(target)) snprintf(tcell, sizeof tcell, "no SGD error to reach");
-                else if (!isfinite(t.med))
-                    snprintf(tcell, sizeof tcell, "not reached in %g s (median)", r->tmax);
-                else
-                    snprintf(tcell, sizeof tcell, "%.4g s (budget/%.3g; goal budget/3 %s)", t.med,
-                             r->budgets[b] / t.med, t.med <= r->budgets[b] / 3 ? "met" : "not met");
-            }
-            fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", bs, m->label, set[0] ? set : "-", st1, st2, tcell);
-            for (int s = 0; s < sv.n; s++) {
-                fprintf(c, "run,%s", m->id);
-                csv_setting(c, set);
-                fprintf(c, ",%d,%.10g", s + 1, r->budgets[b]);
-                csv_num(c, sv.tre[s]);
-                csv_num(c, sv.tee[s]);
-                csv_num(c, mi > 0 ? sv.tto[s] : NAN);
-                fprintf(c, ",%s\n", isfinite(sv.tre[s]) ? "" : "diverged");
-            }
-            const char *nm[3] = {"median", "min", "max"};
-            stat3 *ss[3] = {&a, &e, &t};
-            for (int q = 0; q < 3; q++) {
-                double va[3];
-                for (int z = 0; z < 3; z++) va[z] = q == 0 ? ss[z]->med : q == 1 ? ss[z]->lo : ss[z]->hi;
-                fprintf(c, "%s,%s", nm[q], m->id);
-                csv_setting(c, set);
-                fprintf(c, ",,%.10g", r->budgets[b]);
-                csv_num(c, va[0]);
-                csv_num(c, va[1]);
-                csv_num(c, mi > 0 ? va[2] : NAN);
-                fprintf(c, ",%s\n", mi > 0 ? "seconds: time to tuned SGD's median training error" : "");
-            }
-        }
-        free(bs);
+    free(plan), free(mach), free(d0), free(d1);
+}
+
+/* A row's setting at budget b: its tuned point's values, then its fixed options. */
+static void row_setting(const method *m, int b, char *set, size_t len)
+{
+    set[0] = '\0';
+    if (m->best[b] >= 0) point_label(m, &m->pts[m->best[b]], set, len);
+    if (m->nfixed && !m->sgd) {
+        size_t n = strlen(set);
+        for (int k = 0; k < m->nfixed; k += 2)
+            n += (size_t)snprintf(set + n, len - n, "%s%s %s", n ? ", " : "", m->fixed[k] + 2, m->fixed[k + 1]);
     }
-    /* every grid point, seed 1 */
+}
+
+/* The CSV's lines of one row at one budget: a line per seed, then its median, min and max
+ * (time to SGD's error only for the rows after SGD's, mi > 0). */
+static void csv_row(FILE *c, const race *r, const method *m, int mi, int b, const char *set,
+                    const seed_vals *sv, stat3 *const ss[3])
+{
+    for (int s = 0; s < sv->n; s++) {
+        fprintf(c, "run,%s", m->id);
+        csv_setting(c, set);
+        fprintf(c, ",%d,%.10g", s + 1, r->budgets[b]);
+        csv_num(c, sv->tre[s]);
+        csv_num(c, sv->tee[s]);
+        csv_num(c, mi > 0 ? sv->tto[s] : NAN);
+        fprintf(c, ",%s\n", isfinite(sv->tre[s]) ? "" : "diverged");
+    }
+    const char *nm[3] = {"median", "min", "max"};
+    for (int q = 0; q < 3; q++) {
+        double va[3];
+        for (int z = 0; z < 3; z++) va[z] = q == 0 ? ss[z]->med : q == 1 ? ss[z]->lo : ss[z]->hi;
+        fprintf(c, "%s,%s", nm[q], m->id);
+        csv_setting(c, set);
+        fprintf(c, ",,%.10g", r->budgets[b]);
+        csv_num(c, va[0]);
+        csv_num(c, va[1]);
+        csv_num(c, mi > 0 ? va[2] : NAN);
+        fprintf(c, ",%s\n", mi > 0 ? "seconds: time to tuned SGD's median training error" : "");
+    }
+}
+
+/* Row mi of the table at budget b (bs its text), in race.md and race.csv; *target: SGD's
+ * median training error at b, set by row 0 and read by the others. */
+static void table_row(FILE *f, FILE *c, const race *r, int mi, int b, const char *bs, double *target)
+{
+    const method *m = &r->m[mi];
+    char set[300], st1[128], st2[128], tcell[160] = "";
+    row_setting(m, b, set, sizeof set);
+    seed_vals sv;
+    collect(r, m, b, *target, &sv);
+    double tre[MAX_SEEDS], tee[MAX_SEEDS], tto[MAX_SEEDS];
+    memcpy(tre, sv.tre, sizeof tre);
+    memcpy(tee, sv.tee, sizeof tee);
+    memcpy(tto, sv.tto, sizeof tto);
+    stat3 a = stats(tre, sv.n), e = stats(tee, sv.n), t = stats(tto, sv.n);
+    if (mi == 0) *target = a.med;
+    fmt_stat(a, st1, sizeof st1);
+    fmt_stat(e, st2, sizeof st2);
+    if (mi > 0) {
+        if (!isfinite(*target)) snprintf(tcell, sizeof tcell, "no SGD error to reach");
+        else if (!isfinite(t.med))
+            snprintf(tcell, sizeof tcell, "not reached in %g s (median)", r->tmax);
+        else
+            snprintf(tcell, sizeof tcell, "%.4g s (budget/%.3g; goal budget/3 %s)", t.med,
+                     r->budgets[b] / t.med, t.med <= r->budgets[b] / 3 ? "met" : "not met");
+    }
+    fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", bs, m->label, set[0] ? set : "-", st1, st2, tcell);
+    stat3 *const ss[3] = {&a, &e, &t};
+    csv_row(c, r, m, mi, b, set, &sv, ss);
+}
+
+/* Grid point i of m (seed 1): its training error at every budget, the winners in bold. */
+static void grid_row(FILE *f, FILE *c, const race *r, const method *m, int i)
+{
+    char set[300];
+    point_label(m, &m->pts[i], set, sizeof set);
+    fprintf(f, "| %s%s |", set, i >= m->ngrid ? " (extension)" : "");
+    char *name = run_name(m, &m->pts[i], 1);
+    run_log l;
+    int have = log_load(r, name, &l) || l.diverged;
+    for (int b = 0; b < r->nb; b++) {
+        double tre = INFINITY, tee = INFINITY;
+        if (have) value_at(&l, r->budgets[b], &tre, &tee);
+        char cell[32];
+        fmt_err(tre, cell, sizeof cell);
+        fprintf(f, " %s%s%s |", m->best[b] == i ? "**" : "", cell, m->best[b] == i ? "**" : "");
+        fprintf(c, "grid,%s", m->id);
+        csv_setting(c, set);
+        fprintf(c, "%s,1,%.10g", i >= m->ngrid ? " (extension)" : "", r->budgets[b]);
+        csv_num(c, tre);
+        csv_num(c, tee);
+        fprintf(c, ",,%s\n", m->best[b] == i ? "best" : "");
+    }
+    fputc('\n', f);
+    if (have) log_free(&l);
+    free(name);
+}
+
+/* Every tuned row's grid, every point at seed 1. */
+static void grid_tables(FILE *f, FILE *c, const race *r)
+{
     for (int mi = 0; mi < r->nm; mi++) {
         const method *m = &r->m[mi];
         if (m->nax == 0) continue;
@@ -1069,36 +1102,39 @@ static int write_tables(const race *r)
         fprintf(f, "\n|---|");
         for (int b = 0; b < r->nb; b++) fprintf(f, "---|");
         fputc('\n', f);
-        for (int i = 0; i < m->npts; i++) {
-            char set[300];
-            point_label(m, &m->pts[i], set, sizeof set);
-            fprintf(f, "| %s%s |", set, i >= m->ngrid ? " (extension)" : "");
-            char *name = run_name(m, &m->pts[i], 1);
-            run_log l;
-            int have = log_load(r, name, &l) || l.diverged;
-            for (int b = 0; b < r->nb; b++) {
-                double tre = INFINITY, tee = INFINITY;
-                if (have) value_at(&l, r->budgets[b], &tre, &tee);
-                char cell[32];
-                fmt_err(tre, cell, sizeof cell);
-                fprintf(f, " %s%s%s |", m->best[b] == i ? "**" : "", cell, m->best[b] == i ? "**" : "");
-                fprintf(c, "grid,%s", m->id);
-                csv_setting(c, set);
-                fprintf(c, "%s,1,%.10g", i >= m->ngrid ? " (extension)" : "", r->budgets[b]);
-                csv_num(c, tre);
-                csv_num(c, tee);
-                fprintf(c, ",,%s\n", m->best[b] == i ? "best" : "");
-            }
-            fputc('\n', f);
-            if (have) log_free(&l);
-            free(name);
-        }
+        for (int i = 0; i < m->npts; i++) grid_row(f, c, r, m, i);
     }
+}
+
+/* DIR/race.md and DIR/race.csv (temp names, then renamed). Returns 1, or 0 with the
+ * message printed. */
+static int write_tables(const race *r)
+{
+    char *md = ng_path_in(r->o.out, "race.md"), *csv = ng_path_in(r->o.out, "race.csv");
+    char *mdt = ng_cli_asprintf("%s.tmp", md), *csvt = ng_cli_asprintf("%s.tmp", csv);
+    FILE *f = fopen(mdt, "w"), *c = fopen(csvt, "w");
+    if (!f || !c) {
+        fprintf(stderr, "natgrad race: cannot write %s: %s\n", f ? csvt : mdt, strerror(errno));
+        if (f) fclose(f);
+        if (c) fclose(c);
+        free(md), free(csv), free(mdt), free(csvt);
+        return 0;
+    }
+    tables_head(f, r);
+    fprintf(f, "| budget | method | setting | train error | test error | K-FAC time to SGD's error |\n"
+               "|---|---|---|---|---|---|\n");
+    fprintf(c, "section,method,setting,seed,budget,train_error,test_error,seconds,note\n");
+    for (int b = 0; b < r->nb; b++) {
+        char *bs = budget_str(r->budgets[b]);
+        double target = INFINITY;
+        for (int mi = 0; mi < r->nm; mi++) table_row(f, c, r, mi, b, bs, &target);
+        free(bs);
+    }
+    grid_tables(f, c, r);
     int ok = fclose(f) == 0;
     ok = (fclose(c) == 0) && ok;
     ok = ok && rename(mdt, md) == 0 && rename(csvt, csv) == 0;
     if (!ok) fprintf(stderr, "natgrad race: cannot write %s: %s\n", md, strerror(errno));
-    free(plan), free(mach), free(d0), free(d1);
     free(md), free(csv), free(mdt), free(csvt);
     return ok;
 }
@@ -1129,8 +1165,128 @@ static void gp_quote(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* One block of the curves' data: the median, min and max over seeds of the training error
+ * of m's point p at every evaluation period; its title into title. */
+static void curve_block(FILE *f, const race *r, const method *m, const point *p, int first, char *title,
+                        size_t len)
+{
+    run_log l[MAX_SEEDS];
+    int nl = 0;
+    for (long s = 1; s <= r->o.seeds; s++) {
+        char *name = run_name(m, p, s);
+        if (log_load(r, name, &l[nl]) || l[nl].diverged) nl++;
+        free(name);
+    }
+    char set[300];
+    point_label(m, p, set, sizeof set);
+    snprintf(title, len, "%s%s%s%s", m->label, set[0] ? " (" : "", set, set[0] ? ")" : "");
+    fprintf(f, "%s# %s\nseconds,median,min,max\n", first ? "" : "\n\n", title);
+    long nt = lround(r->tmax / r->eval_s);
+    for (long k = 1; k <= nt; k++) {
+        double t = r->eval_s * (double)k, v[MAX_SEEDS], dummy;
+        for (int i = 0; i < nl; i++) value_at(&l[i], t, &v[i], &dummy);
+        stat3 s = stats(v, nl);
+        fprintf(f, "%.10g", t);
+        double q[3] = {s.med, s.lo, s.hi};
+        for (int z = 0; z < 3; z++) {
+            if (isfinite(q[z])) fprintf(f, ",%.10g", q[z]);
+            else fprintf(f, ",NaN");
+        }
+        fputc('\n', f);
+    }
+    for (int i = 0; i < nl; i++) log_free(&l[i]);
+}
+
+/* The curves' data, a block per reported run set (each distinct tuned point once, the
+ * longest budget's first); their titles into titles. Returns the number of blocks. */
+static int curve_blocks(FILE *f, const race *r, char titles[][320])
+{
+    int nblk = 0;
+    for (int mi = 0; mi < r->nm; mi++) {
+        const method *m = &r->m[mi];
+        for (int b = r->nb - 1; b >= 0; b--) {
+            if (m->best[b] < 0) continue;
+            int seen = 0;
+            for (int b2 = r->nb - 1; b2 > b; b2--) seen |= m->best[b2] == m->best[b];
+            if (seen) continue;
+            curve_block(f, r, m, &m->pts[m->best[b]], nblk == 0, titles[nblk], sizeof titles[nblk]);
+            nblk++;
+        }
+    }
+    return nblk;
+}
+
+/* The gnuplot script at path: the figure into png from the data in dat. Returns 1 when
+ * it is written. */
+static int write_script(const race *r, const char *path, const char *png, const char *dat,
+                        char titles[][320], int nblk)
+{
+    FILE *s = fopen(path, "w");
+    if (!s) return 0;
+    char *title = ng_cli_asprintf("%s, arch %s", r->o.data, r->o.arch);
+    fprintf(s, "set terminal pngcairo size 1000,650\nset output ");
+    gp_quote(s, png);
+    fprintf(s, "\nset datafile separator ','\nset key top right\nset logscale y\n"
+               "set xlabel 'training seconds'\n"
+               "set ylabel 'training error (median; band: min to max over %ld seeds)'\nset title ",
+            r->o.seeds);
+    gp_quote(s, title ? title : "");
+    fprintf(s, "\nplot ");
+    free(title);
+    for (int i = 0; i < nblk; i++) {
+        fprintf(s, "%s", i ? ", \\\n     " : "");
+        gp_quote(s, dat);
+        fprintf(s, " index %d using 1:3:4 with filledcurves fs transparent solid 0.2 lc %d notitle, "
+                   "'' index %d using 1:2 with lines lw 2 lc %d title ", i, i + 1, i, i + 1);
+        gp_quote(s, titles[i]);
+    }
+    fputc('\n', s);
+    return fclose(s) == 0;
+}
+
+/* Runs gnuplot gp on script (its stdout to /dev/null); 1 when it exits 0. */
+static int run_gnuplot(char *gp, char *script)
+{
+    char *argv[] = {gp, script, NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execv(gp, argv);
+        _exit(127);
+    }
+    int st = -1;
+    if (pid > 0)
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* DIR/race.png through gnuplot and DIR/race.gp from the data in dat. Returns 1, or 0 with
+ * the message printed; no gnuplot is a note, not a failure. */
+static int draw_figure(const race *r, const char *dat, char titles[][320], int nblk)
+{
+    char *gp = find_gnuplot();
+    if (!gp) {
+        fprintf(stderr, "natgrad race: gnuplot not found, no figure (apt-get install gnuplot-nox); the "
+                        "curves are in %s\n", dat);
+        return 1;
+    }
+    char *png = ng_path_in(r->o.out, "race.png"), *ptmp = ng_cli_asprintf("%s/race.tmp.png", r->o.out);
+    char *script = ng_path_in(r->o.out, "race.gp"), *stmp = ng_cli_asprintf("%s.tmp", script);
+    int ok = write_script(r, stmp, ptmp, dat, titles, nblk) && rename(stmp, script) == 0;
+    if (ok) {
+        ok = run_gnuplot(gp, script) && rename(ptmp, png) == 0;
+        if (!ok) {
+            unlink(ptmp);
+            fprintf(stderr, "natgrad race: gnuplot could not draw %s (script %s)\n", png, script);
+        }
+    }
+    free(gp), free(png), free(ptmp), free(script), free(stmp);
+    return ok;
+}
+
 /* The curves: median and band over seeds of the training error, every evaluation period,
- * for the reported run sets (each distinct tuned point once). */
+ * for the reported run sets (each distinct tuned point once), in DIR/race-curves.csv, and
+ * their figure unless --no-plots. */
 static int write_figure(const race *r)
 {
     char *dat = ng_path_in(r->o.out, "race-curves.csv"), *dtmp = ng_cli_asprintf("%s.tmp", dat);
@@ -1141,99 +1297,11 @@ static int write_figure(const race *r)
         return 0;
     }
     char titles[MAX_METHODS * MAX_BUDGETS][320];
-    int nblk = 0;
-    long nt = lround(r->tmax / r->eval_s);
-    for (int mi = 0; mi < r->nm; mi++) {
-        const method *m = &r->m[mi];
-        for (int b = r->nb - 1; b >= 0; b--) {
-            if (m->best[b] < 0) continue;
-            int seen = 0;
-            for (int b2 = r->nb - 1; b2 > b; b2--) seen |= m->best[b2] == m->best[b];
-            if (seen) continue;
-            run_log l[MAX_SEEDS];
-            int nl = 0;
-            for (long s = 1; s <= r->o.seeds; s++) {
-                char *name = run_name(m, &m->pts[m->best[b]], s);
-                if (log_load(r, name, &l[nl]) || l[nl].diverged) nl++;
-                free(name);
-            }
-            char set[300];
-            point_label(m, &m->pts[m->best[b]], set, sizeof set);
-            snprintf(titles[nblk], sizeof titles[nblk], "%s%s%s%s", m->label, set[0] ? " (" : "", set, set[0] ? ")" : "");
-            fprintf(f, "%s# %s\nseconds,median,min,max\n", nblk ? "\n\n" : "", titles[nblk]);
-            nblk++;
-            for (long k = 1; k <= nt; k++) {
-                double t = r->eval_s * (double)k, v[MAX_SEEDS], dummy;
-                for (int i = 0; i < nl; i++) value_at(&l[i], t, &v[i], &dummy);
-                stat3 s = stats(v, nl);
-                fprintf(f, "%.10g", t);
-                double q[3] = {s.med, s.lo, s.hi};
-                for (int z = 0; z < 3; z++) {
-                    if (isfinite(q[z])) fprintf(f, ",%.10g", q[z]);
-                    else fprintf(f, ",NaN");
-                }
-                fputc('\n', f);
-            }
-            for (int i = 0; i < nl; i++) log_free(&l[i]);
-        }
-    }
+    int nblk = curve_blocks(f, r, titles);
     int ok = fclose(f) == 0 && rename(dtmp, dat) == 0;
     free(dtmp);
-    if (!ok || r->o.no_plots || nblk == 0) {
-        free(dat);
-        return ok;
-    }
-    char *gp = find_gnuplot();
-    if (!gp) {
-        fprintf(stderr, "natgrad race: gnuplot not found, no figure (apt-get install gnuplot-nox); the "
-                        "curves are in %s\n", dat);
-        free(dat);
-        return 1;
-    }
-    char *png = ng_path_in(r->o.out, "race.png"), *ptmp = ng_cli_asprintf("%s/race.tmp.png", r->o.out);
-    char *script = ng_path_in(r->o.out, "race.gp"), *stmp = ng_cli_asprintf("%s.tmp", script);
-    FILE *s = fopen(stmp, "w");
-    if (s) {
-        char *title = ng_cli_asprintf("%s, arch %s", r->o.data, r->o.arch);
-        fprintf(s, "set terminal pngcairo size 1000,650\nset output ");
-        gp_quote(s, ptmp);
-        fprintf(s, "\nset datafile separator ','\nset key top right\nset logscale y\n"
-                   "set xlabel 'training seconds'\n"
-                   "set ylabel 'training error (median; band: min to max over %ld seeds)'\nset title ",
-                r->o.seeds);
-        gp_quote(s, title ? title : "");
-        fprintf(s, "\nplot ");
-        free(title);
-        for (int i = 0; i < nblk; i++) {
-            fprintf(s, "%s", i ? ", \\\n     " : "");
-            gp_quote(s, dat);
-            fprintf(s, " index %d using 1:3:4 with filledcurves fs transparent solid 0.2 lc %d notitle, "
-                       "'' index %d using 1:2 with lines lw 2 lc %d title ", i, i + 1, i, i + 1);
-            gp_quote(s, titles[i]);
-        }
-        fputc('\n', s);
-        ok = fclose(s) == 0 && rename(stmp, script) == 0;
-    } else {
-        ok = 0;
-    }
-    if (ok) {
-        char *argv[] = {gp, script, NULL};
-        pid_t pid = fork();
-        if (pid == 0) {
-            if (!freopen("/dev/null", "w", stdout)) _exit(127);
-            execv(gp, argv);
-            _exit(127);
-        }
-        int st = -1;
-        if (pid > 0)
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-        ok = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && rename(ptmp, png) == 0;
-        if (!ok) {
-            unlink(ptmp);
-            fprintf(stderr, "natgrad race: gnuplot could not draw %s (script %s)\n", png, script);
-        }
-    }
-    free(gp), free(png), free(ptmp), free(script), free(stmp), free(dat);
+    if (ok && !r->o.no_plots && nblk > 0) ok = draw_figure(r, dat, titles, nblk);
+    free(dat);
     return ok;
 }
 
@@ -1270,6 +1338,48 @@ static void print_grid(const race *r)
     fflush(stdout);
 }
 
+/* Runs the n jobs of a phase (its name on the progress line), then frees them. */
+static void run_phase(race *r, const char *phase, job *jobs, int n)
+{
+    r->phase = phase;
+    pool(r, jobs, n);
+    for (int i = 0; i < n; i++) job_free(&jobs[i]);
+}
+
+/* m's winners of every budget, from the logs so far, into win; returns how many. */
+static int winners(const race *r, method *m, int win[MAX_BUDGETS])
+{
+    pick_best(r, m);
+    int nw = 0;
+    for (int b = 0; b < r->nb; b++)
+        if (m->best[b] >= 0) win[nw++] = m->best[b];
+    return nw;
+}
+
+/* Phase 2's jobs: the edge extensions (seed 1), and the current winners' other seeds
+ * beside them. Returns how many. */
+static int extension_jobs(race *r, job *jobs, int cap)
+{
+    int n = 0;
+    for (int mi = 0; mi < r->nm; mi++) {
+        method *m = &r->m[mi];
+        if (!m->nax) continue;
+        int win[MAX_BUDGETS], nw = winners(r, m, win), before = m->npts;
+        extend(m, r->nb);
+        for (int i = before; i < m->npts; i++) {
+            char set[300];
+            point_label(m, &m->pts[i], set, sizeof set);
+            printf("%s: a winner on the edge of the grid: adding %s\n", m->label, set);
+        }
+        int ext[MAX_POINTS];
+        for (int i = before; i < m->npts; i++) ext[i - before] = i;
+        n = add_jobs(r, m, ext, m->npts - before, 1, 1, jobs, n, cap);
+        n = add_jobs(r, m, win, nw, 2, r->o.seeds, jobs, n, cap);
+    }
+    fflush(stdout);
+    return n;
+}
+
 static int run_race(race *r)
 {
     int n0 = 0;
@@ -1288,34 +1398,11 @@ static int run_race(race *r)
         method *m = &r->m[mi];
         n = add_jobs(r, m, all, m->ngrid, 1, m->nax ? 1 : r->o.seeds, jobs, n, cap);
     }
-    r->phase = "phase 1 (the grids, the paper's K-FAC)";
-    pool(r, jobs, n);
-    for (int i = 0; i < n; i++) job_free(&jobs[i]);
+    run_phase(r, "phase 1 (the grids, the paper's K-FAC)", jobs, n);
     /* phase 2: the edge extensions, and the current winners' other seeds beside them */
     if (!r->stop) {
-        n = 0;
-        for (int mi = 0; mi < r->nm; mi++) {
-            method *m = &r->m[mi];
-            if (!m->nax) continue;
-            pick_best(r, m);
-            int before = m->npts, win[MAX_BUDGETS], nw = 0;
-            for (int b = 0; b < r->nb; b++)
-                if (m->best[b] >= 0) win[nw++] = m->best[b];
-            extend(m, r->nb);
-            for (int i = before; i < m->npts; i++) {
-                char set[300];
-                point_label(m, &m->pts[i], set, sizeof set);
-                printf("%s: a winner on the edge of the grid: adding %s\n", m->label, set);
-            }
-            int ext[MAX_POINTS];
-            for (int i = before; i < m->npts; i++) ext[i - before] = i;
-            n = add_jobs(r, m, ext, m->npts - before, 1, 1, jobs, n, cap);
-            n = add_jobs(r, m, win, nw, 2, r->o.seeds, jobs, n, cap);
-        }
-        fflush(stdout);
-        r->phase = "phase 2 (grid extensions, the winners' seeds)";
-        pool(r, jobs, n);
-        for (int i = 0; i < n; i++) job_free(&jobs[i]);
+        n = extension_jobs(r, jobs, cap);
+        run_phase(r, "phase 2 (grid extensions, the winners' seeds)", jobs, n);
     }
     /* phase 3: the winners after the extension, every seed */
     if (!r->stop) {
@@ -1323,15 +1410,10 @@ static int run_race(race *r)
         for (int mi = 0; mi < r->nm; mi++) {
             method *m = &r->m[mi];
             if (!m->nax) continue;
-            pick_best(r, m);
-            int win[MAX_BUDGETS], nw = 0;
-            for (int b = 0; b < r->nb; b++)
-                if (m->best[b] >= 0) win[nw++] = m->best[b];
+            int win[MAX_BUDGETS], nw = winners(r, m, win);
             n = add_jobs(r, m, win, nw, 2, r->o.seeds, jobs, n, cap);
         }
-        r->phase = "phase 3 (the final winners' seeds)";
-        pool(r, jobs, n);
-        for (int i = 0; i < n; i++) job_free(&jobs[i]);
+        run_phase(r, "phase 3 (the final winners' seeds)", jobs, n);
     }
     free(jobs);
     if (r->stop == 1) {
@@ -1348,10 +1430,10 @@ static int run_race(race *r)
     return -1;
 }
 
-static int race_ae(int argc, char **argv)
+/* The options into r->o, the budgets and the rows; then the banner and the grids. Returns
+ * -1 to go on, else an exit code. */
+static int race_parse(race *r, int argc, char **argv)
 {
-    race *r = calloc(1, sizeof *r);
-    if (!r) return NG_EXIT_FAIL;
     r->o = (race_opts){.data = "curves", .arch = "curves", .out = "natgrad-race", .budget_s = "120,300,900,1800",
                        .lr_s = "0.01,0.005,0.001", .batch_s = "100,200", .mu_s = "0.9,0.99,0.999",
                        .kfac_rows = "", .seeds = 3, .jobs = 2, .max_runs = 0, .eval_seconds = 0};
@@ -1408,13 +1490,40 @@ static int race_ae(int argc, char **argv)
     int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc < 0) rc = setup_budgets(r);
     if (rc < 0) rc = setup_methods(r);
+    if (rc >= 0) return rc;
+    ng_cli_banner_spec(&spec, NULL);
+    print_grid(r);
+    return -1;
+}
+
+/* The results: DIR/race.md (printed), DIR/race.csv and the figure. Returns an exit code. */
+static int race_report(const race *r)
+{
+    const race_opts *o = &r->o;
+    int rc = write_tables(r) ? NG_EXIT_OK : NG_EXIT_FAIL;
+    if (rc == NG_EXIT_OK && !write_figure(r) && !o->no_plots) rc = NG_EXIT_FAIL;
+    if (rc == NG_EXIT_OK) {
+        char *md = ng_path_in(o->out, "race.md"), *text = read_file(md);
+        if (text) fputs(text, stdout);
+        printf("\ntable: %s (every number: %s/race.csv)%s%s/race.png\n", md, o->out,
+               o->no_plots ? "" : "; figure: ", o->no_plots ? "" : o->out);
+        free(text);
+        free(md);
+    }
+    return rc;
+}
+
+static int race_ae(int argc, char **argv)
+{
+    race *r = calloc(1, sizeof *r);
+    if (!r) return NG_EXIT_FAIL;
+    int rc = race_parse(r, argc, argv);
     if (rc >= 0) {
         free_methods(r);
         free(r);
         return rc;
     }
-    ng_cli_banner_spec(&spec, NULL);
-    print_grid(r);
+    const race_opts *o = &r->o;
     int lock = -1;
     if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "natgrad race: cannot create %s: %s\n", o->out, strerror(errno));
@@ -1431,18 +1540,7 @@ static int race_ae(int argc, char **argv)
         ng_cli_install_sigint();
         rc = run_race(r);
     }
-    if (rc < 0) {
-        rc = write_tables(r) ? NG_EXIT_OK : NG_EXIT_FAIL;
-        if (rc == NG_EXIT_OK && !write_figure(r) && !o->no_plots) rc = NG_EXIT_FAIL;
-        if (rc == NG_EXIT_OK) {
-            char *md = ng_path_in(o->out, "race.md"), *text = read_file(md);
-            if (text) fputs(text, stdout);
-            printf("\ntable: %s (every number: %s/race.csv)%s%s/race.png\n", md, o->out,
-                   o->no_plots ? "" : "; figure: ", o->no_plots ? "" : o->out);
-            free(text);
-            free(md);
-        }
-    }
+    if (rc < 0) rc = race_report(r);
     if (lock >= 0) close(lock);
     free(r->runs_dir);
     free_methods(r);
