@@ -1,6 +1,7 @@
 /* bench_dmf.c - 'natgrad bench dmf': seconds per step of dynamic Bernoulli MF at
  * MovieLens-20M size (synthetic ratings built in memory), split into the model gradient,
  * the prior psi, the optimiser and the symmetry phases, plus the memory it takes. */
+#include "bench_util.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -58,21 +59,19 @@ static int parse(bench_cfg *c, int argc, char **argv)
          .help = "gauge natural-gradient steps per phase"},
         {.name = "steps", .type = NG_CLI_LONG, .dst = &c->steps, .lo = 1, .hi = 100000, .meta = "N",
          .help = "timed repetitions of each part"},
-        {.name = "seed", .type = NG_CLI_U64, .dst = &c->seed, .meta = "S", .help = "random seed"},
-        {.name = "threads", .type = NG_CLI_LONG, .dst = &c->threads, .lo = 0, .hi = 4096, .meta = "N",
-         .help = "BLAS and OpenMP threads, 0 = leave as is"},
         NG_CLI_END};
-    const ng_cli_opt *tables[] = {opts};
+    ng_cli_opt common[NG_BENCH_COMMON_OPTS];
+    ng_bench_common_opts(common, &c->seed, &c->threads);
+    const ng_cli_opt *tables[] = {opts, common};
     const ng_cli_spec spec = {
-        .name = "bench dmf", .synopsis = "[options]", .tables = tables, .n_tables = 1,
+        .name = "bench dmf", .synopsis = "[options]", .tables = tables, .n_tables = 2,
         .intro = "Builds a MovieLens-20M-sized dynamic Bernoulli MF problem in memory (synthetic\n"
                  "ratings, no file) and reports memory and seconds per step of each part: model\n"
                  "gradient, prior psi, optimiser (AdaGrad), and the symmetry phases (gauge phase\n"
                  "with k2 natural-gradient steps, Procrustes sync), then full Goldstone-GD steps.\n"};
     int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc >= 0) return rc;
-    ng_cli_set_threads((int)c->threads);
-    ng_cli_banner_spec(&spec, NULL);
+    ng_bench_begin(&spec, c->threads);
     return -1;
 }
 

@@ -69,13 +69,12 @@ static int parse(bench_cfg *c, int argc, char **argv)
          .hi = 1e8, .meta = "N", .help = "sentences (12 tokens) per ingested slice"},
         {.name = "min-seconds", .type = NG_CLI_DOUBLE, .dst = &c->min_seconds, .lo = 0, .hi = 3600,
          .meta = "S", .help = "minimum timed seconds of each sgemm probe"},
-        {.name = "seed", .type = NG_CLI_U64, .dst = &c->seed, .meta = "S", .help = "random seed"},
-        {.name = "threads", .type = NG_CLI_LONG, .dst = &c->threads, .lo = 0, .hi = 4096, .meta = "N",
-         .help = "BLAS and OpenMP threads, 0 = leave as is"},
         NG_CLI_END};
-    const ng_cli_opt *tables[] = {opts};
+    ng_cli_opt common[NG_BENCH_COMMON_OPTS];
+    ng_bench_common_opts(common, &c->seed, &c->threads);
+    const ng_cli_opt *tables[] = {opts, common};
     const ng_cli_spec spec = {
-        .name = CMD, .synopsis = "[options]", .tables = tables, .n_tables = 1,
+        .name = CMD, .synopsis = "[options]", .tables = tables, .n_tables = 2,
         .intro = "Builds a synthetic co-occurrence corpus in memory (no file: Zipfian word\n"
                  "frequencies, the same pairs in every slice with counts varying by slice) and\n"
                  "times ng_dwe_step at the DWE paper's size: seconds per step split into drawing\n"
@@ -91,8 +90,7 @@ static int parse(bench_cfg *c, int argc, char **argv)
     if (c->batch_words > c->words || c->batch_contexts > c->words)
         return ng_cli_usage_error(CMD, "--batch-words %ld and --batch-contexts %ld: expected at most "
                                   "--words %ld", c->batch_words, c->batch_contexts, c->words);
-    ng_cli_set_threads((int)c->threads);
-    ng_cli_banner_spec(&spec, NULL);
+    ng_bench_begin(&spec, c->threads);
     return -1;
 }
 
@@ -338,19 +336,121 @@ static int symmetry_phase(ng_dwe *m, const ng_graph *g, ng_symmetry sym, long k1
     return st == NG_OK;
 }
 
+/* What run_model measures, for its report. */
+typedef struct {
+    ng_dwe_timing tm;
+    double sec_sync, sec_gauge; /* one symmetry phase of each kind */
+    double tile, square;        /* sgemm GFLOP/s: the tile shapes, n = 1024 */
+    size_t bytes;               /* ng_dwe_bytes */
+    double corpus_gib;
+    int threads;
+} model_figures;
+
+static const double k_gib = 1.0 / (1024.0 * 1024.0 * 1024.0);
+
+/* The warm-up and timed steps (the timing reset after the warm-up); a line per step on
+ * stderr. Returns 0 on a failed step (message printed). */
+static int time_steps(const bench_cfg *cf, ng_dwe *m, ng_rng *rng)
+{
+    for (long s = 0; s < cf->warmup + cf->steps; s++) {
+        if (s == cf->warmup) ng_dwe_timing_reset(m);
+        ng_dwe_info info;
+        double a = ng_cli_now();
+        if (ng_dwe_step(m, rng, 0, &info) != NG_OK) {
+            ng_cli_fail(CMD, "ng_dwe_step");
+            return 0;
+        }
+        fprintf(stderr, "step %ld/%ld%s: %.3f s\n", s + 1, cf->warmup + cf->steps,
+                s < cf->warmup ? " (warm-up)" : "", ng_cli_now() - a);
+    }
+    return 1;
+}
+
+/* The heading and the table of the step's parts: seconds per step and share. */
+static void print_parts(const bench_cfg *cf, const ng_corpus *c, size_t per_slice, const model_figures *fg)
+{
+    const ng_dwe_timing *tm = &fg->tm;
+    const double ns = (double)tm->steps;
+    printf("\nnatgrad bench dwe: %s, W %zu, T %zu, d %zu, minibatch %zu x %zu, %zu pairs per slice "
+           "(density %g), threads %d, %lld timed steps after %ld warm-up\n",
+           k_methods[cf->method], c->W, c->T, (size_t)cf->dim, (size_t)cf->batch_words,
+           (size_t)cf->batch_contexts, per_slice, cf->density, fg->threads, (long long)tm->steps, cf->warmup);
+    printf("%-44s %12s %10s\n", "part", "s/step", "share");
+    const struct {
+        const char *name;
+        double s;
+    } parts[] = {{"draw the minibatch", tm->draw},
+                 {"likelihood (3 sgemm per tile + sigmoids)", tm->likelihood},
+                 {"prior and entropy (sample, gradients)", tm->prior},
+                 {"optimiser (finite check + lazy Adam)", tm->update},
+                 {"step (total)", tm->total}};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        printf("%-44s %12.4f %9.1f%%\n", parts[k].name, parts[k].s / ns, 100.0 * parts[k].s / tm->total);
+}
+
+/* The likelihood's GFLOP/s against sgemm, and each symmetry phase with its overhead at
+ * k1 and the projected hours of 10^4 steps, each beside its target. */
+static void print_speed(const bench_cfg *cf, size_t T, const model_figures *fg)
+{
+    const ng_dwe_timing *tm = &fg->tm;
+    const double ns = (double)tm->steps, step = tm->total / ns;
+    const double lik_flops = 6.0 * (double)cf->batch_words * (double)cf->batch_contexts * (double)cf->dim * (double)T;
+    const double lik_gflops = tm->likelihood > 0 ? lik_flops * ns / tm->likelihood * 1e-9 : 0.0;
+    printf("\n%-44s %12s %18s\n", "measure", "value", "target");
+    printf("%-44s %12.1f\n", "likelihood GFLOP/s", lik_gflops);
+    printf("%-44s %12.1f\n", "sgemm GFLOP/s, the tile shapes", fg->tile);
+    printf("%-44s %12.1f\n", "sgemm GFLOP/s, n = 1024 square", fg->square);
+    const double share = fg->tile > 0 ? lik_gflops / fg->tile : 0.0;
+    printf("%-44s %11.1f%% %10s %-7s\n", "likelihood / sgemm (tile shapes)", 100.0 * share, ">= 60%",
+           verdict(share >= TARGET_LIK_SHARE));
+    const struct {
+        const char *name;
+        double s;
+    } sym[] = {{"sync", fg->sec_sync}, {"goldstone", fg->sec_gauge}, {"sync+goldstone", fg->sec_sync + fg->sec_gauge}};
+    for (size_t k = 0; k < 3; k++) {
+        char name[96];
+        snprintf(name, sizeof name, "symmetry phase %s, s", sym[k].name);
+        printf("%-44s %12.4f\n", name, sym[k].s);
+        double ov = sym[k].s / ((double)cf->k1 * step);
+        snprintf(name, sizeof name, "  overhead at k1 = %ld (phase / k1 steps)", cf->k1);
+        printf("%-44s %11.1f%% %10s %-7s\n", name, 100.0 * ov, "<= 4%", verdict(ov <= TARGET_SYM_OVERHEAD));
+        double hours = ((double)TARGET_RUN_STEPS * step +
+                        (double)(TARGET_RUN_STEPS / cf->k1) * sym[k].s) / 3600.0;
+        snprintf(name, sizeof name, "  10^4 steps + phases, hours");
+        printf("%-44s %12.2f %10s %-7s\n", name, hours, "<= 3 h", verdict(hours <= TARGET_RUN_HOURS));
+    }
+}
+
+/* The model's bytes, per variational parameter and per mean coordinate; the corpus; the
+ * peak RSS against its target. */
+static void print_memory(ng_dwe *m, size_t T, size_t N, size_t d, const model_figures *fg)
+{
+    ng_dwe_views v = ng_dwe_get_views(m);
+    double nparam = (double)T * (double)N * (double)d;
+    if (v.logb) nparam += (double)T * (double)N * (double)d;
+    if (v.e) nparam += (double)(T - 1) * (double)N * (double)d;
+    const double peak = peak_rss_gib();
+    printf("%-44s %12.2f\n", "model bytes (ng_dwe_bytes), GiB", (double)fg->bytes * k_gib);
+    printf("%-44s %12.2f\n", "  per variational parameter, bytes", (double)fg->bytes / nparam);
+    printf("%-44s %12.2f\n", "  per mean coordinate (T N d), bytes",
+           (double)fg->bytes / ((double)T * (double)N * (double)d));
+    printf("%-44s %12.2f\n", "corpus in memory, GiB", fg->corpus_gib);
+    printf("%-44s %12.2f %10s %-7s\n", "peak RSS, GiB", peak, "<= 24 GiB", verdict(peak <= TARGET_MEMORY_GIB));
+}
+
+/* Builds the model, times its steps, its symmetry phases and sgemm on the same shapes,
+ * and prints the report. Returns an exit code. */
 static int run_model(const bench_cfg *cf, const ng_corpus *c, size_t per_slice)
 {
-    const size_t W = c->W, T = c->T, d = (size_t)cf->dim, Bw = (size_t)cf->batch_words,
-                 Bc = (size_t)cf->batch_contexts, N = 2 * W;
+    const size_t T = c->T, d = (size_t)cf->dim, Bw = (size_t)cf->batch_words, Bc = (size_t)cf->batch_contexts;
     ng_dwe_params p = ng_dwe_default_params();
     p.method = cf->method == 0 ? NG_DWE_SMOOTHING : NG_DWE_MAP;
     p.d = d;
     p.batch_words = Bw;
     p.batch_contexts = Bc;
-    const size_t bytes = ng_dwe_bytes(W, T, &p);
-    const double gib = 1.0 / (1024.0 * 1024.0 * 1024.0);
-    const double corpus_gib = (double)(T * per_slice) * 12.0 * gib;
-    fprintf(stderr, "model: %.2f GiB (ng_dwe_bytes), corpus %.2f GiB\n", (double)bytes * gib, corpus_gib);
+    model_figures fg = {.bytes = ng_dwe_bytes(c->W, T, &p)};
+    fg.corpus_gib = (double)(T * per_slice) * 12.0 * k_gib;
+    fprintf(stderr, "model: %.2f GiB (ng_dwe_bytes), corpus %.2f GiB\n", (double)fg.bytes * k_gib, fg.corpus_gib);
     ng_dwe *m = NULL;
     ng_graph *g = NULL;
     int rc = NG_EXIT_FAIL;
@@ -367,81 +467,19 @@ static int run_model(const bench_cfg *cf, const ng_corpus *c, size_t per_slice)
         goto done;
     }
     fprintf(stderr, "model built and initialised in %.1f s\n", ng_cli_now() - t0);
-    for (long s = 0; s < cf->warmup + cf->steps; s++) {
-        if (s == cf->warmup) ng_dwe_timing_reset(m);
-        ng_dwe_info info;
-        double a = ng_cli_now();
-        if (ng_dwe_step(m, &rng, 0, &info) != NG_OK) {
-            ng_cli_fail(CMD, "ng_dwe_step");
-            goto done;
-        }
-        fprintf(stderr, "step %ld/%ld%s: %.3f s\n", s + 1, cf->warmup + cf->steps,
-                s < cf->warmup ? " (warm-up)" : "", ng_cli_now() - a);
-    }
-    const ng_dwe_timing tm = ng_dwe_get_timing(m);
-    const double ns = (double)tm.steps, step = tm.total / ns;
-    double sec_sync = 0.0, sec_gauge = 0.0;
-    if (!symmetry_phase(m, g, NG_SYM_SYNC, cf->k1, &sec_sync) ||
-        !symmetry_phase(m, g, NG_SYM_GOLDSTONE, cf->k1, &sec_gauge)) {
+    if (!time_steps(cf, m, &rng)) goto done;
+    fg.tm = ng_dwe_get_timing(m);
+    if (!symmetry_phase(m, g, NG_SYM_SYNC, cf->k1, &fg.sec_sync) ||
+        !symmetry_phase(m, g, NG_SYM_GOLDSTONE, cf->k1, &fg.sec_gauge)) {
         ng_cli_fail(CMD, "symmetry phase");
         goto done;
     }
-    const int nt = ng_blas_threads();
-    const double tile = tile_sgemm_gflops(Bw, Bc, d, nt, cf->min_seconds);
-    const double square = ng_bench_sgemm_gflops(1024, cf->min_seconds);
-    const double lik_flops = 6.0 * (double)Bw * (double)Bc * (double)d * (double)T;
-    const double lik_gflops = tm.likelihood > 0 ? lik_flops * ns / tm.likelihood * 1e-9 : 0.0;
-
-    printf("\nnatgrad bench dwe: %s, W %zu, T %zu, d %zu, minibatch %zu x %zu, %zu pairs per slice "
-           "(density %g), threads %d, %lld timed steps after %ld warm-up\n",
-           k_methods[cf->method], W, T, d, Bw, Bc, per_slice, cf->density, nt, (long long)tm.steps,
-           cf->warmup);
-    printf("%-44s %12s %10s\n", "part", "s/step", "share");
-    const struct {
-        const char *name;
-        double s;
-    } parts[] = {{"draw the minibatch", tm.draw},
-                 {"likelihood (3 sgemm per tile + sigmoids)", tm.likelihood},
-                 {"prior and entropy (sample, gradients)", tm.prior},
-                 {"optimiser (finite check + lazy Adam)", tm.update},
-                 {"step (total)", tm.total}};
-    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
-        printf("%-44s %12.4f %9.1f%%\n", parts[k].name, parts[k].s / ns, 100.0 * parts[k].s / tm.total);
-
-    printf("\n%-44s %12s %18s\n", "measure", "value", "target");
-    printf("%-44s %12.1f\n", "likelihood GFLOP/s", lik_gflops);
-    printf("%-44s %12.1f\n", "sgemm GFLOP/s, the tile shapes", tile);
-    printf("%-44s %12.1f\n", "sgemm GFLOP/s, n = 1024 square", square);
-    const double share = tile > 0 ? lik_gflops / tile : 0.0;
-    printf("%-44s %11.1f%% %10s %-7s\n", "likelihood / sgemm (tile shapes)", 100.0 * share, ">= 60%",
-           verdict(share >= TARGET_LIK_SHARE));
-    const struct {
-        const char *name;
-        double s;
-    } sym[] = {{"sync", sec_sync}, {"goldstone", sec_gauge}, {"sync+goldstone", sec_sync + sec_gauge}};
-    for (size_t k = 0; k < 3; k++) {
-        char name[96];
-        snprintf(name, sizeof name, "symmetry phase %s, s", sym[k].name);
-        printf("%-44s %12.4f\n", name, sym[k].s);
-        double ov = sym[k].s / ((double)cf->k1 * step);
-        snprintf(name, sizeof name, "  overhead at k1 = %ld (phase / k1 steps)", cf->k1);
-        printf("%-44s %11.1f%% %10s %-7s\n", name, 100.0 * ov, "<= 4%", verdict(ov <= TARGET_SYM_OVERHEAD));
-        double hours = ((double)TARGET_RUN_STEPS * step +
-                        (double)(TARGET_RUN_STEPS / cf->k1) * sym[k].s) / 3600.0;
-        snprintf(name, sizeof name, "  10^4 steps + phases, hours");
-        printf("%-44s %12.2f %10s %-7s\n", name, hours, "<= 3 h", verdict(hours <= TARGET_RUN_HOURS));
-    }
-    ng_dwe_views v = ng_dwe_get_views(m);
-    double nparam = (double)T * (double)N * (double)d;
-    if (v.logb) nparam += (double)T * (double)N * (double)d;
-    if (v.e) nparam += (double)(T - 1) * (double)N * (double)d;
-    const double peak = peak_rss_gib();
-    printf("%-44s %12.2f\n", "model bytes (ng_dwe_bytes), GiB", (double)bytes * gib);
-    printf("%-44s %12.2f\n", "  per variational parameter, bytes", (double)bytes / nparam);
-    printf("%-44s %12.2f\n", "  per mean coordinate (T N d), bytes",
-           (double)bytes / ((double)T * (double)N * (double)d));
-    printf("%-44s %12.2f\n", "corpus in memory, GiB", corpus_gib);
-    printf("%-44s %12.2f %10s %-7s\n", "peak RSS, GiB", peak, "<= 24 GiB", verdict(peak <= TARGET_MEMORY_GIB));
+    fg.threads = ng_blas_threads();
+    fg.tile = tile_sgemm_gflops(Bw, Bc, d, fg.threads, cf->min_seconds);
+    fg.square = ng_bench_sgemm_gflops(1024, cf->min_seconds);
+    print_parts(cf, c, per_slice, &fg);
+    print_speed(cf, T, &fg);
+    print_memory(m, T, 2 * c->W, d, &fg);
     fflush(stdout);
     rc = NG_EXIT_OK;
 done:

@@ -75,3 +75,19 @@ double ng_bench_dgemm_gflops(size_t n, double min_seconds)
     static const gemm_kind dbl = {sizeof(double), fill_d, gemm_d};
     return gemm_gflops(&dbl, n, min_seconds);
 }
+
+void ng_bench_common_opts(ng_cli_opt out[NG_BENCH_COMMON_OPTS], uint64_t *seed, long *threads)
+{
+    const ng_cli_opt opts[NG_BENCH_COMMON_OPTS] = {
+        {.name = "seed", .type = NG_CLI_U64, .dst = seed, .meta = "S", .help = "random seed"},
+        {.name = "threads", .type = NG_CLI_LONG, .dst = threads, .lo = 0, .hi = 4096, .meta = "N",
+         .help = "BLAS and OpenMP threads, 0 = leave as is"},
+        NG_CLI_END};
+    for (int k = 0; k < NG_BENCH_COMMON_OPTS; k++) out[k] = opts[k];
+}
+
+void ng_bench_begin(const ng_cli_spec *spec, long threads)
+{
+    ng_cli_set_threads((int)threads);
+    ng_cli_banner_spec(spec, NULL);
+}
