@@ -94,4 +94,29 @@ static inline char *ng_test_path(const char *name)
     return p;
 }
 
+/* The whole file at path, malloc'ed (a byte more than its size), its size in *n; NULL
+ * with *n = 0 when it cannot be opened. */
+static inline unsigned char *ng_test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    *n = 0;
+    if (!f) return NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    rewind(f);
+    unsigned char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (b) *n = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    return b;
+}
+
+/* Writes the n bytes at p to path (a test's own fixture: a failure shows in the checks on
+ * what is read back). */
+static inline void ng_test_write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fwrite(p, 1, n, f);
+    fclose(f);
+}
+
 #endif

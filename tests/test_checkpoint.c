@@ -54,27 +54,6 @@ static void views(state *s, ng_ckpt_array a[NA])
     a[7] = ng_ckpt_view(k_names[7], NG_F32, s->none, 2, 0, 3, 0);
 }
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(b, 1, n, f);
-    fclose(f);
-}
-
 /* Overwrites one byte in place (no truncation: rewriting whole files through O_TRUNC makes
  * ext4 flush each one, which is slow). */
 static void poke(const char *path, size_t at, unsigned char v)
@@ -147,7 +126,7 @@ static void test_flip_array_bytes(void)
         char *p = join(dir, "/", k_names[k]);
         char *path = join(p, ".npy", "");
         size_t n = 0;
-        unsigned char *orig = read_all(path, &n);
+        unsigned char *orig = ng_test_read_file(path, &n);
         NG_CHECK(orig && n >= 64);
         for (size_t i = 0; orig && i < n; i++) {
             unsigned char bit = (unsigned char)(1u << (i % 8)); /* every bit position in turn */
@@ -167,17 +146,17 @@ static void test_flip_array_bytes(void)
         }
         /* truncated by one byte, one byte more, missing */
         if (orig) {
-            write_all(path, orig, n - 1);
+            ng_test_write_file(path, orig, n - 1);
             load_refused(dir, k_names[k], "truncated");
             unsigned char *more = malloc(n + 1);
             memcpy(more, orig, n);
             more[n] = 0;
-            write_all(path, more, n + 1);
+            ng_test_write_file(path, more, n + 1);
             load_refused(dir, k_names[k], "one byte more");
             free(more);
             remove(path);
             NG_CHECK(load_refused(dir, path, "missing file") == NG_EIO);
-            write_all(path, orig, n);
+            ng_test_write_file(path, orig, n);
         }
         NG_CHECK_MSG(loads_back(dir, &s, 42), "%s restored", k_names[k]);
         free(orig);
@@ -190,9 +169,9 @@ static void test_flip_array_bytes(void)
     /* the other arrays of a checkpoint with one damaged array still read one by one */
     char *wp = join(dir, "/W-1.npy", "");
     size_t n;
-    unsigned char *w = read_all(wp, &n);
+    unsigned char *w = ng_test_read_file(wp, &n);
     w[n - 1] ^= 0x40;
-    write_all(wp, w, n);
+    ng_test_write_file(wp, w, n);
     ng_tensor t;
     NG_CHECK(ng_ckpt_read(dir, "W-1", &t) == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), "array 'W-1' is damaged") != NULL, "%s", ng_last_error());
@@ -214,7 +193,7 @@ static void test_flip_manifest_bytes(void)
     NG_CHECK(ng_ckpt_save(dir, "m", 1234, a, NA) == NG_OK);
     char *mp = join(dir, "/MANIFEST", "");
     size_t n = 0;
-    unsigned char *orig = read_all(mp, &n);
+    unsigned char *orig = ng_test_read_file(mp, &n);
     NG_CHECK(orig && n > 100);
     int flips = 0, refused = 0;
     const unsigned char bits[3] = {0x01, 0x20, 0x80};
@@ -236,13 +215,13 @@ static void test_flip_manifest_bytes(void)
     NG_CHECK(st != NULL);
     if (st) {
         st[8] = '5';
-        write_all(mp, (unsigned char *)txt, n);
+        ng_test_write_file(mp, txt, n);
         load_refused(dir, "MANIFEST: damaged", "step 1235");
     }
     /* a MANIFEST cut short (a lost last line) */
-    write_all(mp, orig, n - 10);
+    ng_test_write_file(mp, orig, n - 10);
     load_refused(dir, "manifest-crc32", "truncated MANIFEST");
-    write_all(mp, orig, n);
+    ng_test_write_file(mp, orig, n);
     NG_CHECK(loads_back(dir, &s, 1234));
     free(txt);
     free(orig);
@@ -265,9 +244,9 @@ static void test_old_fallback_checked(void)
     NG_CHECK(rename(dir, old) == 0); /* the load moved it back to DIR */
     char *p = join(old, "/bytes.npy", "");
     size_t n;
-    unsigned char *b = read_all(p, &n);
+    unsigned char *b = ng_test_read_file(p, &n);
     b[n - 2] ^= 1;
-    write_all(p, b, n);
+    ng_test_write_file(p, b, n);
     load_refused(dir, "array 'bytes' is damaged", "DIR.old");
     char *none = join(dir, "/MANIFEST", "");
     NG_CHECK(fopen(none, "rb") == NULL); /* a damaged DIR.old stays where it is */
@@ -275,7 +254,7 @@ static void test_old_fallback_checked(void)
     ng_tensor t;
     NG_CHECK(ng_ckpt_read(dir, "bytes", &t) == NG_EFORMAT);
     b[n - 2] ^= 1;
-    write_all(p, b, n);
+    ng_test_write_file(p, b, n);
     NG_CHECK(ng_ckpt_read(dir, "bytes", &t) == NG_OK && ((uint8_t *)t.data)[4] == s.u8[4]);
     ng_tensor_free(&t);
     free(b);

@@ -6,6 +6,7 @@
 #include "natgrad.h"
 #include "ngtest.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -20,23 +21,16 @@ static void put_gz(const char *path, const void *p, size_t n)
     gzclose(g);
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
+/* ng_test_path of a name made by fmt. */
+static char *test_path_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *test_path_f(const char *fmt, ...)
 {
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    unsigned char *b = malloc(1 << 20);
-    *n = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    return b;
-}
-
-static void put_raw(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return ng_test_path(name);
 }
 
 /* Writes the cuts of the complete .gz file at src: "<dst>" cut mid-stream when k = 0,
@@ -44,9 +38,9 @@ static void put_raw(const char *path, const unsigned char *p, size_t n)
 static void cut_gz(const char *src, const char *dst, int k)
 {
     size_t n;
-    unsigned char *b = slurp(src, &n);
+    unsigned char *b = ng_test_read_file(src, &n);
     NG_CHECK(b && n > 40);
-    if (b && n > 40) put_raw(dst, b, k ? n - 8 : n / 2);
+    if (b && n > 40) ng_test_write_file(dst, b, k ? n - 8 : n / 2);
     free(b);
 }
 
@@ -56,6 +50,69 @@ static int refused(ng_status s, const char *path)
     int ok = s == NG_EFORMAT && has(e, path) && has(e, "gzip");
     if (!ok) fprintf(stderr, "  %s: status %d, message: %s\n", path, (int)s, s ? e : "(none)");
     return ok;
+}
+
+/* A reader under test: loads path, frees what it loaded, returns its status. */
+typedef ng_status (*reader)(const char *path);
+
+static ng_status read_whole(const char *path)
+{
+    unsigned char *b;
+    size_t n;
+    ng_status s = ng_read_file(path, &b, &n);
+    if (!s) free(b);
+    return s;
+}
+
+static ng_status read_idx(const char *path)
+{
+    ng_tensor t;
+    ng_status s = ng_idx_read(path, &t);
+    if (!s) ng_tensor_free(&t);
+    return s;
+}
+
+static ng_status read_npy(const char *path)
+{
+    ng_tensor t;
+    ng_status s = ng_npy_read(path, &t);
+    if (!s) ng_tensor_free(&t);
+    return s;
+}
+
+static ng_status load_source(const char *path)
+{
+    ng_dataset ds;
+    ng_status s = ng_data_source_load(path, &ds);
+    if (!s) ng_dataset_free(&ds);
+    return s;
+}
+
+static ng_status load_idx_dir(const char *path)
+{
+    ng_dataset ds;
+    ng_status s = ng_dataset_load_idx_dir(path, &ds);
+    if (!s) ng_dataset_free(&ds);
+    return s;
+}
+
+static ng_status build_corpus(const char *path)
+{
+    ng_corpus_build_params p = ng_corpus_build_default_params();
+    p.min_count = 1;
+    ng_corpus c;
+    const char *in[1] = {path};
+    ng_status s = ng_corpus_build(in, 1, &p, &c, NULL);
+    if (!s) ng_corpus_free(&c);
+    return s;
+}
+
+/* Cut k of the complete .gz file src into dst, then rd on in (dst itself or the directory
+ * holding it) is refused naming dst. */
+static void check_cut(const char *src, const char *dst, int k, reader rd, const char *in)
+{
+    cut_gz(src, dst, k);
+    NG_CHECK(refused(rd(in), dst));
 }
 
 static void test_read_file(void)
@@ -71,13 +128,9 @@ static void test_read_file(void)
     NG_CHECK(ng_read_file(p, &b, &n) == NG_OK && n == len);
     if (n == len) free(b);
     for (int k = 0; k < 2; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "gzt_log_cut%d.csv.gz", k);
-        char *q = ng_test_path(name);
+        char *q = test_path_f("gzt_log_cut%d.csv.gz", k);
         cut_gz(p, q, k);
-        ng_status s = ng_read_file(q, &b, &n);
-        NG_CHECK(refused(s, q) && has(ng_last_error(), "truncated"));
-        if (!s) free(b);
+        NG_CHECK(refused(read_whole(q), q) && has(ng_last_error(), "truncated"));
         free(q);
     }
     free(p);
@@ -94,6 +147,13 @@ static void idx_images(unsigned char *buf, size_t n_img, size_t rows, size_t col
     *len = 16 + n_img * rows * cols;
 }
 
+/* The .gz file dir/name holding the n bytes at p; its path into path (len bytes). */
+static void put_gz_in(const char *dir, const char *name, const void *p, size_t n, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    put_gz(path, p, n);
+}
+
 static void test_idx(void)
 {
     static unsigned char img[16 + 40 * 28 * 28];
@@ -105,13 +165,8 @@ static void test_idx(void)
     NG_CHECK(ng_idx_read(p, &t) == NG_OK && t.shape[0] == 40);
     ng_tensor_free(&t);
     for (int k = 0; k < 2; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "gzt_cut%d-idx3-ubyte.gz", k);
-        char *q = ng_test_path(name);
-        cut_gz(p, q, k);
-        ng_status s = ng_idx_read(q, &t);
-        NG_CHECK(refused(s, q));
-        if (!s) ng_tensor_free(&t);
+        char *q = test_path_f("gzt_cut%d-idx3-ubyte.gz", k);
+        check_cut(p, q, k, read_idx, q);
         free(q);
     }
     /* a Fashion-MNIST directory whose training images are cut short */
@@ -121,23 +176,14 @@ static void test_idx(void)
     static unsigned char lab[8 + 40];
     memcpy(lab, (unsigned char[8]){0, 0, 8, 1, 0, 0, 0, 40}, 8);
     for (int i = 0; i < 40; i++) lab[8 + i] = (unsigned char)(i % 10);
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", d);
-    put_gz(path, lab, sizeof lab);
-    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", d);
-    put_gz(path, lab, sizeof lab);
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", d);
-    put_gz(path, img, len);
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", d);
-    put_gz(path, img, len);
-    ng_dataset ds;
-    NG_CHECK_MSG(ng_dataset_load_idx_dir(d, &ds) == NG_OK, "%s", ng_last_error());
-    ng_dataset_free(&ds);
+    put_gz_in(d, "train-labels-idx1-ubyte.gz", lab, sizeof lab, path, sizeof path);
+    put_gz_in(d, "t10k-labels-idx1-ubyte.gz", lab, sizeof lab, path, sizeof path);
+    put_gz_in(d, "t10k-images-idx3-ubyte.gz", img, len, path, sizeof path);
+    put_gz_in(d, "train-images-idx3-ubyte.gz", img, len, path, sizeof path);
+    NG_CHECK_MSG(load_idx_dir(d) == NG_OK, "%s", ng_last_error());
     char *tmp = ng_test_path("gzt_whole.gz");
     rename(path, tmp);
-    cut_gz(tmp, path, 1);
-    ng_status s = ng_dataset_load_idx_dir(d, &ds);
-    NG_CHECK(refused(s, path));
-    if (!s) ng_dataset_free(&ds);
+    check_cut(tmp, path, 1, load_idx_dir, d);
     free(tmp);
     free(d);
     free(p);
@@ -157,24 +203,14 @@ static void test_npy(void)
     char *plain = ng_test_path("gzt_x.npy"), *p = ng_test_path("gzt_x.npy.gz");
     NG_CHECK(ng_npy_write(plain, &t) == NG_OK);
     size_t n;
-    unsigned char *b = slurp(plain, &n);
+    unsigned char *b = ng_test_read_file(plain, &n);
     put_gz(p, b, n);
     free(b);
-    ng_dataset ds;
-    NG_CHECK_MSG(ng_data_source_load(p, &ds) == NG_OK, "%s", ng_last_error());
-    ng_dataset_free(&ds);
+    NG_CHECK_MSG(load_source(p) == NG_OK, "%s", ng_last_error());
     for (int k = 0; k < 2; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "gzt_cut%d.npy.gz", k);
-        char *q = ng_test_path(name);
-        cut_gz(p, q, k);
-        ng_tensor r;
-        ng_status s = ng_npy_read(q, &r);
-        NG_CHECK(refused(s, q));
-        if (!s) ng_tensor_free(&r);
-        s = ng_data_source_load(q, &ds);
-        NG_CHECK(refused(s, q));
-        if (!s) ng_dataset_free(&ds);
+        char *q = test_path_f("gzt_cut%d.npy.gz", k);
+        check_cut(p, q, k, read_npy, q);
+        NG_CHECK(refused(load_source(q), q));
         free(q);
     }
     free(plain);
@@ -190,24 +226,12 @@ static void test_corpus(void)
     char *d = ng_test_path("gzt_corpus");
     mkdir(d, 0777);
     char path[1024];
-    snprintf(path, sizeof path, "%s/1900.txt.gz", d);
-    put_gz(path, text, len);
-    snprintf(path, sizeof path, "%s/1901.txt.gz", d);
-    put_gz(path, text, len);
-    ng_corpus_build_params p = ng_corpus_build_default_params();
-    p.min_count = 1;
-    ng_corpus c;
-    const char *in[1] = {d};
-    NG_CHECK_MSG(ng_corpus_build(in, 1, &p, &c, NULL) == NG_OK, "%s", ng_last_error());
-    ng_corpus_free(&c);
+    put_gz_in(d, "1900.txt.gz", text, len, path, sizeof path);
+    put_gz_in(d, "1901.txt.gz", text, len, path, sizeof path);
+    NG_CHECK_MSG(build_corpus(d) == NG_OK, "%s", ng_last_error());
     char *tmp = ng_test_path("gzt_corpus_whole.gz");
     rename(path, tmp);
-    for (int k = 0; k < 2; k++) {
-        cut_gz(tmp, path, k);
-        ng_status s = ng_corpus_build(in, 1, &p, &c, NULL);
-        NG_CHECK(refused(s, path));
-        if (!s) ng_corpus_free(&c);
-    }
+    for (int k = 0; k < 2; k++) check_cut(tmp, path, k, build_corpus, d);
     /* a TSV corpus (time<TAB>sentence) */
     char tsv[16384];
     size_t tl = 0;
@@ -215,16 +239,8 @@ static void test_corpus(void)
         tl += (size_t)snprintf(tsv + tl, sizeof tsv - tl, "%d\tthe cat %d sat\n", 1900 + k % 3, k % 11);
     char *pt = ng_test_path("gzt_lines.tsv.gz"), *qt = ng_test_path("gzt_lines_cut.tsv.gz");
     put_gz(pt, tsv, tl);
-    in[0] = pt;
-    NG_CHECK_MSG(ng_corpus_build(in, 1, &p, &c, NULL) == NG_OK, "%s", ng_last_error());
-    ng_corpus_free(&c);
-    for (int k = 0; k < 2; k++) {
-        cut_gz(pt, qt, k);
-        in[0] = qt;
-        ng_status s = ng_corpus_build(in, 1, &p, &c, NULL);
-        NG_CHECK(refused(s, qt));
-        if (!s) ng_corpus_free(&c);
-    }
+    NG_CHECK_MSG(build_corpus(pt) == NG_OK, "%s", ng_last_error());
+    for (int k = 0; k < 2; k++) check_cut(pt, qt, k, build_corpus, qt);
     free(pt);
     free(qt);
     free(tmp);

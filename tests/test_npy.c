@@ -10,25 +10,6 @@
 
 static int has(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
 
-static void write_raw(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_raw(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    unsigned char *b = malloc(1 << 20);
-    *n = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    return b;
-}
-
 static int no_temp_files(void)
 {
     char *dir = ng_test_path("");
@@ -68,7 +49,7 @@ static void test_round_trip(void)
             char *p = ng_test_path(name);
             NG_CHECK_MSG(ng_npy_write(p, &t) == NG_OK, "%s", ng_last_error());
             size_t len;
-            unsigned char *raw = read_raw(p, &len);
+            unsigned char *raw = ng_test_read_file(p, &len);
             NG_CHECK(raw && len > 64);
             if (raw && len > 64) {
                 size_t hl = raw[8] | (size_t)raw[9] << 8;
@@ -99,7 +80,7 @@ static void test_numpy_layout(void)
     char *p = ng_test_path("npy_layout.npy");
     NG_CHECK(ng_npy_write(p, &t) == NG_OK);
     size_t len;
-    unsigned char *raw = read_raw(p, &len);
+    unsigned char *raw = ng_test_read_file(p, &len);
     const char *dict = "{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }";
     NG_CHECK(len == 128 + 12);
     if (raw && len == 140) {
@@ -114,7 +95,7 @@ static void test_numpy_layout(void)
     double s = 2.5;
     ng_tensor t0 = {NG_F64, 0, {0}, &s};
     NG_CHECK(ng_npy_write(p, &t0) == NG_OK);
-    raw = read_raw(p, &len);
+    raw = ng_test_read_file(p, &len);
     NG_CHECK(raw && len == 128 + 8 && memmem(raw, len, "'shape': (), }", 14));
     free(raw);
     ng_tensor r;
@@ -122,7 +103,7 @@ static void test_numpy_layout(void)
     ng_tensor_free(&r);
     ng_tensor t1 = {NG_I16, 1, {6}, v};
     NG_CHECK(ng_npy_write(p, &t1) == NG_OK);
-    raw = read_raw(p, &len);
+    raw = ng_test_read_file(p, &len);
     NG_CHECK(raw && memmem(raw, len, "'shape': (6,), }", 16));
     free(raw);
     free(p);
@@ -160,7 +141,7 @@ static void test_v2_and_variants(void)
         for (int d = 0; d < 4; d++) {
             size_t n = make_npy(buf, major, ok_dicts[d], f, sizeof f);
             char *p = ng_test_path("npy_v.npy");
-            write_raw(p, buf, n);
+            ng_test_write_file(p, buf, n);
             ng_tensor r;
             NG_CHECK_MSG(ng_npy_read(p, &r) == NG_OK, "v%d dict %d: %s", major, d, ng_last_error());
             NG_CHECK(r.dtype == NG_F32 && ng_tensor_count(&r) == 3 && r.ndim == (d == 3 ? 2 : 1));
@@ -174,7 +155,7 @@ static void expect_bad(const char *name, const unsigned char *b, size_t n, ng_st
                        const char *sub)
 {
     char *p = ng_test_path(name);
-    write_raw(p, b, n);
+    ng_test_write_file(p, b, n);
     ng_tensor r;
     ng_status got = ng_npy_read(p, &r);
     const char *e = ng_last_error();
