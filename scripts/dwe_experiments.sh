@@ -1,0 +1,110 @@
+#!/bin/sh
+# The measurements of docs/dwe.md ("A first measurement", "The two models of A first
+# measurement", "State of the Union"): synthetic corpora with planted drift and their
+# null variants, seeds 1-3, trained with --symmetry none and sync+goldstone, evaluated
+# against the truth; the State of the Union, seeds 1-3, both modes, with the overlap
+# figure and the neighbour and aging tables.
+#
+#   scripts/dwe_experiments.sh [synth|sotu|all] [OUTDIR]
+#
+# Run from the repository root after a Release build (build/natgrad). Everything goes
+# into OUTDIR (default dwe-runs): corpora, models, training logs (*.csv), the output of
+# every command (*.out) and the evaluation CSVs. A step whose result already exists is
+# skipped, so the script resumes where it stopped. Runs go one after another, each with
+# --threads $THREADS (default 2); results do not depend on the thread count.
+# Environment: NATGRAD (the binary, default build/natgrad), THREADS, SEEDS (default
+# "1 2 3").
+set -eu
+
+what=${1:-all}
+out=${2:-dwe-runs}
+ng=${NATGRAD:-build/natgrad}
+threads=${THREADS:-2}
+seeds=${SEEDS:-1 2 3}
+
+case $what in synth|sotu|all) ;; *) echo "usage: $0 [synth|sotu|all] [OUTDIR]" >&2; exit 2 ;; esac
+[ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
+mkdir -p "$out"
+
+say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+
+# train LOG MODEL ARGS...: dwe train unless MODEL/model.txt exists; the log is rewritten
+train() {
+    log=$1; model=$2; shift 2
+    if [ -f "$model/model.txt" ] && [ -f "$log" ]; then say "have $model"; return; fi
+    say "train $model (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    rm -f "$log"
+    "$ng" dwe train "$@" --threads "$threads" --log "$log" --out "$model" > "$model.out" 2>&1
+    say "done $model: $(tail -n 1 "$log")"
+}
+
+# ---- synthetic corpora (docs/dwe.md, "A first measurement") ----
+# seed s: dwe synth --seed s and dwe train --seed s; the held-out slices are drawn with
+# --split-seed 1 in every run.
+synth_settings="--test-slices 4 --split-seed 1 --steps 1000 --eval-every 100 --dim 20 --batch-words 300 --batch-contexts 300"
+if [ "$what" = synth ] || [ "$what" = all ]; then
+    for s in $seeds; do
+        for kind in planted null; do
+            c=$out/synth-$kind-$s
+            flag=; [ $kind = null ] && flag=--null
+            if [ ! -f "$c/truth.csv" ]; then
+                say "synth $c"
+                "$ng" dwe synth --out "$c" --text none --seed "$s" $flag --threads "$threads" > "$c.out" 2>&1
+            fi
+        done
+    done
+    for s in $seeds; do
+        for kind in planted null; do
+            for sym in none sync+goldstone; do
+                m=$out/m-$kind-$sym-$s
+                # shellcheck disable=SC2086
+                train "$m.csv" "$m" --corpus "$out/synth-$kind-$s/counts" $synth_settings \
+                    --seed "$s" --symmetry "$sym"
+                [ -f "$m.eval.csv" ] || "$ng" dwe evaluate "$m" --truth "$out/synth-$kind-$s/truth.csv" \
+                    --csv "$m.eval.csv" > "$m.eval.out"
+            done
+            o=$out/overlap-$kind-$s
+            [ -f "$o.csv" ] || "$ng" dwe overlap "$out/m-$kind-none-$s" "$out/m-$kind-sync+goldstone-$s" \
+                --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
+        done
+    done
+fi
+
+# ---- State of the Union ----
+sotu_vocab=${SOTU_VOCAB:-1000}
+sotu_settings=${SOTU_SETTINGS:---test-slices 20 --split-seed 1 --dim 10 --batch-words 150 --batch-contexts 150 --steps 300 --eval-every 100 --elbo minibatch}
+if [ "$what" = sotu ] || [ "$what" = all ]; then
+    [ -d "$out/sotu" ] || { say "data sotu"; "$ng" data sotu --out "$out/sotu" > "$out/sotu.out" 2>&1; }
+    c=$out/sotu-corpus
+    [ -f "$c/corpus.txt" ] || { say "corpus $c"; "$ng" dwe corpus --out "$c" --vocab "$sotu_vocab" --threads "$threads" "$out/sotu" > "$c.out" 2>&1; }
+    for s in $seeds; do
+        for sym in none sync+goldstone; do
+            m=$out/sotu-$sym-$s
+            # shellcheck disable=SC2086
+            train "$m.csv" "$m" --corpus "$c" $sotu_settings --seed "$s" --symmetry "$sym"
+        done
+    done
+    s1=$(echo "$seeds" | cut -d' ' -f1)
+    o=$out/sotu-overlap
+    [ -f "$o.csv" ] || "$ng" dwe overlap "$out/sotu-none-$s1" "$out/sotu-sync+goldstone-$s1" \
+        --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
+    m=$out/sotu-sync+goldstone-$s1
+    q=$out/sotu-queries.out
+    if [ ! -f "$q" ]; then
+        {
+            for w in union states war government economy energy; do
+                for t in 1800 1900 2000; do
+                    echo "## dwe query --neighbours $w --at $t"
+                    "$ng" dwe query "$m" --neighbours "$w" --at "$t"
+                done
+            done
+            for w in union war government economy; do
+                echo "## dwe query --age $w --from 1800 --to 2000"
+                "$ng" dwe query "$m" --age "$w" --from 1800 --to 2000
+            done
+            echo "## dwe query --changed --top 10"
+            "$ng" dwe query "$m" --changed --top 10
+        } > "$q.tmp" 2>&1 && mv "$q.tmp" "$q"
+    fi
+fi
+say "finished $what"
