@@ -5,7 +5,7 @@
 # against the truth; the State of the Union, seeds 1-3, both modes, with the overlap
 # figure and the neighbour and aging tables.
 #
-#   scripts/dwe_experiments.sh [synth|sotu|all] [OUTDIR]
+#   scripts/dwe_experiments.sh [synth|sotu|all|summary] [OUTDIR]
 #
 # Run from the repository root after a Release build (build/natgrad). Everything goes
 # into OUTDIR (default dwe-runs): corpora, models, training logs (*.csv), the output of
@@ -22,7 +22,7 @@ ng=${NATGRAD:-build/natgrad}
 threads=${THREADS:-2}
 seeds=${SEEDS:-1 2 3}
 
-case $what in synth|sotu|all) ;; *) echo "usage: $0 [synth|sotu|all] [OUTDIR]" >&2; exit 2 ;; esac
+case $what in synth|sotu|all|summary) ;; *) echo "usage: $0 [synth|sotu|all|summary] [OUTDIR]" >&2; exit 2 ;; esac
 [ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
 mkdir -p "$out"
 
@@ -72,11 +72,12 @@ fi
 
 # ---- State of the Union ----
 sotu_vocab=${SOTU_VOCAB:-1000}
-sotu_settings=${SOTU_SETTINGS:---test-slices 20 --split-seed 1 --dim 10 --batch-words 150 --batch-contexts 150 --steps 300 --eval-every 100 --elbo minibatch}
+sotu_years=${SOTU_YEARS:-5}
+sotu_settings=${SOTU_SETTINGS:---test-slices 5 --split-seed 1 --dim 20 --batch-words 300 --batch-contexts 300 --steps 400 --eval-every 100 --elbo minibatch}
 if [ "$what" = sotu ] || [ "$what" = all ]; then
     [ -d "$out/sotu" ] || { say "data sotu"; "$ng" data sotu --out "$out/sotu" > "$out/sotu.out" 2>&1; }
     c=$out/sotu-corpus
-    [ -f "$c/corpus.txt" ] || { say "corpus $c"; "$ng" dwe corpus --out "$c" --vocab "$sotu_vocab" --threads "$threads" "$out/sotu" > "$c.out" 2>&1; }
+    [ -f "$c/corpus.txt" ] || { say "corpus $c"; "$ng" dwe corpus --out "$c" --vocab "$sotu_vocab" --slice-years "$sotu_years" --threads "$threads" "$out/sotu" > "$c.out" 2>&1; }
     for s in $seeds; do
         for sym in none sync+goldstone; do
             m=$out/sotu-$sym-$s
@@ -84,10 +85,12 @@ if [ "$what" = sotu ] || [ "$what" = all ]; then
             train "$m.csv" "$m" --corpus "$c" $sotu_settings --seed "$s" --symmetry "$sym"
         done
     done
+    for s in $seeds; do
+        o=$out/sotu-overlap-$s
+        [ -f "$o.csv" ] || "$ng" dwe overlap "$out/sotu-none-$s" "$out/sotu-sync+goldstone-$s" \
+            --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
+    done
     s1=$(echo "$seeds" | cut -d' ' -f1)
-    o=$out/sotu-overlap
-    [ -f "$o.csv" ] || "$ng" dwe overlap "$out/sotu-none-$s1" "$out/sotu-sync+goldstone-$s1" \
-        --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
     m=$out/sotu-sync+goldstone-$s1
     q=$out/sotu-queries.out
     if [ ! -f "$q" ]; then
@@ -106,5 +109,43 @@ if [ "$what" = sotu ] || [ "$what" = all ]; then
             "$ng" dwe query "$m" --changed --top 10
         } > "$q.tmp" 2>&1 && mv "$q.tmp" "$q"
     fi
+fi
+
+# ---- summary: median [min, max] over the seeds of every measure ----
+# stat FILE...: lines "group metric value" -> "group metric median [min, max] (n)"
+stat() {
+    sort -k1,1 -k2,2 -k3,3g "$@" | awk '
+        function flush() { if (n == 0) return
+            med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            printf "%-28s %-24s %.6g [%.6g, %.6g] (%d)\n", g, k, med, v[1], v[n], n; n = 0 }
+        { if ($1 != g || $2 != k) { flush(); g = $1; k = $2 } v[++n] = $3 }
+        END { flush() }'
+}
+# lastrow LOG GROUP: the final row of a training log as "group metric value" lines
+lastrow() {
+    tail -n 1 "$1" | awk -F, -v g="$2" '{ printf "%s test_ll %s\n%s elbo %s\n%s overlap_log %s\n%s seconds %s\n%s symmetry_share %s\n",
+        g, $6, g, $3, g, $7, g, $2, g, ($2 > 0 ? $8 / $2 : 0) }'
+}
+if [ "$what" = summary ] || [ "$what" = all ]; then
+    tmp=$(mktemp)
+    for s in $seeds; do
+        for kind in planted null; do
+            for sym in none sync+goldstone; do
+                m=$out/m-$kind-$sym-$s
+                [ -f "$m.eval.csv" ] || continue
+                lastrow "$m.csv" "synth-$kind/$sym" >> "$tmp"
+                awk -F, -v g="synth-$kind/$sym" 'NR > 1 && $1 ~ /^(auc|auc_freq|change_share|prec10_min|prec10_median|overlap_median|overlap_aligned_median)$/ { print g, $1, $2 }' "$m.eval.csv" >> "$tmp"
+            done
+        done
+        for sym in none sync+goldstone; do
+            m=$out/sotu-$sym-$s
+            [ -f "$m/model.txt" ] && lastrow "$m.csv" "sotu/$sym" >> "$tmp"
+            o=$out/sotu-overlap-$s.csv
+            [ -f "$o" ] && awk -F, -v lab="$sym" 'NR > 1 && $1 == lab { print $4 }' "$o" | sort -g | awk -v g="sotu/$sym" '{ v[++n] = $1 } END { if (n) print g, "overlap_raw", (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }' >> "$tmp"
+            [ -f "$o" ] && awk -F, -v lab="$sym" 'NR > 1 && $1 == lab { print $5 }' "$o" | sort -g | awk -v g="sotu/$sym" '{ v[++n] = $1 } END { if (n) print g, "overlap_aligned", (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }' >> "$tmp"
+        done
+    done
+    stat "$tmp"
+    rm -f "$tmp"
 fi
 say "finished $what"
