@@ -123,6 +123,7 @@ stat() {
 }
 # lastrow LOG GROUP: the final row of a training log as "group metric value" lines
 lastrow() {
+    awk -F, -v g="$2" 'NR > 1 && $1 % 100 == 0 && $1 > 0 { printf "%s overlap@%05d %s\n", g, $1, $7 }' "$1"
     tail -n 1 "$1" | awk -F, -v g="$2" '{ printf "%s test_ll %s\n%s elbo %s\n%s overlap_log %s\n%s seconds %s\n%s symmetry_share %s\n",
         g, $6, g, $3, g, $7, g, $2, g, ($2 > 0 ? $8 / $2 : 0) }'
 }
