@@ -13,7 +13,7 @@
 # skipped, so the script resumes where it stopped. Runs go one after another, each with
 # --threads $THREADS (default 2); results do not depend on the thread count.
 # Environment: NATGRAD (the binary, default build/natgrad), THREADS, SEEDS (default
-# "1 2 3").
+# "1 2 3"), SYMS (default "none sync+goldstone"; State of the Union only).
 set -eu
 
 what=${1:-all}
@@ -21,6 +21,7 @@ out=${2:-dwe-runs}
 ng=${NATGRAD:-build/natgrad}
 threads=${THREADS:-2}
 seeds=${SEEDS:-1 2 3}
+syms=${SYMS:-none sync+goldstone}
 
 case $what in synth|sotu|all|summary) ;; *) echo "usage: $0 [synth|sotu|all|summary] [OUTDIR]" >&2; exit 2 ;; esac
 [ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
@@ -64,7 +65,8 @@ if [ "$what" = synth ] || [ "$what" = all ]; then
                     --csv "$m.eval.csv" > "$m.eval.out"
             done
             o=$out/overlap-$kind-$s
-            [ -f "$o.csv" ] || "$ng" dwe overlap "$out/m-$kind-none-$s" "$out/m-$kind-sync+goldstone-$s" \
+            [ -f "$o.csv" ] || [ ! -f "$out/sotu-none-$s/model.txt" ] || [ ! -f "$out/sotu-sync+goldstone-$s/model.txt" ] ||
+            "$ng" dwe overlap "$out/m-$kind-none-$s" "$out/m-$kind-sync+goldstone-$s" \
                 --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
         done
     done
@@ -79,7 +81,7 @@ if [ "$what" = sotu ] || [ "$what" = all ]; then
     c=$out/sotu-corpus
     [ -f "$c/corpus.txt" ] || { say "corpus $c"; "$ng" dwe corpus --out "$c" --vocab "$sotu_vocab" --slice-years "$sotu_years" --threads "$threads" "$out/sotu" > "$c.out" 2>&1; }
     for s in $seeds; do
-        for sym in none sync+goldstone; do
+        for sym in $syms; do
             m=$out/sotu-$sym-$s
             # shellcheck disable=SC2086
             train "$m.csv" "$m" --corpus "$c" $sotu_settings --seed "$s" --symmetry "$sym"
@@ -87,13 +89,14 @@ if [ "$what" = sotu ] || [ "$what" = all ]; then
     done
     for s in $seeds; do
         o=$out/sotu-overlap-$s
-        [ -f "$o.csv" ] || "$ng" dwe overlap "$out/sotu-none-$s" "$out/sotu-sync+goldstone-$s" \
+        [ -f "$o.csv" ] || [ ! -f "$out/sotu-none-$s/model.txt" ] || [ ! -f "$out/sotu-sync+goldstone-$s/model.txt" ] ||
+            "$ng" dwe overlap "$out/sotu-none-$s" "$out/sotu-sync+goldstone-$s" \
             --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
     done
     s1=$(echo "$seeds" | cut -d' ' -f1)
     m=$out/sotu-sync+goldstone-$s1
     q=$out/sotu-queries.out
-    if [ ! -f "$q" ]; then
+    if [ ! -f "$q" ] && [ -f "$m/model.txt" ]; then
         {
             for w in union states war government economy energy; do
                 for t in 1800 1900 2000; do
