@@ -75,7 +75,7 @@ fi
 # ---- State of the Union ----
 sotu_vocab=${SOTU_VOCAB:-1000}
 sotu_years=${SOTU_YEARS:-5}
-sotu_settings=${SOTU_SETTINGS:---test-slices 5 --split-seed 1 --dim 20 --batch-words 300 --batch-contexts 300 --steps 400 --eval-every 100 --elbo minibatch}
+sotu_settings=${SOTU_SETTINGS:---test-slices 5 --split-seed 1 --dim 20 --batch-words 300 --batch-contexts 300 --steps 800 --eval-every 200 --elbo minibatch}
 if [ "$what" = sotu ] || [ "$what" = all ]; then
     [ -d "$out/sotu" ] || { say "data sotu"; "$ng" data sotu --out "$out/sotu" > "$out/sotu.out" 2>&1; }
     c=$out/sotu-corpus
