@@ -12,22 +12,16 @@
  * and once every other output is written. */
 #include "cli.h"
 #include "commands.h"
+#include "gnuplot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
-
-#define GNUPLOT_HINT "gnuplot not found: install it with: apt-get install gnuplot-nox"
 
 static void dwe_q_usage(FILE *f)
 {
@@ -135,40 +129,14 @@ static int fig_ext_ok(const char *cmd, const char *out)
     return 0;
 }
 
-static char *find_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    char *copy = path && *path ? strdup(path) : NULL, *save = NULL, *found = NULL;
-    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found; d = strtok_r(NULL, ":", &save)) {
-        char *p = ng_cli_asprintf("%s/gnuplot", *d ? d : ".");
-        struct stat st;
-        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) found = p;
-        else free(p);
-    }
-    free(copy);
-    return found;
-}
-
-/* gnuplot single-quoted string: only '' is special; control characters become blanks. */
-static void gp_quote(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputs("''", f);
-        else if ((unsigned char)*s < ' ') fputc(' ', f);
-        else fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
 /* Finds gnuplot and makes the temp directory. Returns 0, or 1 with the message printed. */
 static int fig_begin(figure *g, const char *cmd, const char *out)
 {
     memset(g, 0, sizeof *g);
     g->cmd = cmd;
     g->out = out;
-    if (!(g->gnuplot = find_gnuplot())) {
-        fprintf(stderr, "natgrad %s: " GNUPLOT_HINT "\n", cmd);
+    if (!(g->gnuplot = ng_gnuplot_find())) {
+        fprintf(stderr, "natgrad %s: " NG_GNUPLOT_HINT "\n", cmd);
         return 1;
     }
     const char *td = getenv("TMPDIR");
@@ -205,32 +173,11 @@ static FILE *fig_script(figure *g, int width, int height)
                    "  set terminal pngcairo size %d,%d noenhanced\n} else {\n"
                    "  set terminal png size %d,%d noenhanced\n}\n", width, height, width, height);
     fputs("set output ", f);
-    gp_quote(f, g->tmp_out);
+    ng_gnuplot_quote(f, g->tmp_out);
     fputs("\ncd ", f);
-    gp_quote(f, g->dir);
+    ng_gnuplot_quote(f, g->dir);
     fputs("\nset grid\n", f);
     return f;
-}
-
-static int run_gnuplot(figure *g, const char *script, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    char *argv[] = {g->gnuplot, (char *)script, NULL};
-    pid_t pid;
-    int e = posix_spawn(&pid, g->gnuplot, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (e) {
-        fprintf(stderr, "natgrad %s: cannot run %s: %s\n", g->cmd, g->gnuplot, strerror(e));
-        return -1;
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 /* Runs the script (closed here) into the temp figure. Returns 0, or 1 with gnuplot's
@@ -242,17 +189,13 @@ static int fig_draw(figure *g, FILE *script)
         return 1;
     }
     char *sp = ng_cli_asprintf("%s/plot.gp", g->dir), *lp = ng_cli_asprintf("%s/gnuplot.log", g->dir);
-    int st = sp && lp ? run_gnuplot(g, sp, lp) : -1;
+    int st = sp && lp ? ng_gnuplot_run(g->cmd, g->gnuplot, sp, lp) : -1;
     struct stat sb;
     if (st == 0 && (stat(g->tmp_out, &sb) != 0 || sb.st_size == 0)) st = -2;
     if (st != 0) {
-        char line[512] = "", buf[512];
-        FILE *f = lp ? fopen(lp, "r") : NULL;
-        while (f && fgets(buf, sizeof buf, f))
-            if (strspn(buf, " \r\n") < strlen(buf)) memcpy(line, buf, sizeof line);
-        if (f) fclose(f);
-        line[strcspn(line, "\r\n")] = '\0';
-        fprintf(stderr, "natgrad %s: gnuplot drew no figure (status %d): %s\n", g->cmd, st, line);
+        char *line = lp ? ng_gnuplot_last_line(lp) : NULL;
+        fprintf(stderr, "natgrad %s: gnuplot drew no figure (status %d): %s\n", g->cmd, st, line ? line : "");
+        free(line);
     }
     free(sp);
     free(lp);
@@ -603,7 +546,7 @@ static int traj_draw(figure *g, const traj_out *o, size_t i, size_t j)
     if (!f) return 1;
     char *title = ng_cli_asprintf("cos(u_%s, u_%s) per slice", m->word[i], m->word[j]);
     fputs("set xlabel 'time'\nset ylabel 'cosine similarity'\nset key below\nset title ", f);
-    gp_quote(f, title ? title : "");
+    ng_gnuplot_quote(f, title ? title : "");
     fputs("\nplot 'all.dat' using 1:2 with lines lw 1.5 notitle, "
           "'train.dat' using 1:2 with points pt 7 ps 0.7 lc 1 title 'training slices'", f);
     if (nheld) fputs(", 'held.dat' using 1:2 with points pt 6 ps 1.2 lc 2 title 'held-out slices'", f);
@@ -856,7 +799,7 @@ static int overlap_draw(figure *g, const overlap_res *r, size_t n, long bins)
             char *title = ng_cli_asprintf("%s (%s -> %s)", r[k].label, r[k].ta_s, r[k].tb_s);
             fprintf(f, "%s'%s%zu.dat' using 1:2:3 with boxes title ", k ? ", " : "",
                     which ? "aligned" : "raw", k);
-            gp_quote(f, title ? title : r[k].label);
+            ng_gnuplot_quote(f, title ? title : r[k].label);
             free(title);
         }
         fputc('\n', f);

@@ -9,23 +9,18 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv_read.h"
+#include "gnuplot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define CMD "plot"
 #define MAX_BY_VALUES 64
-#define GNUPLOT_HINT "gnuplot not found: install it with: apt-get install gnuplot-nox"
 
 typedef struct {
     const char *x;
@@ -177,79 +172,6 @@ done:
 
 /* ------------------------------------------------------------------ gnuplot */
 
-/* gnuplot single-quoted string: only '' is special; control characters become blanks. */
-static void gp_quote(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputs("''", f);
-        else if ((unsigned char)*s < ' ') fputc(' ', f);
-        else fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
-/* The gnuplot program on PATH, or NULL. */
-static char *find_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path) return NULL;
-    char *copy = strdup(path);
-    if (!copy) return NULL;
-    char *save = NULL, *found = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        char *p = ng_cli_asprintf("%s/gnuplot", *d ? d : ".");
-        struct stat st;
-        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) found = p;
-        else free(p);
-    }
-    free(copy);
-    return found;
-}
-
-/* Last non-empty line of a file (gnuplot's error), malloc'ed. */
-static char *last_line(const char *path)
-{
-    unsigned char *b;
-    size_t n;
-    if (ng_read_file(path, &b, &n) != NG_OK) return strdup("(no output)");
-    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
-    size_t s = n;
-    while (s && b[s - 1] != '\n') s--;
-    char *r = malloc(n - s + 1);
-    if (r) {
-        memcpy(r, b + s, n - s);
-        r[n - s] = '\0';
-    }
-    free(b);
-    return r;
-}
-
-static int run_gnuplot(const char *gnuplot, const char *script, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    char *argv[] = {(char *)gnuplot, (char *)script, NULL};
-    pid_t pid;
-    int e = posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (e) {
-        fprintf(stderr, "natgrad plot: cannot run %s: %s\n", gnuplot, strerror(e));
-        return -1;
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            fprintf(stderr, "natgrad plot: waiting for gnuplot: %s\n", strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
 static int ends_with_ci(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -272,15 +194,15 @@ static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_ou
                 o->width, o->height, o->width, o->height);
     }
     fputs("set output ", f);
-    gp_quote(f, tmp_out);
+    ng_gnuplot_quote(f, tmp_out);
     fputc('\n', f);
     if (o->title) {
         fputs("set title ", f);
-        gp_quote(f, o->title);
+        ng_gnuplot_quote(f, o->title);
         fputc('\n', f);
     }
     fputs("set xlabel ", f);
-    gp_quote(f, o->x);
+    ng_gnuplot_quote(f, o->x);
     fputs("\nset ylabel ", f);
     {
         /* y columns joined with ", " */
@@ -293,7 +215,7 @@ static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_ou
             if (k) strcat(yl, ", ");
             strcat(yl, ycols[k]);
         }
-        gp_quote(f, yl);
+        ng_gnuplot_quote(f, yl);
         free(yl);
     }
     fputc('\n', f);
@@ -306,9 +228,9 @@ static int write_script(FILE *f, const plot_opts *o, int svg, const char *tmp_ou
         if (!c->n) continue;
         if (!first) fputs(", \\\n     ", f);
         first = 0;
-        gp_quote(f, datpaths[i]);
+        ng_gnuplot_quote(f, datpaths[i]);
         fprintf(f, " using 1:2 with %s lw 1.5 title ", c->n > 1 ? "lines" : "points");
-        gp_quote(f, c->label && *c->label ? c->label : "data");
+        ng_gnuplot_quote(f, c->label && *c->label ? c->label : "data");
     }
     fputc('\n', f);
     return 1;
@@ -469,11 +391,11 @@ static int render(const plot_opts *o, const char *gnuplot, const curve_set *cs, 
         fprintf(stderr, "natgrad plot: %s: write failed\n", pf->script);
         return 1;
     }
-    int st = run_gnuplot(gnuplot, pf->script, pf->log);
+    int st = ng_gnuplot_run(CMD, gnuplot, pf->script, pf->log);
     struct stat sb;
     if (st == 0 && (stat(pf->tmp_out, &sb) != 0 || sb.st_size == 0)) st = -2; /* no figure */
     if (st > 0 || st == -2) {
-        char *why = last_line(pf->log);
+        char *why = ng_gnuplot_last_line(pf->log);
         if (st > 0) fprintf(stderr, "natgrad plot: gnuplot failed (status %d): %s\n", st, why ? why : "");
         else fprintf(stderr, "natgrad plot: gnuplot wrote no figure to %s: %s\n", o->out, why ? why : "");
         free(why);
@@ -509,8 +431,8 @@ int ng_cmd_plot(int argc, char **argv)
     memset(&pf, 0, sizeof pf);
     if (!ycols) goto done;
     rc = NG_EXIT_FAIL;
-    if (!(gnuplot = find_gnuplot())) {
-        fprintf(stderr, "natgrad plot: " GNUPLOT_HINT "\n");
+    if (!(gnuplot = ng_gnuplot_find())) {
+        fprintf(stderr, "natgrad plot: " NG_GNUPLOT_HINT "\n");
         goto done;
     }
     for (int i = 0; i < nfiles; i++)

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv_read.h"
+#include "gnuplot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1141,30 +1142,6 @@ static int write_tables(const race *r)
 
 /* ------------------------------------------------------------------ the figure */
 
-static char *find_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    char *copy = strdup(path ? path : "/usr/bin:/bin"), *save = NULL, *found = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        char *p = ng_cli_asprintf("%s/gnuplot", *d ? d : ".");
-        if (p && access(p, X_OK) == 0) found = p;
-        else free(p);
-    }
-    free(copy);
-    return found;
-}
-
-/* A gnuplot single-quoted string: a quote is doubled, control characters become blanks. */
-static void gp_quote(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputc('\'', f);
-        fputc((unsigned char)*s < 32 ? ' ' : *s, f);
-    }
-    fputc('\'', f);
-}
-
 /* One block of the curves' data: the median, min and max over seeds of the training error
  * of m's point p at every evaluation period; its title into title. */
 static void curve_block(FILE *f, const race *r, const method *m, const point *p, int first, char *title,
@@ -1225,46 +1202,30 @@ static int write_script(const race *r, const char *path, const char *png, const 
     if (!s) return 0;
     char *title = ng_cli_asprintf("%s, arch %s", r->o.data, r->o.arch);
     fprintf(s, "set terminal pngcairo size 1000,650\nset output ");
-    gp_quote(s, png);
+    ng_gnuplot_quote(s, png);
     fprintf(s, "\nset datafile separator ','\nset key top right\nset logscale y\n"
                "set xlabel 'training seconds'\n"
                "set ylabel 'training error (median; band: min to max over %ld seeds)'\nset title ",
             r->o.seeds);
-    gp_quote(s, title ? title : "");
+    ng_gnuplot_quote(s, title ? title : "");
     fprintf(s, "\nplot ");
     free(title);
     for (int i = 0; i < nblk; i++) {
         fprintf(s, "%s", i ? ", \\\n     " : "");
-        gp_quote(s, dat);
+        ng_gnuplot_quote(s, dat);
         fprintf(s, " index %d using 1:3:4 with filledcurves fs transparent solid 0.2 lc %d notitle, "
                    "'' index %d using 1:2 with lines lw 2 lc %d title ", i, i + 1, i, i + 1);
-        gp_quote(s, titles[i]);
+        ng_gnuplot_quote(s, titles[i]);
     }
     fputc('\n', s);
     return fclose(s) == 0;
-}
-
-/* Runs gnuplot gp on script (its stdout to /dev/null); 1 when it exits 0. */
-static int run_gnuplot(char *gp, char *script)
-{
-    char *argv[] = {gp, script, NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execv(gp, argv);
-        _exit(127);
-    }
-    int st = -1;
-    if (pid > 0)
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* DIR/race.png through gnuplot and DIR/race.gp from the data in dat. Returns 1, or 0 with
  * the message printed; no gnuplot is a note, not a failure. */
 static int draw_figure(const race *r, const char *dat, char titles[][320], int nblk)
 {
-    char *gp = find_gnuplot();
+    char *gp = ng_gnuplot_find();
     if (!gp) {
         fprintf(stderr, "natgrad race: gnuplot not found, no figure (apt-get install gnuplot-nox); the "
                         "curves are in %s\n", dat);
@@ -1274,7 +1235,7 @@ static int draw_figure(const race *r, const char *dat, char titles[][320], int n
     char *script = ng_path_in(r->o.out, "race.gp"), *stmp = ng_cli_asprintf("%s.tmp", script);
     int ok = write_script(r, stmp, ptmp, dat, titles, nblk) && rename(stmp, script) == 0;
     if (ok) {
-        ok = run_gnuplot(gp, script) && rename(ptmp, png) == 0;
+        ok = ng_gnuplot_run("race", gp, script, NULL) == 0 && rename(ptmp, png) == 0;
         if (!ok) {
             unlink(ptmp);
             fprintf(stderr, "natgrad race: gnuplot could not draw %s (script %s)\n", png, script);
