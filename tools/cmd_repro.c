@@ -6,6 +6,7 @@
  * trajectory runs through the library's training loop (ng_train_run). */
 #include "cli.h"
 #include "commands.h"
+#include "gnuplot.h"
 
 #include <errno.h>
 #include <math.h>
@@ -604,7 +605,8 @@ static int write_plot_script(const char *script, const char *tmpout, int svg, co
     return fclose(f) == 0;
 }
 
-static int draw(const cfg_t *c, const char *dir, const char *const names[2], const fig_t fig[2])
+static int draw(const cfg_t *c, const char *gnuplot, const char *dir, const char *const names[2],
+                const fig_t fig[2])
 {
     char *script = ng_cli_asprintf("%s/plot.gp", dir);
     size_t L = strlen(c->figure);
@@ -613,9 +615,7 @@ static int draw(const cfg_t *c, const char *dir, const char *const names[2], con
     if (!script || !tmpout || !write_plot_script(script, tmpout, svg, c, dir, names, fig)) {
         rc = NG_EXIT_FAIL;
     } else {
-        char *cmd = ng_cli_asprintf("gnuplot '%s' 2>&1", script);
-        int g = cmd ? system(cmd) : -1;
-        free(cmd);
+        int g = ng_gnuplot_run(CMD, gnuplot, script, NULL);
         if (g != 0 || rename(tmpout, c->figure) != 0) {
             fprintf(stderr, "natgrad %s: gnuplot failed to draw %s\n", CMD, c->figure);
             ng_cli_unlink_quiet(tmpout);
@@ -633,13 +633,15 @@ static int draw(const cfg_t *c, const char *dir, const char *const names[2], con
 
 static int run_figure(const cfg_t *c, ng_toy *toy)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "natgrad %s: gnuplot not found; install it with: sudo apt-get install -y gnuplot-nox\n", CMD);
+    char *gnuplot = ng_gnuplot_find();
+    if (!gnuplot) {
+        fprintf(stderr, "natgrad %s: " NG_GNUPLOT_HINT "\n", CMD);
         return NG_EXIT_FAIL;
     }
     char dir[] = "/tmp/natgrad-fig-XXXXXX";
     if (!mkdtemp(dir)) {
         fprintf(stderr, "natgrad %s: cannot create a temp directory: %s\n", CMD, strerror(errno));
+        free(gnuplot);
         return NG_EXIT_FAIL;
     }
     ng_goldstone_params ps[2] = {c->gp, c->gp};
@@ -663,7 +665,8 @@ static int run_figure(const cfg_t *c, ng_toy *toy)
     int rc = Z ? NG_EXIT_OK : NG_EXIT_FAIL;
     for (int m = 0; m < 2 && rc == NG_EXIT_OK; m++) rc = figure_method(c, toy, &ps[m], &fig[m], Z);
     free(Z);
-    if (rc == NG_EXIT_OK) rc = draw(c, dir, names, fig);
+    if (rc == NG_EXIT_OK) rc = draw(c, gnuplot, dir, names, fig);
+    free(gnuplot);
     for (int m = 0; m < 2; m++)
         for (int k = 0; k < 3; k++) {
             char *p = ng_cli_asprintf("%s/m%d_s%d.dat", dir, m, k);
