@@ -7,6 +7,7 @@
 #ifndef NG_TEST_H
 #define NG_TEST_H
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,14 +110,47 @@ static inline unsigned char *ng_test_read_file(const char *path, size_t *n)
     return b;
 }
 
-/* Writes the n bytes at p to path (a test's own fixture: a failure shows in the checks on
- * what is read back). */
+/* Writes the n bytes at p to path (a test's own fixture); a fixture that cannot be
+ * written stops the test executable. */
 static inline void ng_test_write_file(const char *path, const void *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
-    if (!f) return;
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
     fwrite(p, 1, n, f);
     fclose(f);
+}
+
+/* The string s (without its NUL) as the file path. */
+static inline void ng_test_write_text(const char *path, const char *s)
+{
+    ng_test_write_file(path, s, strlen(s));
+}
+
+/* A test's scratch directory: main fills the buffer (NG_TEST_DIR_MAX bytes) once. */
+#define NG_TEST_DIR_MAX 1024
+static inline char *ng_test_dir(void)
+{
+    static char dir[NG_TEST_DIR_MAX];
+    return dir;
+}
+
+/* "DIR/NAME", NAME from fmt, in the scratch directory (a static buffer of eight in
+ * rotation, so that a call's result stays valid through the next seven). */
+static inline const char *ng_test_in_dir(const char *fmt, ...)
+{
+    static char buf[8][4096];
+    static int k;
+    char name[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", ng_test_dir(), name);
+    return buf[k];
 }
 
 #endif

@@ -7,39 +7,10 @@
 #include "ngtest.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
-static char g_dir[1024];
-
-/* A path in this test's scratch directory (static buffer, rotated). */
-static const char *P(const char *fmt, ...)
-{
-    static char buf[8][4096];
-    static int k;
-    char name[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
-static void put(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-static void puts_file(const char *path, const char *s) { put(path, s, strlen(s)); }
 
 static void put_gz(const char *path, const char *s)
 {
@@ -207,14 +178,14 @@ static void test_window_weights(void)
     /* c = 2: w(1) = 1, w(2) = 1/2. Line 1 "a b c a": a-b 1, a-c 1/2, b-c 1, b-a 1/2, c-a 1;
      * line 2 "b a": b-a 1 (nothing across the line break); line 3 "a x a" with x out of the
      * vocabulary keeping its position: a-a at d = 2, both directions: 2 x 1/2. */
-    mkdirs(P("win"));
-    puts_file(P("win/1800_x.txt"), "a b c a\nB, a!\na x a\n");
+    mkdirs(ng_test_in_dir("win"));
+    ng_test_write_text(ng_test_in_dir("win/1800_x.txt"), "a b c a\nB, a!\na x a\n");
     ng_corpus_build_params p = params();
     p.window = 2;
     p.vocab = 3; /* a (5), b (2), then c before x (1 each: byte order) */
     ng_corpus c;
     ng_corpus_build_stats st;
-    ng_status s = build1(P("win"), &p, &c, &st);
+    ng_status s = build1(ng_test_in_dir("win"), &p, &c, &st);
     NG_CHECK_MSG(!s, "%s", ng_last_error());
     if (s) return;
     NG_CHECK(c.T == 1 && c.W == 3 && c.time[0] == 1800 && c.tokens[0] == 9);
@@ -233,10 +204,10 @@ static void test_window_weights(void)
     NG_CHECK_NEAR(st.in_vocab, 8.0 / 9.0, 1e-12);
     ng_corpus_free(&c);
     /* the default window 4 on one line of 6 distinct words: (5 - d) / 4 per pair */
-    puts_file(P("win/1800_x.txt"), "u v w x y z\n");
+    ng_test_write_text(ng_test_in_dir("win/1800_x.txt"), "u v w x y z\n");
     p.window = 4;
     p.vocab = 10;
-    s = build1(P("win"), &p, &c, NULL);
+    s = build1(ng_test_in_dir("win"), &p, &c, NULL);
     NG_CHECK(!s);
     if (s) return;
     const char *w = "uvwxyz";
@@ -261,13 +232,13 @@ static const char k_ngrams_2020[] = "the cat sat on mats\t1850,1,1\t1851,2,1\t20
 
 static void test_ngrams(void)
 {
-    mkdirs(P("ng"));
-    put_gz(P("ng/googlebooks-eng-all-5gram-20120701-aa.gz"), k_ngrams_2012);
-    put_gz(P("ng/5-00001-of-00002.gz"), k_ngrams_2020);
+    mkdirs(ng_test_in_dir("ng"));
+    put_gz(ng_test_in_dir("ng/googlebooks-eng-all-5gram-20120701-aa.gz"), k_ngrams_2012);
+    put_gz(ng_test_in_dir("ng/5-00001-of-00002.gz"), k_ngrams_2020);
     ng_corpus_build_params p = params();
     ng_corpus c;
     ng_corpus_build_stats st;
-    ng_status s = build1(P("ng"), &p, &c, &st);
+    ng_status s = build1(ng_test_in_dir("ng"), &p, &c, &st);
     NG_CHECK_MSG(!s, "%s", ng_last_error());
     if (s) return;
     NG_CHECK(st.format == NG_CORPUS_NGRAM && !strcmp(c.source, "ngram") && c.lowercase == 0 && c.window == 4);
@@ -297,7 +268,7 @@ static void test_ngrams(void)
     p.ngram_pairs = NG_NGRAM_ANCHORED;
     p.years_from = 1851;
     p.years_to = 2009;
-    s = build1(P("ng"), &p, &c, &st);
+    s = build1(ng_test_in_dir("ng"), &p, &c, &st);
     NG_CHECK(!s && c.T == 3 && c.time[0] == 1851 && c.time[2] == 2009);
     if (!s) {
         NG_CHECK_NEAR(pair(&c, 0, "the", "mats"), 1 * 2.0 / 4, 0);
@@ -309,7 +280,7 @@ static void test_ngrams(void)
     /* lower-casing on request joins The and the */
     p = params();
     p.lowercase = 1;
-    s = build1(P("ng"), &p, &c, NULL);
+    s = build1(ng_test_in_dir("ng"), &p, &c, NULL);
     NG_CHECK(!s && c.lowercase == 1 && word_id(&c, "The") < 0);
     if (!s) {
         NG_CHECK_NEAR(pair(&c, 1, "the", "cat"), 4 * 4.0 / 4, 0);
@@ -317,7 +288,7 @@ static void test_ngrams(void)
     }
     /* an n-gram window is the rule's */
     p.window = 3;
-    NG_CHECK(build1(P("ng"), &p, &c, NULL) == NG_EINVAL && strstr(ng_last_error(), "window 4"));
+    NG_CHECK(build1(ng_test_in_dir("ng"), &p, &c, NULL) == NG_EINVAL && strstr(ng_last_error(), "window 4"));
 }
 
 static int same_corpus(const ng_corpus *a, const ng_corpus *b)
@@ -340,21 +311,21 @@ static void test_gz_text_and_tsv(void)
 {
     const char *t1 = "Four score and seven years ago\nour fathers brought forth\n";
     const char *t2 = "a new nation, conceived in Liberty\n";
-    mkdirs(P("plain"));
-    mkdirs(P("gz"));
-    puts_file(P("plain/1863_a.txt"), t1);
-    puts_file(P("plain/1864.txt"), t2);
-    put_gz(P("gz/1863_a.txt.gz"), t1);
-    put_gz(P("gz/1864.txt.gz"), t2);
-    puts_file(P("gz/.hidden"), "not read");
-    mkdirs(P("gz/subdir"));
+    mkdirs(ng_test_in_dir("plain"));
+    mkdirs(ng_test_in_dir("gz"));
+    ng_test_write_text(ng_test_in_dir("plain/1863_a.txt"), t1);
+    ng_test_write_text(ng_test_in_dir("plain/1864.txt"), t2);
+    put_gz(ng_test_in_dir("gz/1863_a.txt.gz"), t1);
+    put_gz(ng_test_in_dir("gz/1864.txt.gz"), t2);
+    ng_test_write_text(ng_test_in_dir("gz/.hidden"), "not read");
+    mkdirs(ng_test_in_dir("gz/subdir"));
     /* a BOM, a blank line, the time written differently, no final newline */
-    put_gz(P("lines.tsv.gz"), "\xEF\xBB\xBF" "1863\tFour score and seven years ago\n\n"
+    put_gz(ng_test_in_dir("lines.tsv.gz"), "\xEF\xBB\xBF" "1863\tFour score and seven years ago\n\n"
                               "1863\tour fathers brought forth\n1864.0\ta new nation, conceived in Liberty");
     ng_corpus_build_params p = params();
     ng_corpus a, b, c;
-    ng_status s1 = build1(P("plain"), &p, &a, NULL), s2 = build1(P("gz"), &p, &b, NULL);
-    ng_status s3 = build1(P("lines.tsv.gz"), &p, &c, NULL);
+    ng_status s1 = build1(ng_test_in_dir("plain"), &p, &a, NULL), s2 = build1(ng_test_in_dir("gz"), &p, &b, NULL);
+    ng_status s3 = build1(ng_test_in_dir("lines.tsv.gz"), &p, &c, NULL);
     NG_CHECK_MSG(!s1 && !s2 && !s3, "%s", ng_last_error());
     if (s1 || s2 || s3) return;
     NG_CHECK(a.T == 2 && a.time[1] == 1864 && same_corpus(&a, &b));
@@ -367,7 +338,7 @@ static void test_gz_text_and_tsv(void)
     ng_corpus_free(&c);
     /* slices of 10 years: 1863 and 1864 are one slice, 1860 */
     p.slice_years = 10;
-    NG_CHECK(!build1(P("plain"), &p, &a, NULL) && a.T == 1 && a.time[0] == 1860 && a.tokens[0] == 16);
+    NG_CHECK(!build1(ng_test_in_dir("plain"), &p, &a, NULL) && a.T == 1 && a.time[0] == 1860 && a.tokens[0] == 16);
     ng_corpus_free(&a);
 }
 
@@ -375,16 +346,16 @@ static void test_vocab_ranking(void)
 {
     /* 1800: p x 60, r x 40 (100 tokens); 1801: q x 3, r x 1 (4 tokens). Totals rank p, r,
      * q; relative frequency averaged over slices ranks q (.375), r (.325), p (.3). */
-    mkdirs(P("rank"));
+    mkdirs(ng_test_in_dir("rank"));
     char buf[1024] = "";
     for (int k = 0; k < 60; k++) strcat(buf, "p ");
     for (int k = 0; k < 40; k++) strcat(buf, "r ");
-    puts_file(P("rank/1800.txt"), buf);
-    puts_file(P("rank/1801.txt"), "q q q r\n");
+    ng_test_write_text(ng_test_in_dir("rank/1800.txt"), buf);
+    ng_test_write_text(ng_test_in_dir("rank/1801.txt"), "q q q r\n");
     ng_corpus_build_params p = params();
     ng_corpus c;
     ng_corpus_build_stats st;
-    NG_CHECK(!build1(P("rank"), &p, &c, &st));
+    NG_CHECK(!build1(ng_test_in_dir("rank"), &p, &c, &st));
     if (c.W != 3) {
         NG_CHECK(0);
         return;
@@ -393,17 +364,17 @@ static void test_vocab_ranking(void)
     NG_CHECK(c.word_count[0] == 3 && c.word_count[1] == 41 && c.word_count[2] == 60 && st.distinct_words == 3);
     ng_corpus_free(&c);
     p.vocab = 2;
-    NG_CHECK(!build1(P("rank"), &p, &c, NULL) && c.W == 2 && !strcmp(c.word[1], "r"));
+    NG_CHECK(!build1(ng_test_in_dir("rank"), &p, &c, NULL) && c.W == 2 && !strcmp(c.word[1], "r"));
     ng_corpus_free(&c);
     p.vocab = 10;
     p.min_count = 3; /* q (3) stays */
-    NG_CHECK(!build1(P("rank"), &p, &c, NULL) && c.W == 3);
+    NG_CHECK(!build1(ng_test_in_dir("rank"), &p, &c, NULL) && c.W == 3);
     ng_corpus_free(&c);
     p.min_count = 4; /* q goes */
-    NG_CHECK(!build1(P("rank"), &p, &c, NULL) && c.W == 2 && !strcmp(c.word[0], "r"));
+    NG_CHECK(!build1(ng_test_in_dir("rank"), &p, &c, NULL) && c.W == 2 && !strcmp(c.word[0], "r"));
     ng_corpus_free(&c);
     p.min_count = 61;
-    NG_CHECK(build1(P("rank"), &p, &c, NULL) == NG_EFORMAT && strstr(ng_last_error(), "min-count"));
+    NG_CHECK(build1(ng_test_in_dir("rank"), &p, &c, NULL) == NG_EFORMAT && strstr(ng_last_error(), "min-count"));
 }
 
 /* Several files per slice, a window whose weights are not dyadic (sums depend on order):
@@ -412,7 +383,7 @@ static void test_thread_independence(void)
 {
     /* 12 files over 4 slices; many distinct pairs, so that merges take as long as reads
      * (a merge outside the ordered region then races and shows) */
-    mkdirs(P("threads"));
+    mkdirs(ng_test_in_dir("threads"));
     ng_rng r;
     ng_rng_seed(&r, 7);
     char *text = malloc(400000);
@@ -424,8 +395,8 @@ static void test_thread_independence(void)
             *o++ = '\n';
         }
         *o = '\0';
-        if (f % 2) put_gz(P("threads/%d_part%02d.txt.gz", 1900 + f / 3, f), text);
-        else puts_file(P("threads/%d_part%02d.txt", 1900 + f / 3, f), text);
+        if (f % 2) put_gz(ng_test_in_dir("threads/%d_part%02d.txt.gz", 1900 + f / 3, f), text);
+        else ng_test_write_text(ng_test_in_dir("threads/%d_part%02d.txt", 1900 + f / 3, f), text);
     }
     free(text);
     ng_corpus_build_params p = params();
@@ -436,7 +407,7 @@ static void test_thread_independence(void)
     for (int k = 0; k < 4; k++) {
         p.threads = k == 3 ? 4 : k + 1;
         ng_corpus_build_stats st;
-        s |= build1(P("threads"), &p, &c[k], &st);
+        s |= build1(ng_test_in_dir("threads"), &p, &c[k], &st);
         NG_CHECK(st.threads == p.threads);
     }
     NG_CHECK_MSG(!s, "%s", ng_last_error());
@@ -470,26 +441,26 @@ static void test_progress_and_stop(void)
     p.progress = on_progress;
     p.progress_user = &log;
     ng_corpus c;
-    NG_CHECK(!build1(P("threads"), &p, &c, NULL));
+    NG_CHECK(!build1(ng_test_in_dir("threads"), &p, &c, NULL));
     NG_CHECK(log.calls == 24 && log.pass_seen[1] && log.pass_seen[2] && log.last_done == 12);
     ng_corpus_free(&c);
     memset(&log, 0, sizeof log);
     log.stop_at = 3; /* during pass 1 */
     memset(&c, 0x5A, sizeof c);
-    NG_CHECK(build1(P("threads"), &p, &c, NULL) == NG_EINTERRUPTED && c.T == 0x5A5A5A5A5A5A5A5Aull);
+    NG_CHECK(build1(ng_test_in_dir("threads"), &p, &c, NULL) == NG_EINTERRUPTED && c.T == 0x5A5A5A5A5A5A5A5Aull);
     NG_CHECK(strstr(ng_last_error(), "stopped on request in pass 1") && log.calls == 3);
     /* a big single file: progress and the stop request come between its chunks */
     size_t n = (size_t)66 << 20;
     char *big = malloc(n);
     for (size_t k = 0; k < n; k++) big[k] = k % 8 == 7 ? (k % 800 == 799 ? '\n' : ' ') : 'a' + (char)(k % 5);
-    mkdirs(P("big"));
-    put(P("big/1900.txt"), big, n);
+    mkdirs(ng_test_in_dir("big"));
+    ng_test_write_file(ng_test_in_dir("big/1900.txt"), big, n);
     free(big);
     memset(&log, 0, sizeof log);
     log.stop_at = 1;
-    NG_CHECK(build1(P("big"), &p, &c, NULL) == NG_EINTERRUPTED && log.last_done == 0 &&
+    NG_CHECK(build1(ng_test_in_dir("big"), &p, &c, NULL) == NG_EINTERRUPTED && log.last_done == 0 &&
              log.last_bytes >= ((uint64_t)64 << 20));
-    unlink(P("big/1900.txt"));
+    unlink(ng_test_in_dir("big/1900.txt"));
 }
 
 /* ------------------------------------------------------------------ bad input */
@@ -510,96 +481,96 @@ static int fails_with(const char *input, const ng_corpus_build_params *p, ng_sta
 static void test_bad_inputs(void)
 {
     ng_corpus_build_params p = params();
-    mkdirs(P("bad1"));
-    puts_file(P("bad1/1800.txt"), "fine\n");
-    puts_file(P("bad1/notes.txt"), "no time in the name\n");
-    NG_CHECK(fails_with(P("bad1"), &p, NG_EFORMAT, P("bad1/notes.txt"), "no time at the start"));
-    mkdirs(P("bad2"));
-    put(P("bad2/1800.txt"), "text\nmore\x01\x02\0\0\xff binary", 20);
-    NG_CHECK(fails_with(P("bad2"), &p, NG_EFORMAT, P("bad2/1800.txt:2:"), "NUL byte"));
+    mkdirs(ng_test_in_dir("bad1"));
+    ng_test_write_text(ng_test_in_dir("bad1/1800.txt"), "fine\n");
+    ng_test_write_text(ng_test_in_dir("bad1/notes.txt"), "no time in the name\n");
+    NG_CHECK(fails_with(ng_test_in_dir("bad1"), &p, NG_EFORMAT, ng_test_in_dir("bad1/notes.txt"), "no time at the start"));
+    mkdirs(ng_test_in_dir("bad2"));
+    ng_test_write_file(ng_test_in_dir("bad2/1800.txt"), "text\nmore\x01\x02\0\0\xff binary", 20);
+    NG_CHECK(fails_with(ng_test_in_dir("bad2"), &p, NG_EFORMAT, ng_test_in_dir("bad2/1800.txt:2:"), "NUL byte"));
     /* a file with no word makes no slice; no word at all is an error */
-    mkdirs(P("empty"));
-    puts_file(P("empty/1800.txt"), "!!! ... ---\n");
-    puts_file(P("empty/1801.txt"), "");
-    NG_CHECK(fails_with(P("empty"), &p, NG_EFORMAT, "no tokens", NULL));
-    puts_file(P("empty/1802.txt"), "words here\n");
+    mkdirs(ng_test_in_dir("empty"));
+    ng_test_write_text(ng_test_in_dir("empty/1800.txt"), "!!! ... ---\n");
+    ng_test_write_text(ng_test_in_dir("empty/1801.txt"), "");
+    NG_CHECK(fails_with(ng_test_in_dir("empty"), &p, NG_EFORMAT, "no tokens", NULL));
+    ng_test_write_text(ng_test_in_dir("empty/1802.txt"), "words here\n");
     ng_corpus c;
     ng_corpus_build_stats st;
-    NG_CHECK(!build1(P("empty"), &p, &c, &st) && c.T == 1 && c.time[0] == 1802 && st.empty_files == 2);
+    NG_CHECK(!build1(ng_test_in_dir("empty"), &p, &c, &st) && c.T == 1 && c.time[0] == 1802 && st.empty_files == 2);
     if (c.T == 1) ng_corpus_free(&c);
-    mkdirs(P("none"));
-    NG_CHECK(fails_with(P("none"), &p, NG_EFORMAT, P("none"), "no input files"));
-    NG_CHECK(fails_with(P("missing"), &p, NG_EIO, P("missing"), "cannot open"));
+    mkdirs(ng_test_in_dir("none"));
+    NG_CHECK(fails_with(ng_test_in_dir("none"), &p, NG_EFORMAT, ng_test_in_dir("none"), "no input files"));
+    NG_CHECK(fails_with(ng_test_in_dir("missing"), &p, NG_EIO, ng_test_in_dir("missing"), "cannot open"));
     /* time<TAB>text */
-    puts_file(P("bad.tsv"), "1800\tfine\n1801 no tab here\n");
-    NG_CHECK(fails_with(P("bad.tsv"), &p, NG_EFORMAT, P("bad.tsv:2:"), "no tab"));
-    puts_file(P("bad2.tsv"), "1800\tfine\nyear\tno time\n");
+    ng_test_write_text(ng_test_in_dir("bad.tsv"), "1800\tfine\n1801 no tab here\n");
+    NG_CHECK(fails_with(ng_test_in_dir("bad.tsv"), &p, NG_EFORMAT, ng_test_in_dir("bad.tsv:2:"), "no tab"));
+    ng_test_write_text(ng_test_in_dir("bad2.tsv"), "1800\tfine\nyear\tno time\n");
     p.format = NG_CORPUS_TSV;
-    NG_CHECK(fails_with(P("bad2.tsv"), &p, NG_EFORMAT, P("bad2.tsv:2:"), "'year' is not a time"));
+    NG_CHECK(fails_with(ng_test_in_dir("bad2.tsv"), &p, NG_EFORMAT, ng_test_in_dir("bad2.tsv:2:"), "'year' is not a time"));
     char *huge = malloc(1 << 20);
     memset(huge, '1', 1 << 20);
-    put(P("huge.tsv"), huge, 1 << 20);
-    NG_CHECK(fails_with(P("huge.tsv"), &p, NG_EFORMAT, P("huge.tsv:1:"), "no tab within"));
+    ng_test_write_file(ng_test_in_dir("huge.tsv"), huge, 1 << 20);
+    NG_CHECK(fails_with(ng_test_in_dir("huge.tsv"), &p, NG_EFORMAT, ng_test_in_dir("huge.tsv:1:"), "no tab within"));
     free(huge);
     /* n-grams */
     p.format = NG_CORPUS_NGRAM;
-    put_gz(P("ng1.gz"), "a b c d e\t1900\t1\t1\na b c d e\t1900\t1\n");
-    NG_CHECK(fails_with(P("ng1.gz"), &p, NG_EFORMAT, P("ng1.gz:2:"), "year<TAB>match_count"));
-    put_gz(P("ng2.gz"), "a b c d e\t1900,1,1\t1901,x,1\n");
-    NG_CHECK(fails_with(P("ng2.gz"), &p, NG_EFORMAT, P("ng2.gz:1:"), "field 2"));
-    put_gz(P("ng3.gz"), "a b c d\t1900\t1\t1\n");
-    NG_CHECK(fails_with(P("ng3.gz"), &p, NG_EFORMAT, P("ng3.gz:1:"), "4 tokens"));
-    put_gz(P("ng4.gz"), "a b c d e f\t1900\t1\t1\n");
-    NG_CHECK(fails_with(P("ng4.gz"), &p, NG_EFORMAT, P("ng4.gz:1:"), "more than 5"));
+    put_gz(ng_test_in_dir("ng1.gz"), "a b c d e\t1900\t1\t1\na b c d e\t1900\t1\n");
+    NG_CHECK(fails_with(ng_test_in_dir("ng1.gz"), &p, NG_EFORMAT, ng_test_in_dir("ng1.gz:2:"), "year<TAB>match_count"));
+    put_gz(ng_test_in_dir("ng2.gz"), "a b c d e\t1900,1,1\t1901,x,1\n");
+    NG_CHECK(fails_with(ng_test_in_dir("ng2.gz"), &p, NG_EFORMAT, ng_test_in_dir("ng2.gz:1:"), "field 2"));
+    put_gz(ng_test_in_dir("ng3.gz"), "a b c d\t1900\t1\t1\n");
+    NG_CHECK(fails_with(ng_test_in_dir("ng3.gz"), &p, NG_EFORMAT, ng_test_in_dir("ng3.gz:1:"), "4 tokens"));
+    put_gz(ng_test_in_dir("ng4.gz"), "a b c d e f\t1900\t1\t1\n");
+    NG_CHECK(fails_with(ng_test_in_dir("ng4.gz"), &p, NG_EFORMAT, ng_test_in_dir("ng4.gz:1:"), "more than 5"));
     /* gzip: truncated, corrupt */
-    put_gz(P("whole.gz"), "a b c d e\t1900\t1\t1\na b c d e\t1901\t1\t1\n");
-    FILE *f = fopen(P("whole.gz"), "rb");
+    put_gz(ng_test_in_dir("whole.gz"), "a b c d e\t1900\t1\t1\na b c d e\t1901\t1\t1\n");
+    FILE *f = fopen(ng_test_in_dir("whole.gz"), "rb");
     unsigned char gz[256];
     size_t n = fread(gz, 1, sizeof gz, f);
     fclose(f);
-    put(P("trunc.gz"), gz, n - 10);
-    NG_CHECK(fails_with(P("trunc.gz"), &p, NG_EFORMAT, P("trunc.gz"), "gzip"));
+    ng_test_write_file(ng_test_in_dir("trunc.gz"), gz, n - 10);
+    NG_CHECK(fails_with(ng_test_in_dir("trunc.gz"), &p, NG_EFORMAT, ng_test_in_dir("trunc.gz"), "gzip"));
     gz[12] ^= 0xFF;
     gz[14] ^= 0xFF;
-    put(P("corrupt.gz"), gz, n);
-    NG_CHECK(fails_with(P("corrupt.gz"), &p, NG_EFORMAT, P("corrupt.gz"), "gzip"));
+    ng_test_write_file(ng_test_in_dir("corrupt.gz"), gz, n);
+    NG_CHECK(fails_with(ng_test_in_dir("corrupt.gz"), &p, NG_EFORMAT, ng_test_in_dir("corrupt.gz"), "gzip"));
     /* text and n-grams do not mix */
     p.format = NG_CORPUS_AUTO;
-    const char *mixed[2] = {P("bad1/1800.txt"), P("whole.gz")};
+    const char *mixed[2] = {ng_test_in_dir("bad1/1800.txt"), ng_test_in_dir("whole.gz")};
     NG_CHECK(ng_corpus_build(mixed, 2, &p, &c, NULL) == NG_EINVAL && strstr(ng_last_error(), "mix"));
     /* bad parameters */
     p.window = 0;
-    NG_CHECK(fails_with(P("bad1"), &p, NG_EINVAL, "window", NULL));
+    NG_CHECK(fails_with(ng_test_in_dir("bad1"), &p, NG_EINVAL, "window", NULL));
 }
 
 static void test_time_of(void)
 {
-    mkdirs(P("named"));
-    puts_file(P("named/washington.txt"), "first words\n");
-    puts_file(P("named/adams.txt"), "second words\n");
-    puts_file(P("named/unlisted.txt"), "not read\n");
-    puts_file(P("times.csv"), "file,time\nwashington.txt,1790\r\nadams.txt,1797.5\n");
+    mkdirs(ng_test_in_dir("named"));
+    ng_test_write_text(ng_test_in_dir("named/washington.txt"), "first words\n");
+    ng_test_write_text(ng_test_in_dir("named/adams.txt"), "second words\n");
+    ng_test_write_text(ng_test_in_dir("named/unlisted.txt"), "not read\n");
+    ng_test_write_text(ng_test_in_dir("times.csv"), "file,time\nwashington.txt,1790\r\nadams.txt,1797.5\n");
     ng_corpus_build_params p = params();
-    p.time_of = P("times.csv");
+    p.time_of = ng_test_in_dir("times.csv");
     p.slice_years = 0;
     ng_corpus c;
     ng_corpus_build_stats st;
-    ng_status s = build1(P("named"), &p, &c, &st);
+    ng_status s = build1(ng_test_in_dir("named"), &p, &c, &st);
     NG_CHECK_MSG(!s, "%s", ng_last_error());
     if (!s) {
         NG_CHECK(c.T == 2 && c.time[0] == 1790 && c.time[1] == 1797.5 && st.files == 2);
         NG_CHECK(word_id(&c, "read") < 0);
         ng_corpus_free(&c);
     }
-    puts_file(P("times2.csv"), "washington.txt,1790\nadams.txt,soon\n");
-    p.time_of = P("times2.csv");
-    NG_CHECK(fails_with(P("named"), &p, NG_EFORMAT, P("times2.csv:2:"), "FILE,TIME"));
-    puts_file(P("times3.csv"), "washington.txt,1790\nmonroe.txt,1817\n");
-    p.time_of = P("times3.csv");
-    NG_CHECK(fails_with(P("named"), &p, NG_EFORMAT, P("times3.csv"), "monroe.txt is listed"));
-    puts_file(P("times4.csv"), "washington.txt,1790\nwashington.txt,1791\n");
-    p.time_of = P("times4.csv");
-    NG_CHECK(fails_with(P("named"), &p, NG_EFORMAT, P("times4.csv:2:"), "twice"));
+    ng_test_write_text(ng_test_in_dir("times2.csv"), "washington.txt,1790\nadams.txt,soon\n");
+    p.time_of = ng_test_in_dir("times2.csv");
+    NG_CHECK(fails_with(ng_test_in_dir("named"), &p, NG_EFORMAT, ng_test_in_dir("times2.csv:2:"), "FILE,TIME"));
+    ng_test_write_text(ng_test_in_dir("times3.csv"), "washington.txt,1790\nmonroe.txt,1817\n");
+    p.time_of = ng_test_in_dir("times3.csv");
+    NG_CHECK(fails_with(ng_test_in_dir("named"), &p, NG_EFORMAT, ng_test_in_dir("times3.csv"), "monroe.txt is listed"));
+    ng_test_write_text(ng_test_in_dir("times4.csv"), "washington.txt,1790\nwashington.txt,1791\n");
+    p.time_of = ng_test_in_dir("times4.csv");
+    NG_CHECK(fails_with(ng_test_in_dir("named"), &p, NG_EFORMAT, ng_test_in_dir("times4.csv:2:"), "twice"));
 }
 
 /* ------------------------------------------------------------------ corpus directory */
@@ -646,10 +617,10 @@ static void test_roundtrip(void)
 {
     ng_corpus a, b;
     small_corpus(&a);
-    const char *dir = P("rt/corpus");
-    mkdirs(P("rt"));
+    const char *dir = ng_test_in_dir("rt/corpus");
+    mkdirs(ng_test_in_dir("rt"));
     NG_CHECK_MSG(!ng_corpus_write(dir, &a), "%s", ng_last_error());
-    NG_CHECK(!exists(P("rt/corpus.tmp")) && exists(P("rt/corpus/pairs_n.npy")));
+    NG_CHECK(!exists(ng_test_in_dir("rt/corpus.tmp")) && exists(ng_test_in_dir("rt/corpus/pairs_n.npy")));
     NG_CHECK_MSG(!ng_corpus_read(dir, &b), "%s", ng_last_error());
     NG_CHECK(same_corpus(&a, &b));
     ng_corpus_free(&b);
@@ -657,21 +628,21 @@ static void test_roundtrip(void)
     a.window = 7;
     NG_CHECK(!ng_corpus_write(dir, &a) && !ng_corpus_read(dir, &b) && b.window == 7);
     ng_corpus_free(&b);
-    mkdirs(P("rt/other"));
-    puts_file(P("rt/other/keep.txt"), "mine");
-    NG_CHECK(ng_corpus_write(P("rt/other"), &a) == NG_EIO && exists(P("rt/other/keep.txt")));
+    mkdirs(ng_test_in_dir("rt/other"));
+    ng_test_write_text(ng_test_in_dir("rt/other/keep.txt"), "mine");
+    NG_CHECK(ng_corpus_write(ng_test_in_dir("rt/other"), &a) == NG_EIO && exists(ng_test_in_dir("rt/other/keep.txt")));
     /* an invalid corpus is refused and leaves nothing */
     a.j[1] = 5;
-    NG_CHECK(ng_corpus_write(P("rt/bad"), &a) == NG_EFORMAT && strstr(ng_last_error(), "pairs_j.npy"));
-    NG_CHECK(!exists(P("rt/bad")) && !exists(P("rt/bad.tmp")));
+    NG_CHECK(ng_corpus_write(ng_test_in_dir("rt/bad"), &a) == NG_EFORMAT && strstr(ng_last_error(), "pairs_j.npy"));
+    NG_CHECK(!exists(ng_test_in_dir("rt/bad")) && !exists(ng_test_in_dir("rt/bad.tmp")));
     ng_corpus_free(&a);
     /* a corpus built from text reads back the same */
-    mkdirs(P("rt/text"));
-    puts_file(P("rt/text/1900.txt"), "one two three two one\n");
-    puts_file(P("rt/text/1901.txt"), "two three four\n");
+    mkdirs(ng_test_in_dir("rt/text"));
+    ng_test_write_text(ng_test_in_dir("rt/text/1900.txt"), "one two three two one\n");
+    ng_test_write_text(ng_test_in_dir("rt/text/1901.txt"), "two three four\n");
     ng_corpus_build_params p = params();
-    if (!build1(P("rt/text"), &p, &a, NULL)) {
-        NG_CHECK(!ng_corpus_write(P("rt/built"), &a) && !ng_corpus_read(P("rt/built"), &b));
+    if (!build1(ng_test_in_dir("rt/text"), &p, &a, NULL)) {
+        NG_CHECK(!ng_corpus_write(ng_test_in_dir("rt/built"), &a) && !ng_corpus_read(ng_test_in_dir("rt/built"), &b));
         NG_CHECK(same_corpus(&a, &b) && b.slice_years == 1 && b.min_count == 1);
         ng_corpus_free(&a);
         ng_corpus_free(&b);
@@ -684,7 +655,7 @@ static void test_roundtrip(void)
  * to fail naming file with the words in want. */
 static int read_fails(const char *name, void (*damage)(const char *dir), const char *file, const char *want)
 {
-    const char *dir = P("val/%s", name);
+    const char *dir = ng_test_in_dir("val/%s", name);
     ng_corpus c;
     small_corpus(&c);
     ng_status s = ng_corpus_write(dir, &c);
@@ -706,7 +677,7 @@ static void text_to(const char *dir, const char *file, const char *text)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", dir, file);
-    puts_file(p, text);
+    ng_test_write_text(p, text);
 }
 static void npy_i32(const char *dir, const char *file, const int32_t *v, size_t n)
 {
@@ -789,7 +760,7 @@ static void d_huge(const char *d)
 
 static void test_read_validation(void)
 {
-    mkdirs(P("val"));
+    mkdirs(ng_test_in_dir("val"));
     NG_CHECK(read_fails("magic", d_magic, "corpus.txt", "natgrad-corpus 1"));
     NG_CHECK(read_fails("key", d_key, "corpus.txt:4:", "colour"));
     NG_CHECK(read_fails("nokey", d_nokey, "corpus.txt", "no 'lowercase' line"));
@@ -918,14 +889,14 @@ static void test_synth_counts(void)
     ng_corpus lam, drawn, text;
     NG_CHECK(!ng_dwe_synth_counts(&s, 1, &lam) && !ng_dwe_synth_counts(&s, 0, &drawn));
     NG_CHECK(lam.T == 3 && lam.W == 60 && entries(&lam, 0) == 60 * 61 / 2 && !ng_corpus_check(&drawn));
-    NG_CHECK(!ng_dwe_synth_write(P("synth"), &s, NG_DWE_TEXT_DIR, NG_DWE_COUNTS_EXPECTED));
-    NG_CHECK(exists(P("synth/truth.csv")) && exists(P("synth/text/0001.txt")) && !exists(P("synth.tmp")));
+    NG_CHECK(!ng_dwe_synth_write(ng_test_in_dir("synth"), &s, NG_DWE_TEXT_DIR, NG_DWE_COUNTS_EXPECTED));
+    NG_CHECK(exists(ng_test_in_dir("synth/truth.csv")) && exists(ng_test_in_dir("synth/text/0001.txt")) && !exists(ng_test_in_dir("synth.tmp")));
     ng_corpus back;
-    NG_CHECK(!ng_corpus_read(P("synth/counts"), &back) && same_corpus(&lam, &back));
+    NG_CHECK(!ng_corpus_read(ng_test_in_dir("synth/counts"), &back) && same_corpus(&lam, &back));
     ng_corpus_free(&back);
     ng_corpus_build_params bp = params();
     bp.vocab = 60;
-    ng_status st = build1(P("synth/text"), &bp, &text, NULL);
+    ng_status st = build1(ng_test_in_dir("synth/text"), &bp, &text, NULL);
     NG_CHECK_MSG(!st, "%s", ng_last_error());
     if (st) return;
     NG_CHECK(text.T == 3 && text.W == 60 && text.time[2] == 3 && text.tokens[0] == 4000 * 12);
@@ -959,10 +930,10 @@ static void test_synth_counts(void)
     ng_corpus_free(&lam);
     ng_corpus_free(&drawn);
     /* the same seed writes the same text; tsv text holds the same sentences */
-    NG_CHECK(!ng_dwe_synth_write_text(&s, P("synth_text.tsv"), 1));
+    NG_CHECK(!ng_dwe_synth_write_text(&s, ng_test_in_dir("synth_text.tsv"), 1));
     bp.format = NG_CORPUS_AUTO;
-    NG_CHECK(!build1(P("synth_text.tsv"), &bp, &lam, NULL));
-    NG_CHECK(!build1(P("synth/text"), &bp, &text, NULL));
+    NG_CHECK(!build1(ng_test_in_dir("synth_text.tsv"), &bp, &lam, NULL));
+    NG_CHECK(!build1(ng_test_in_dir("synth/text"), &bp, &text, NULL));
     free(lam.source);
     lam.source = ngi_strdup("text");
     NG_CHECK(same_corpus(&lam, &text));
@@ -974,9 +945,9 @@ static void test_synth_counts(void)
 int main(void)
 {
     const char *base = getenv("NG_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/test_corpus.%d", base ? base : "/tmp", (int)getpid());
-    ngi_rm_rf(g_dir);
-    mkdirs(g_dir);
+    snprintf(ng_test_dir(), NG_TEST_DIR_MAX, "%s/test_corpus.%d", base ? base : "/tmp", (int)getpid());
+    ngi_rm_rf(ng_test_dir());
+    mkdirs(ng_test_dir());
     NG_RUN(test_tokenizer_words);
     NG_RUN(test_tokenizer_invalid_utf8);
     NG_RUN(test_tokenizer_long_token);
@@ -992,6 +963,6 @@ int main(void)
     NG_RUN(test_read_validation);
     NG_RUN(test_synth_truth);
     NG_RUN(test_synth_counts);
-    if (!ng_t_failed) ngi_rm_rf(g_dir);
+    if (!ng_t_failed) ngi_rm_rf(ng_test_dir());
     return ng_test_summary();
 }

@@ -7,38 +7,15 @@
 #include "ngtest.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char g_dir[1024];
-
-static const char *P(const char *name)
-{
-    static char buf[4][2048];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
-static void puts_file(const char *path, const char *s)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fputs(s, f);
-    fclose(f);
-}
 
 /* A model directory NAME with words w[], T slices (times 1..T, all training) and U. */
 static ng_dwe_model model(const char *name, size_t T, size_t W, size_t d,
                                const char *const *w, const float *U)
 {
     char path[2048];
-    snprintf(path, sizeof path, "%s", P(name));
+    snprintf(path, sizeof path, "%s", ng_test_in_dir("%s", name));
     mkdir(path, 0777);
     char f[2200];
     snprintf(f, sizeof f, "%s/model.txt", path);
@@ -76,8 +53,8 @@ static ng_dwe_model model(const char *name, size_t T, size_t W, size_t d,
 static ng_dwe_truth truth(const char *name, const char *text)
 {
     ng_dwe_truth t;
-    puts_file(P(name), text);
-    if (ng_dwe_truth_read(P(name), &t)) {
+    ng_test_write_text(ng_test_in_dir("%s", name), text);
+    if (ng_dwe_truth_read(ng_test_in_dir("%s", name), &t)) {
         fprintf(stderr, "truth %s: %s\n", name, ng_last_error());
         exit(1);
     }
@@ -214,11 +191,11 @@ static void test_truth_reader(void)
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char name[32], where[2200];
         snprintf(name, sizeof name, "bad%zu.csv", k);
-        puts_file(P(name), bad[k].text);
+        ng_test_write_text(ng_test_in_dir("%s", name), bad[k].text);
         ng_dwe_truth t;
         memset(&t, 0x5a, sizeof t);
-        ng_status st = ng_dwe_truth_read(P(name), &t);
-        snprintf(where, sizeof where, "%s%s", P(name), bad[k].where);
+        ng_status st = ng_dwe_truth_read(ng_test_in_dir("%s", name), &t);
+        snprintf(where, sizeof where, "%s%s", ng_test_in_dir("%s", name), bad[k].where);
         NG_CHECK_MSG(st == NG_EFORMAT && strstr(ng_last_error(), where) &&
                          strstr(ng_last_error(), bad[k].what),
                      "case %zu: %d %s", k, (int)st, ng_last_error());
@@ -229,19 +206,19 @@ static void test_truth_reader(void)
     NG_CHECK(t.n == 2 && !strcmp(t.word[1], "b") && t.kind[0] == NG_DWE_GRADUAL && t.tau[0] == 3 &&
              t.home[0] == 0 && t.new_topic[0] == 2 && t.home[1] == 1);
     ng_dwe_truth_free(&t);
-    NG_CHECK(ng_dwe_truth_read(P("no-such.csv"), &t) != NG_OK);
+    NG_CHECK(ng_dwe_truth_read(ng_test_in_dir("no-such.csv"), &t) != NG_OK);
 }
 
 int main(void)
 {
     const char *base = getenv("NG_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/test_dwe_eval.%d", base ? base : "/tmp", (int)getpid());
-    ngi_rm_rf(g_dir);
-    mkdir(g_dir, 0777);
+    snprintf(ng_test_dir(), NG_TEST_DIR_MAX, "%s/test_dwe_eval.%d", base ? base : "/tmp", (int)getpid());
+    ngi_rm_rf(ng_test_dir());
+    mkdir(ng_test_dir(), 0777);
     NG_RUN(test_auc);
     NG_RUN(test_change_times);
     NG_RUN(test_precision);
     NG_RUN(test_truth_reader);
-    if (!ng_t_failed) ngi_rm_rf(g_dir);
+    if (!ng_t_failed) ngi_rm_rf(ng_test_dir());
     return ng_test_summary();
 }

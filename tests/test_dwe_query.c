@@ -12,34 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_dir[1024];
-
-static const char *P(const char *fmt, ...)
-{
-    static char buf[8][2048];
-    static int k;
-    char name[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
-static void put(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-static void puts_file(const char *path, const char *s) { put(path, s, strlen(s)); }
-
 static int exists(const char *p)
 {
     struct stat st;
@@ -88,22 +60,22 @@ static void write_npy3(const char *path, ng_dtype dt, size_t a, size_t b, size_t
 /* The directory name under the scratch directory, as the trainer lays it out. */
 static const char *write_model(const char *name, const spec *s)
 {
-    const char *dir = P("%s", name);
+    const char *dir = ng_test_in_dir("%s", name);
     ngi_rm_rf(dir);
     mkdir(dir, 0777);
-    FILE *f = fopen(P("%s/model.txt", name), "w");
+    FILE *f = fopen(ng_test_in_dir("%s/model.txt", name), "w");
     fprintf(f, "natgrad-dwe-model 1\nmethod smoothing\ndim %zu\nW %zu\nT %zu\nsigma0 1\n"
                "diffusion 0.001\nsymmetry goldstone\nsteps 100\n", s->d, s->W, s->T);
     fclose(f);
-    f = fopen(P("%s/vocab.tsv", name), "w");
+    f = fopen(ng_test_in_dir("%s/vocab.tsv", name), "w");
     for (size_t i = 0; i < s->W; i++) fprintf(f, "%s\t%.17g\n", s->word[i], s->count[i]);
     fclose(f);
-    f = fopen(P("%s/times.csv", name), "w");
+    f = fopen(ng_test_in_dir("%s/times.csv", name), "w");
     fprintf(f, "slice,time,train\n");
     for (size_t t = 0; t < s->T; t++) fprintf(f, "%zu,%.17g,%d\n", t, s->time[t], s->train[t]);
     fclose(f);
-    write_npy3(P("%s/U.npy", name), NG_F32, s->T, s->W, s->d, s->U);
-    write_npy3(P("%s/V.npy", name), NG_F32, s->T, s->W, s->d, s->V ? s->V : s->U);
+    write_npy3(ng_test_in_dir("%s/U.npy", name), NG_F32, s->T, s->W, s->d, s->U);
+    write_npy3(ng_test_in_dir("%s/V.npy", name), NG_F32, s->T, s->W, s->d, s->V ? s->V : s->U);
     return dir;
 }
 
@@ -362,7 +334,7 @@ static void test_word2vec_bytes(void)
 {
     const char *words[3] = {"car", "boat", "x"};
     const float v[6] = {1, 0, 0.8f, -0.1f, 1.0f / 3, 1e-8f};
-    const char *txt = P("w.txt"), *bin = P("w.bin");
+    const char *txt = ng_test_in_dir("w.txt"), *bin = ng_test_in_dir("w.bin");
     NG_CHECK(ng_word2vec_write(txt, 3, 2, words, v, 0) == NG_OK);
     NG_CHECK(ng_word2vec_write(bin, 3, 2, words, v, 1) == NG_OK);
     size_t n = 0;
@@ -401,59 +373,59 @@ static void test_word2vec_bytes(void)
     free(s);
     /* refused: a word with a space, an empty word, a NaN; nothing is left behind */
     const char *bad_words[3] = {"car", "two words", "x"};
-    NG_CHECK(ng_word2vec_write(P("bad.txt"), 3, 2, bad_words, v, 0) == NG_EINVAL);
+    NG_CHECK(ng_word2vec_write(ng_test_in_dir("bad.txt"), 3, 2, bad_words, v, 0) == NG_EINVAL);
     NG_CHECK(strstr(ng_last_error(), "word 1 'two words'") != NULL);
     const char *empty[3] = {"car", "", "x"};
-    NG_CHECK(ng_word2vec_write(P("bad.txt"), 3, 2, empty, v, 1) == NG_EINVAL);
+    NG_CHECK(ng_word2vec_write(ng_test_in_dir("bad.txt"), 3, 2, empty, v, 1) == NG_EINVAL);
     float nan_v[6] = {1, 0, 0, NAN, 1, 1};
-    NG_CHECK(ng_word2vec_write(P("bad.txt"), 3, 2, words, nan_v, 0) == NG_ENUMERIC);
+    NG_CHECK(ng_word2vec_write(ng_test_in_dir("bad.txt"), 3, 2, words, nan_v, 0) == NG_ENUMERIC);
     NG_CHECK(strstr(ng_last_error(), "word 1 'boat', dim 1") != NULL);
-    NG_CHECK(!exists(P("bad.txt")));
+    NG_CHECK(!exists(ng_test_in_dir("bad.txt")));
 }
 
 static void test_export_dir(void)
 {
     ng_dwe_model m = tiny();
-    const char *dir = P("export");
+    const char *dir = ng_test_in_dir("export");
     ngi_rm_rf(dir);
     NG_CHECK(ng_dwe_export_word2vec(&m, dir, NG_W2V_TEXT | NG_W2V_BINARY) == NG_OK);
-    char *idx = slurp(P("export/word2vec.csv"), NULL);
+    char *idx = slurp(ng_test_in_dir("export/word2vec.csv"), NULL);
     NG_CHECK_MSG(idx && !strcmp(idx, "slice,time,train,vectors,format,file\n"
                                      "0,1850,1,u,text,1850.txt\n0,1850,1,u,binary,1850.bin\n"
                                      "1,1855,0,u,text,1855.txt\n1,1855,0,u,binary,1855.bin\n"
                                      "2,1860,1,u,text,1860.txt\n2,1860,1,u,binary,1860.bin\n"),
                  "%s", idx ? idx : "(none)");
     free(idx);
-    char *s = slurp(P("export/1855.txt"), NULL);
+    char *s = slurp(ng_test_in_dir("export/1855.txt"), NULL);
     NG_CHECK_MSG(s && !strcmp(s, "5 2\ncar 1 1\nboat 1 0\ncart 0 2\nsky 0 -1\nsea 3 4\n"), "%s", s ? s : "");
     free(s);
-    NG_CHECK(!exists(P("export/1855.context.txt")) && !exists(P("export.tmp")));
+    NG_CHECK(!exists(ng_test_in_dir("export/1855.context.txt")) && !exists(ng_test_in_dir("export.tmp")));
     /* an export directory is replaced; with the context vectors, text only */
     NG_CHECK(ng_dwe_export_word2vec(&m, dir, NG_W2V_TEXT | NG_W2V_CONTEXT) == NG_OK);
-    NG_CHECK(exists(P("export/1860.context.txt")) && !exists(P("export/1860.bin")));
-    NG_CHECK(!exists(P("export.old")) && !exists(P("export.tmp")));
+    NG_CHECK(exists(ng_test_in_dir("export/1860.context.txt")) && !exists(ng_test_in_dir("export/1860.bin")));
+    NG_CHECK(!exists(ng_test_in_dir("export.old")) && !exists(ng_test_in_dir("export.tmp")));
     /* another non-empty directory is not */
-    mkdir(P("other"), 0777);
-    puts_file(P("other/keep.txt"), "mine\n");
-    NG_CHECK(ng_dwe_export_word2vec(&m, P("other"), NG_W2V_TEXT) == NG_EIO);
-    NG_CHECK(exists(P("other/keep.txt")) && !exists(P("other/word2vec.csv")));
-    NG_CHECK(ng_dwe_export_word2vec(&m, P("none"), 0) == NG_EINVAL);
+    mkdir(ng_test_in_dir("other"), 0777);
+    ng_test_write_text(ng_test_in_dir("other/keep.txt"), "mine\n");
+    NG_CHECK(ng_dwe_export_word2vec(&m, ng_test_in_dir("other"), NG_W2V_TEXT) == NG_EIO);
+    NG_CHECK(exists(ng_test_in_dir("other/keep.txt")) && !exists(ng_test_in_dir("other/word2vec.csv")));
+    NG_CHECK(ng_dwe_export_word2vec(&m, ng_test_in_dir("none"), 0) == NG_EINVAL);
     /* NaN in two slices (the slices are written in parallel): the first one is named,
      * nothing is left */
     m.U[(2 * 5 + 1) * 2] = NAN;
     m.U[(1 * 5 + 3) * 2 + 1] = NAN;
-    NG_CHECK(ng_dwe_export_word2vec(&m, P("nan"), NG_W2V_TEXT | NG_W2V_BINARY) == NG_ENUMERIC);
+    NG_CHECK(ng_dwe_export_word2vec(&m, ng_test_in_dir("nan"), NG_W2V_TEXT | NG_W2V_BINARY) == NG_ENUMERIC);
     NG_CHECK_MSG(strstr(ng_last_error(), "1855.txt: word 3 'sky', dim 1"), "%s", ng_last_error());
-    NG_CHECK(!exists(P("nan")) && !exists(P("nan.tmp")));
+    NG_CHECK(!exists(ng_test_in_dir("nan")) && !exists(ng_test_in_dir("nan.tmp")));
     m.U[(2 * 5 + 1) * 2] = 0;
     m.U[(1 * 5 + 3) * 2 + 1] = 0;
     /* a word word2vec cannot hold: refused before anything is written */
     free(m.word[3]);
     m.word[3] = ngi_strdup("blue sky");
-    NG_CHECK(ng_dwe_export_word2vec(&m, P("spaced"), NG_W2V_TEXT) == NG_EINVAL);
+    NG_CHECK(ng_dwe_export_word2vec(&m, ng_test_in_dir("spaced"), NG_W2V_TEXT) == NG_EINVAL);
     NG_CHECK_MSG(strstr(ng_last_error(), "spaced: word 3 'blue sky'") && !strstr(ng_last_error(), ".tmp"),
                  "%s", ng_last_error());
-    NG_CHECK(!exists(P("spaced")) && !exists(P("spaced.tmp")));
+    NG_CHECK(!exists(ng_test_in_dir("spaced")) && !exists(ng_test_in_dir("spaced.tmp")));
     ng_dwe_model_free(&m);
 }
 
@@ -464,12 +436,12 @@ static void test_export_dir(void)
 static void expect_bad(const char *file, const char *content, ng_status st, ...)
 {
     write_model("bad", &k_tiny);
-    const char *path = P("bad/%s", file);
-    if (content) puts_file(path, content);
+    const char *path = ng_test_in_dir("bad/%s", file);
+    if (content) ng_test_write_text(path, content);
     else unlink(path);
     ng_dwe_model m;
     memset(&m, 0x5a, sizeof m);
-    ng_status s = ng_dwe_model_read(P("bad"), &m);
+    ng_status s = ng_dwe_model_read(ng_test_in_dir("bad"), &m);
     NG_CHECK_MSG(s == st, "%s: status %d (%s), expected %d", file, (int)s, ng_last_error(), (int)st);
     va_list ap;
     va_start(ap, st);
@@ -505,10 +477,10 @@ static void bad_npy(const char *file, ng_dtype dt, size_t a, size_t b, size_t c,
                     const char *want)
 {
     write_model("bad", &k_tiny);
-    if (dt == NG_F32) raw_npy_f32(P("bad/%s", file), a, b, c, x);
-    else write_npy3(P("bad/%s", file), dt, a, b, c, x);
+    if (dt == NG_F32) raw_npy_f32(ng_test_in_dir("bad/%s", file), a, b, c, x);
+    else write_npy3(ng_test_in_dir("bad/%s", file), dt, a, b, c, x);
     ng_dwe_model m;
-    NG_CHECK(ng_dwe_model_read(P("bad"), &m) == NG_EFORMAT);
+    NG_CHECK(ng_dwe_model_read(ng_test_in_dir("bad"), &m) == NG_EFORMAT);
     NG_CHECK_MSG(strstr(ng_last_error(), want), "no '%s' in: %s", want, ng_last_error());
 }
 
@@ -575,23 +547,23 @@ static void test_reader_checks(void)
     bad_npy("V.npy", NG_F32, 3, 5, 2, U, "V.npy: element (2, 4, 1) (slice 2, word 'sea', dim 1) is -inf");
     /* accepted: keys the trainer adds, CRLF line ends, no final newline */
     write_model("ok", &k_tiny);
-    puts_file(P("ok/model.txt"), META(META_OK "prior conditional\nseed 3\n"));
-    puts_file(P("ok/times.csv"), "slice,time,train\r\n0,1850,1\r\n1,1855,0\r\n2,1860.5,1");
+    ng_test_write_text(ng_test_in_dir("ok/model.txt"), META(META_OK "prior conditional\nseed 3\n"));
+    ng_test_write_text(ng_test_in_dir("ok/times.csv"), "slice,time,train\r\n0,1850,1\r\n1,1855,0\r\n2,1860.5,1");
     ng_dwe_model m;
-    NG_CHECK_MSG(ng_dwe_model_read(P("ok"), &m) == NG_OK, "%s", ng_last_error());
+    NG_CHECK_MSG(ng_dwe_model_read(ng_test_in_dir("ok"), &m) == NG_OK, "%s", ng_last_error());
     NG_CHECK(m.time[2] == 1860.5);
     NG_CHECK(!strcmp(m.prior, "conditional") && !strcmp(m.symmetry, "none") && m.steps == 10);
     ng_dwe_model_free(&m);
-    NG_CHECK(ng_dwe_model_read(P("nowhere"), &m) == NG_EIO);
+    NG_CHECK(ng_dwe_model_read(ng_test_in_dir("nowhere"), &m) == NG_EIO);
     NG_CHECK(strstr(ng_last_error(), "nowhere/model.txt") != NULL);
 }
 
 int main(void)
 {
     const char *base = getenv("NG_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/test_dwe_query.%d", base ? base : "/tmp", (int)getpid());
-    ngi_rm_rf(g_dir);
-    mkdir(g_dir, 0777);
+    snprintf(ng_test_dir(), NG_TEST_DIR_MAX, "%s/test_dwe_query.%d", base ? base : "/tmp", (int)getpid());
+    ngi_rm_rf(ng_test_dir());
+    mkdir(ng_test_dir(), 0777);
     NG_RUN(test_read_tiny);
     NG_RUN(test_neighbours);
     NG_RUN(test_aging);
@@ -603,6 +575,6 @@ int main(void)
     NG_RUN(test_word2vec_bytes);
     NG_RUN(test_export_dir);
     NG_RUN(test_reader_checks);
-    if (!ng_t_failed) ngi_rm_rf(g_dir);
+    if (!ng_t_failed) ngi_rm_rf(ng_test_dir());
     return ng_test_summary();
 }
