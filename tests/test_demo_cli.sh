@@ -10,10 +10,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
 test_setup demo_cli
 
-has() { # has NAME FILE PATTERN (fixed string)
-    if grep -qF -- "$3" "$2"; then ok "$1"; else bad_show "$1: '$3' not in $(basename "$2")" "$2"; fi
-}
-
 # PATH without npm: a directory holding only gnuplot (when installed)
 mkdir -p "$T/bin"
 GP=$(command -v gnuplot || true)

@@ -6,31 +6,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
 test_setup dwe_eval_cli
 
-# run NAME EXPECTED_STATUS CMD... : CMD's stdout and stderr in $T/out, $T/err
-run() {
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local st=$?
-    if [ "$st" -eq "$want" ]; then ok "$name (exit $st)"; return 0; fi
-    bad_show "$name: exit $st, expected $want" "$T/err"
-    return 1
-}
-has() { # has NAME FILE PATTERN (fixed string)
-    if grep -qF -- "$3" "$2"; then ok "$1"; else bad_show "$1: '$3' not in $(basename "$2")" "$2"; fi
-}
-
-# npy_f32 FILE D0 D1 D2 VALUES...: a little-endian float32 .npy of shape (D0, D1, D2)
-npy_f32() {
-    local f=$1 a=$2 b=$3 c=$4
-    shift 4
-    perl -e '
-        my ($a, $b, $c, @v) = @ARGV;
-        my $h = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ($a, $b, $c), }";
-        $h .= " " x ((64 - (10 + length($h) + 1) % 64) % 64) . "\n";
-        print "\x93NUMPY\x01\x00", pack("v", length($h)), $h, pack("f<*", @v);' "$a" "$b" "$c" "$@" >"$f"
-}
-
 # The model of test_dwe_eval.c's test_auc: 2 slices, 6 words, d = 2. Scores
 # 1 - cos(first, last): a0 1, g0 0.29, b0 0 (drifting); s0 0, s1 0.4, f0 0 => AUC 6/9,
 # against f0 alone 2.5/3.
@@ -44,7 +19,7 @@ cp "$M/U.npy" "$M/V.npy"
 printf 'word,kind,tau,home_topic,new_topic\na0,abrupt,2,0,1\ng0,gradual,2,0,1\nb0,broadening,2,1,0\ns0,stable,-1,0,-1\ns1,stable,-1,1,-1\nf0,frequency,2,0,-1\nzz,stable,-1,0,-1\n' >"$T/truth.csv"
 mkdir -p "$T/o"
 
-run "evaluate" 0 "$BIN" dwe evaluate "$M" --truth "$T/truth.csv" --csv "$T/o/eval.csv"
+expect_exit "evaluate" 0 "$BIN" dwe evaluate "$M" --truth "$T/truth.csv" --csv "$T/o/eval.csv"
 has "table: words" "$T/out" "6 truth words in the model, 1 not"
 has "table: AUC" "$T/out" "0.666667"
 has "table: AUC vs frequency" "$T/out" "0.833333"
@@ -57,7 +32,7 @@ has "csv: no precision queries" "$T/o/eval.csv" "prec10_median,nan"
 
 # a bad truth file: one line with the file and line, exit 1, no CSV
 printf 'word,kind,tau,home_topic,new_topic\na0,abrupt,2,0,1\ng0,gradual,2,0\n' >"$T/bad.csv"
-run "bad truth" 1 "$BIN" dwe evaluate "$M" --truth "$T/bad.csv" --csv "$T/o/bad-eval.csv"
+expect_exit "bad truth" 1 "$BIN" dwe evaluate "$M" --truth "$T/bad.csv" --csv "$T/o/bad-eval.csv"
 n=$(grep -vc '^natgrad 0' "$T/err")
 if [ "$n" -eq 1 ] && grep -q "^natgrad dwe evaluate: .*$T/bad.csv:3: 4 fields" "$T/err"; then
     ok "bad truth: one line naming file and line"
@@ -65,10 +40,10 @@ else
     bad_show "bad truth: one line naming file and line" "$T/err"
 fi
 [ ! -e "$T/o/bad-eval.csv" ] && ok "bad truth: no CSV" || bad "bad truth: no CSV"
-run "missing truth file" 1 "$BIN" dwe evaluate "$M" --truth "$T/none.csv"
-run "missing model" 1 "$BIN" dwe evaluate "$T/nomodel" --truth "$T/truth.csv"
-run "no --truth" 2 "$BIN" dwe evaluate "$M"
-run "no MODEL" 2 "$BIN" dwe evaluate --truth "$T/truth.csv"
-run "help" 0 "$BIN" dwe evaluate --help
+expect_exit "missing truth file" 1 "$BIN" dwe evaluate "$M" --truth "$T/none.csv"
+expect_exit "missing model" 1 "$BIN" dwe evaluate "$T/nomodel" --truth "$T/truth.csv"
+expect_exit "no --truth" 2 "$BIN" dwe evaluate "$M"
+expect_exit "no MODEL" 2 "$BIN" dwe evaluate --truth "$T/truth.csv"
+expect_exit "help" 0 "$BIN" dwe evaluate --help
 has "help names the measures" "$T/out" "precision@10"
 finish

@@ -49,6 +49,34 @@ check() {
     if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
+# expect_exit NAME STATUS CMD...: runs CMD (stdout in $T/out, stderr in $T/err); a pass when
+# it exits with STATUS, else a failure showing its stderr. Returns 0 on a pass.
+expect_exit() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local st=$?
+    if [ "$st" -eq "$want" ]; then ok "$name (exit $st)"; return 0; fi
+    bad_show "$name: exit $st, expected $want" "$T/err"
+    return 1
+}
+
+# has NAME FILE PATTERN: a pass when FILE holds PATTERN (a fixed string).
+has() {
+    if grep -qF -- "$3" "$2"; then ok "$1"; else bad_show "$1: '$3' not in $(basename "$2")" "$2"; fi
+}
+
+# npy_f32 FILE D0 D1 D2 VALUES...: a little-endian float32 .npy of shape (D0, D1, D2)
+npy_f32() {
+    local f=$1 a=$2 b=$3 c=$4
+    shift 4
+    perl -e '
+        my ($a, $b, $c, @v) = @ARGV;
+        my $h = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ($a, $b, $c), }";
+        $h .= " " x ((64 - (10 + length($h) + 1) % 64) % 64) . "\n";
+        print "\x93NUMPY\x01\x00", pack("v", length($h)), $h, pack("f<*", @v);' "$a" "$b" "$c" "$@" >"$f"
+}
+
 # finish: the closing line; exits 0 only when nothing failed.
 finish() {
     echo "$NG_PASSED passed, $NG_FAILED failed"
