@@ -123,6 +123,30 @@ static inline void ng_test_write_file(const char *path, const void *p, size_t n)
     fclose(f);
 }
 
+/* A CSV log as one string without its timing columns "seconds" and "symmetry_seconds"
+ * (named in the header line), so that two runs' logs compare with strcmp; NULL when the
+ * file cannot be read. */
+static inline char *ng_test_log_values(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *out = calloc(cap, 1), line[1024];
+    int drop[64] = {0}, header = 1;
+    while (out && fgets(line, sizeof line, f)) {
+        int col = 0;
+        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++) {
+            if (header && col < 64)
+                drop[col] = !strcmp(tok, "seconds") || !strcmp(tok, "symmetry_seconds");
+            if (!(col < 64 && drop[col]) && n + strlen(tok) + 2 < cap) n += (size_t)sprintf(out + n, "%s,", tok);
+        }
+        header = 0;
+        if (n + 2 < cap) out[n++] = '\n';
+    }
+    fclose(f);
+    return out;
+}
+
 /* The string s (without its NUL) as the file path. */
 static inline void ng_test_write_text(const char *path, const char *s)
 {

@@ -422,23 +422,6 @@ static void test_twist_removed(void)
 
 /* ------------------------------------------------------------------ state round trip */
 
-/* The log's values without the timing columns (seconds, symmetry_seconds). */
-static char *log_values(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *out = calloc(cap, 1), line[1024];
-    while (out && fgets(line, sizeof line, f)) {
-        int col = 0;
-        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++)
-            if (col != 1 && col != 7 && n + strlen(tok) + 2 < cap) n += (size_t)sprintf(out + n, "%s,", tok);
-        if (n + 2 < cap) out[n++] = '\n';
-    }
-    fclose(f);
-    return out;
-}
-
 static int same_state(ng_dwe *a, ng_dwe *b)
 {
     ng_ckpt_array x[16], y[16];
@@ -483,7 +466,7 @@ static void resume_case(ng_dwe_method method, ng_symmetry sym, int full)
     NG_CHECK(ng_train_run(&b2.k, &rp, &st) == NG_OK);
     NG_CHECK(st.resumed && st.start_step == 6 && st.step == 12);
     NG_CHECK_MSG(same_state(a.m, b2.m), "%s %s: states differ", ng_dwe_method_name(method), ng_symmetry_name(sym));
-    char *va = log_values(la), *vb = log_values(lb);
+    char *va = ng_test_log_values(la), *vb = ng_test_log_values(lb);
     NG_CHECK_MSG(va && vb && !strcmp(va, vb), "logs differ:\n%s\nvs\n%s", va ? va : "", vb ? vb : "");
     NG_CHECK(va && strstr(va, "step,elbo,ell,psi,test_ll,overlap_median,\n0,") == va);
     free(va);

@@ -238,23 +238,6 @@ static void test_state_round_trip(void)
     free(dir);
 }
 
-/* A CSV log without its timing columns (seconds and symmetry_seconds), as one string. */
-static char *log_values(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *out = calloc(cap, 1), line[1024];
-    while (out && fgets(line, sizeof line, f)) {
-        int col = 0;
-        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), col++)
-            if (col != 1 && col != 6 && n + strlen(tok) + 2 < cap) n += (size_t)sprintf(out + n, "%s,", tok);
-        if (n + 2 < cap) out[n++] = '\n';
-    }
-    fclose(f);
-    return out;
-}
-
 /* the same through ng_train_run: a run stopped at step 6 with a checkpoint, resumed into
  * a fresh task up to 12, logs what an uninterrupted run logs and ends at the same Z */
 static void test_train_run_resume(void)
@@ -284,7 +267,7 @@ static void test_train_run_resume(void)
     NG_CHECK(ng_train_run(&b2.k, &tp, &st) == NG_OK);
     NG_CHECK(st.resumed && st.start_step == 6 && st.step == 12);
     NG_CHECK(memcmp(a.Z, b2.Z, ng_toy_size(a.toy) * sizeof *a.Z) == 0);
-    char *va = log_values(la), *vb = log_values(lb);
+    char *va = ng_test_log_values(la), *vb = ng_test_log_values(lb);
     NG_CHECK(va && vb && !strcmp(va, vb));
     NG_CHECK(va && strstr(va, "step,loss,ell,psi,gap,walls,\n0,") == va);
     free(va);
