@@ -7,22 +7,6 @@ test_setup ae_cli
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 # --- tiny IDX data set: 8x8 images, 4 classes (96 train, 32 test) -------------------
-be32() { printf "\\$(printf %03o $(( ($1>>24)&255 )))\\$(printf %03o $(( ($1>>16)&255 )))\\$(printf %03o $(( ($1>>8)&255 )))\\$(printf %03o $(( $1&255 )))"; }
-mkidx() { # mkidx IMAGES LABELS N SALT
-    local img=$1 lab=$2 n=$3 salt=$4 i j v o out=""
-    { printf '\000\000\010\003'; be32 "$n"; be32 8; be32 8
-      for ((i = 0; i < n; i++)); do
-          out=""
-          for ((j = 0; j < 64; j++)); do
-              v=$(( ((i * 37 + salt) % 4) * 40 + ((j * (i % 4 + 3) + i) % 7) * 12 ))
-              printf -v o '\\%03o' $((v % 256))
-              out+=$o
-          done
-          printf "$out"
-      done; } > "$img"
-    { printf '\000\000\010\001'; be32 "$n"
-      for ((i = 0; i < n; i++)); do printf "\\$(printf %03o $(( (i * 37 + salt) % 4 )))"; done; } > "$lab"
-}
 D=$T/data; mkdir -p "$D"
 mkidx "$D/train-images-idx3-ubyte" "$D/train-labels-idx1-ubyte" 96 0
 mkidx "$D/t10k-images-idx3-ubyte" "$D/t10k-labels-idx1-ubyte" 32 1

@@ -18,22 +18,6 @@ RANDOM=${NG_CRASH_SEED:-4242} # the kill moments; another seed: NG_CRASH_SEED=N
 if [ "${NG_SANITIZE:-OFF}" = ON ]; then KILLS=3 STEPS=30; else KILLS=10 STEPS=120; fi
 
 # --- data: 8x8 images of 4 classes (96 train, 32 test), synthetic ratings ---------------
-be32() { printf "\\$(printf %03o $(( ($1>>24)&255 )))\\$(printf %03o $(( ($1>>16)&255 )))\\$(printf %03o $(( ($1>>8)&255 )))\\$(printf %03o $(( $1&255 )))"; }
-mkidx() { # mkidx IMAGES LABELS N SALT
-    local img=$1 lab=$2 n=$3 salt=$4 i j v o out=""
-    { printf '\000\000\010\003'; be32 "$n"; be32 8; be32 8
-      for ((i = 0; i < n; i++)); do
-          out=""
-          for ((j = 0; j < 64; j++)); do
-              v=$(( ((i * 37 + salt) % 4) * 40 + ((j * (i % 4 + 3) + i) % 7) * 12 ))
-              printf -v o '\\%03o' $((v % 256))
-              out+=$o
-          done
-          printf "$out"
-      done; } > "$img"
-    { printf '\000\000\010\001'; be32 "$n"
-      for ((i = 0; i < n; i++)); do printf "\\$(printf %03o $(( (i * 37 + salt) % 4 )))"; done; } > "$lab"
-}
 D=$T/data
 mkdir -p "$D"
 mkidx "$D/train-images-idx3-ubyte" "$D/train-labels-idx1-ubyte" 96 0

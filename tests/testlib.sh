@@ -77,6 +77,25 @@ npy_f32() {
         print "\x93NUMPY\x01\x00", pack("v", length($h)), $h, pack("f<*", @v);' "$a" "$b" "$c" "$@" >"$f"
 }
 
+# be32 N: N as 4 big-endian bytes. mkidx IMAGES LABELS N SALT: a tiny IDX data set of N
+# 8x8 images of 4 classes (the class and the pixels from the index and SALT).
+be32() { printf "\\$(printf %03o $(( ($1>>24)&255 )))\\$(printf %03o $(( ($1>>16)&255 )))\\$(printf %03o $(( ($1>>8)&255 )))\\$(printf %03o $(( $1&255 )))"; }
+mkidx() { # mkidx IMAGES LABELS N SALT
+    local img=$1 lab=$2 n=$3 salt=$4 i j v o out=""
+    { printf '\000\000\010\003'; be32 "$n"; be32 8; be32 8
+      for ((i = 0; i < n; i++)); do
+          out=""
+          for ((j = 0; j < 64; j++)); do
+              v=$(( ((i * 37 + salt) % 4) * 40 + ((j * (i % 4 + 3) + i) % 7) * 12 ))
+              printf -v o '\\%03o' $((v % 256))
+              out+=$o
+          done
+          printf "$out"
+      done; } > "$img"
+    { printf '\000\000\010\001'; be32 "$n"
+      for ((i = 0; i < n; i++)); do printf "\\$(printf %03o $(( (i * 37 + salt) % 4 )))"; done; } > "$lab"
+}
+
 # finish: the closing line; exits 0 only when nothing failed.
 finish() {
     echo "$NG_PASSED passed, $NG_FAILED failed"
