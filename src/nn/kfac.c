@@ -341,16 +341,16 @@ static ng_status move(ng_kfac *kf, long k, const step_choice *c)
     return NG_OK;
 }
 
-/* Polyak averaging of the iterate from polyak_start, xi_k = min(1 - 1/(k - start + 1), xi). */
-static void polyak_update(ng_kfac *kf, long k)
+/* Polyak averaging of the iterate theta (n) into avg at step k >= start:
+ * xi_k = min(1 - 1/(k - start + 1), xi_max), so the first averaged step takes theta itself.
+ * K-FAC's schedule; net_optim.c gives the same to the baselines. */
+void ngi_polyak_update(float *avg, const float *theta, size_t n, long k, long start, double xi_max)
 {
-    const float *theta = ng_net_params(kf->net);
-    double xi = 1.0 - 1.0 / (double)(k - kf->p.polyak_start + 1);
-    if (xi > kf->p.polyak_xi) xi = kf->p.polyak_xi;
+    double xi = 1.0 - 1.0 / (double)(k - start + 1);
+    if (xi > xi_max) xi = xi_max;
     float a = (float)xi, b = (float)(1.0 - xi);
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < kf->n; i++) kf->polyak[i] = a * kf->polyak[i] + b * theta[i];
-    kf->polyak_on = 1;
+    for (size_t i = 0; i < n; i++) avg[i] = a * avg[i] + b * theta[i];
 }
 
 /* Order (spec §4): gradient, statistics, (refresh), gamma candidates, pick delta, theta +=
@@ -393,7 +393,10 @@ ng_status ng_kfac_step(ng_kfac *kf, const float *X, const float *Y, size_t m, ng
         if (st) return st;
         kf->lambda = ngi_kfac_lm_update(kf->lambda, rho, p->omega1);
     }
-    if (k >= p->polyak_start) polyak_update(kf, k);
+    if (k >= p->polyak_start) {
+        ngi_polyak_update(kf->polyak, ng_net_params(kf->net), kf->n, k, p->polyak_start, p->polyak_xi);
+        kf->polyak_on = 1;
+    }
     kf->k = k;
     if (info) {
         info->k = k;

@@ -14,6 +14,10 @@
 #include <stddef.h>
 
 /* ---- dense symmetric helpers (double, row-major) --------------------------------- */
+/* Polyak averaging of theta (n) into avg at step k >= start, xi_k = min(1 - 1/(k - start
+ * + 1), xi_max): K-FAC's schedule, shared with the baselines' average (net_optim.c). */
+void ngi_polyak_update(float *avg, const float *theta, size_t n, long k, long start, double xi_max);
+
 /* Workspace (doubles / ints) that ngi_kfac_eig needs for n x n. */
 size_t ngi_kfac_eig_lwork(size_t n);
 size_t ngi_kfac_eig_liwork(size_t n);

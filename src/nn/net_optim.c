@@ -4,6 +4,7 @@
  * (Kingma & Ba 2015). The baselines can keep the Polyak average of their iterate on
  * K-FAC's schedule, so that both sides of a race report the better iterate alike. */
 #include "internal.h"
+#include "kfac_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -176,20 +177,6 @@ static ng_status kfac_step(ng_optim *o, const float *X, const float *Y, size_t m
     return NG_OK;
 }
 
-/* K-FAC's Polyak schedule (kfac.c) on step t: xi_t = min(1 - 1/(t - start + 1), xi), so
- * the first averaged step takes the iterate itself. */
-static void average_update(ng_optim *o)
-{
-    const float *th = ng_net_params(o->net);
-    double xi = 1.0 - 1.0 / (double)(o->t - o->p.kfac.polyak_start + 1);
-    if (xi > o->p.kfac.polyak_xi) xi = o->p.kfac.polyak_xi;
-    float a = (float)xi, b = (float)(1.0 - xi);
-    float *avg = o->avg;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < o->n; i++) avg[i] = a * avg[i] + b * th[i];
-    o->avg_on = 1;
-}
-
 ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, ng_rng *rng,
                         ng_optim_info *info)
 {
@@ -238,7 +225,10 @@ ng_status ng_optim_step(ng_optim *o, const float *X, const float *Y, size_t m, n
         }
     }
     o->t++;
-    if (o->avg && o->t >= o->p.kfac.polyak_start) average_update(o);
+    if (o->avg && o->t >= o->p.kfac.polyak_start) {
+        ngi_polyak_update(o->avg, ng_net_params(o->net), o->n, o->t, o->p.kfac.polyak_start, o->p.kfac.polyak_xi);
+        o->avg_on = 1;
+    }
     if (info) {
         memset(info, 0, sizeof *info);
         info->t = o->t;
