@@ -371,10 +371,11 @@ done:
 
 static void dmf_usage(FILE *f)
 {
-    fprintf(f, "usage: natgrad dmf <train|synth> [options]\n\n"
-               "  train   dynamic Bernoulli matrix factorisation on a ratings file\n"
-               "  synth   write synthetic MovieLens-like ratings with drifting factors\n\n"
-               "Run 'natgrad dmf train --help' or 'natgrad dmf synth --help' for the options.\n");
+    fprintf(f, "usage: natgrad dmf <train|synth|converge> [options]\n\n"
+               "  train     dynamic Bernoulli matrix factorisation on a ratings file\n"
+               "  synth     write synthetic MovieLens-like ratings with drifting factors\n"
+               "  converge  steps each run of a comparison needed (objective and psi)\n\n"
+               "Run 'natgrad dmf SUBCOMMAND --help' for the options.\n");
 }
 
 int ng_cmd_dmf(int argc, char **argv)
@@ -389,6 +390,7 @@ int ng_cmd_dmf(int argc, char **argv)
     }
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "converge")) return ng_cmd_dmf_converge(argc - 1, argv + 1);
     fprintf(stderr, "natgrad dmf: unknown subcommand '%s'\n", argv[1]);
     dmf_usage(stderr);
     return NG_EXIT_USAGE;

@@ -9,6 +9,7 @@ int ng_cmd_plot(int argc, char **argv);  /* cmd_plot.c */
 int ng_cmd_data(int argc, char **argv);  /* cmd_data.c */
 int ng_cmd_repro(int argc, char **argv); /* cmd_repro.c: goldstone-toy */
 int ng_cmd_dmf(int argc, char **argv);   /* cmd_dmf.c: train, synth */
+int ng_cmd_dmf_converge(int argc, char **argv); /* cmd_converge.c: 'natgrad dmf converge' */
 int ng_cmd_ae(int argc, char **argv);    /* cmd_ae.c: autoencoder training */
 int ng_cmd_mlp(int argc, char **argv);   /* cmd_ae.c: classifier training */
 int ng_cmd_dwe(int argc, char **argv);   /* cmd_dwe.c: corpus, synth, train */
