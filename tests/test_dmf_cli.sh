@@ -111,6 +111,15 @@ if cmp -s "$S" "$T/synth2.csv"; then ok "synth deterministic"; else bad "synth d
 if ! cmp -s "$S" "$T/synth3.csv"; then ok "synth seed matters"; else bad "synth seed matters" "same files"; fi
 ls "$T" | grep -q '\.tmp' && bad "synth no temp files" "$(ls "$T")" || ok "synth no temp files"
 
+# --- the banner shows the step limit the run obeys ------------------------------------
+# --time-limit without --steps: the default --steps does not apply (ng_train_step_limit)
+"$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --time-limit 0.2 --eval-every 1000 --threads 1 >/dev/null 2>"$T/err"
+head -n 1 "$T/err" | grep -qF "| steps no limit (time limit) |" && ! head -n 1 "$T/err" | grep -qF "| steps 1000 |" \
+    && ok "banner: no step limit under --time-limit alone" || bad "banner under --time-limit" "$(head -n 1 "$T/err")"
+"$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --time-limit 5 --steps 2 --threads 1 >/dev/null 2>"$T/err"
+head -n 1 "$T/err" | grep -qF "| steps 2 |" && ok "banner: --steps beside --time-limit shown" \
+    || bad "banner with --steps and --time-limit" "$(head -n 1 "$T/err")"
+
 # --- bad and degenerate ratings ------------------------------------------------------
 printf 'userId,movieId,rating,timestamp\n1,2,3.5,100\n1,3,abc,200\n' >"$T/malformed.csv"
 expect_train_fail "malformed ratings" "$T/malformed.csv" ":3"

@@ -345,6 +345,24 @@ void ng_cli_help(FILE *f, const ng_cli_spec *spec)
 
 /* ------------------------------------------------------------------ banner, settings */
 
+/* The option called name in any of spec's tables, or NULL. */
+static const ng_cli_opt *find_option(const ng_cli_spec *spec, const char *name)
+{
+    for (size_t t = 0; t < spec->n_tables; t++)
+        for (const ng_cli_opt *o = spec->tables[t]; !table_end(o); o++)
+            if (is_option(o) && !strcmp(o->name, name)) return o;
+    return NULL;
+}
+
+/* --steps not given beside a --time-limit: the default step count does not apply
+ * (ng_train_step_limit), so the banner must not show it. */
+static int steps_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
+{
+    if (strcmp(o->name, "steps") || !o->given || *o->given) return 0;
+    const ng_cli_opt *tl = find_option(spec, "time-limit");
+    return tl && tl->type == NG_CLI_DOUBLE && *(const double *)tl->dst > 0;
+}
+
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
 {
     char val[64];
@@ -360,7 +378,8 @@ void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
         for (const ng_cli_opt *o = spec->tables[t]; !table_end(o); o++) {
             if (!is_option(o) || o == seed || (o->flags & NG_CLI_NO_BANNER)) continue;
             if (o->type == NG_CLI_STR && !*(const char *const *)o->dst) continue;
-            fprintf(stderr, " | %s %s", o->name, ng_cli_format_value(o, val, sizeof val));
+            if (steps_unused(spec, o)) fprintf(stderr, " | steps no limit (time limit)");
+            else fprintf(stderr, " | %s %s", o->name, ng_cli_format_value(o, val, sizeof val));
         }
     if (extra && *extra) fprintf(stderr, " | %s", extra);
     fputc('\n', stderr);
