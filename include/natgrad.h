@@ -1032,6 +1032,9 @@ typedef enum { NG_DMF_BIN_DURATION = 0, NG_DMF_BIN_COUNT = 1 } ng_dmf_binning;
 /* The most time bins: they are the nodes of the chain prior's graph. ng_dmf_prepare
  * refuses more before any work. */
 #define NG_DMF_MAX_BINS NG_GRAPH_MAX_NODES
+/* The paper's phase period on the ratings (section 5.2: k1 = 100, k2 = 10; the toy's 5.1
+ * uses k1 = 50, ng_goldstone_paper_variant's): what 'dmf train --paper' sets. */
+#define NG_DMF_PAPER_K1 100
 typedef enum { NG_DMF_TRAIN = 0, NG_DMF_VALID = 1, NG_DMF_TEST = 2 } ng_dmf_split;
 typedef struct {
     size_t bins;               /* T (100) */
@@ -1406,7 +1409,8 @@ NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);
 
 /* --- Goldstone-GD models: a task for ng_goldstone (train/goldstone_task.c) -----------
  * A row: loss, ell, psi, the model's own columns, symmetry_seconds (in all so far),
- * walls (reflection walls at the row's point when count_walls, else -1). */
+ * walls (reflection walls at the row's point when count_walls, else NaN: an empty field
+ * in the CSV log). */
 /* The model's own row columns at Z; loss = ell + psi there (for a gap L - L*). */
 typedef ng_status (*ng_model_eval_fn)(void *user, const float *Z, double loss, double *vals);
 typedef struct {

@@ -51,6 +51,15 @@ printf 'step,loss,psi\n0,2000,900\n10,1000.05,0.2\n20,1000,0.0004\n' > "$T/z2.cs
 [ "$(grep /z1.csv, "$T/outz" | cut -d, -f3)" = "10" ] && [ "$(grep /z2.csv, "$T/outz" | cut -d, -f3)" = "20" ] \
     && ok "psi* near 0: the objective's tolerance as a floor" || bad "psi floor" "$(cat "$T/outz")"
 
+# --psi-ref: a given value, or each log's own final psi (here b's 5.01 against a's 5)
+"$BIN" dmf converge --csv --rtol 0 --psi-rtol 0.001 --psi-ref 5 "$T/a.csv" "$T/b.csv" > "$T/outr"
+[ "$(grep /b.csv, "$T/outr" | cut -d, -f3)" = "" ] && [ "$(grep /a.csv, "$T/outr" | cut -d, -f3)" = "20" ] \
+    && ok "--psi-ref 5: b (5.01 at the end) never within 0.1%" || bad "--psi-ref 5" "$(cat "$T/outr")"
+"$BIN" dmf converge --csv --rtol 0 --psi-rtol 0.001 --psi-ref final "$T/a.csv" "$T/b.csv" > "$T/outf"
+[ "$(grep /b.csv, "$T/outf" | cut -d, -f3)" = "40" ] && ok "--psi-ref final: b within 0.1% of its own 5.01 from step 40" \
+    || bad "--psi-ref final" "$(cat "$T/outf")"
+expect_exit "--psi-ref not a number" 2 "$BIN" dmf converge --psi-ref abc "$T/a.csv"
+
 # the human table names the reference
 "$BIN" dmf converge "$T/a.csv" "$T/c.csv" > "$T/table"
 grep -q "lowest loss 100" "$T/table" && grep -q "never" "$T/table" && ok "table: reference and never" \

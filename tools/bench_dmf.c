@@ -68,7 +68,8 @@ static int parse(bench_cfg *c, int argc, char **argv)
         .intro = "Builds a MovieLens-20M-sized dynamic Bernoulli MF problem in memory (synthetic\n"
                  "ratings, no file) and reports memory and seconds per step of each part: model\n"
                  "gradient, prior psi, optimiser (AdaGrad), and the symmetry phases (gauge phase\n"
-                 "with k2 natural-gradient steps, Procrustes sync), then full Goldstone-GD steps.\n"};
+                 "with k2 natural-gradient steps, Procrustes sync), then inner steps of the\n"
+                 "Goldstone-GD driver (gradient, psi and optimiser; no symmetry phase).\n"};
     int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc >= 0) return rc;
     ng_bench_begin(&spec, c->threads);
@@ -212,7 +213,8 @@ done:
     return rc;
 }
 
-/* Full driver steps (its own gradient and optimiser state), symmetry phase included. */
+/* Inner steps of the driver (its own gradient and optimiser state); k1 is set beyond the
+ * timed steps, so no symmetry phase runs in them (the phases are timed on their own). */
 static int time_driver(const char *cmd, const bench_cfg *c, problem *pr)
 {
     ng_goldstone_params gp = ng_goldstone_default_params();

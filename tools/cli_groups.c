@@ -153,13 +153,16 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
         SECTION("Goldstone-GD (natgrad's defaults; --paper selects the paper's exact variant)"),
         CHOICE("symmetry", &ctx->symmetry, k_symmetries,
                "after every k1 inner steps: nothing (the inner optimiser alone),\n"
-               "the paper's gauge-field natural gradient, natgrad's exact\n"
-               "Procrustes alignment, or that alignment then the gauge phase",
+               "the gauge-field natural-gradient phase (the paper's method, by\n"
+               "default with natgrad's retract solver; --paper: the paper's own),\n"
+               "natgrad's exact Procrustes alignment, or that alignment then the\n"
+               "gauge phase",
                SET | NG_CLI_EARLY, &ctx->symmetry_given),
         {.name = "paper", .type = NG_CLI_FLAG, .dst = &ctx->paper, .flags = SET | NG_CLI_EARLY,
          .help = "the paper's exact variant: goldstone, quadratic solver, warm\n"
                  "gauge fields, first-order rotation, rho-scale 1, no clip,\n"
-                 "apply-fraction 1, k1 50, k2 10 (other options override it)"},
+                 "apply-fraction 1, k1 50 (the toy's; dmf train: 100, the paper's\n"
+                 "ratings setting), k2 10 (other options override it)"},
         NUM("k1", NG_CLI_INT, &p->k1, 1, 1e9, "N", "inner steps between symmetry phases", SET),
         NUM("k2", NG_CLI_INT, &p->k2, 0, 1e6, "N", "natural-gradient steps per gauge phase", SET),
         NUM("rho-scale", NG_CLI_DOUBLE, &p->rho_scale, 1e-300, 1e300, "X",

@@ -28,6 +28,7 @@ typedef struct {
 
 typedef struct {
     const char *obj_col, *psi_col;
+    const char *psi_ref; /* NULL: psi at L*; "final": each log's last psi; else a number */
     double rtol, psi_rtol;
     int csv;
 } converge_opts;
@@ -102,19 +103,25 @@ static void print_step(double s, int csv)
 
 static void report(const converge_opts *o, const run_log *logs, size_t n, const double *ref)
 {
+    int own_final = o->psi_ref && !strcmp(o->psi_ref, "final");
     if (o->csv) printf("log,steps_objective,steps_psi,last_step,final_objective,final_psi\n");
-    else
-        printf("reference: lowest %s %.10g over all logs, %s there %.10g; tolerances: %s within %g relative, "
-               "%s within %g relative + %g\n%-40s %12s %12s %10s %16s %14s\n",
-               o->obj_col, ref[0], o->psi_col, ref[1], o->obj_col, o->rtol, o->psi_col,
-               o->psi_rtol, o->rtol * fabs(ref[0]), "log", "steps to L*", "steps to psi*", "last step",
+    else {
+        printf("reference: lowest %s %.10g over all logs; ", o->obj_col, ref[0]);
+        if (own_final) printf("%s: each log's own final value", o->psi_col);
+        else printf("%s %s %.10g", o->psi_col, o->psi_ref ? "given" : "there", ref[1]);
+        printf("; tolerances: %s within %g relative, %s within %g relative + %g\n", o->obj_col, o->rtol,
+               o->psi_col, o->psi_rtol, o->rtol * fabs(ref[0]));
+        printf("%-40s %12s %12s %10s %16s %14s\n", "log", "steps to L*", "steps to psi*", "last step",
                "final objective", "final psi");
+    }
     for (size_t k = 0; k < n; k++) {
         const run_log *r = &logs[k];
         printf(o->csv ? "%s," : "%-40s ", r->path);
         print_step(settle_step(r, obj_ok, ref), o->csv);
         printf(o->csv ? "," : " ");
-        print_step(settle_step(r, psi_ok, ref), o->csv);
+        double own[4] = {ref[0], ref[1], ref[2], ref[3]};
+        if (own_final) own[1] = r->psi[r->n - 1];
+        print_step(settle_step(r, psi_ok, own), o->csv);
         printf(o->csv ? ",%.0f,%.10g,%.10g\n" : " %10.0f %16.10g %14.8g\n", r->step[r->n - 1],
                r->obj[r->n - 1], r->psi[r->n - 1]);
     }
@@ -130,6 +137,9 @@ int ng_cmd_dmf_converge(int argc, char **argv)
          .help = "relative tolerance on psi"},
         {.name = "objective", .type = NG_CLI_STR, .dst = &o.obj_col, .meta = "COL", .help = "the objective's column"},
         {.name = "psi", .type = NG_CLI_STR, .dst = &o.psi_col, .meta = "COL", .help = "psi's column"},
+        {.name = "psi-ref", .type = NG_CLI_STR, .dst = &o.psi_ref, .meta = "X|final",
+         .help = "psi's reference instead of psi at L*: a number, or 'final' (each\n"
+                 "log's own last psi)"},
         {.name = "csv", .type = NG_CLI_FLAG, .dst = &o.csv,
          .help = "print CSV (log,steps_objective,steps_psi,last_step,final_objective,\n"
                  "final_psi; an empty steps field: never)"},
@@ -158,6 +168,9 @@ int ng_cmd_dmf_converge(int argc, char **argv)
         else rc = NG_EXIT_FAIL;
     double ref[4] = {0.0, 0.0, o.rtol, o.psi_rtol};
     if (rc == NG_EXIT_OK && !reference(logs, n, ref)) rc = NG_EXIT_FAIL;
+    if (rc == NG_EXIT_OK && o.psi_ref && strcmp(o.psi_ref, "final") &&
+        !ng_cli_parse_double(CMD, "--psi-ref", o.psi_ref, -1e300, 1e300, &ref[1]))
+        rc = NG_EXIT_USAGE;
     if (rc == NG_EXIT_OK) report(&o, logs, n, ref);
     for (size_t k = 0; k < n; k++) free_log(&logs[k]);
     return rc;

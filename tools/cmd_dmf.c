@@ -89,6 +89,7 @@ static void train_preset(void *ctx)
 {
     train_cfg *c = ctx;
     ng_cli_goldstone_preset(&c->gctx);
+    if (c->gctx.paper) c->gp.k1 = NG_DMF_PAPER_K1; /* section 5.2's, not the toy's; --k1 still wins */
     ng_cli_inner_preset(&c->ictx);
 }
 

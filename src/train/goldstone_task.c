@@ -3,6 +3,7 @@
  * columns, the state is Z, the symmetry time so far and the method's state. */
 #include "goldstone_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,9 +88,9 @@ static ng_status task_row(void *self, double *vals)
     size_t m = t->p.n_cols;
     if (m && (s = t->p.eval(t->p.user, t->Z, vals[0], vals + 3))) return s;
     vals[3 + m] = t->symmetry_seconds;
-    int walls = -1;
+    int walls = 0;
     if (t->p.count_walls && (s = ngi_goldstone_count_walls(t->gs, &walls))) return s;
-    vals[4 + m] = (double)walls;
+    vals[4 + m] = t->p.count_walls ? (double)walls : NAN; /* not counted: an empty field */
     return NG_OK;
 }
 
