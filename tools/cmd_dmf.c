@@ -263,7 +263,7 @@ static int load_data(const train_cfg *c, ng_dmf_data *D)
             D->split[2].n, D->T, D->n_empty_bins, ng_cli_now() - t0);
     if (D->n_empty_bins)
         fprintf(stderr, "natgrad %s: warning: %zu of %zu bins hold no ratings; their vectors "
-                        "are set by the prior alone\n", cmd, D->n_empty_bins, D->T);
+                        "are set by the chain prior and the L2 term alone\n", cmd, D->n_empty_bins, D->T);
     return 1;
 }
 
