@@ -301,7 +301,8 @@ static void test_heavy_tails(void)
     ng_synth_ratings_free(&r);
 }
 
-/* the summary's bins are 'dmf train's: ng_dmf_prepare's counts on data it keeps whole */
+/* the summary's bins are 'dmf train's: ng_dmf_prepare's counts on data it keeps whole;
+ * irregular times, then times on a grid with a hole (ratings on the bins' edges) */
 static void test_summary_bins(void)
 {
     enum { N = 40 };
@@ -315,28 +316,34 @@ static void test_summary_bins(void)
     }
     ng_ratings r = {.n = N, .n_users = 4, .n_items = 5, .user = user, .item = item, .rating = rating,
                     .timestamp = ts, .user_ids = uid, .item_ids = iid};
-    const size_t Ts[] = {1, 2, 7, 10, 33};
-    for (size_t q = 0; q < sizeof Ts / sizeof Ts[0]; q++) {
-        ng_dmf_prep_params pp = ng_dmf_prep_default_params();
-        pp.bins = Ts[q];
-        ng_dmf_data D;
-        ng_ratings_summary s;
-        NG_CHECK(ng_dmf_prepare(&r, &pp, &D) == NG_OK);
-        NG_CHECK(ng_ratings_summarize(&r, Ts[q], &s) == NG_OK);
-        size_t c[33];
-        memcpy(c, D.bin_count, Ts[q] * sizeof *c);
-        qsort(c, Ts[q], sizeof *c, cmp_size);
-        size_t T = Ts[q];
-        double med = T % 2 ? (double)c[T / 2] : 0.5 * (double)(c[T / 2 - 1] + c[T / 2]);
-        NG_CHECK_MSG(s.n_empty_bins == D.n_empty_bins && s.bin_min == c[0] && s.bin_max == c[T - 1] &&
-                         s.bin_median == med,
-                     "T %zu: summary %zu empty, %zu/%g/%zu; dmf %zu empty, %zu/%g/%zu", T, s.n_empty_bins,
-                     s.bin_min, s.bin_median, s.bin_max, D.n_empty_bins, c[0], med, c[T - 1]);
-        ng_dmf_data_free(&D);
+    const size_t Ts[] = {1, 2, 7, 10, 30, 33, 60};
+    for (int grid = 0; grid < 2; grid++) {
+        if (grid)
+            for (int k = 0; k < N; k++) /* span 60000: 1000..20000, 41000..59000, 61000 */
+                ts[k] = 1000 + 1000 * (int64_t)(k < 20 ? k : k < N - 1 ? k + 20 : 60);
+        for (size_t q = 0; q < sizeof Ts / sizeof Ts[0]; q++) {
+            ng_dmf_prep_params pp = ng_dmf_prep_default_params();
+            pp.bins = Ts[q];
+            ng_dmf_data D;
+            ng_ratings_summary s;
+            NG_CHECK(ng_dmf_prepare(&r, &pp, &D) == NG_OK);
+            NG_CHECK(ng_ratings_summarize(&r, Ts[q], &s) == NG_OK);
+            size_t c[64];
+            memcpy(c, D.bin_count, Ts[q] * sizeof *c);
+            qsort(c, Ts[q], sizeof *c, cmp_size);
+            size_t T = Ts[q];
+            double med = T % 2 ? (double)c[T / 2] : 0.5 * (double)(c[T / 2 - 1] + c[T / 2]);
+            NG_CHECK_MSG(s.n_empty_bins == D.n_empty_bins && s.bin_min == c[0] && s.bin_max == c[T - 1] &&
+                             s.bin_median == med,
+                         "grid %d, T %zu: summary %zu empty, %zu/%g/%zu; dmf %zu empty, %zu/%g/%zu", grid, T,
+                         s.n_empty_bins, s.bin_min, s.bin_median, s.bin_max, D.n_empty_bins, c[0], med, c[T - 1]);
+            if (grid && T == 60) NG_CHECK(s.n_empty_bins == 20 && s.bin_max == 1 && s.bin_min == 0);
+            ng_dmf_data_free(&D);
+        }
     }
     ng_ratings_summary s;
     NG_CHECK(ng_ratings_summarize(&r, 10, &s) == NG_OK && s.n_empty_bins > 0 && s.n_users == 4 &&
-             s.n_items == 5 && s.n_ratings == N && s.t_first == 1000);
+             s.n_items == 5 && s.n_ratings == N && s.t_first == 1000 && s.t_last == 61000);
     NG_CHECK(ng_ratings_summarize(&r, 0, &s) == NG_EINVAL && strstr(ng_last_error(), "bins 0"));
     NG_CHECK(ng_ratings_summarize(&r, NG_DMF_MAX_BINS + 1, &s) == NG_EINVAL);
     r.n = 0;
