@@ -1102,9 +1102,19 @@ NG_API ng_dmf_params ng_dmf_default_params(void);
 /* Synthetic MovieLens-like ratings from known factors that drift slowly in time:
  * u_i(tau), v_j(tau) in R^dim are random walks (knots every span/32, interpolated
  * linearly, total change std `drift` per coordinate over the span, unit variance),
- * users and items drawn with skewed (log-normal / Zipf) popularity, timestamps uniform
- * in [start_time, start_time + days), rating = 3.5 + item bias + 0.9 u.v/sqrt(dim)
- * + N(0, 0.4^2), rounded to half stars in [0.5, 5] (or whole stars in [1, 5]).
+ * users and items drawn with skewed popularity (user activity exp(activity_sigma z),
+ * z ~ N(0, 1); item weight 1/(rank + 10)^item_zipf over a random order of the items),
+ * timestamps uniform in [start_time, start_time + days), rating = 3.5 + item bias
+ * + 0.9 u.v/sqrt(dim) + N(0, 0.4^2), rounded to half stars in [0.5, 5] (or whole stars
+ * in [1, 5]).
+ * Regimes of real rating files: `gaps` empty intervals (equal lengths, together
+ * gap_fraction of the span, each at least 1 s; their positions uniform in the rest of the
+ * span, from the seed; ng_synth_ratings_gaps gives them) in which no rating falls; the
+ * times are drawn from the rest, the "active" time. Each user is active in a window of
+ * user_span times the active time (its start uniform per user; gaps inside the window do
+ * not count towards its length, so without gaps the window is user_span x the span).
+ * The defaults (sigma 1, Zipf 1, span 1, no gaps) give the output of the generator
+ * before these options existed, bit for bit.
  * Deterministic in the seed, independent of the thread count. */
 typedef struct {
     size_t n_users, n_items, n_ratings; /* 5000, 2000, 1000000 */
@@ -1114,15 +1124,42 @@ typedef struct {
     uint64_t seed;                      /* 1 */
     int half_stars;                     /* 1: 0.5..5 step 0.5; 0: 1..5 */
     int64_t start_time;                 /* 946684800 (2000-01-01) */
+    double activity_sigma;              /* 1.0: log-normal user activity, in [0, 5] */
+    double item_zipf;                   /* 1.0: Zipf exponent of item popularity, in [0, 5] */
+    double user_span;                   /* 1.0: a user's active window / the active time,
+                                           in (0, 1] */
+    size_t gaps;                        /* 0: empty intervals, at most NG_SYNTH_MAX_GAPS */
+    double gap_fraction;                /* 0.2: the gaps' share of the span, in (0, 0.9] */
 } ng_synth_ratings_params;
+#define NG_SYNTH_MAX_GAPS 10000
 NG_API ng_synth_ratings_params ng_synth_ratings_default_params(void);
+/* NG_EINVAL with a message naming the parameter and its range when p is not usable. */
+NG_API ng_status ng_synth_ratings_params_check(const ng_synth_ratings_params *p);
 /* Into memory (ids 1..n in first-appearance order as ng_ratings_read gives them; only
  * users/items that got a rating count); free with ng_synth_ratings_free. */
 NG_API ng_status ng_synth_ratings(const ng_synth_ratings_params *p, ng_ratings *out);
 NG_API void ng_synth_ratings_free(ng_ratings *r);
+/* The gaps of p, ascending: no rating has a timestamp in [start[k], end[k]) (p->gaps
+ * entries each; adjacent gaps may touch). */
+NG_API ng_status ng_synth_ratings_gaps(const ng_synth_ratings_params *p, int64_t *start,
+                                       int64_t *end);
 /* As MovieLens ratings.csv (header userId,movieId,rating,timestamp), atomically. */
 NG_API ng_status ng_synth_ratings_write(const char *path, const ng_synth_ratings_params *p);
 NG_API ng_status ng_ratings_write_csv(const char *path, const ng_ratings *r);
+/* How ratings spread over time: T equal-duration bins over [first, last timestamp] with
+ * the edges 'dmf train' uses (ng_dmf_prepare with NG_DMF_BIN_DURATION; it bins only the
+ * ratings off the median, so its counts are somewhat smaller), all ratings counted. */
+typedef struct {
+    size_t n_ratings;
+    size_t n_users, n_items;    /* that have ratings (r->n_users, r->n_items) */
+    int64_t t_first, t_last;    /* timestamps */
+    size_t bins;                /* T */
+    size_t bin_min, bin_max;    /* ratings per bin */
+    double bin_median;          /* the mean of the two middle counts for even T */
+    size_t n_empty_bins;
+} ng_ratings_summary;
+/* 1 <= bins <= NG_DMF_MAX_BINS; r must hold at least one rating. */
+NG_API ng_status ng_ratings_summarize(const ng_ratings *r, size_t bins, ng_ratings_summary *out);
 /* --- dynamic word embeddings: model (dwe*.c) -----------------------------------------
  * Bamler & Mandt (ICML 2017, 2018); docs/dwe.md. W words, T time slices at
  * times tau_t, d dimensions. Every word has a word vector u_{t,i} and a context vector

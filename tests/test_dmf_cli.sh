@@ -58,6 +58,14 @@ else
 fi
 if "$BIN" dmf synth --help >"$T/help" 2>/dev/null && grep -qF -- "--drift" "$T/help" &&
     grep -qF -- "--users" "$T/help"; then ok "synth --help"; else bad "synth --help" "$(cat "$T/help")"; fi
+# the regime options with the library's defaults (ng_synth_ratings_default_params)
+miss=""
+tr '\n' ' ' <"$T/help" >"$T/help1" # help may take more lines; the default ends it
+for o in "activity-sigma S [^[]*\[1\]" "item-zipf A [^[]*\[1\]" "user-span F [^[]*\[1\]" "gaps K [^[]*\[0\]" \
+    "gap-fraction F [^[]*\[0.2\]" "bins T [^[]*\[100\]"; do
+    grep -q -- "--$o" "$T/help1" || miss="$miss '$o'"
+done
+if [ -z "$miss" ]; then ok "synth --help regimes"; else bad "synth --help regimes" "missing:$miss"; fi
 expect_rc "dmf --help" 0 "$BIN" dmf --help
 expect_rc "dmf without subcommand" 2 "$BIN" dmf
 expect_rc "dmf unknown subcommand" 2 "$BIN" dmf frobnicate
@@ -97,6 +105,16 @@ usage_err "resume without checkpoint" --checkpoint dmf train --ratings x.csv --r
 usage_err "synth users -5" --users dmf synth --out x.csv --users -5
 usage_err "synth missing out" --out dmf synth --users 10
 usage_err "synth drift x" --drift dmf synth --out x.csv --drift x
+# regime options: out of range in the table, or refused by ng_synth_ratings_params_check
+usage_err "synth activity-sigma 6" --activity-sigma dmf synth --out "$T/bad.csv" --activity-sigma 6
+usage_err "synth item-zipf -1" --item-zipf dmf synth --out "$T/bad.csv" --item-zipf -1
+usage_err "synth user-span 0" user_span dmf synth --out "$T/bad.csv" --user-span 0
+usage_err "synth user-span 1.5" --user-span dmf synth --out "$T/bad.csv" --user-span 1.5
+usage_err "synth gap-fraction 0" gap_fraction dmf synth --out "$T/bad.csv" --gaps 3 --gap-fraction 0
+usage_err "synth gap-fraction 0.95" --gap-fraction dmf synth --out "$T/bad.csv" --gaps 3 --gap-fraction 0.95
+usage_err "synth gaps too short" "100 gaps need at least 100 s" dmf synth --out "$T/bad.csv" --days 0.001 --gaps 100
+usage_err "synth bins 0" --bins dmf synth --out "$T/bad.csv" --bins 0
+if [ -e "$T/bad.csv" ]; then bad "synth bad options write nothing" "$T/bad.csv exists"; else ok "synth bad options write nothing"; fi
 
 # --- synth ---------------------------------------------------------------------------
 S="$T/synth.csv"
@@ -110,6 +128,27 @@ if cmp -s "$S" "$T/synth2.csv"; then ok "synth deterministic"; else bad "synth d
 "$BIN" dmf synth --out "$T/synth3.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 6 2>/dev/null
 if ! cmp -s "$S" "$T/synth3.csv"; then ok "synth seed matters"; else bad "synth seed matters" "same files"; fi
 ls "$T" | grep -q '\.tmp' && bad "synth no temp files" "$(ls "$T")" || ok "synth no temp files"
+# the defaults give the files of the generator before the regime options (cksum pinned)
+"$BIN" dmf synth --out "$T/pin_a.csv" --users 300 --items 200 --ratings 70000 --days 100 --dim 4 --seed 7 >/dev/null 2>&1
+"$BIN" dmf synth --out "$T/pin_b.csv" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 5 --whole-stars >/dev/null 2>&1
+ca=$(cksum <"$T/pin_a.csv") cb=$(cksum <"$T/pin_b.csv")
+if [ "$ca" = "1401080631 1474840" ] && [ "$cb" = "796202101 119883" ]; then ok "synth defaults pinned"; else bad "synth defaults pinned" "cksum '$ca', '$cb'"; fi
+# the summary: counts, and the bins of the default (no empty bin) and with gaps
+"$BIN" dmf synth --out "$S" --users 120 --items 60 --ratings 6000 --days 50 --dim 3 --seed 5 --bins 10 >"$T/out" 2>/dev/null
+if grep -q "^ratings 6000, users with ratings 120, items with ratings 60$" "$T/out" &&
+    grep -q "(10 equal-duration bins of .* days): min [1-9][0-9]*, median [0-9.]*, max [0-9]*; empty bins 0$" "$T/out"; then
+    ok "synth summary"
+else
+    bad "synth summary" "$(cat "$T/out")"
+fi
+# with gaps and short user windows, the same bits for 1 and 2 threads; gaps of 30 bins
+# leave empty bins
+R="--users 300 --items 200 --ratings 150000 --days 200 --dim 3 --activity-sigma 2 --item-zipf 1.5 --user-span 0.05 --gaps 2 --gap-fraction 0.3"
+"$BIN" dmf synth --out "$T/reg1.csv" $R --threads 1 >"$T/out" 2>/dev/null
+"$BIN" dmf synth --out "$T/reg2.csv" $R --threads 2 >/dev/null 2>&1
+if [ -s "$T/reg1.csv" ] && cmp -s "$T/reg1.csv" "$T/reg2.csv"; then ok "synth regimes: 1 and 2 threads"; else bad "synth regimes: 1 and 2 threads" "files differ"; fi
+e=$(sed -n 's/.*empty bins \([0-9]*\)$/\1/p' "$T/out")
+if [ -n "$e" ] && [ "$e" -ge 20 ] && [ "$e" -le 32 ]; then ok "synth gaps: empty bins"; else bad "synth gaps: empty bins" "$(cat "$T/out")"; fi
 
 # --- the banner shows the step limit the run obeys ------------------------------------
 # --time-limit without --steps: the default --steps does not apply (ng_train_step_limit)

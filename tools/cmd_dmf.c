@@ -18,6 +18,7 @@ typedef struct {
     const char *out;
     int whole_stars;
     long threads;
+    size_t bins; /* of the summary */
 } synth_cfg;
 
 static int cmd_synth(int argc, char **argv)
@@ -26,6 +27,7 @@ static int cmd_synth(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.p = ng_synth_ratings_default_params();
     c.whole_stars = !c.p.half_stars;
+    c.bins = ng_dmf_prep_default_params().bins; /* as 'dmf train' bins */
     ng_synth_ratings_params *p = &c.p;
     const ng_cli_opt opts[] = {
         {.name = "out", .type = NG_CLI_STR, .dst = &c.out, .meta = "FILE.csv", .help = "output CSV file",
@@ -42,6 +44,20 @@ static int cmd_synth(int argc, char **argv)
          .help = "std of each factor coordinate's change over the span"},
         {.name = "whole-stars", .type = NG_CLI_FLAG, .dst = &c.whole_stars,
          .help = "ratings 1..5 instead of 0.5..5 in half steps"},
+        {.name = "activity-sigma", .type = NG_CLI_DOUBLE, .dst = &p->activity_sigma, .lo = 0, .hi = 5, .meta = "S",
+         .help = "sigma of the log-normal user activity (larger: heavier tail)"},
+        {.name = "item-zipf", .type = NG_CLI_DOUBLE, .dst = &p->item_zipf, .lo = 0, .hi = 5, .meta = "A",
+         .help = "Zipf exponent of item popularity, weight 1/(rank + 10)^A"},
+        {.name = "user-span", .type = NG_CLI_DOUBLE, .dst = &p->user_span, .lo = 0, .hi = 1, .meta = "F",
+         .help = "each user rates only in a window of F times the span (0 < F <= 1;\n"
+                 "window start uniform per user, gaps not counted)"},
+        {.name = "gaps", .type = NG_CLI_SIZE, .dst = &p->gaps, .lo = 0, .hi = NG_SYNTH_MAX_GAPS, .meta = "K",
+         .help = "empty intervals without ratings, at random positions"},
+        {.name = "gap-fraction", .type = NG_CLI_DOUBLE, .dst = &p->gap_fraction, .lo = 0, .hi = 0.9, .meta = "F",
+         .help = "share of the span the gaps cover together (0 < F <= 0.9)"},
+        {.name = "bins", .type = NG_CLI_SIZE, .dst = &c.bins, .lo = 1, .hi = NG_DMF_MAX_BINS, .meta = "T",
+         .help = "equal-duration time bins of the summary printed at the end\n"
+                 "(as 'dmf train --bins T' makes them)"},
         {.name = "seed", .type = NG_CLI_U64, .dst = &p->seed, .meta = "S", .help = "random seed"},
         {.name = "threads", .type = NG_CLI_LONG, .dst = &c.threads, .lo = 0, .hi = 1024, .meta = "N",
          .help = "BLAS and OpenMP threads, 0 = leave as is"},
@@ -52,18 +68,34 @@ static int cmd_synth(int argc, char **argv)
                         .synopsis = "--out FILE.csv [options]",
                         .intro = "Writes synthetic ratings in MovieLens ratings.csv format (header\n"
                                  "userId,movieId,rating,timestamp) from a model with known factors that drift\n"
-                                 "slowly in time (random walks). The file is written atomically.",
+                                 "slowly in time (random walks). The file is written atomically. Then prints\n"
+                                 "how many ratings, users and items it holds and the ratings per time bin\n"
+                                 "(min, median, max; empty bins).",
                         .tables = tables,
                         .n_tables = 1};
     int rc = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc >= 0) return rc;
     p->half_stars = !c.whole_stars;
+    if (ng_synth_ratings_params_check(p)) return ng_cli_usage_error(spec.name, "%s", ng_last_error());
     ng_cli_set_threads((int)c.threads);
     ng_cli_banner_spec(&spec, NULL);
     double t0 = ng_cli_now();
-    if (ng_synth_ratings_write(c.out, p) != NG_OK) return ng_cli_fail(spec.name, "cannot write ratings");
+    ng_ratings r;
+    if (ng_synth_ratings(p, &r) != NG_OK) return ng_cli_fail(spec.name, "cannot make ratings");
+    ng_ratings_summary sum;
+    if (ng_ratings_write_csv(c.out, &r) != NG_OK || ng_ratings_summarize(&r, c.bins, &sum) != NG_OK) {
+        ng_synth_ratings_free(&r);
+        return ng_cli_fail(spec.name, "cannot write ratings");
+    }
+    ng_synth_ratings_free(&r);
     fprintf(stderr, "natgrad %s: wrote %zu ratings to %s in %.2f s\n", spec.name, p->n_ratings, c.out,
             ng_cli_now() - t0);
+    printf("ratings %zu, users with ratings %zu, items with ratings %zu\n"
+           "ratings per bin (%zu equal-duration bins of %.4g days): min %zu, median %g, max %zu; "
+           "empty bins %zu\n",
+           sum.n_ratings, sum.n_users, sum.n_items, sum.bins,
+           (double)((uint64_t)sum.t_last - (uint64_t)sum.t_first) / 86400.0 / (double)sum.bins, sum.bin_min,
+           sum.bin_median, sum.bin_max, sum.n_empty_bins);
     return NG_EXIT_OK;
 }
 

@@ -20,6 +20,10 @@ static inline double ngi_dmf_sigmoid(double z)
     return e / (1.0 + e);
 }
 
+/* The edge t of T equal-duration bins over [tmin, tmin + span]: tmin + floor(span t / T),
+ * exact for any int64 tmin and span up to 2^64 - 1 (ratings_prep.c). */
+int64_t ngi_dmf_bin_edge(int64_t tmin, uint64_t span, size_t t, size_t T);
+
 /* Simple double reference of ngi_dmf_loss_grad (tests only): the same loss
  * -sum_train log sigma(x u.v) + gamma/2 ||Z||^2 and its gradient, computed with one
  * plain loop over the training ratings in double. Z and grad are T x N x d. */

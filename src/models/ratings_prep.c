@@ -98,7 +98,7 @@ static int cmp_ts_idx(const void *a, const void *b)
 /* tmin + floor(span * t / T) in exact integer arithmetic for any int64 tmin and span up to
  * 2^64 - 1 (t <= T <= NG_DMF_MAX_BINS): span = q T + r, so span t / T = q t + r t / T with
  * r t < T^2; the sum is at most span, and it is added in two int64-safe parts. */
-static int64_t bin_edge(int64_t tmin, uint64_t span, size_t t, size_t T)
+int64_t ngi_dmf_bin_edge(int64_t tmin, uint64_t span, size_t t, size_t T)
 {
     uint64_t q = span / T, r = span % T;
     uint64_t off = q * t + (r * t) / T;
@@ -203,7 +203,7 @@ ng_status ng_dmf_prepare(const ng_ratings *r, const ng_dmf_prep_params *p, ng_dm
                          T, T, (unsigned long long)uspan);
             goto fail;
         }
-        for (size_t t = 0; t <= T; t++) out->bin_start[t] = bin_edge(tmin, uspan, t, T);
+        for (size_t t = 0; t <= T; t++) out->bin_start[t] = ngi_dmf_bin_edge(tmin, uspan, t, T);
         out->bin_start[T] = tmax;
         for (size_t k = 0; k < nk; k++) {
             double f = ((double)r->timestamp[keep[k]] - (double)tmin) / (span > 0 ? span : 1.0);
