@@ -49,7 +49,7 @@ if [ "$what" = data ] || [ "$what" = all ]; then
             [ -f "$f" ] && continue
             say "synth $f"
             "$ng" dmf synth --out "$f" --users 1000 --items 500 --ratings "$(ratings_of $r)" --days 1000 \
-                --activity-sigma 1.5 --item-zipf 1.1 --user-span 0.3 --gaps 2 --gap-fraction 0.1 \
+                --activity-sigma 1.5 --item-zipf 1.1 --user-span 0.3 --gaps 2 --gap-fraction 0.2 \
                 --bins $bins --seed "$s" --threads 2 > "$f.out" 2>&1
         done
     done

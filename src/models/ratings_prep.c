@@ -243,7 +243,7 @@ ng_status ng_dmf_prepare(const ng_ratings *r, const ng_dmf_prep_params *p, ng_dm
     for (size_t t = 0; t < T; t++) out->n_empty_bins += out->bin_count[t] == 0;
     if (out->n_empty_bins)
         ngi_log(1, "ratings: %zu of %zu time bins hold no ratings; their vectors are set by the "
-                  "prior alone", out->n_empty_bins, T);
+                  "chain prior and the L2 term alone", out->n_empty_bins, T);
 
     /* split: a seeded shuffle of the kept ratings, exact proportions, each part back in
      * input order */
