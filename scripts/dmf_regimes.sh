@@ -13,7 +13,8 @@
 # per run, and map.md, the table. A run whose log exists is skipped (logs are written
 # under a temporary name and renamed at the end), so the script resumes where it stopped.
 # Environment: NATGRAD (default build/natgrad), JOBS (runs at a time, each 1 thread;
-# default 2), SEEDS ("1 2 3"), REGIMES, DIMS ("10 30"), LAMBDAS ("10 100"), STEPS (400).
+# default 2), SEEDS ("1 2 3"), REGIMES, DIMS ("10 30"), LAMBDAS ("10 100"), STEPS (300),
+# MODES (the symmetry modes, "none sync goldstone sync+goldstone"; the summary needs all).
 set -eu
 
 what=${1:-all}
@@ -24,8 +25,8 @@ seeds=${SEEDS:-1 2 3}
 regimes=${REGIMES:-r300 r3k r30k r100k}
 dims=${DIMS:-10 30}
 lambdas=${LAMBDAS:-10 100}
-steps=${STEPS:-400}
-modes="none sync goldstone sync+goldstone"
+steps=${STEPS:-300}
+modes=${MODES:-none sync goldstone sync+goldstone}
 bins=20
 
 case $what in data|train|summary|all) ;; *) echo "usage: $0 [data|train|summary|all] [OUTDIR]" >&2; exit 2 ;; esac
@@ -68,7 +69,7 @@ if [ "$what" = train ] || [ "$what" = all ]; then
     n=$(todo | wc -l)
     say "$n runs to do, $jobs at a time (load: $(cut -d' ' -f1-3 /proc/loadavg))"
     # each job: train into LOG.tmp, rename when the run ended well
-    todo | xargs -P "$jobs" -L 1 sh -c 'log=$0; "$NG" dmf train "$@" --log "$log.tmp" > "${log%.csv}.out" 2>&1 && mv "$log.tmp" "$log" && echo "[$(date -u +%H:%M:%S)] done $log"' NG="$ng" 2>&1 ||
+    todo | NG=$ng xargs -P "$jobs" -L 1 sh -c 'log=$0; "$NG" dmf train "$@" --log "$log.tmp" > "${log%.csv}.out" 2>&1 && mv "$log.tmp" "$log" && echo "[$(date -u +%H:%M:%S)] done $log"' 2>&1 ||
         { say "some runs failed: see the *.out files"; exit 1; }
 fi
 
