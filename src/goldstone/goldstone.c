@@ -116,10 +116,12 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
  *          accumulated rotations (1 per node), one trial of the line search counted;
  *   fact   d x d factorisations, d^3 each: sync one Procrustes SVD per tree edge; gauge
  *          one Cayley/exp per node per gauge step (retract) or per phase (quadratic).
- * The weights were fitted on dmf train (docs/goldstone.md: d 10..100, N 1000..10000, T 100
- * and 300, one thread, OpenBLAS's default kernels) so that the prediction is at least the
- * measured ratio in every case; the d x d weights carry the small-matrix call overheads at
- * d = 10. */
+ * r = (0.037 long + 0.0267 (small + fact)) / (T N d) (NGI_COST_*), fitted on dmf train
+ * (docs/goldstone.md: d 10..100, N 1000..20000, T 100 and 300, one thread, OpenBLAS's
+ * default kernels) to predict at least 1.2x every measured ratio. Counted work cannot see
+ * that BLAS runs faster at large d, nor the call overheads of d = 10 products: the model
+ * is tight at d = 10 and predicts up to ~3.5x the measured ratio at d = 100, so phases
+ * there come rarer than needed, never more often. */
 
 double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
 {
