@@ -944,11 +944,12 @@ NG_API ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *
                                   float *Z, ng_goldstone **out);
 NG_API void ng_goldstone_free(ng_goldstone *gs);
 /* One inner step (gradient of ell + psi at Z, then the optimiser), and after every
- * ng_goldstone_interval-th step (every k1-th with max_overhead 0) the symmetry phase; no heap allocation (the built-in models' callbacks do not
- * allocate either). st may be NULL. Set count_walls to also count walls each
- * phase (costs a Procrustes per edge). NaN/Inf in the loss, gradient or Z after the
- * step returns NG_ENUMERIC "diverged at step s"; so does a first-order gauge phase that
- * stretches Z (NG_GAUGE_MAX_STRETCH), with Z left as that phase made it. */
+ * ng_goldstone_interval-th step (every k1-th with max_overhead 0) the symmetry phase; no
+ * heap allocation (the built-in models' callbacks do not allocate either). st may be
+ * NULL. Set count_walls to also count walls each phase (costs a Procrustes per edge).
+ * NaN/Inf in the loss, gradient or Z after the step returns NG_ENUMERIC "diverged at step
+ * s"; so does a first-order gauge phase that stretches Z (NG_GAUGE_MAX_STRETCH), with Z
+ * left as that phase made it. */
 NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
 /* L, ell, psi at the current Z (any may be NULL; no gradient). */
 NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi);

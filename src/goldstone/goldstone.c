@@ -122,7 +122,6 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
  * that BLAS runs faster at large d, nor the call overheads of d = 10 products: the model
  * is tight at d = 10 and predicts up to ~3.5x the measured ratio at d = 100, so phases
  * there come rarer than needed, never more often. */
-
 double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
 {
     if (!p || !g) return -1.0;
