@@ -892,16 +892,31 @@ typedef struct {
     ng_gauge_solver gauge_solver; /* paper: quadratic. retract ignores gauge_reset and
                                      apply_fraction (each phase starts at R = I) and needs an
                                      exact rotation (cayley or exp) */
+    double max_overhead;   /* in [0, 1): the phase interval is raised above k1 until the
+                              predicted phase cost (ng_goldstone_phase_cost) is at most this
+                              fraction of the steps between phases; 0 = every k1 steps
+                              exactly (the paper's) */
 } ng_goldstone_params;
 /* natgrad's defaults (best measured on the toy and the ratings; see docs/goldstone.md): symmetry
  * sync, k1 50, k2 10; for the gauge phase gauge_solver retract, rho_scale 4, rotation
- * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); inner = the toy's clipped GD
- * (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
+ * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); max_overhead 0.02; inner = the
+ * toy's clipped GD (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
 NG_API ng_goldstone_params ng_goldstone_default_params(void);
 /* The paper's exact variant: goldstone, quadratic solver, warm start, first-order
- * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10 (inner optimiser
- * left as given). */
+ * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10, max_overhead 0 (a
+ * phase every k1 steps; inner optimiser left as given). */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
+/* The cost model of the symmetry phase (docs/goldstone.md): the predicted ratio r = (work of
+ * one phase of p->symmetry, p->gauge_solver, p->k2) / (work of one inner step) on graph g
+ * with N vectors of dimension d. A step counts one unit per entry of Z (T N d: the model's
+ * loss, psi's gradient and the optimiser are a few passes over Z); a phase counts its
+ * multiply-adds (moments and rotations over the N vectors, the d x d products and
+ * factorisations per edge and per gauge step, L+'s product), each kind times a weight
+ * fitted with OpenBLAS at one thread so that r is at least the measured ratio on the
+ * ratings model (the formula is in goldstone.c). 0 for NG_SYM_NONE, -1 for a NULL
+ * argument. A function of the sizes and parameters only, never of a clock. */
+NG_API double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, size_t N,
+                                      size_t d);
 /* A first-order rotation z <- (I + Gamma) z multiplies sum ||z||^2 by about 1 + |Gamma|^2
  * (radians); a gauge phase that multiplies it by more than this (|Gamma| above ~1.7 rad,
  * where I + Gamma is no rotation) is the start of a divergence (warm-started gauge fields
@@ -928,18 +943,25 @@ NG_API ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *
                                   size_t N, size_t d, ng_local_loss_fn fn, void *user,
                                   float *Z, ng_goldstone **out);
 NG_API void ng_goldstone_free(ng_goldstone *gs);
-/* One inner step (gradient of ell + psi at Z, then the optimiser), and after every k1-th
- * step the symmetry phase; no heap allocation (the built-in models' callbacks do not
- * allocate either). st may be NULL. Set count_walls to also count walls each
- * phase (costs a Procrustes per edge). NaN/Inf in the loss, gradient or Z after the
- * step returns NG_ENUMERIC "diverged at step s"; so does a first-order gauge phase that
- * stretches Z (NG_GAUGE_MAX_STRETCH), with Z left as that phase made it. */
+/* One inner step (gradient of ell + psi at Z, then the optimiser), and after every
+ * ng_goldstone_interval-th step (every k1-th with max_overhead 0) the symmetry phase; no
+ * heap allocation (the built-in models' callbacks do not allocate either). st may be
+ * NULL. Set count_walls to also count walls each phase (costs a Procrustes per edge).
+ * NaN/Inf in the loss, gradient or Z after the step returns NG_ENUMERIC "diverged at step
+ * s"; so does a first-order gauge phase that stretches Z (NG_GAUGE_MAX_STRETCH), with Z
+ * left as that phase made it. */
 NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
 /* L, ell, psi at the current Z (any may be NULL; no gradient). */
 NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi);
 /* Runs the configured symmetry phase now (whatever k1 says). seconds may be NULL. */
 NG_API ng_status ng_goldstone_symmetry_phase(ng_goldstone *gs, double *seconds);
 NG_API int64_t ng_goldstone_steps(const ng_goldstone *gs);
+/* The steps between symmetry phases, fixed in ng_goldstone_new from the parameters and the
+ * sizes: k1_eff = max(k1, ceil(r / max_overhead)) with r = ng_goldstone_phase_cost (k1 when
+ * max_overhead is 0 or the symmetry none; at most INT_MAX). ng_goldstone_step runs a phase
+ * after step s when s is a multiple of it, so the predicted overhead per cycle,
+ * r / (k1_eff + r), is below max_overhead. */
+NG_API int ng_goldstone_interval(const ng_goldstone *gs);
 NG_API const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs);
 /* State protocol (besides Z, which the caller owns and saves): "goldstone_steps" (I64, 1),
  * "gauge" (Gamma~, F64 T x d x d), then the inner optimiser's arrays. */
@@ -1533,7 +1555,9 @@ typedef struct {
  * gp ng_dwe_goldstone_params() */
 NG_API ng_dwe_task_params ng_dwe_task_default_params(void);
 /* Goldstone-GD for DWE: ng_goldstone_default_params with k1 = 10 (the paper's DWE
- * setting) and the (unused) inner optimiser set to plain GD, which keeps no state. */
+ * setting), max_overhead 0 (a phase every k1 steps: the phase cost model's step is a pass
+ * over Z, far cheaper than a DWE step) and the (unused) inner optimiser set to plain GD,
+ * which keeps no state. */
 NG_API ng_goldstone_params ng_dwe_goldstone_params(void);
 /* Bytes the task and its model allocate for W words, T_train training and T_test held-out
  * slices: ng_dwe_bytes of the model, of the held-out evaluation model (MAP, no optimiser

@@ -267,4 +267,23 @@ fi
 expect_rc "resume with other settings" 1 "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --lambda 3 --steps 5 \
     --checkpoint "$C" --resume
 
+# --- the symmetry phase's interval (--max-overhead) ------------------------------------
+"$BIN" dmf train --help >"$T/help" 2>/dev/null
+has "help: --max-overhead and its default" "$T/help" "--max-overhead X"
+has "help: max-overhead default 0.02" "$T/help" "steps between phases; 0 = a phase every k1 steps exactly [0.02]"
+expect_exit "max-overhead 1 refused" 2 "$BIN" dmf train --ratings "$S" --max-overhead 1
+has "max-overhead 1: names the option" "$T/err" "--max-overhead"
+expect_exit "max-overhead -0.1 refused" 2 "$BIN" dmf train --ratings "$S" --max-overhead -0.1
+# a large d on few vectors: the gauge phase costs many steps, the interval is raised and said
+if expect_exit "large d raises the interval" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 40 --steps 2 \
+    --symmetry sync+goldstone --threads 1; then
+    has "the start line names the interval" "$T/err" "k1 50 raised to keep its predicted cost <= 2% (--max-overhead 0.02)"
+fi
+for off in "--max-overhead 0" "--paper"; do
+    # shellcheck disable=SC2086
+    if expect_exit "$off keeps k1" 0 "$BIN" dmf train --ratings "$S" --bins 5 --dim 40 --steps 2 --threads 1 $off; then
+        if grep -q "symmetry phase every" "$T/err"; then bad_show "$off: an interval note" "$T/err"; else ok "$off: no note"; fi
+    fi
+done
+
 finish

@@ -222,6 +222,7 @@ static void test_planted_twist(void)
         if (v == 1) ng_goldstone_paper_variant(&p);
         if (v == 3) p.symmetry = NG_SYM_GOLDSTONE;
         p.k1 = 10;
+        p.max_overhead = 0.0; /* six phases in the 60 steps */
         p.inner = ng_inner_default_params(NG_INNER_GD);
         p.inner.rho0 = 0.01;
         p.inner.sbar = 0; /* constant rate */

@@ -32,6 +32,7 @@ static ng_goldstone_params method(void)
     ng_goldstone_params gp = ng_goldstone_default_params();
     gp.symmetry = NG_SYM_SYNC_GOLDSTONE;
     gp.k1 = 3;
+    gp.max_overhead = 0.0; /* phases every k1 steps exactly */
     return gp;
 }
 

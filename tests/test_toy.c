@@ -322,6 +322,7 @@ static void test_large_problem_phases(void)
     ng_goldstone_params p = ng_goldstone_default_params();
     p.symmetry = NG_SYM_SYNC_GOLDSTONE;
     p.k1 = 1;
+    p.max_overhead = 0.0; /* a phase after every step, whatever it costs */
     p.inner = ng_inner_default_params(NG_INNER_GD);
     p.inner.rho0 = 1e-3;
     ng_goldstone *gs = NULL;
@@ -386,6 +387,7 @@ static void test_step_allocates_nothing(void)
                     if (rs < 3) p.rho_scale = 1.0; /* the quadratic solver's stable range */
                     p.gauge_reset = rot != NG_ROT_FIRST_ORDER;
                     p.k1 = 3;
+                    p.max_overhead = 0.0; /* phases every k1 steps exactly */
                     p.inner = ng_inner_default_params((ng_inner_kind)opt);
                     if (opt == NG_INNER_GD) p.inner.clip = 0.01, p.inner.rho0 = 0.5;
                     ng_goldstone *gs = NULL;

@@ -177,6 +177,8 @@ typedef struct {
 } ng_cli_goldstone_ctx;
 size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_goldstone_ctx *ctx);
 void ng_cli_goldstone_preset(ng_cli_goldstone_ctx *ctx);
+/* On stderr, when ng_goldstone_interval differs from k1: the interval and why. */
+void ng_cli_goldstone_interval_note(const char *cmd, const ng_goldstone *gs);
 
 /* Inner optimiser (dmf, repro, dwe): --optimizer gd|adagrad|adam --lr --lr-sbar --lr-power
  * --grad-clip --beta1 --beta2 --eps into p (e.g. &goldstone_params.inner). All settings.

@@ -162,7 +162,7 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
          .help = "the paper's exact variant: goldstone, quadratic solver, warm\n"
                  "gauge fields, first-order rotation, rho-scale 1, no clip,\n"
                  "apply-fraction 1, k1 50 (the toy's; dmf train: 100, the paper's\n"
-                 "ratings setting), k2 10 (other options override it)"},
+                 "ratings setting), k2 10, max-overhead 0 (other options override it)"},
         NUM("k1", NG_CLI_INT, &p->k1, 1, 1e9, "N", "inner steps between symmetry phases", SET),
         NUM("k2", NG_CLI_INT, &p->k2, 0, 1e6, "N", "natural-gradient steps per gauge phase", SET),
         NUM("rho-scale", NG_CLI_DOUBLE, &p->rho_scale, 1e-300, 1e300, "X",
@@ -179,6 +179,10 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
             "clip the gauge fields to +-X/d, 0 = none", SET),
         NUM("apply-fraction", NG_CLI_DOUBLE, &p->apply_fraction, 1e-12, 1, "X",
             "fraction of Gamma applied per phase", SET),
+        NUM("max-overhead", NG_CLI_DOUBLE, &p->max_overhead, 0, 0.999999, "X",
+            "raise the phase interval above k1 until a phase's predicted\n"
+            "cost (a model of the sizes, never a clock) is at most X of the\n"
+            "steps between phases; 0 = a phase every k1 steps exactly", SET),
     };
     FINISH(out, g);
 }
@@ -194,6 +198,16 @@ void ng_cli_goldstone_preset(ng_cli_goldstone_ctx *ctx)
     ctx->symmetry = (int)p->symmetry;
     ctx->gauge_solver = (int)p->gauge_solver;
     ctx->rotation = (int)p->rotation;
+}
+
+void ng_cli_goldstone_interval_note(const char *cmd, const ng_goldstone *gs)
+{
+    const ng_goldstone_params *p = ng_goldstone_get_params(gs);
+    int k = ng_goldstone_interval(gs);
+    if (k != p->k1)
+        fprintf(stderr, "natgrad %s: symmetry phase every %d steps: k1 %d raised to keep its predicted "
+                        "cost <= %g%% (--max-overhead %g)\n",
+                cmd, k, p->k1, 100.0 * p->max_overhead, p->max_overhead);
 }
 
 /* ------------------------------------------------------------------ inner optimisers */

@@ -388,6 +388,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "natgrad %s: %s\n", cmd, ng_last_error());
         goto done;
     }
+    ng_cli_goldstone_interval_note(cmd, r.gs);
     if (c->rp.resume && !ng_ckpt_exists(c->rp.checkpoint))
         fprintf(stderr, "natgrad %s: no checkpoint in %s yet; starting from step 0\n", cmd, c->rp.checkpoint);
     ng_train_status st;

@@ -4,6 +4,7 @@
  * the paper's gauge-field natural gradient, exact synchronisation, or both. */
 #include "goldstone_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct ng_goldstone {
     ngi_gauge_ws ws;
     size_t *idx; /* 3 T: BFS order, parent, parent edge */
     int64_t steps;
+    int interval; /* steps between phases (ng_goldstone_interval) */
 };
 
 static double now_s(void)
@@ -77,6 +79,7 @@ ng_goldstone_params ng_goldstone_default_params(void)
     p.rotation = NG_ROT_CAYLEY;
     p.gauge_clip = 0.0;
     p.apply_fraction = 1.0;
+    p.max_overhead = 0.02;
     /* the paper's toy optimiser: clipped GD, rho_s = (100 / (s + 100))^0.7 */
     p.inner = ng_inner_default_params(NG_INNER_GD);
     p.inner.rho0 = 1.0;
@@ -97,6 +100,56 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
     p->gauge_clip = 0.0;
     p->apply_fraction = 1.0;
     p->gauge_solver = NG_GAUGE_QUADRATIC;
+    p->max_overhead = 0.0;
+}
+
+/* The cost model of a symmetry phase, in work units: a step (the model's loss, psi's
+ * gradient and the optimiser, a few memory-bound passes over Z) costs one unit per entry
+ * of Z, T N d units; a phase's work is its counted multiply-adds, weighted by what one of
+ * each kind costs in those units:
+ *   long   the BLAS products over the N vectors and L+'s product (sgemm, dgemm):
+ *          sync (T-1) tree edges x (moments + rotation) 2 N d^2; gauge: the pass of
+ *          sum ||z||^2 T N d, the moments E N d^2, the rotation T N d^2 and per gauge step
+ *          L+ times the gradients T^2 d^2;
+ *   small  d x d matrix products, d^3 each: per gauge step the gauge loss and its gradient
+ *          (9 per edge), and with the retract solver the rotated moments (2 per edge) and the
+ *          accumulated rotations (1 per node), one trial of the line search counted;
+ *   fact   d x d factorisations, d^3 each: sync one Procrustes SVD per tree edge; gauge
+ *          one Cayley/exp per node per gauge step (retract) or per phase (quadratic).
+ * r = (0.037 long + 0.0267 (small + fact)) / (T N d) (NGI_COST_*), fitted on dmf train
+ * (docs/goldstone.md: d 10..100, N 1000..20000, T 100 and 300, one thread, OpenBLAS's
+ * default kernels) to predict at least 1.2x every measured ratio. Counted work cannot see
+ * that BLAS runs faster at large d, nor the call overheads of d = 10 products: the model
+ * is tight at d = 10 and predicts up to ~3.5x the measured ratio at d = 100, so phases
+ * there come rarer than needed, never more often. */
+double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
+{
+    if (!p || !g) return -1.0;
+    const double T = (double)g->T, E = (double)g->n_edges, n = (double)N, dd = (double)d;
+    const double d2 = dd * dd, d3 = d2 * dd, k2 = p->k2 > 0 ? (double)p->k2 : 0.0;
+    if (g->T < 2 || N == 0 || d == 0 || p->symmetry == NG_SYM_NONE) return 0.0;
+    double lng = 0.0, small = 0.0, fact = 0.0;
+    if (p->symmetry == NG_SYM_SYNC || p->symmetry == NG_SYM_SYNC_GOLDSTONE) {
+        lng += (T - 1) * 2.0 * n * d2;
+        fact += (T - 1) * d3;
+    }
+    if (p->symmetry == NG_SYM_GOLDSTONE || p->symmetry == NG_SYM_SYNC_GOLDSTONE) {
+        const int retract = p->gauge_solver == NG_GAUGE_RETRACT;
+        lng += T * n * dd + (E + T) * n * d2 + k2 * T * T * d2;
+        small += k2 * (9.0 * E + (retract ? 2.0 * E + T : 0.0)) * d3;
+        fact += (retract ? k2 : 1.0) * T * d3;
+    }
+    return (NGI_COST_LONG * lng + NGI_COST_SMALL * small + NGI_COST_FACT * fact) / (T * n * dd);
+}
+
+/* k1_eff = max(k1, ceil(r / max_overhead)), the least interval >= k1 with
+ * r / k1_eff <= max_overhead; clamped to INT_MAX. */
+static int phase_interval(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
+{
+    if (!(p->max_overhead > 0) || p->symmetry == NG_SYM_NONE) return p->k1;
+    double k = ceil(ng_goldstone_phase_cost(p, g, N, d) / p->max_overhead);
+    if (!(k < (double)INT_MAX)) return INT_MAX;
+    return k > (double)p->k1 ? (int)k : p->k1;
 }
 
 static ng_status check_params(const ng_goldstone_params *p)
@@ -122,6 +175,9 @@ static ng_status check_params(const ng_goldstone_params *p)
         return ngi_fail(NG_EINVAL, "ng_goldstone: apply_fraction = %g; expected in (0, 1]", p->apply_fraction);
     if (!isfinite(p->gauge_clip))
         return ngi_fail(NG_EINVAL, "ng_goldstone: gauge_clip = %g; expected finite", p->gauge_clip);
+    if (!(p->max_overhead >= 0 && p->max_overhead < 1))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: max_overhead = %g; expected in [0, 1) (0 = a phase every "
+                                  "k1 steps)", p->max_overhead);
     return NG_OK;
 }
 
@@ -155,6 +211,7 @@ ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *graph, 
     if (!gs->grad || !gs->Gt || !gs->idx) goto fail;
     if ((st = ngi_gauge_ws_alloc(&gs->ws, graph, N, d))) goto fail;
     if ((st = ng_inner_new(&p->inner, T * N * d, &gs->inner))) goto fail;
+    gs->interval = phase_interval(p, graph, N, d);
     *out = gs;
     return NG_OK;
 fail:
@@ -174,6 +231,7 @@ void ng_goldstone_free(ng_goldstone *gs)
 }
 
 int64_t ng_goldstone_steps(const ng_goldstone *gs) { return gs->steps; }
+int ng_goldstone_interval(const ng_goldstone *gs) { return gs->interval; }
 const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs) { return &gs->p; }
 
 const ng_graph *ngi_goldstone_graph(const ng_goldstone *gs) { return gs->g; }
@@ -291,7 +349,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
     st0.ell = ell;
     st0.psi = psi;
     st0.loss = ell + psi;
-    if (gs->p.symmetry != NG_SYM_NONE && gs->steps % gs->p.k1 == 0) {
+    if (gs->p.symmetry != NG_SYM_NONE && gs->steps % gs->interval == 0) {
         double t1 = now_s();
         if (count_walls) {
             int w = 0;

@@ -80,6 +80,13 @@ ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *wall
 ng_status ngi_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
                             double *M, double *R, float *Mf, double *rws, size_t rws_len);
 
+/* The weights of ng_goldstone_phase_cost (goldstone.c): the cost of one multiply-add of
+ * each kind in units of one entry of a step's passes over Z, fitted (one weight for all
+ * d x d work) so that every measured ratio is exceeded by at least 20% (docs/goldstone.md). */
+#define NGI_COST_LONG 0.037
+#define NGI_COST_SMALL 0.0267
+#define NGI_COST_FACT 0.0267
+
 /* The method's graph, sizes and parameters array Z (for the training task). */
 const ng_graph *ngi_goldstone_graph(const ng_goldstone *gs);
 float *ngi_goldstone_z(const ng_goldstone *gs, size_t *T, size_t *N, size_t *d);

@@ -32,6 +32,7 @@ ng_goldstone_params ng_dwe_goldstone_params(void)
 {
     ng_goldstone_params p = ng_goldstone_default_params();
     p.k1 = 10; /* Bamler & Mandt 2018 on DWE: 10 Adam steps between phases */
+    p.max_overhead = 0.0; /* a DWE step costs far more than the pass over Z the phase cost model assumes */
     p.inner = ng_inner_default_params(NG_INNER_GD);
     return p;
 }
@@ -193,7 +194,7 @@ static ng_status task_step(void *self, int64_t k, double *vals)
         t->acc[2] += 1.0;
     }
     double sym = 0.0;
-    if (t->gs && cnt[0] % t->p.gp.k1 == 0) {
+    if (t->gs && cnt[0] % ng_goldstone_interval(t->gs) == 0) {
         if ((s = ng_goldstone_symmetry_phase(t->gs, &sym))) return s;
         t->symmetry_seconds += sym;
     }
