@@ -44,6 +44,7 @@ int main(int argc, char **argv)
              !ng_graph_chain(data.T, mp.lambda, &chain) &&
              (Z = malloc(data.T * ng_dmf_num_vectors(model) * mp.dim * sizeof *Z));
     if (ok) ng_dmf_init(model, &rng, mp.init_std, Z);
+    if (ok) gp.step_work = ng_dmf_step_work(model); /* the phase interval counts the loss's cost */
     ng_goldstone_task_params tp = ok ? ng_dmf_task_params(model) : (ng_goldstone_task_params){0};
     ok = ok && !ng_goldstone_new(&gp, chain, ng_dmf_num_vectors(model), mp.dim, ng_dmf_loss, model, Z, &gs) &&
          !ng_goldstone_task_new(gs, Z, &tp, &task);

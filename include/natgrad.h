@@ -896,6 +896,9 @@ typedef struct {
                               predicted phase cost (ng_goldstone_phase_cost) is at most this
                               fraction of the steps between phases; 0 = every k1 steps
                               exactly (the paper's) */
+    double step_work;      /* >= 0: the model's own work per inner step beyond the passes
+                              over Z, in the cost model's units (one per entry of Z); the
+                              ratings model's is ng_dmf_step_work(); 0 = none (default) */
 } ng_goldstone_params;
 /* natgrad's defaults (best measured on the toy and the ratings; see docs/goldstone.md): symmetry
  * sync, k1 50, k2 10; for the gauge phase gauge_solver retract, rho_scale 4, rotation
@@ -1100,6 +1103,11 @@ NG_API ng_status ng_dmf_model_new(const ng_dmf_data *data, size_t d, double gamm
 NG_API void ng_dmf_model_free(ng_dmf_model *m);
 NG_API size_t ng_dmf_num_vectors(const ng_dmf_model *m); /* N = n_users + n_items */
 NG_API size_t ng_dmf_model_bytes(const ng_dmf_model *m); /* memory held by the model */
+/* The loss's work per step in ng_goldstone_phase_cost's units, for
+ * ng_goldstone_params.step_work: (4 + 0.15 d) per training rating (fitted below the measured
+ * cost at d 10 and 30, docs/goldstone.md), so that a phase interval raised for cheap steps
+ * is not raised where many ratings make every step dear. */
+NG_API double ng_dmf_step_work(const ng_dmf_model *m);
 /* An ng_local_loss_fn (user = the ng_dmf_model): *ell = l at Z; ADDS dl/dZ into grad
  * (T*N*d floats) unless grad is NULL. NaN/Inf in l is NG_ENUMERIC. */
 NG_API ng_status ng_dmf_loss(void *user, const float *Z, float *grad, double *ell);

@@ -13,7 +13,8 @@
 # per run, and map.md, the table. A run whose log exists is skipped (logs are written
 # under a temporary name and renamed at the end), so the script resumes where it stopped.
 # Environment: NATGRAD (default build/natgrad), JOBS (runs at a time, each 1 thread;
-# default 2), SEEDS ("1 2 3"), REGIMES, DIMS ("10 30"), LAMBDAS ("10 100"), STEPS (300),
+# default 2), SEEDS ("1 2 3"), REGIMES, DIMS ("10 30"), LAMBDAS ("10 100"), STEPS (all runs; default
+# 1000 for r300 and r3k, 400 for r30k, 300 for r100k),
 # MODES (the symmetry modes, "none sync goldstone sync+goldstone"; the summary needs all).
 set -eu
 
@@ -25,7 +26,7 @@ seeds=${SEEDS:-1 2 3}
 regimes=${REGIMES:-r300 r3k r30k r100k}
 dims=${DIMS:-10 30}
 lambdas=${LAMBDAS:-10 100}
-steps=${STEPS:-300}
+steps=${STEPS:-}
 modes=${MODES:-none sync goldstone sync+goldstone}
 bins=20
 
@@ -56,12 +57,19 @@ if [ "$what" = data ] || [ "$what" = all ]; then
     done
 fi
 
+# steps per run: cheap regimes run longer, so that phases every 100-300 steps (the default
+# interval at d = 30 where steps are cheap) get several turns
+steps_of() {
+    if [ -n "$steps" ]; then echo "$steps"; return; fi
+    case $1 in r300|r3k) echo 1000 ;; r30k) echo 400 ;; *) echo 300 ;; esac
+}
+
 # one line per run still to do: LOG ARGS...
 todo() {
     for r in $regimes; do for d in $dims; do for l in $lambdas; do for s in $seeds; do for m in $modes; do
         log=$out/$r-d$d-l$l-s$s-$m.csv
         [ -f "$log" ] && continue
-        echo "$log --ratings $out/$r-$s.csv --bins $bins --dim $d --lambda $l --seed $s --symmetry $m --steps $steps --eval-every 10 --threads 1"
+        echo "$log --ratings $out/$r-$s.csv --bins $bins --dim $d --lambda $l --seed $s --symmetry $m --steps $(steps_of $r) --eval-every 10 --threads 1"
     done; done; done; done; done
 }
 

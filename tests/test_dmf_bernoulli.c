@@ -122,6 +122,8 @@ static void test_thread_independent(void)
     const size_t d = 8, N = D.n_users + D.n_items, n = D.T * N * d;
     ng_dmf_model *m = NULL;
     NG_CHECK(ng_dmf_model_new(&D, d, 1.0, &m) == NG_OK);
+    /* the loss's work for the phase interval: (4 + 0.15 d) units per training rating */
+    NG_CHECK(ng_dmf_step_work(m) == (double)D.split[NG_DMF_TRAIN].n * (4.0 + 0.15 * (double)d));
     float *Z = malloc(n * sizeof *Z), *g[3];
     double ell[3];
     ng_rng rng;

@@ -117,6 +117,29 @@ static void test_interval(void)
     NG_CHECK(interval_of(&p, 2, 1, 1) == INT_MAX);
 }
 
+/* step_work: the model's own work joins the step's T N d units, so a dear model keeps k1 */
+static void test_step_work(void)
+{
+    const size_t T = 100, N = 3000, d = 30;
+    ng_goldstone_params p = ng_goldstone_default_params();
+    ng_graph *g = NULL;
+    NG_CHECK(ng_graph_chain(T, 10.0, &g) == NG_OK);
+    if (!g) return;
+    double r0 = ng_goldstone_phase_cost(&p, g, N, d);
+    p.step_work = 3.0 * (double)(T * N * d);
+    NG_CHECK_REL(ng_goldstone_phase_cost(&p, g, N, d), r0 / 4.0, 1e-12, 1e-300);
+    NG_CHECK(interval_of(&p, T, N, d) == (int)fmax(p.k1, ceil(r0 / 4.0 / p.max_overhead)));
+    p.step_work = 1e12; /* a model whose steps dwarf any phase */
+    NG_CHECK(interval_of(&p, T, N, d) == p.k1);
+    const double bad[] = {-1.0, NAN, INFINITY};
+    for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+        p.step_work = bad[j];
+        NG_CHECK(interval_of(&p, 4, 3, 2) == -1);
+        NG_CHECK_MSG(strstr(ng_last_error(), "step_work"), "%g: %s", bad[j], ng_last_error());
+    }
+    ng_graph_free(g);
+}
+
 static void test_zero_is_k1(void)
 {
     ng_goldstone_params p = ng_goldstone_default_params();
@@ -268,6 +291,7 @@ int main(void)
     ng_set_blas_threads(1);
     NG_RUN(test_cost_model);
     NG_RUN(test_interval);
+    NG_RUN(test_step_work);
     NG_RUN(test_zero_is_k1);
     NG_RUN(test_phases_every_interval);
     NG_RUN(test_resume_between_phases);

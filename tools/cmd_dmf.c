@@ -320,7 +320,9 @@ static ng_status dmf_run_new(const train_cfg *c, const ng_dmf_data *D, dmf_run *
     ng_rng rng;
     ng_rng_seed(&rng, c->pp.seed ^ 0x5eedULL); /* the split took c->pp.seed itself */
     ng_dmf_init(r->model, &rng, c->dp.init_std, r->Z);
-    if ((s = ng_goldstone_new(&c->gp, r->graph, N, d, ng_dmf_loss, r->model, r->Z, &r->gs))) return s;
+    ng_goldstone_params gp = c->gp;
+    gp.step_work = ng_dmf_step_work(r->model); /* many ratings: dear steps, phases stay at k1 */
+    if ((s = ng_goldstone_new(&gp, r->graph, N, d, ng_dmf_loss, r->model, r->Z, &r->gs))) return s;
     ng_goldstone_task_params tp = ng_dmf_task_params(r->model);
     if ((s = ng_goldstone_task_new(r->gs, r->Z, &tp, &r->task))) return s;
     r->k = ng_goldstone_task_get(r->task);

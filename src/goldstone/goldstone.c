@@ -116,7 +116,8 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
  *          accumulated rotations (1 per node), one trial of the line search counted;
  *   fact   d x d factorisations, d^3 each: sync one Procrustes SVD per tree edge; gauge
  *          one Cayley/exp per node per gauge step (retract) or per phase (quadratic).
- * r = (0.037 long + 0.0267 (small + fact)) / (T N d) (NGI_COST_*), fitted on dmf train
+ * r = (0.037 long + 0.0267 (small + fact)) / (T N d + step_work) (NGI_COST_*; step_work:
+ * the model's own work, e.g. ng_dmf_step_work), fitted on dmf train
  * (docs/goldstone.md: d 10..100, N 1000..20000, T 100 and 300, one thread, OpenBLAS's
  * default kernels) to predict at least 1.2x every measured ratio. Counted work cannot see
  * that BLAS runs faster at large d, nor the call overheads of d = 10 products: the model
@@ -139,7 +140,8 @@ double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, 
         small += k2 * (9.0 * E + (retract ? 2.0 * E + T : 0.0)) * d3;
         fact += (retract ? k2 : 1.0) * T * d3;
     }
-    return (NGI_COST_LONG * lng + NGI_COST_SMALL * small + NGI_COST_FACT * fact) / (T * n * dd);
+    const double step = T * n * dd + (p->step_work > 0 ? p->step_work : 0.0);
+    return (NGI_COST_LONG * lng + NGI_COST_SMALL * small + NGI_COST_FACT * fact) / step;
 }
 
 /* k1_eff = max(k1, ceil(r / max_overhead)), the least interval >= k1 with
@@ -175,6 +177,8 @@ static ng_status check_params(const ng_goldstone_params *p)
         return ngi_fail(NG_EINVAL, "ng_goldstone: apply_fraction = %g; expected in (0, 1]", p->apply_fraction);
     if (!isfinite(p->gauge_clip))
         return ngi_fail(NG_EINVAL, "ng_goldstone: gauge_clip = %g; expected finite", p->gauge_clip);
+    if (!(p->step_work >= 0 && isfinite(p->step_work)))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: step_work = %g; expected finite and >= 0", p->step_work);
     if (!(p->max_overhead >= 0 && p->max_overhead < 1))
         return ngi_fail(NG_EINVAL, "ng_goldstone: max_overhead = %g; expected in [0, 1) (0 = a phase every "
                                   "k1 steps)", p->max_overhead);

@@ -36,6 +36,10 @@ struct ng_dmf_model {
 
 size_t ng_dmf_num_vectors(const ng_dmf_model *m) { return m->N; }
 size_t ng_dmf_model_bytes(const ng_dmf_model *m) { return m->bytes; }
+double ng_dmf_step_work(const ng_dmf_model *m)
+{
+    return m ? (double)m->ntr * (4.0 + 0.15 * (double)m->d) : 0.0;
+}
 
 void ng_dmf_model_free(ng_dmf_model *m)
 {
