@@ -14,7 +14,7 @@
 # under a temporary name and renamed at the end), so the script resumes where it stopped.
 # Environment: NATGRAD (default build/natgrad), JOBS (runs at a time, each 1 thread;
 # default 2), SEEDS ("1 2 3"), REGIMES, DIMS ("10 30"), LAMBDAS ("10 100"), STEPS (all runs; default
-# 1000 for r300 and r3k, 400 for r30k, 300 for r100k),
+# 600 for r300 and r3k, 400 for r30k, 300 for r100k), EVERY (log a row every N steps, 20),
 # MODES (the symmetry modes, "none sync goldstone sync+goldstone"; the summary needs all).
 set -eu
 
@@ -27,6 +27,7 @@ regimes=${REGIMES:-r300 r3k r30k r100k}
 dims=${DIMS:-10 30}
 lambdas=${LAMBDAS:-10 100}
 steps=${STEPS:-}
+every=${EVERY:-20}
 modes=${MODES:-none sync goldstone sync+goldstone}
 bins=20
 
@@ -58,10 +59,10 @@ if [ "$what" = data ] || [ "$what" = all ]; then
 fi
 
 # steps per run: cheap regimes run longer, so that phases every 100-300 steps (the default
-# interval at d = 30 where steps are cheap) get several turns
+# interval at d = 30 where steps are cheap) get a few turns
 steps_of() {
     if [ -n "$steps" ]; then echo "$steps"; return; fi
-    case $1 in r300|r3k) echo 1000 ;; r30k) echo 400 ;; *) echo 300 ;; esac
+    case $1 in r300|r3k) echo 600 ;; r30k) echo 400 ;; *) echo 300 ;; esac
 }
 
 # one line per run still to do: LOG ARGS...
@@ -69,7 +70,7 @@ todo() {
     for r in $regimes; do for d in $dims; do for l in $lambdas; do for s in $seeds; do for m in $modes; do
         log=$out/$r-d$d-l$l-s$s-$m.csv
         [ -f "$log" ] && continue
-        echo "$log --ratings $out/$r-$s.csv --bins $bins --dim $d --lambda $l --seed $s --symmetry $m --steps $(steps_of $r) --eval-every 10 --threads 1"
+        echo "$log --ratings $out/$r-$s.csv --bins $bins --dim $d --lambda $l --seed $s --symmetry $m --steps $(steps_of $r) --eval-every $every --threads 1"
     done; done; done; done; done
 }
 
@@ -95,6 +96,7 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
         echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up vs none (L*) | steps to psi* | speed-up vs none (psi*) | test ll - none's | symmetry overhead |"
         echo "|---|---|---|---|---|---|---|---|---|---|"
         for r in $regimes; do for d in $dims; do for l in $lambdas; do
+            [ -f "$out/$r-d$d-l$l-s${seeds%% *}-none.csv" ] || continue # not run (e.g. LAMBDAS=10 there)
             tab=$out/$r-d$d-l$l.converge
             : > "$tab"
             for s in $seeds; do

@@ -98,7 +98,7 @@ static int reference(const run_log *logs, size_t n, double *ref)
 static void print_step(double s, int csv)
 {
     if (s >= 0) printf(csv ? "%.0f" : "%12.0f", s);
-    else printf(csv ? "" : "%12s", "never");
+    else if (!csv) printf("%12s", "never"); /* CSV: an empty field */
 }
 
 static void report(const converge_opts *o, const run_log *logs, size_t n, const double *ref)
