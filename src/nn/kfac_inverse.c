@@ -217,6 +217,7 @@ static ng_status sigma_chol(ng_kfac *kf, double gamma)
     int L = kf->L, nf = 2 * L, nt = 2 * (L - 1), order[2 * NGI_KFAC_NL], used[2 * NGI_KFAC_NL];
     ng_status res[2 * NGI_KFAC_NL];
     size_t size[2 * NGI_KFAC_NL];
+    kf->eig_double = 0;
     for (int j = 0; j < nf; j++) size[j] = j % 2 ? kf->dout[j / 2] : kf->din[j / 2];
     largest_first(nf, size, order);
     int npar = kf->npar < omp_get_max_threads() ? kf->npar : omp_get_max_threads();
@@ -246,7 +247,6 @@ static ng_status sigma_chol(ng_kfac *kf, double gamma)
                                                        kf->eig_mode, &used[j], kf->gtmp[t], kf->gwork[t],
                                                        kf->giwork[t]);
         }
-        kf->eig_double = 0;
         for (int j = 0; j < nt; j++) {
             if (res[j]) st = NG_ENUMERIC;
             kf->eig_double += used[j];
