@@ -173,7 +173,7 @@ struct ng_kfac {
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
     /* per-thread scratch of the side-by-side Sigma factor solves (tridiagonal) */
-    int npar, force_fallback; /* force_fallback: tests only, the A^-1/2 route for every pair */
+    int npar, force_fallback; /* tests only: 1 the A^-1/2 route for every pair, 2 dsygvd's */
     int eig_mode;   /* NGI_KFAC_EIG_*: the Sigma factors' eigenproblems (float, checked) */
     int eig_double; /* of the last tridiagonal prepare's Sigma factors, how many took double */
     double *gtmp[NGI_KFAC_NPAR], *gwork[NGI_KFAC_NPAR];
@@ -250,8 +250,9 @@ ng_status ngi_kfac_reduction_ratio(ng_kfac *kf, const float *X, const float *Y, 
  * the iterations use. */
 ng_status ngi_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
                                 int reference);
-/* on = 1: the tridiagonal Sigma factors take the fallback route through (S + shift I)^-1/2
- * (as when a damped factor is numerically indefinite) instead of dsygvd. */
+/* on = 1: the tridiagonal Sigma factors take the route through (S + shift I)^-1/2 (as when
+ * a damped factor is numerically indefinite); on = 2: the dsygvd route (as when a damped
+ * factor's Cholesky factor fails); 0: the Cholesky route with float eigenproblems. */
 void ngi_kfac_debug_force_fallback(ng_kfac *kf, int on);
 /* mode NGI_KFAC_EIG_*: how the tridiagonal prepare solves the Sigma factors'
  * eigenproblems from now on; returns how many of the last prepare's took double. */

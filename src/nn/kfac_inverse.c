@@ -144,7 +144,7 @@ static ng_status sigma_redo(ng_kfac *kf, int j, double gamma)
 {
     sigma_problem pr = sigma_problem_of(kf, j, gamma);
     sigma_cross(kf, j / 2, j % 2, kf->t1);
-    ng_status st = kf->force_fallback ? NG_ENUMERIC
+    ng_status st = kf->force_fallback == 1 ? NG_ENUMERIC
                                       : ngi_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, kf->t1, pr.K, pr.s,
                                                                    kf->t2, kf->ework, kf->iwork);
     if (st != NG_ENUMERIC) return st;
@@ -177,7 +177,7 @@ static ng_status sigma_factors(ng_kfac *kf, double gamma)
     for (int q = 0; q < nt; q++) {
         int t = omp_get_thread_num();
         sigma_problem pr = sigma_problem_of(kf, order[q], gamma);
-        res[order[q]] = kf->force_fallback
+        res[order[q]] = kf->force_fallback == 1
                             ? NG_ENUMERIC
                             : ngi_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, pr.K, pr.K, pr.s,
                                                          kf->gtmp[t], kf->gwork[t], kf->giwork[t]);
