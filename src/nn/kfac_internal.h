@@ -49,6 +49,40 @@ ng_status ngi_kfac_kron_sub_factor(size_t n, const double *Ais, const double *C,
  * K may alias C (then C is consumed). */
 ng_status ngi_kfac_kron_sub_factor_gv(size_t n, const double *S, double shift, const double *C,
                                      double *K, double *s, double *tmp, double *work, int *iwork);
+/* Sigma's factor for one side of a layer pair from Cholesky factors, the route each
+ * tridiagonal prepare takes. S1 + shift1 I = L1 L1^T (a x a) and S2 + shift2 I = L2 L2^T
+ * (a2 x a2) are the damped factors of the pair's two layers (row-major lower L, as
+ * ngi_kfac_chol_shift leaves them), X (a x a2) the undamped cross moment. Writes
+ * Psi = X (S2 + shift2 I)^-1 (a x a2) and the generalised eigenproblem
+ * C x = s (S1 + shift1 I) x, C = Psi X^T, as K (a x a, K^T (S1 + shift1 I) K = I,
+ * K^T C K = diag(s), s clamped to [0, 1]): B = L1^-1 X L2^-T, M = B B^T (double),
+ * eigendecomposed, K = L1^-T E. mode NGI_KFAC_EIG_FLOAT (the default) solves M's
+ * eigenproblem in float (ssyevd) and checks it (ngi_kfac_eig_check_f); a result that
+ * fails the check is recomputed in double (dsyevd), as is every one with
+ * NGI_KFAC_EIG_DOUBLE; NGI_KFAC_EIG_FLOAT_REJECT (tests) takes the float route and then
+ * rejects it, as a failed check would. *used gets 0 (float kept) or 1 (double). tmp: a x a2
+ * doubles; work/iwork: ngi_kfac_eig_lwork(a) doubles / liwork(a) ints. */
+enum { NGI_KFAC_EIG_FLOAT = 0, NGI_KFAC_EIG_DOUBLE = 1, NGI_KFAC_EIG_FLOAT_REJECT = 2 };
+ng_status ngi_kfac_sigma_factor_chol(size_t a, size_t a2, const double *L1, const double *L2,
+                                     const double *X, double *Psi, double *K, double *s, int mode,
+                                     int *used, double *tmp, double *work, int *iwork);
+/* L = the lower Cholesky factor of S + shift I (row-major, n x n; the strict upper triangle
+ * keeps S's values, which no reader uses). NG_ENUMERIC when S + shift I is not numerically
+ * positive definite. */
+ng_status ngi_kfac_chol_shift(size_t n, const double *S, double shift, double *L);
+/* L (from ngi_kfac_chol_shift) <- (S + shift I)^-1, whole and symmetric, in place. */
+ng_status ngi_kfac_chol_to_inverse(size_t n, double *L);
+/* The accuracy check of a float eigendecomposition M = E diag(w) E^T of the symmetric M
+ * (n x n, row-major double, ||M|| <= 1; E's eigenvectors are the ROWS of Ef, as ssyevd
+ * leaves them read row-major): with the fixed probe y_j = 1 + (j mod 7) / 8 times
+ * alternating signs, the residual M E^T y - E^T (w .* y) and the orthogonality defect
+ * E E^T y - y, each over |y|. Returns the larger; the factor is kept when it is at most
+ * NGI_KFAC_EIG_TOL. A probe mixes every eigenpair, so a wrong pair or a lost
+ * orthogonality shows (ssyevd's backward error is bounded by about n eps_float |M|; the mnist
+ * autoencoder's factors give at most 1e-6). tmp: 2 n doubles. */
+#define NGI_KFAC_EIG_TOL 1e-4
+double ngi_kfac_eig_check_f(size_t n, const double *M, const float *Ef, const float *w,
+                            double *tmp);
 /* X = sign K2 [ (K2^T V K1) ./ (1 1^T - s2 s1^T) ] K1^T for V (n2 x n1), i.e.
  * sign (A (x) B - C (x) D)^-1 vec(V) with (K1, s1) from (A, C), (K2, s2) from (B, D);
  * sign is +1 or -1 (the proposal is -F^-1 grad: the sign rides on the scaling for free).
@@ -139,7 +173,9 @@ struct ng_kfac {
     double *Vd, *Xd, *t1, *t2, *t3, *ework;
     int *iwork;
     /* per-thread scratch of the side-by-side Sigma factor solves (tridiagonal) */
-    int npar, force_fallback; /* force_fallback: tests only, the A^-1/2 route for every pair */
+    int npar, force_fallback; /* tests only: 1 the A^-1/2 route for every pair, 2 dsygvd's */
+    int eig_mode;   /* NGI_KFAC_EIG_*: the Sigma factors' eigenproblems (float, checked) */
+    int eig_double; /* of the last tridiagonal prepare's Sigma factors, how many took double */
     double *gtmp[NGI_KFAC_NPAR], *gwork[NGI_KFAC_NPAR];
     int *giwork[NGI_KFAC_NPAR];
     float *ft, *ft2, *grad, *Delta, *Dbest, *delta0, *delta, *polyak, *Yhat, *J0, *J1;
@@ -214,9 +250,13 @@ ng_status ngi_kfac_reduction_ratio(ng_kfac *kf, const float *X, const float *Y, 
  * the iterations use. */
 ng_status ngi_kfac_debug_propose(ng_kfac *kf, double gamma, const float *grad, float *Delta,
                                 int reference);
-/* on = 1: the tridiagonal Sigma factors take the fallback route through (S + shift I)^-1/2
- * (as when a damped factor is numerically indefinite) instead of dsygvd. */
+/* on = 1: the tridiagonal Sigma factors take the route through (S + shift I)^-1/2 (as when
+ * a damped factor is numerically indefinite); on = 2: the dsygvd route (as when a damped
+ * factor's Cholesky factor fails); 0: the Cholesky route with float eigenproblems. */
 void ngi_kfac_debug_force_fallback(ng_kfac *kf, int on);
+/* mode NGI_KFAC_EIG_*: how the tridiagonal prepare solves the Sigma factors'
+ * eigenproblems from now on; returns how many of the last prepare's took double. */
+int ngi_kfac_debug_eig_mode(ng_kfac *kf, int mode);
 /* Delta = -Fbreve^-1 grad with the live float state, as the last step left it (no refresh,
  * no prepare): what the next iterations apply. */
 void ngi_kfac_debug_propose_live(ng_kfac *kf, const float *grad, float *Delta);

@@ -144,7 +144,7 @@ static ng_status sigma_redo(ng_kfac *kf, int j, double gamma)
 {
     sigma_problem pr = sigma_problem_of(kf, j, gamma);
     sigma_cross(kf, j / 2, j % 2, kf->t1);
-    ng_status st = kf->force_fallback ? NG_ENUMERIC
+    ng_status st = kf->force_fallback == 1 ? NG_ENUMERIC
                                       : ngi_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, kf->t1, pr.K, pr.s,
                                                                    kf->t2, kf->ework, kf->iwork);
     if (st != NG_ENUMERIC) return st;
@@ -177,7 +177,7 @@ static ng_status sigma_factors(ng_kfac *kf, double gamma)
     for (int q = 0; q < nt; q++) {
         int t = omp_get_thread_num();
         sigma_problem pr = sigma_problem_of(kf, order[q], gamma);
-        res[order[q]] = kf->force_fallback
+        res[order[q]] = kf->force_fallback == 1
                             ? NG_ENUMERIC
                             : ngi_kfac_kron_sub_factor_gv(pr.n, pr.S, pr.shift, pr.K, pr.K, pr.s,
                                                          kf->gtmp[t], kf->gwork[t], kf->giwork[t]);
@@ -191,21 +191,100 @@ static ng_status sigma_factors(ng_kfac *kf, double gamma)
     return NG_OK;
 }
 
+/* order[0..n) = 0..n-1 sorted by size, largest first (stable): balances the threads */
+static void largest_first(int n, const size_t *size, int *order)
+{
+    for (int j = 0; j < n; j++) order[j] = j;
+    for (int j = 1; j < n; j++)
+        for (int q = j; q > 0 && size[order[q]] > size[order[q - 1]]; q--) {
+            int t = order[q];
+            order[q] = order[q - 1];
+            order[q - 1] = t;
+        }
+}
+
+/* The tridiagonal representation at damping gamma through Cholesky factors: L L^T of
+ * every damped factor (into Ainv/Ginv, which hold them for all but the last layer), then
+ * per layer pair and side Psi and Sigma's (K, s) by ngi_kfac_sigma_factor_chol (float
+ * eigenproblems, checked, double where the check fails), then the last layer's inverses.
+ * Against the dsygvd route this drops a Cholesky inverse per factor, dsygst and a gemm
+ * per problem, and solves the eigenproblems in float. Every piece runs side by side, one
+ * BLAS thread each, largest first. NG_ENUMERIC when any piece failed (a damped factor not
+ * numerically positive definite, a non-finite entry, an eigensolver failure): the caller
+ * then takes the dsygvd route, which has a fallback for each and reports what failed. */
+static ng_status sigma_chol(ng_kfac *kf, double gamma)
+{
+    int L = kf->L, nf = 2 * L, nt = 2 * (L - 1), order[2 * NGI_KFAC_NL], used[2 * NGI_KFAC_NL];
+    ng_status res[2 * NGI_KFAC_NL];
+    size_t size[2 * NGI_KFAC_NL];
+    kf->eig_double = 0;
+    for (int j = 0; j < nf; j++) size[j] = j % 2 ? kf->dout[j / 2] : kf->din[j / 2];
+    largest_first(nf, size, order);
+    int npar = kf->npar < omp_get_max_threads() ? kf->npar : omp_get_max_threads();
+    if (npar < 1) npar = 1;
+    int blas = ng_blas_threads();
+    if (npar > 1) ng_set_blas_threads(1);
+#pragma omp parallel for num_threads(npar) schedule(dynamic, 1)
+    for (int q = 0; q < nf; q++) {
+        int j = order[q], i = j / 2;
+        res[j] = j % 2 ? ngi_kfac_chol_shift(kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i])
+                       : ngi_kfac_chol_shift(kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i]);
+    }
+    ng_status st = NG_OK;
+    for (int j = 0; j < nf; j++)
+        if (res[j]) st = NG_ENUMERIC;
+    if (!st) {
+        largest_first(nt, size, order); /* problem j: pair j / 2, side j % 2, order size[j] */
+#pragma omp parallel for num_threads(npar) schedule(dynamic, 1)
+        for (int q = 0; q < nt; q++) {
+            int t = omp_get_thread_num(), j = order[q], i = j / 2;
+            res[j] = j % 2 ? ngi_kfac_sigma_factor_chol(kf->dout[i], kf->dout[i + 1], kf->Ginv[i], kf->Ginv[i + 1],
+                                                       kf->GxS[i], kf->PsiG[i], kf->K2[i], kf->live.s2[i],
+                                                       kf->eig_mode, &used[j], kf->gtmp[t], kf->gwork[t],
+                                                       kf->giwork[t])
+                           : ngi_kfac_sigma_factor_chol(kf->din[i], kf->din[i + 1], kf->Ainv[i], kf->Ainv[i + 1],
+                                                       kf->AxS[i], kf->PsiA[i], kf->K1[i], kf->live.s1[i],
+                                                       kf->eig_mode, &used[j], kf->gtmp[t], kf->gwork[t],
+                                                       kf->giwork[t]);
+        }
+        for (int j = 0; j < nt; j++) {
+            if (res[j]) st = NG_ENUMERIC;
+            kf->eig_double += used[j];
+        }
+    }
+    if (npar > 1) ng_set_blas_threads(blas);
+    if (st) return st;
+    int last = L - 1;
+    st = ngi_kfac_chol_to_inverse(kf->din[last], kf->Ainv[last]);
+    if (!st) st = ngi_kfac_chol_to_inverse(kf->dout[last], kf->Ginv[last]);
+    if (st) return NG_ENUMERIC;
+    to_float(kf->live.AinvF[last], kf->Ainv[last], kf->din[last] * kf->din[last]);
+    to_float(kf->live.GinvF[last], kf->Ginv[last], kf->dout[last] * kf->dout[last]);
+    return NG_OK;
+}
+
 ng_status ngi_kfac_prepare(ng_kfac *kf, double gamma)
 {
     if (kf->prepared && kf->prepared_gamma == gamma) return NG_OK;
     kf->prepared = 0;
-    if (chol_mode(kf)) {
-        for (int i = 0; i < kf->L; i++) {
-            ng_status st = damped_inverse(kf, kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i], kf->live.AinvF[i]);
-            if (st) return st;
-            st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->live.GinvF[i]);
+    int tri = kf->p.curvature == NG_KFAC_TRIDIAG;
+    ng_status st = tri && !kf->force_fallback ? sigma_chol(kf, gamma) : NG_ENUMERIC;
+    if (st != NG_OK && st != NG_ENUMERIC) return st;
+    if (!tri || st == NG_ENUMERIC) { /* block-diagonal; tridiagonal's dsygvd route */
+        if (chol_mode(kf)) {
+            for (int i = 0; i < kf->L; i++) {
+                st = damped_inverse(kf, kf->din[i], kf->QA[i], gamma * kf->pi[i], kf->Ainv[i], kf->live.AinvF[i]);
+                if (st) return st;
+                st = damped_inverse(kf, kf->dout[i], kf->QG[i], gamma / kf->pi[i], kf->Ginv[i], kf->live.GinvF[i]);
+                if (st) return st;
+            }
+        }
+        if (tri) {
+            st = sigma_factors(kf, gamma);
             if (st) return st;
         }
     }
-    if (kf->p.curvature == NG_KFAC_TRIDIAG) {
-        ng_status st = sigma_factors(kf, gamma);
-        if (st) return st;
+    if (tri) {
         for (int i = 0; i + 1 < kf->L; i++) {
             size_t a = kf->din[i], a2 = kf->din[i + 1], g = kf->dout[i], g2 = kf->dout[i + 1];
             to_float(kf->live.PsiAF[i], kf->PsiA[i], a * a2);
@@ -340,6 +419,13 @@ void ngi_kfac_debug_force_fallback(ng_kfac *kf, int on)
 {
     kf->force_fallback = on;
     kf->prepared = 0;
+}
+
+int ngi_kfac_debug_eig_mode(ng_kfac *kf, int mode)
+{
+    kf->eig_mode = mode;
+    kf->prepared = 0;
+    return kf->eig_double;
 }
 
 void ngi_kfac_debug_propose_live(ng_kfac *kf, const float *grad, float *Delta)
