@@ -93,8 +93,8 @@ stats() {
 if [ "$what" = summary ] || [ "$what" = all ]; then
     md=$out/map.md
     {
-        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up vs none (L*) | steps to psi* | speed-up vs none (psi*) | test ll - none's | symmetry overhead |"
-        echo "|---|---|---|---|---|---|---|---|---|---|"
+        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up vs none (L*) | steps to psi* | speed-up vs none (psi*) | last L vs none's | test ll - none's | symmetry overhead |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|"
         for r in $regimes; do for d in $dims; do for l in $lambdas; do
             [ -f "$out/$r-d$d-l$l-s${seeds%% *}-none.csv" ] || continue # not run (e.g. LAMBDAS=10 there)
             tab=$out/$r-d$d-l$l.converge
@@ -125,9 +125,15 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                     awk -v a="$a" -v b="$b" 'BEGIN { printf "%.5f\n", a - b }'
                 done | stats)
                 ovh=$(for s in $seeds; do
-                    tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%.2f\n", $2 > 0 ? 100 * $12 / $2 : 0 }'
+                    tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%.2f\n", ($2 > 0 ? 100 * $12 / $2 : 0) }'
                 done | stats)
-                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $dll | $ovh % |"
+                # the objective at the last step against none's (relative; negative: lower)
+                dl=$(for s in $seeds; do
+                    a=$(tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | cut -d, -f3)
+                    b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f3)
+                    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1e\n", (a - b) / (b < 0 ? -b : b) }'
+                done | stats)
+                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $dl | $dll | $ovh % |"
             done
         done; done; done
     } > "$md.tmp" && mv "$md.tmp" "$md"
