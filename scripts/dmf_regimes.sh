@@ -93,8 +93,8 @@ stats() {
 if [ "$what" = summary ] || [ "$what" = all ]; then
     md=$out/map.md
     {
-        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up vs none (L*) | steps to psi* | speed-up vs none (psi*) | last L vs none's | test ll - none's | symmetry overhead |"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up (L*) | steps to psi* | speed-up (psi*) | steps to none's last L | speed-up (none's last L) | last L vs none's | test ll − none's | symmetry overhead |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for r in $regimes; do for d in $dims; do for l in $lambdas; do
             [ -f "$out/$r-d$d-l$l-s${seeds%% *}-none.csv" ] || continue # not run (e.g. LAMBDAS=10 there)
             tab=$out/$r-d$d-l$l.converge
@@ -127,13 +127,21 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 ovh=$(for s in $seeds; do
                     tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%.2f\n", ($2 > 0 ? 100 * $12 / $2 : 0) }'
                 done | stats)
+                # steps to reach none's last objective, and none's last step over that
+                rn=$(for s in $seeds; do
+                    b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f1,3)
+                    awk -F, -v ref="${b#*,}" -v last="${b%%,*}" 'NR > 1 && $3 <= ref { print $1, last / ($1 > 0 ? $1 : 1); f = 1; exit }
+                        END { if (!f) print "never", 0 }' "$out/$r-d$d-l$l-s$s-$m.csv"
+                done)
+                sn=$(echo "$rn" | awk '{ print $1 }' | stats)
+                xn=$(echo "$rn" | awk '{ printf "%.2f\n", $2 }' | stats)
                 # the objective at the last step against none's (relative; negative: lower)
                 dl=$(for s in $seeds; do
                     a=$(tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | cut -d, -f3)
                     b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f3)
                     awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1e\n", (a - b) / (b < 0 ? -b : b) }'
                 done | stats)
-                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $dl | $dll | $ovh % |"
+                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $sn | ${xn}x | $dl | $dll | $ovh % |"
             done
         done; done; done
     } > "$md.tmp" && mv "$md.tmp" "$md"
