@@ -220,11 +220,11 @@ paper_log() {
 }
 paper_log paper --paper
 paper_log explicit --symmetry goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
-    --rho-scale 1 --gauge-clip 0 --apply-fraction 1 --k1 100 --k2 10
+    --rho-scale 1 --gauge-clip 0 --apply-fraction 1 --k1 100 --k2 10 --max-overhead 0
 paper_log sync --symmetry sync
 paper_log paper_sg --paper --symmetry sync+goldstone
 paper_log explicit_sg --symmetry sync+goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
-    --rho-scale 1 --k1 100 --k2 10
+    --rho-scale 1 --k1 100 --k2 10 --max-overhead 0
 if cmp -s "$T/p_paper.cols" "$T/p_explicit.cols" && ! cmp -s "$T/p_paper.cols" "$T/p_sync.cols"; then
     ok "--paper runs the paper's gauge phase"
 else

@@ -119,9 +119,10 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
  * r = (0.037 long + 0.0267 (small + fact)) / (T N d + step_work) (NGI_COST_*; step_work:
  * the model's own work, e.g. ng_dmf_step_work), fitted on dmf train
  * (docs/goldstone.md: d 10..100, N 1000..20000, T 100 and 300, one thread, OpenBLAS's
- * default kernels) to predict at least 1.2x every measured ratio. Counted work cannot see
- * that BLAS runs faster at large d, nor the call overheads of d = 10 products: the model
- * is tight at d = 10 and predicts up to ~3.5x the measured ratio at d = 100, so phases
+ * default kernels) to predict at least 1.2x every measured ratio; plus NGI_COST_CALL units
+ * per BLAS/LAPACK call (the overhead that dominates small d x d work where a step is cheap:
+ * d = 10, T = 20, N = 1500 in scripts/dmf_regimes.sh). Counted work cannot see that BLAS runs
+ * faster at large d: the model predicts up to ~3.5x the measured ratio at d = 100, so phases
  * there come rarer than needed, never more often. */
 double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
 {
@@ -129,19 +130,22 @@ double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, 
     const double T = (double)g->T, E = (double)g->n_edges, n = (double)N, dd = (double)d;
     const double d2 = dd * dd, d3 = d2 * dd, k2 = p->k2 > 0 ? (double)p->k2 : 0.0;
     if (g->T < 2 || N == 0 || d == 0 || p->symmetry == NG_SYM_NONE) return 0.0;
-    double lng = 0.0, small = 0.0, fact = 0.0;
+    double lng = 0.0, small = 0.0, fact = 0.0, calls = 0.0;
     if (p->symmetry == NG_SYM_SYNC || p->symmetry == NG_SYM_SYNC_GOLDSTONE) {
         lng += (T - 1) * 2.0 * n * d2;
         fact += (T - 1) * d3;
+        calls += 2.0 * (T - 1); /* the two products over the N vectors per tree edge */
     }
     if (p->symmetry == NG_SYM_GOLDSTONE || p->symmetry == NG_SYM_SYNC_GOLDSTONE) {
         const int retract = p->gauge_solver == NG_GAUGE_RETRACT;
         lng += T * n * dd + (E + T) * n * d2 + k2 * T * T * d2;
         small += k2 * (9.0 * E + (retract ? 2.0 * E + T : 0.0)) * d3;
         fact += (retract ? k2 : 1.0) * T * d3;
+        calls += E + T + k2; /* moments, rotations, L+'s products */
     }
+    calls += (small + fact) / d3; /* one call per d x d product or factorisation */
     const double step = T * n * dd + (p->step_work > 0 ? p->step_work : 0.0);
-    return (NGI_COST_LONG * lng + NGI_COST_SMALL * small + NGI_COST_FACT * fact) / step;
+    return (NGI_COST_LONG * lng + NGI_COST_SMALL * small + NGI_COST_FACT * fact + NGI_COST_CALL * calls) / step;
 }
 
 /* k1_eff = max(k1, ceil(r / max_overhead)), the least interval >= k1 with
