@@ -93,7 +93,7 @@ stats() {
 if [ "$what" = summary ] || [ "$what" = all ]; then
     md=$out/map.md
     {
-        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up (L*) | steps to psi* | speed-up (psi*) | steps to none's last L | speed-up (none's last L) | last L vs none's | test ll − none's | symmetry overhead |"
+        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up (L*) | steps to psi* | speed-up (psi*) | steps to none's last L | speed-up (to none's last L) | last L vs none's | test ll − none's | symmetry overhead |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for r in $regimes; do for d in $dims; do for l in $lambdas; do
             [ -f "$out/$r-d$d-l$l-s${seeds%% *}-none.csv" ] || continue # not run (e.g. LAMBDAS=10 there)
@@ -127,11 +127,14 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 ovh=$(for s in $seeds; do
                     tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%.2f\n", ($2 > 0 ? 100 * $12 / $2 : 0) }'
                 done | stats)
-                # steps to reach none's last objective, and none's last step over that
+                # steps to reach none's last objective (within the same relative 1e-4), and
+                # none's steps to it over the mode's
                 rn=$(for s in $seeds; do
-                    b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f1,3)
-                    awk -F, -v ref="${b#*,}" -v last="${b%%,*}" 'NR > 1 && $3 <= ref { print $1, last / ($1 > 0 ? $1 : 1); f = 1; exit }
-                        END { if (!f) print "never", 0 }' "$out/$r-d$d-l$l-s$s-$m.csv"
+                    ref=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | awk -F, '{ printf "%.10g", $3 + 1e-4 * ($3 < 0 ? -$3 : $3) }')
+                    first() { awk -F, -v ref="$ref" 'NR > 1 && $3 <= ref { print $1; f = 1; exit } END { if (!f) print "never" }' "$1"; }
+                    a=$(first "$out/$r-d$d-l$l-s$s-$m.csv")
+                    b=$(first "$out/$r-d$d-l$l-s$s-none.csv")
+                    echo "$a $(awk -v a="$a" -v b="$b" 'BEGIN { print (a == "never" ? 0 : b / (a > 0 ? a : 1)) }')"
                 done)
                 sn=$(echo "$rn" | awk '{ print $1 }' | stats)
                 xn=$(echo "$rn" | awk '{ printf "%.2f\n", $2 }' | stats)
