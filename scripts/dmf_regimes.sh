@@ -107,10 +107,10 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
             done
             for m in $modes; do
                 # per seed: steps to L*, to psi* ("never" when the run did not stay there) and
-                # the speed-ups none/mode, a "never" counting as the last step + 10
-                row=$(awk -F, -v m="-$m.csv" -v none="-none.csv" '
+                # the speed-ups none/mode, a "never" counting as the last step + one row
+                row=$(awk -F, -v m="-$m.csv" -v none="-none.csv" -v ev="$every" '
                     function ends(f, x) { return substr(f, length(f) - length(x) + 1) == x }
-                    function st(x, last) { return x == "" ? last + 10 : x }
+                    function st(x, last) { return x == "" ? last + ev : x }
                     ends($2, m) { so[$1] = $3; sp[$1] = $4; lo[$1] = st($3, $5); lp[$1] = st($4, $5) }
                     ends($2, none) { no[$1] = st($3, $5); np[$1] = st($4, $5) }
                     END { for (k in so) printf "%s %s %.2f %.2f\n", so[k] == "" ? "never" : so[k],
