@@ -49,6 +49,7 @@ if "$BIN" dmf train --help >"$T/help" 2>"$T/err"; then
     grep -q -- "--k1 N .*\[50\]" "$T/help" || miss="$miss default-k1"
     grep -q -- "--steps N .*\[1000\]" "$T/help" || miss="$miss default-steps"
     grep -q "\[adagrad\]" "$T/help" || miss="$miss default-optimizer"
+    grep -q "When Goldstone-GD pays off" "$T/help" || miss="$miss the-rule"
     for o in --paper --gauge-clip --apply-fraction --rotation --lr-sbar --grad-clip --eps --time-limit; do
         grep -qF -- "$o " "$T/help" || miss="$miss $o"
     done
