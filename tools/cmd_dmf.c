@@ -181,8 +181,8 @@ static void train_init(train_cfg *c)
                "valid_acc,test_acc,symmetry_seconds,walls.";
     s->outro = "When Goldstone-GD pays off (scripts/dmf_regimes.sh; docs/goldstone.md): from a few\n"
                "thousand training ratings per bin up, the default sync reaches the objective\n"
-               "--symmetry none ends with in about 1.4-1.7x fewer steps at lambda 10 (at lambda\n"
-               "100 within its steps: 1-1.25x); with a few hundred per bin it changes nothing.";
+               "--symmetry none ends with in 1.4-3.7x fewer steps at lambda 10 (medians; at\n"
+               "lambda 100, 1-1.5x); with a few hundred per bin it changes nothing.";
     s->tables = c->tables;
     s->n_tables = 4;
     s->preset = train_preset;
