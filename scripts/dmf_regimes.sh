@@ -90,6 +90,21 @@ stats() {
         printf "%s [%s, %s]", show(v[int((NR + 1) / 2)]), show(v[1]), show(v[NR]) }'
 }
 
+# vs_none COL FMT EXPR: per seed, EXPR of a (column COL of mode $m's last row) and b (the
+# same of none's), printed with FMT; median [min, max] (uses $out $r $d $l $m $seeds)
+vs_none() {
+    for s in $seeds; do
+        a=$(tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | cut -d, -f"$1")
+        b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f"$1")
+        awk -v a="$a" -v b="$b" "BEGIN { printf \"$2\\n\", $3 }"
+    done | stats
+}
+
+# first_below REF LOG: the first logged step whose objective is at most REF, or "never"
+first_below() {
+    awk -F, -v ref="$1" 'NR > 1 && $3 <= ref { print $1; f = 1; exit } END { if (!f) print "never" }' "$2"
+}
+
 if [ "$what" = summary ] || [ "$what" = all ]; then
     md=$out/map.md
     {
@@ -119,11 +134,7 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 sp=$(echo "$row" | awk '{ print $2 }' | stats)
                 xo=$(echo "$row" | awk '{ print $3 }' | stats)
                 xp=$(echo "$row" | awk '{ print $4 }' | stats)
-                dll=$(for s in $seeds; do
-                    a=$(tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | cut -d, -f8)
-                    b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f8)
-                    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.5f\n", a - b }'
-                done | stats)
+                dll=$(vs_none 8 "%.5f" "a - b")
                 ovh=$(for s in $seeds; do
                     tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%.2f\n", ($2 > 0 ? 100 * $12 / $2 : 0) }'
                 done | stats)
@@ -131,19 +142,14 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 # none's steps to it over the mode's
                 rn=$(for s in $seeds; do
                     ref=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | awk -F, '{ printf "%.10g", $3 + 1e-4 * ($3 < 0 ? -$3 : $3) }')
-                    first() { awk -F, -v ref="$ref" 'NR > 1 && $3 <= ref { print $1; f = 1; exit } END { if (!f) print "never" }' "$1"; }
-                    a=$(first "$out/$r-d$d-l$l-s$s-$m.csv")
-                    b=$(first "$out/$r-d$d-l$l-s$s-none.csv")
+                    a=$(first_below "$ref" "$out/$r-d$d-l$l-s$s-$m.csv")
+                    b=$(first_below "$ref" "$out/$r-d$d-l$l-s$s-none.csv")
                     echo "$a $(awk -v a="$a" -v b="$b" 'BEGIN { print (a == "never" ? 0 : b / (a > 0 ? a : 1)) }')"
                 done)
                 sn=$(echo "$rn" | awk '{ print $1 }' | stats)
                 xn=$(echo "$rn" | awk '{ printf "%.2f\n", $2 }' | stats)
                 # the objective at the last step against none's (relative; negative: lower)
-                dl=$(for s in $seeds; do
-                    a=$(tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | cut -d, -f3)
-                    b=$(tail -n 1 "$out/$r-d$d-l$l-s$s-none.csv" | cut -d, -f3)
-                    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1e\n", (a - b) / (b < 0 ? -b : b) }'
-                done | stats)
+                dl=$(vs_none 3 "%.1e" "(a - b) / (b < 0 ? -b : b)")
                 echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $sn | ${xn}x | $dl | $dll | $ovh % |"
             done
         done; done; done

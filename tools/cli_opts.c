@@ -366,10 +366,7 @@ static int steps_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
 {
     char val[64];
-    const ng_cli_opt *seed = NULL;
-    for (size_t t = 0; t < spec->n_tables && !seed; t++)
-        for (const ng_cli_opt *o = spec->tables[t]; !table_end(o) && !seed; o++)
-            if (is_option(o) && !strcmp(o->name, "seed")) seed = o;
+    const ng_cli_opt *seed = find_option(spec, "seed");
     fprintf(stderr, "natgrad %s | %s", ng_version(), spec->name);
     if (seed) fprintf(stderr, " | seed %s", ng_cli_format_value(seed, val, sizeof val));
     fprintf(stderr, " | BLAS threads %d (%s) | OpenMP threads %d", ng_blas_threads(), ng_blas_core(),

@@ -154,23 +154,37 @@ static ng_status sigma_redo(ng_kfac *kf, int j, double gamma)
     return ngi_kfac_kron_sub_factor(pr.n, kf->t3, kf->t1, pr.K, pr.s, kf->t2, kf->ework, kf->iwork);
 }
 
-static ng_status sigma_factors(ng_kfac *kf, double gamma)
+/* order[0..n) = 0..n-1 sorted by size, largest first (stable): balances the threads */
+static void largest_first(int n, const size_t *size, int *order)
 {
-    int nt = 2 * (kf->L - 1), order[2 * NGI_KFAC_NL];
-    ng_status res[2 * NGI_KFAC_NL];
-    for (int j = 0; j < nt; j++) { /* C straight into K: dsygvd overwrites it with K */
-        sigma_cross(kf, j / 2, j % 2, sigma_problem_of(kf, j, gamma).K);
-        order[j] = j;
-    }
-    for (int j = 1; j < nt; j++) /* largest first: balances the threads */
-        for (int q = j; q > 0 && sigma_problem_of(kf, order[q], gamma).n >
-                                     sigma_problem_of(kf, order[q - 1], gamma).n; q--) {
+    for (int j = 0; j < n; j++) order[j] = j;
+    for (int j = 1; j < n; j++)
+        for (int q = j; q > 0 && size[order[q]] > size[order[q - 1]]; q--) {
             int t = order[q];
             order[q] = order[q - 1];
             order[q - 1] = t;
         }
+}
+
+/* Threads for the side-by-side solves: the state's npar, at most OpenMP's, at least 1. */
+static int side_by_side_threads(const ng_kfac *kf)
+{
     int npar = kf->npar < omp_get_max_threads() ? kf->npar : omp_get_max_threads();
-    if (npar < 1) npar = 1;
+    return npar < 1 ? 1 : npar;
+}
+
+static ng_status sigma_factors(ng_kfac *kf, double gamma)
+{
+    int nt = 2 * (kf->L - 1), order[2 * NGI_KFAC_NL];
+    ng_status res[2 * NGI_KFAC_NL];
+    size_t size[2 * NGI_KFAC_NL];
+    for (int j = 0; j < nt; j++) { /* C straight into K: dsygvd overwrites it with K */
+        sigma_problem pr = sigma_problem_of(kf, j, gamma);
+        sigma_cross(kf, j / 2, j % 2, pr.K);
+        size[j] = pr.n;
+    }
+    largest_first(nt, size, order);
+    int npar = side_by_side_threads(kf);
     int blas = ng_blas_threads();
     if (npar > 1) ng_set_blas_threads(1);
 #pragma omp parallel for num_threads(npar) schedule(dynamic, 1)
@@ -191,18 +205,6 @@ static ng_status sigma_factors(ng_kfac *kf, double gamma)
     return NG_OK;
 }
 
-/* order[0..n) = 0..n-1 sorted by size, largest first (stable): balances the threads */
-static void largest_first(int n, const size_t *size, int *order)
-{
-    for (int j = 0; j < n; j++) order[j] = j;
-    for (int j = 1; j < n; j++)
-        for (int q = j; q > 0 && size[order[q]] > size[order[q - 1]]; q--) {
-            int t = order[q];
-            order[q] = order[q - 1];
-            order[q - 1] = t;
-        }
-}
-
 /* The tridiagonal representation at damping gamma through Cholesky factors: L L^T of
  * every damped factor (into Ainv/Ginv, which hold them for all but the last layer), then
  * per layer pair and side Psi and Sigma's (K, s) by ngi_kfac_sigma_factor_chol (float
@@ -220,8 +222,7 @@ static ng_status sigma_chol(ng_kfac *kf, double gamma)
     kf->eig_double = 0;
     for (int j = 0; j < nf; j++) size[j] = j % 2 ? kf->dout[j / 2] : kf->din[j / 2];
     largest_first(nf, size, order);
-    int npar = kf->npar < omp_get_max_threads() ? kf->npar : omp_get_max_threads();
-    if (npar < 1) npar = 1;
+    int npar = side_by_side_threads(kf);
     int blas = ng_blas_threads();
     if (npar > 1) ng_set_blas_threads(1);
 #pragma omp parallel for num_threads(npar) schedule(dynamic, 1)

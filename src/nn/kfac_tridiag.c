@@ -63,14 +63,11 @@ ng_status ngi_kfac_eig(size_t n, const double *A, double *Q, double *w, double *
 ng_status ngi_kfac_spd_shift_inverse(size_t n, const double *S, double shift, double *out)
 {
     if (n == 0) return NG_OK;
-    for (size_t i = 0; i < n * n; i++) out[i] = S[i];
-    for (size_t i = 0; i < n; i++) out[i * n + i] += shift;
     /* The column-major 'U' triangle of a row-major symmetric matrix is its row-major lower
      * triangle; LAPACKE's column-major calls work in place without a transposed copy. */
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, out, (lapack_int)n);
-    if (info > 0)
-        return ngi_fail(NG_ENUMERIC, "kfac_tridiag.c: %zu x %zu damped factor is not positive definite (pivot %d)", n, n, (int)info);
-    if (info == 0) info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, out, (lapack_int)n);
+    ng_status st = ngi_kfac_chol_shift(n, S, shift, out);
+    if (st) return st;
+    lapack_int info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, out, (lapack_int)n);
     if (info != 0)
         return ngi_fail(NG_ENUMERIC, "kfac_tridiag.c: Cholesky inverse of a %zu x %zu factor failed (info %d)", n, n, (int)info);
     for (size_t i = 0; i < n; i++)
