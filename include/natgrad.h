@@ -899,15 +899,24 @@ typedef struct {
     double step_work;      /* >= 0: the model's own work per inner step beyond the passes
                               over Z, in the cost model's units (one per entry of Z); the
                               ratings model's is ng_dmf_step_work(); 0 = none (default) */
+    double min_gain;       /* >= 0: a phase is undone (Z and the gauge fields restored bit
+                              for bit) unless it lowers psi by at least min_gain * r * the
+                              last inner step's decrease of L, r = ng_goldstone_phase_cost:
+                              unless it gains what the steps its time would buy gain. The
+                              inner optimiser's state belongs to the old basis, so a phase
+                              that gains little can cost more than it gives (a phase
+                              must pay twice its time: 1 left one seed of the ratings map
+                              behind none, docs/goldstone.md). 0 = keep every phase (the
+                              paper's); default 2 */
 } ng_goldstone_params;
 /* natgrad's defaults (best measured on the toy and the ratings; see docs/goldstone.md): symmetry
  * sync, k1 50, k2 10; for the gauge phase gauge_solver retract, rho_scale 4, rotation
- * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); max_overhead 0.02; inner = the
+ * cayley (gauge_reset 1, no gauge clip, apply_fraction 1); max_overhead 0.02; min_gain 2; inner = the
  * toy's clipped GD (rho0 1, sbar 100, p 0.7, clip 0.01) - set your own inner. */
 NG_API ng_goldstone_params ng_goldstone_default_params(void);
 /* The paper's exact variant: goldstone, quadratic solver, warm start, first-order
  * rotation, rho_scale 1, no clip, apply_fraction 1, k1 = 50, k2 = 10, max_overhead 0 (a
- * phase every k1 steps; inner optimiser left as given). */
+ * phase every k1 steps), min_gain 0 (every phase kept); inner optimiser left as given. */
 NG_API void ng_goldstone_paper_variant(ng_goldstone_params *p);
 /* The cost model of the symmetry phase (docs/goldstone.md): the predicted ratio r = (work of
  * one phase of p->symmetry, p->gauge_solver, p->k2) / (work of one inner step) on graph g
@@ -936,6 +945,9 @@ typedef struct {
     double seconds;          /* wall time of this call, symmetry phase included */
     double symmetry_seconds; /* of which the symmetry phase (0 if none ran) */
     int symmetry_ran;        /* 1 if a phase ran after this step */
+    int symmetry_kept;       /* 1 if its result was kept, 0 if undone (min_gain) */
+    double symmetry_gain;    /* psi before the phase minus after it (NaN: min_gain 0, not measured) */
+    double symmetry_needed;  /* the gain it had to reach: min_gain * r * (L_{s-1} - L_s) */
     int walls;               /* reflection walls before the phase, or -1 if not counted */
 } ng_goldstone_stats;
 
@@ -952,12 +964,17 @@ NG_API void ng_goldstone_free(ng_goldstone *gs);
  * NULL. Set count_walls to also count walls each phase (costs a Procrustes per edge).
  * NaN/Inf in the loss, gradient or Z after the step returns NG_ENUMERIC "diverged at step
  * s"; so does a first-order gauge phase that stretches Z (NG_GAUGE_MAX_STRETCH), with Z
- * left as that phase made it. */
+ * left as that phase made it. With min_gain > 0 the phase is measured (psi before and after,
+ * Z copied into the gradient's buffer) and undone when it gains too little (see
+ * ng_goldstone_params.min_gain; its time stays in symmetry_seconds). */
 NG_API ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stats *st);
 /* L, ell, psi at the current Z (any may be NULL; no gradient). */
 NG_API ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi);
-/* Runs the configured symmetry phase now (whatever k1 says). seconds may be NULL. */
+/* Runs the configured symmetry phase now (whatever k1 and min_gain say). seconds may be NULL. */
 NG_API ng_status ng_goldstone_symmetry_phase(ng_goldstone *gs, double *seconds);
+/* Phases ng_goldstone_step has run so far and how many of them were kept (resumed runs
+ * included); either pointer may be NULL. */
+NG_API void ng_goldstone_phases(const ng_goldstone *gs, int64_t *run, int64_t *kept);
 NG_API int64_t ng_goldstone_steps(const ng_goldstone *gs);
 /* The steps between symmetry phases, fixed in ng_goldstone_new from the parameters and the
  * sizes: k1_eff = max(k1, ceil(r / max_overhead)) with r = ng_goldstone_phase_cost (k1 when
@@ -967,7 +984,9 @@ NG_API int64_t ng_goldstone_steps(const ng_goldstone *gs);
 NG_API int ng_goldstone_interval(const ng_goldstone *gs);
 NG_API const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs);
 /* State protocol (besides Z, which the caller owns and saves): "goldstone_steps" (I64, 1),
- * "gauge" (Gamma~, F64 T x d x d), then the inner optimiser's arrays. */
+ * "gauge" (Gamma~, F64 T x d x d), "goldstone_phases" (I64, 2: run, kept),
+ * "goldstone_last_loss" (F64, 1: L at the last step's start, for min_gain), then the inner
+ * optimiser's arrays. */
 NG_API size_t ng_goldstone_state(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap);
 NG_API ng_status ng_goldstone_state_loaded(ng_goldstone *gs);
 
@@ -1477,7 +1496,8 @@ NG_API ng_status ng_net_task_write_weights(ng_net_task *t, const char *dir);
 /* --- Goldstone-GD models: a task for ng_goldstone (train/goldstone_task.c) -----------
  * A row: loss, ell, psi, the model's own columns, symmetry_seconds (in all so far),
  * walls (reflection walls at the row's point when count_walls, else NaN: an empty field
- * in the CSV log). */
+ * in the CSV log), phases and phases_kept (symmetry phases run and kept so far,
+ * ng_goldstone_phases). */
 /* The model's own row columns at Z; loss = ell + psi there (for a gap L - L*). */
 typedef ng_status (*ng_model_eval_fn)(void *user, const float *Z, double loss, double *vals);
 typedef struct {

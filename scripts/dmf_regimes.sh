@@ -108,8 +108,8 @@ first_below() {
 if [ "$what" = summary ] || [ "$what" = all ]; then
     md=$out/map.md
     {
-        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up (L*) | steps to psi* | speed-up (psi*) | steps to none's last L | speed-up (to none's last L) | last L vs none's | test ll − none's | symmetry overhead |"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "| ratings/bin | d | lambda | mode | steps to L* | speed-up (L*) | steps to psi* | speed-up (psi*) | steps to none's last L | speed-up (to none's last L) | last L vs none's | test ll − none's | symmetry overhead | phases kept/run per seed |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for r in $regimes; do for d in $dims; do for l in $lambdas; do
             [ -f "$out/$r-d$d-l$l-s${seeds%% *}-none.csv" ] || continue # not run (e.g. LAMBDAS=10 there)
             tab=$out/$r-d$d-l$l.converge
@@ -150,7 +150,11 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 xn=$(echo "$rn" | awk '{ printf "%.2f\n", $2 }' | stats)
                 # the objective at the last step against none's (relative; negative: lower)
                 dl=$(vs_none 3 "%.1e" "(a - b) / (b < 0 ? -b : b)")
-                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $sn | ${xn}x | $dl | $dll | $ovh % |"
+                # phases kept and run by the end (--min-gain undoes the ones that gain too little)
+                kept=$(for s in $seeds; do
+                    tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%s ", NF >= 15 && $14 > 0 ? $15 "/" $14 : "-" }'
+                done)
+                echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $sn | ${xn}x | $dl | $dll | $ovh % | ${kept% } |"
             done
         done; done; done
     } > "$md.tmp" && mv "$md.tmp" "$md"

@@ -278,6 +278,7 @@ static void test_train_short(void)
         gp.inner.rho0 = 0.3;
         gp.k1 = 20;
         gp.max_overhead = 0.0; /* a phase every k1 steps on this tiny problem */
+        gp.min_gain = 0.0;     /* each one kept, whatever the cost model prices it at */
         ng_goldstone *gs = NULL;
         NG_CHECK(ng_goldstone_new(&gp, gr, N, d, ng_dmf_loss, m, Z, &gs) == NG_OK);
         if (!gs) {

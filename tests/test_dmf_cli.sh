@@ -221,11 +221,11 @@ paper_log() {
 }
 paper_log paper --paper
 paper_log explicit --symmetry goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
-    --rho-scale 1 --gauge-clip 0 --apply-fraction 1 --k1 100 --k2 10 --max-overhead 0
+    --rho-scale 1 --gauge-clip 0 --apply-fraction 1 --k1 100 --k2 10 --max-overhead 0 --min-gain 0
 paper_log sync --symmetry sync
 paper_log paper_sg --paper --symmetry sync+goldstone
 paper_log explicit_sg --symmetry sync+goldstone --gauge-solver quadratic --gauge-reset no --rotation first-order \
-    --rho-scale 1 --k1 100 --k2 10 --max-overhead 0
+    --rho-scale 1 --k1 100 --k2 10 --max-overhead 0 --min-gain 0
 if cmp -s "$T/p_paper.cols" "$T/p_explicit.cols" && ! cmp -s "$T/p_paper.cols" "$T/p_sync.cols"; then
     ok "--paper runs the paper's gauge phase"
 else
@@ -286,5 +286,33 @@ for off in "--max-overhead 0" "--paper"; do
         if grep -q "symmetry phase every" "$T/err"; then bad_show "$off: an interval note" "$T/err"; else ok "$off: no note"; fi
     fi
 done
+
+# --- phases that gain too little are undone (--min-gain) -------------------------------
+has "help: --min-gain and its default" "$T/help" "0 = keep every phase [2]"
+expect_exit "min-gain -1 refused" 2 "$BIN" dmf train --ratings "$S" --min-gain -1
+has "min-gain -1: names the option" "$T/err" "--min-gain"
+gain_run() {
+    local name=$1
+    shift
+    "$BIN" dmf train --ratings "$S" --bins 5 --dim 4 --steps 30 --eval-every 5 --threads 1 --k1 5 \
+        --max-overhead 0 --log "$T/g_$name.csv" "$@" >/dev/null 2>"$T/g_$name.err" ||
+        bad "train $name" "$(tail -n 2 "$T/g_$name.err")"
+}
+gain_run none --symmetry none
+gain_run undo --symmetry sync --min-gain 1e300
+gain_run keep --symmetry sync --min-gain 0
+if cmp -s <(cut -d, -f1,3-11 "$T/g_none.csv") <(cut -d, -f1,3-11 "$T/g_undo.csv"); then
+    ok "every phase undone: the run without phases, bit for bit"
+else
+    bad "every phase undone: the run without phases, bit for bit" "$(diff <(cut -d, -f3 "$T/g_none.csv") <(cut -d, -f3 "$T/g_undo.csv") | head -n 4)"
+fi
+has "undone phases: the last row counts 6 run, 0 kept" <(tail -n 1 "$T/g_undo.csv" | cut -d, -f14,15) "6,0"
+has "undone phases: the summary says so" "$T/g_undo.err" "symmetry phases: 6 run, 0 kept; 6 undone"
+has "min-gain 0: every phase kept" "$T/g_keep.err" "symmetry phases: 6 run, all kept"
+if cmp -s <(cut -d, -f3 "$T/g_none.csv") <(cut -d, -f3 "$T/g_keep.csv"); then
+    bad "kept phases change the run" "$T/g_keep.csv"
+else
+    ok "kept phases change the run"
+fi
 
 finish

@@ -64,9 +64,10 @@ static void test_columns(void)
     ng_goldstone_params gp = method();
     fixture f;
     NG_CHECK(fixture_new(&f, &gp, 1, 1));
-    static const char *const want[] = {"loss", "ell", "psi", "gap", "symmetry_seconds", "walls"};
-    NG_CHECK(f.k.n_cols == 6);
-    for (size_t j = 0; j < 6 && j < f.k.n_cols; j++) NG_CHECK(!strcmp(f.k.cols[j], want[j]));
+    static const char *const want[] = {"loss", "ell", "psi", "gap", "symmetry_seconds", "walls", "phases",
+                                       "phases_kept"};
+    NG_CHECK(f.k.n_cols == 8);
+    for (size_t j = 0; j < 8 && j < f.k.n_cols; j++) NG_CHECK(!strcmp(f.k.cols[j], want[j]));
     NG_CHECK(!strcmp(f.k.name, "goldstone-toy"));
     NG_CHECK(!strcmp(f.k.counter, "step"));
     NG_CHECK(f.k.n_step_cols == 4 && !strcmp(f.k.step_cols[3], "symmetry_seconds"));
@@ -110,7 +111,7 @@ static void test_row_values(void)
     double Lstar = ng_toy_optimum(f.toy), sym = 0.0;
     int bits = 1;
     for (int64_t s = 0; s < 12; s++) {
-        double row[6], v[4], L, ell, psi;
+        double row[8], v[4], L, ell, psi;
         NG_CHECK(f.k.row(f.k.self, row) == NG_OK);
         NG_CHECK(ng_goldstone_eval(f.gs, &L, &ell, &psi) == NG_OK);
         int w = -2;
@@ -119,6 +120,9 @@ static void test_row_values(void)
         NG_CHECK(row[3] == L - Lstar);
         NG_CHECK(row[4] == sym);
         NG_CHECK(row[5] == (double)w);
+        int64_t phases = 0, kept = 0;
+        ng_goldstone_phases(f.gs, &phases, &kept);
+        NG_CHECK(row[6] == (double)phases && row[7] == (double)kept && phases == s / 3);
         NG_CHECK(f.k.step(f.k.self, s, v) == NG_OK);
         bits &= v[0] == row[0] && v[1] == row[1] && v[2] == row[2];
         sym += v[3];
@@ -128,7 +132,7 @@ static void test_row_values(void)
     fixture_free(&f);
     /* without count_walls the column is NaN (an empty field in the log) */
     NG_CHECK(fixture_new(&f, &gp, 3, 0));
-    double row[6];
+    double row[8];
     NG_CHECK(f.k.row(f.k.self, row) == NG_OK);
     NG_CHECK(isnan(row[5]));
     fixture_free(&f);
@@ -169,7 +173,7 @@ static void test_no_allocation(void)
     ng_goldstone_params gp = method();
     fixture f;
     NG_CHECK(fixture_new(&f, &gp, 4, 1));
-    double v[4], row[6];
+    double v[4], row[8];
     size_t a0 = ngi_alloc_count();
     for (int64_t s = 0; s < 7; s++) {
         NG_CHECK(f.k.step(f.k.self, s, v) == NG_OK);
@@ -209,7 +213,7 @@ static void test_state_round_trip(void)
     fixture a, b;
     NG_CHECK(fixture_new(&a, &gp, 5, 1));
     NG_CHECK(fixture_new(&b, &gp, 99, 1)); /* another start: everything must come from the file */
-    double v[4], ra[6], rb[6];
+    double v[4], ra[8], rb[8];
     for (int64_t s = 0; s < 7; s++) NG_CHECK(a.k.step(a.k.self, s, v) == NG_OK);
     NG_CHECK(save_task(&a.k, dir, 7) == NG_OK);
     ng_ckpt_array arr[16];
@@ -229,7 +233,7 @@ static void test_state_round_trip(void)
         NG_CHECK(b.k.step(b.k.self, s, v) == NG_OK);
         NG_CHECK(a.k.row(a.k.self, ra) == NG_OK);
         NG_CHECK(b.k.row(b.k.self, rb) == NG_OK);
-        for (int j = 0; j < 6; j++)
+        for (int j = 0; j < 8; j++)
             if (j != 4) same &= ra[j] == rb[j]; /* symmetry_seconds is a timing */
     }
     NG_CHECK(same);
@@ -270,7 +274,7 @@ static void test_train_run_resume(void)
     NG_CHECK(memcmp(a.Z, b2.Z, ng_toy_size(a.toy) * sizeof *a.Z) == 0);
     char *va = ng_test_log_values(la), *vb = ng_test_log_values(lb);
     NG_CHECK(va && vb && !strcmp(va, vb));
-    NG_CHECK(va && strstr(va, "step,loss,ell,psi,gap,walls,\n0,") == va);
+    NG_CHECK(va && strstr(va, "step,loss,ell,psi,gap,walls,phases,phases_kept,\n0,") == va);
     free(va);
     free(vb);
     fixture_free(&a);
@@ -302,8 +306,8 @@ static void test_errors(void)
     p.eval = NULL;
     NG_CHECK(ng_goldstone_task_new(f.gs, f.Z, &p, &t) == NG_OK);
     ng_task k = ng_goldstone_task_get(t);
-    double row[5];
-    NG_CHECK(k.n_cols == 5 && !strcmp(k.cols[3], "symmetry_seconds"));
+    double row[7];
+    NG_CHECK(k.n_cols == 7 && !strcmp(k.cols[3], "symmetry_seconds"));
     NG_CHECK(k.row(k.self, row) == NG_OK && isnan(row[4]));
     ng_goldstone_task_free(t);
     fixture_free(&f);
@@ -384,10 +388,11 @@ static void test_dmf_task(void)
     NG_CHECK(ng_goldstone_task_new(gs, Z, &p, &t) == NG_OK);
     ng_task k = ng_goldstone_task_get(t);
     static const char *const want[] = {"loss", "ell", "psi", "train_ll", "valid_ll", "test_ll",
-                                       "train_acc", "valid_acc", "test_acc", "symmetry_seconds", "walls"};
-    NG_CHECK(k.n_cols == 11 && !strcmp(k.name, "dmf"));
-    for (size_t j = 0; j < 11 && j < k.n_cols; j++) NG_CHECK(!strcmp(k.cols[j], want[j]));
-    double v[4], row[11];
+                                       "train_acc", "valid_acc", "test_acc", "symmetry_seconds", "walls",
+                                       "phases", "phases_kept"};
+    NG_CHECK(k.n_cols == 13 && !strcmp(k.name, "dmf"));
+    for (size_t j = 0; j < 13 && j < k.n_cols; j++) NG_CHECK(!strcmp(k.cols[j], want[j]));
+    double v[4], row[13];
     for (int64_t s = 0; s < 3; s++) NG_CHECK(k.step(k.self, s, v) == NG_OK);
     NG_CHECK(k.row(k.self, row) == NG_OK);
     ng_dmf_eval ev;

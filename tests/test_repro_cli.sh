@@ -10,7 +10,7 @@ test_setup repro_cli
 "$BIN" repro goldstone-toy --symmetry sync --steps 200 --log "$T/a.csv" >"$T/a.out" 2>"$T/a.err"
 rc=$?
 check "short run exits 0" test $rc -eq 0
-check "csv header" test "$(head -1 "$T/a.csv")" = "step,seconds,loss,ell,psi,gap,symmetry_seconds,walls"
+check "csv header" test "$(head -1 "$T/a.csv")" = "step,seconds,loss,ell,psi,gap,symmetry_seconds,walls,phases,phases_kept"
 rows=$(($(wc -l <"$T/a.csv") - 1))
 check "csv rows (21 = steps 0, 10, ..., 200)" test "$rows" -eq 21
 check "csv first step 0" test "$(sed -n 2p "$T/a.csv" | cut -d, -f1)" = "0"

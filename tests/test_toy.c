@@ -237,12 +237,14 @@ static void test_schedule_and_state(void)
     }
     NG_CHECK(ran == 3);
     NG_CHECK(ran_at_7);
-    ng_ckpt_array a[6];
-    NG_CHECK(ng_goldstone_state(gs, NULL, 0) == 5);
-    NG_CHECK(ng_goldstone_state(gs, a, 6) == 5);
+    ng_ckpt_array a[8];
+    NG_CHECK(ng_goldstone_state(gs, NULL, 0) == 7);
+    NG_CHECK(ng_goldstone_state(gs, a, 8) == 7);
     NG_CHECK(!strcmp(a[0].name, "goldstone_steps") && a[0].t.dtype == NG_I64);
     NG_CHECK(!strcmp(a[1].name, "gauge") && a[1].t.dtype == NG_F64 && a[1].t.shape[0] == T && a[1].t.shape[2] == d);
-    NG_CHECK(!strcmp(a[2].name, "inner_steps") && !strcmp(a[3].name, "adam_m") && a[3].t.shape[0] == T * N * d);
+    NG_CHECK(!strcmp(a[2].name, "goldstone_phases") && a[2].t.dtype == NG_I64 && a[2].t.shape[0] == 2);
+    NG_CHECK(!strcmp(a[3].name, "goldstone_last_loss") && a[3].t.dtype == NG_F64);
+    NG_CHECK(!strcmp(a[4].name, "inner_steps") && !strcmp(a[5].name, "adam_m") && a[5].t.shape[0] == T * N * d);
     /* warm start: the gauge fields carry over (nonzero after phases) */
     double gmax = 0.0;
     for (size_t k = 0; k < T * d * d; k++) gmax = fmax(gmax, fabs(((double *)a[1].t.data)[k]));
@@ -251,7 +253,7 @@ static void test_schedule_and_state(void)
     /* as a checkpoint load would: both counters */
     *(int64_t *)a[0].t.data = 100;
     NG_CHECK(ng_goldstone_state_loaded(gs) == NG_EMISMATCH); /* inner optimiser still at 21 */
-    *(int64_t *)a[2].t.data = 100;
+    *(int64_t *)a[4].t.data = 100;
     NG_CHECK(ng_goldstone_state_loaded(gs) == NG_OK);
     NG_CHECK(ng_goldstone_steps(gs) == 100);
     double sec = -1;

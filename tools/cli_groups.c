@@ -162,7 +162,8 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
          .help = "the paper's exact variant: goldstone, quadratic solver, warm\n"
                  "gauge fields, first-order rotation, rho-scale 1, no clip,\n"
                  "apply-fraction 1, k1 50 (the toy's; dmf train: 100, the paper's\n"
-                 "ratings setting), k2 10, max-overhead 0 (other options override it)"},
+                 "ratings setting), k2 10, max-overhead 0, min-gain 0 (other options\n"
+                 "override it)"},
         NUM("k1", NG_CLI_INT, &p->k1, 1, 1e9, "N", "inner steps between symmetry phases", SET),
         NUM("k2", NG_CLI_INT, &p->k2, 0, 1e6, "N", "natural-gradient steps per gauge phase", SET),
         NUM("rho-scale", NG_CLI_DOUBLE, &p->rho_scale, 1e-300, 1e300, "X",
@@ -183,6 +184,10 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
             "raise the phase interval above k1 until a phase's predicted\n"
             "cost (a model of the sizes, never a clock) is at most X of the\n"
             "steps between phases; 0 = a phase every k1 steps exactly", SET),
+        NUM("min-gain", NG_CLI_DOUBLE, &p->min_gain, 0, 1e300, "X",
+            "undo a phase unless it lowers psi by X times what the steps\n"
+            "its predicted cost would buy gain at the last step's rate (the\n"
+            "optimiser's state belongs to the old basis); 0 = keep every phase", SET),
     };
     FINISH(out, g);
 }

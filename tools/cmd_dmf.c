@@ -178,7 +178,8 @@ static void train_init(train_cfg *c)
                "ratings binarised at the median (ties dropped), T time bins coupled by a chain\n"
                "prior with strength lambda, random 50/20/30 train/valid/test split. The log's\n"
                "columns: step,seconds,loss,ell,psi,train_ll,valid_ll,test_ll,train_acc,\n"
-               "valid_acc,test_acc,symmetry_seconds,walls.";
+               "valid_acc,test_acc,symmetry_seconds,walls,phases,phases_kept (symmetry\n"
+               "phases run and kept so far).";
     s->outro = "When Goldstone-GD pays off (scripts/dmf_regimes.sh; docs/goldstone.md): from a few\n"
                "thousand training ratings per bin up, the default sync reaches the objective\n"
                "--symmetry none ends with in 1.4-3.7x fewer steps at lambda 10 (medians; at\n"
@@ -343,11 +344,12 @@ static void dmf_run_free(dmf_run *r)
 }
 
 /* The final state and the symmetry overhead, from a row at the end. */
-enum { D_LOSS, D_ELL, D_PSI, D_TRAIN_LL, D_VALID_LL, D_TEST_LL, D_TRAIN_ACC, D_VALID_ACC, D_TEST_ACC, D_SYM, D_N };
+enum { D_LOSS, D_ELL, D_PSI, D_TRAIN_LL, D_VALID_LL, D_TEST_LL, D_TRAIN_ACC, D_VALID_ACC, D_TEST_ACC, D_SYM,
+       D_WALLS, D_PHASES, D_KEPT, D_N };
 static void print_final(const char *cmd, dmf_run *r, const ng_train_status *st, double t_start)
 {
-    double v[D_N + 1];
-    if (r->k.n_cols != D_N + 1 || r->k.row(r->k.self, v) != NG_OK) {
+    double v[D_N];
+    if (r->k.n_cols != D_N || r->k.row(r->k.self, v) != NG_OK) {
         fprintf(stderr, "natgrad %s: final evaluation: %s\n", cmd, ng_last_error());
         return;
     }
@@ -360,6 +362,12 @@ static void print_final(const char *cmd, dmf_run *r, const ng_train_status *st, 
             "symmetry overhead: %.3f s of %.3f s training time (%.2f%%); this run's wall time "
             "%.1f s including data and evaluation\n",
             v[D_SYM], st->seconds, 100.0 * v[D_SYM] / (st->seconds > 0 ? st->seconds : 1), ng_cli_now() - t_start);
+    if (v[D_PHASES] > v[D_KEPT])
+        fprintf(stderr, "symmetry phases: %.0f run, %.0f kept; %.0f undone: they lowered psi by less than "
+                        "the steps they cost would have (--min-gain %g)\n",
+                v[D_PHASES], v[D_KEPT], v[D_PHASES] - v[D_KEPT], ng_goldstone_get_params(r->gs)->min_gain);
+    else if (v[D_PHASES] > 0)
+        fprintf(stderr, "symmetry phases: %.0f run, all kept\n", v[D_PHASES]);
 }
 
 static int cmd_train(int argc, char **argv)

@@ -32,8 +32,8 @@ typedef struct {
     ng_cli_spec spec;
 } cfg_t;
 
-/* The toy task's row: loss, ell, psi, gap, symmetry_seconds, walls. */
-enum { R_LOSS, R_ELL, R_PSI, R_GAP, R_SYM, R_WALLS, R_N };
+/* The toy task's row: loss, ell, psi, gap, symmetry_seconds, walls, phases, phases_kept. */
+enum { R_LOSS, R_ELL, R_PSI, R_GAP, R_SYM, R_WALLS, R_PHASES, R_KEPT, R_N };
 
 typedef struct {
     long hit1, hit01; /* first step with gap < 1 / < 0.1, or -1 */
@@ -99,6 +99,7 @@ static void cfg_init(cfg_t *c)
      * (the cost model would raise the gauge phase's interval: its d = 3 products weigh
      * more than a pass over the toy's small Z) */
     c->gp.max_overhead = 0.0;
+    c->gp.min_gain = 0.0; /* and every phase kept */
     c->rp = ng_toy_train_params();
     c->figure_step = 1000;
     own_table(c);
@@ -115,7 +116,8 @@ static void cfg_init(cfg_t *c)
     s->intro = "The toy experiment of Bamler & Mandt (ICML 2018, section 5.1): X = Ubar^T Vbar + noise,\n"
                "the same X at all T steps, l = 1/2 sum_t ||X - U_t^T V_t||^2, chain prior lambda.\n"
                "gap = L - L*, L* = T * 1/2 sum_{k>d} sigma_k(X)^2 (exact optimum). A run logs\n"
-               "step,seconds,loss,ell,psi,gap,symmetry_seconds,walls: row k is the state after k steps.";
+               "step,seconds,loss,ell,psi,gap,symmetry_seconds,walls,phases,phases_kept: row k is the\n"
+               "state after k steps.";
     s->outro = "The final line and the tables name the inner optimiser alone (--symmetry none) 'gd'.";
     s->tables = c->tables;
     s->n_tables = 4;
@@ -206,7 +208,7 @@ static int run_single(cfg_t *c, ng_toy *toy)
     rc = ng_cli_train(&c->spec, &r.k, &c->rp, &st);
     if (rc != NG_EXIT_OK) goto done;
     double row[R_N];
-    if (r.k.row(r.k.self, row)) {
+    if (r.k.n_cols != R_N || r.k.row(r.k.self, row)) {
         rc = ng_cli_fail(CMD, "final evaluation");
         goto done;
     }

@@ -19,10 +19,14 @@ struct ng_goldstone {
     float *Z, *grad;
     ng_inner *inner;
     double *Gt; /* gauge fields Gamma~, T x d x d */
+    double *Gt_save; /* T x d x d, to undo a phase (min_gain > 0 with a gauge phase) */
     ngi_gauge_ws ws;
     size_t *idx; /* 3 T: BFS order, parent, parent edge */
     int64_t steps;
     int interval; /* steps between phases (ng_goldstone_interval) */
+    double cost;  /* r, a phase's predicted cost in steps (ng_goldstone_phase_cost) */
+    int64_t phases[2]; /* run, kept */
+    double last_loss;  /* L at the start of the last step (0 before the first) */
 };
 
 static double now_s(void)
@@ -80,6 +84,7 @@ ng_goldstone_params ng_goldstone_default_params(void)
     p.gauge_clip = 0.0;
     p.apply_fraction = 1.0;
     p.max_overhead = 0.02;
+    p.min_gain = 2.0;
     /* the paper's toy optimiser: clipped GD, rho_s = (100 / (s + 100))^0.7 */
     p.inner = ng_inner_default_params(NG_INNER_GD);
     p.inner.rho0 = 1.0;
@@ -101,6 +106,7 @@ void ng_goldstone_paper_variant(ng_goldstone_params *p)
     p->apply_fraction = 1.0;
     p->gauge_solver = NG_GAUGE_QUADRATIC;
     p->max_overhead = 0.0;
+    p->min_gain = 0.0;
 }
 
 /* The cost model of a symmetry phase, in work units: a step (the model's loss, psi's
@@ -183,6 +189,9 @@ static ng_status check_params(const ng_goldstone_params *p)
         return ngi_fail(NG_EINVAL, "ng_goldstone: gauge_clip = %g; expected finite", p->gauge_clip);
     if (!(p->step_work >= 0 && isfinite(p->step_work)))
         return ngi_fail(NG_EINVAL, "ng_goldstone: step_work = %g; expected finite and >= 0", p->step_work);
+    if (!(p->min_gain >= 0 && isfinite(p->min_gain)))
+        return ngi_fail(NG_EINVAL, "ng_goldstone: min_gain = %g; expected finite and >= 0 (0 = keep "
+                                  "every phase)", p->min_gain);
     if (!(p->max_overhead >= 0 && p->max_overhead < 1))
         return ngi_fail(NG_EINVAL, "ng_goldstone: max_overhead = %g; expected in [0, 1) (0 = a phase every "
                                   "k1 steps)", p->max_overhead);
@@ -217,9 +226,13 @@ ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *graph, 
     gs->Gt = ngi_xcalloc(T * d * d, sizeof *gs->Gt);
     gs->idx = ngi_xmalloc(3 * T * sizeof *gs->idx);
     if (!gs->grad || !gs->Gt || !gs->idx) goto fail;
+    if (p->min_gain > 0 && (p->symmetry == NG_SYM_GOLDSTONE || p->symmetry == NG_SYM_SYNC_GOLDSTONE) &&
+        !(gs->Gt_save = ngi_xmalloc(T * d * d * sizeof *gs->Gt_save)))
+        goto fail;
     if ((st = ngi_gauge_ws_alloc(&gs->ws, graph, N, d))) goto fail;
     if ((st = ng_inner_new(&p->inner, T * N * d, &gs->inner))) goto fail;
     gs->interval = phase_interval(p, graph, N, d);
+    gs->cost = ng_goldstone_phase_cost(p, graph, N, d);
     *out = gs;
     return NG_OK;
 fail:
@@ -232,6 +245,7 @@ void ng_goldstone_free(ng_goldstone *gs)
     if (!gs) return;
     free(gs->grad);
     free(gs->Gt);
+    free(gs->Gt_save);
     free(gs->idx);
     ngi_gauge_ws_free(&gs->ws);
     ng_inner_free(gs->inner);
@@ -239,6 +253,11 @@ void ng_goldstone_free(ng_goldstone *gs)
 }
 
 int64_t ng_goldstone_steps(const ng_goldstone *gs) { return gs->steps; }
+void ng_goldstone_phases(const ng_goldstone *gs, int64_t *run, int64_t *kept)
+{
+    if (run) *run = gs->phases[0];
+    if (kept) *kept = gs->phases[1];
+}
 int ng_goldstone_interval(const ng_goldstone *gs) { return gs->interval; }
 const ng_goldstone_params *ng_goldstone_get_params(const ng_goldstone *gs) { return &gs->p; }
 
@@ -316,6 +335,41 @@ static int all_finite(const float *x, size_t n)
     return !bad;
 }
 
+/* The phase after a step whose objective at its start was loss; with min_gain > 0, undone
+ * (Z from the gradient's buffer, free after the update; the gauge fields from Gt_save) unless
+ * it lowered psi by min_gain * r * (L_{s-1} - L_s): what the r steps its time would buy are
+ * expected to gain at the last step's rate. The first step has no rate: kept. */
+static ng_status phase_or_undo(ng_goldstone *gs, double loss, ng_goldstone_stats *st0)
+{
+    const size_t n = gs->T * gs->N * gs->d, nG = gs->T * gs->d * gs->d;
+    const int check = gs->p.min_gain > 0;
+    double before = 0.0;
+    if (check) {
+        before = ng_graph_psi(gs->g, gs->N, gs->d, gs->Z);
+        memcpy(gs->grad, gs->Z, n * sizeof *gs->Z);
+        if (gs->Gt_save) memcpy(gs->Gt_save, gs->Gt, nG * sizeof *gs->Gt);
+    }
+    ng_status st = phase(gs);
+    if (st) return st;
+    if (!all_finite(gs->Z, n))
+        return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite "
+                       "parameters after the symmetry phase)", (long long)gs->steps - 1);
+    gs->phases[0]++;
+    st0->symmetry_kept = 1;
+    if (check) {
+        st0->symmetry_gain = before - ng_graph_psi(gs->g, gs->N, gs->d, gs->Z);
+        if (gs->steps > 1) /* else no step before this one: NaN, kept */
+            st0->symmetry_needed = gs->p.min_gain * gs->cost * (gs->last_loss - loss);
+        if (!(st0->symmetry_gain > 0) || st0->symmetry_gain < st0->symmetry_needed) {
+            memcpy(gs->Z, gs->grad, n * sizeof *gs->Z);
+            if (gs->Gt_save) memcpy(gs->Gt, gs->Gt_save, nG * sizeof *gs->Gt);
+            st0->symmetry_kept = 0;
+        }
+    }
+    gs->phases[1] += st0->symmetry_kept;
+    return NG_OK;
+}
+
 ng_status ng_goldstone_eval(ng_goldstone *gs, double *loss, double *ell, double *psi)
 {
     double e = 0.0;
@@ -335,6 +389,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
     ng_goldstone_stats st0;
     memset(&st0, 0, sizeof st0);
     st0.walls = -1;
+    st0.symmetry_gain = st0.symmetry_needed = NAN;
     memset(gs->grad, 0, n * sizeof *gs->grad);
     double ell = 0.0, psi = 0.0;
     ng_status st = gs->fn(gs->user, gs->Z, gs->grad, &ell);
@@ -364,10 +419,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
             if ((st = ngi_goldstone_count_walls(gs, &w))) return st;
             st0.walls = w;
         }
-        if ((st = phase(gs))) return st;
-        if (!all_finite(gs->Z, n))
-            return ngi_fail(NG_ENUMERIC, "ng_goldstone_step: diverged at step %lld (non-finite "
-                           "parameters after the symmetry phase)", (long long)s);
+        if ((st = phase_or_undo(gs, ell + psi, &st0))) return st;
         st0.symmetry_ran = 1;
         st0.symmetry_seconds = now_s() - t1;
     } else if (count_walls) {
@@ -375,6 +427,7 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
         if ((st = ngi_goldstone_count_walls(gs, &w))) return st;
         st0.walls = w;
     }
+    gs->last_loss = ell + psi;
     st0.seconds = now_s() - t0;
     if (stats) *stats = st0;
     return NG_OK;
@@ -382,12 +435,15 @@ ng_status ng_goldstone_step(ng_goldstone *gs, int count_walls, ng_goldstone_stat
 
 size_t ng_goldstone_state(ng_goldstone *gs, ng_ckpt_array *arrays, size_t cap)
 {
-    size_t count = 2 + ng_inner_state(gs->inner, NULL, 0);
+    enum { OWN = 4 };
+    size_t count = OWN + ng_inner_state(gs->inner, NULL, 0);
     if (!arrays) return count;
-    ng_ckpt_array own[2] = {ng_ckpt_view("goldstone_steps", NG_I64, &gs->steps, 1, 1, 0, 0),
-                            ng_ckpt_view("gauge", NG_F64, gs->Gt, 3, gs->T, gs->d, gs->d)};
-    for (size_t j = 0; j < 2 && j < cap; j++) arrays[j] = own[j];
-    if (cap > 2) ng_inner_state(gs->inner, arrays + 2, cap - 2);
+    ng_ckpt_array own[OWN] = {ng_ckpt_view("goldstone_steps", NG_I64, &gs->steps, 1, 1, 0, 0),
+                              ng_ckpt_view("gauge", NG_F64, gs->Gt, 3, gs->T, gs->d, gs->d),
+                              ng_ckpt_view("goldstone_phases", NG_I64, gs->phases, 1, 2, 0, 0),
+                              ng_ckpt_view("goldstone_last_loss", NG_F64, &gs->last_loss, 1, 1, 0, 0)};
+    for (size_t j = 0; j < OWN && j < cap; j++) arrays[j] = own[j];
+    if (cap > OWN) ng_inner_state(gs->inner, arrays + OWN, cap - OWN);
     return count;
 }
 
@@ -396,5 +452,8 @@ ng_status ng_goldstone_state_loaded(ng_goldstone *gs)
     if (gs->steps < 0 || ng_inner_steps(gs->inner) != gs->steps)
         return ngi_fail(NG_EMISMATCH, "ng_goldstone_state_loaded: step counts %lld (method) and %lld "
                         "(inner optimiser) differ", (long long)gs->steps, (long long)ng_inner_steps(gs->inner));
+    if (gs->phases[0] < 0 || gs->phases[1] < 0 || gs->phases[1] > gs->phases[0])
+        return ngi_fail(NG_EMISMATCH, "ng_goldstone_state_loaded: %lld phases kept of %lld run",
+                        (long long)gs->phases[1], (long long)gs->phases[0]);
     return ng_inner_state_loaded(gs->inner);
 }

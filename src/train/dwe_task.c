@@ -33,6 +33,7 @@ ng_goldstone_params ng_dwe_goldstone_params(void)
     ng_goldstone_params p = ng_goldstone_default_params();
     p.k1 = 10; /* Bamler & Mandt 2018 on DWE: 10 Adam steps between phases */
     p.max_overhead = 0.0; /* a DWE step costs far more than the pass over Z the phase cost model assumes */
+    p.min_gain = 0.0;     /* the DWE task runs every phase itself (ng_goldstone_symmetry_phase) */
     p.inner = ng_inner_default_params(NG_INNER_GD);
     return p;
 }

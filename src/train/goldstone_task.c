@@ -12,7 +12,7 @@ struct ng_goldstone_task {
     float *Z;
     size_t T, N, d;
     ng_goldstone_task_params p;
-    const char **cols; /* loss, ell, psi, the model's, symmetry_seconds, walls */
+    const char **cols; /* loss, ell, psi, the model's, symmetry_seconds, walls, phases, phases_kept */
     size_t n_cols;
     double symmetry_seconds; /* all steps so far, resumed runs included */
 };
@@ -38,7 +38,7 @@ ng_status ng_goldstone_task_new(ng_goldstone *gs, float *Z, const ng_goldstone_t
     t.gs = gs;
     t.Z = Z;
     t.p = *p;
-    t.n_cols = 3 + p->n_cols + 2;
+    t.n_cols = 3 + p->n_cols + 4;
     ng_goldstone_task *h = ngi_xmalloc(sizeof *h);
     const char **cols = ngi_xmalloc(t.n_cols * sizeof *cols);
     if (!h || !cols) {
@@ -52,6 +52,8 @@ ng_status ng_goldstone_task_new(ng_goldstone *gs, float *Z, const ng_goldstone_t
     for (size_t j = 0; j < p->n_cols; j++) cols[3 + j] = p->cols[j];
     cols[3 + p->n_cols] = "symmetry_seconds";
     cols[4 + p->n_cols] = "walls";
+    cols[5 + p->n_cols] = "phases";
+    cols[6 + p->n_cols] = "phases_kept";
     t.cols = cols;
     *h = t;
     *out = h;
@@ -91,6 +93,10 @@ static ng_status task_row(void *self, double *vals)
     int walls = 0;
     if (t->p.count_walls && (s = ngi_goldstone_count_walls(t->gs, &walls))) return s;
     vals[4 + m] = t->p.count_walls ? (double)walls : NAN; /* not counted: an empty field */
+    int64_t run = 0, kept = 0;
+    ng_goldstone_phases(t->gs, &run, &kept);
+    vals[5 + m] = (double)run;
+    vals[6 + m] = (double)kept;
     return NG_OK;
 }
 
