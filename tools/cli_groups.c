@@ -192,6 +192,14 @@ size_t ng_cli_group_goldstone(ng_cli_opt *out, ng_goldstone_params *p, ng_cli_go
     FINISH(out, g);
 }
 
+void ng_cli_group_drop(ng_cli_opt *group, const char *name)
+{
+    size_t i = 0;
+    while (group[i].name && strcmp(group[i].name, name)) i++;
+    if (!group[i].name) return;
+    for (; group[i].name; i++) group[i] = group[i + 1];
+}
+
 void ng_cli_goldstone_preset(ng_cli_goldstone_ctx *ctx)
 {
     ng_goldstone_params *p = ctx->p;

@@ -122,6 +122,7 @@ static void train_init(train_cfg *c)
     train_table(c);
     ng_cli_group_run(c->run, &c->rp, &c->threads);
     ng_cli_group_goldstone(c->gold, &c->kp.gp, &c->gctx);
+    ng_cli_group_drop(c->gold, "min-gain"); /* the DWE task runs every phase it schedules */
     ng_cli_group_inner(c->inner, &c->dp.opt, &c->ictx);
     c->tables[0] = c->own;
     c->tables[1] = c->run;
