@@ -152,7 +152,7 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
                 dl=$(vs_none 3 "%.1e" "(a - b) / (b < 0 ? -b : b)")
                 # phases kept and run by the end (--min-gain undoes the ones that gain too little)
                 kept=$(for s in $seeds; do
-                    tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%s ", NF >= 15 && $14 > 0 ? $15 "/" $14 : "-" }'
+                    tail -n 1 "$out/$r-d$d-l$l-s$s-$m.csv" | awk -F, '{ printf "%s ", (NF >= 15 && $14 > 0) ? ($15 "/" $14) : "-" }'
                 done)
                 echo "| $r | $d | $l | $m | $so | ${xo}x | $sp | ${xp}x | $sn | ${xn}x | $dl | $dll | $ovh % | ${kept% } |"
             done
