@@ -223,9 +223,10 @@ static void test_planted_twist(void)
         if (v == 3) p.symmetry = NG_SYM_GOLDSTONE;
         p.k1 = 10;
         p.max_overhead = 0.0; /* six phases in the 60 steps */
-        p.min_gain = 0.0;     /* and all kept: the cost model prices a gauge phase at ~335 of
-                                 these tiny steps, so the default min_gain would undo it; this
-                                 pins what a phase does per step */
+        if (v == 3) p.min_gain = 0.0; /* the cost model prices a gauge phase at ~335 of these
+                                         tiny steps, so min_gain would undo it; this pins what
+                                         the phase does per step (sync, the default, keeps its
+                                         min_gain) */
         p.inner = ng_inner_default_params(NG_INNER_GD);
         p.inner.rho0 = 0.01;
         p.inner.sbar = 0; /* constant rate */
