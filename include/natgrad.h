@@ -947,7 +947,8 @@ typedef struct {
     int symmetry_ran;        /* 1 if a phase ran after this step */
     int symmetry_kept;       /* 1 if its result was kept, 0 if undone (min_gain) */
     double symmetry_gain;    /* psi before the phase minus after it (NaN: min_gain 0, not measured) */
-    double symmetry_needed;  /* the gain it had to reach: min_gain * r * (L_{s-1} - L_s) */
+    double symmetry_needed;  /* the gain it had to reach: min_gain * r * (L_{s-1} - L_s) (NaN:
+                                min_gain 0, or no step before this one: kept) */
     int walls;               /* reflection walls before the phase, or -1 if not counted */
 } ng_goldstone_stats;
 

@@ -155,11 +155,11 @@ double ng_goldstone_phase_cost(const ng_goldstone_params *p, const ng_graph *g, 
 }
 
 /* k1_eff = max(k1, ceil(r / max_overhead)), the least interval >= k1 with
- * r / k1_eff <= max_overhead; clamped to INT_MAX. */
-static int phase_interval(const ng_goldstone_params *p, const ng_graph *g, size_t N, size_t d)
+ * r / k1_eff <= max_overhead (r = ng_goldstone_phase_cost); clamped to INT_MAX. */
+static int phase_interval(const ng_goldstone_params *p, double r)
 {
     if (!(p->max_overhead > 0) || p->symmetry == NG_SYM_NONE) return p->k1;
-    double k = ceil(ng_goldstone_phase_cost(p, g, N, d) / p->max_overhead);
+    double k = ceil(r / p->max_overhead);
     if (!(k < (double)INT_MAX)) return INT_MAX;
     return k > (double)p->k1 ? (int)k : p->k1;
 }
@@ -231,8 +231,8 @@ ng_status ng_goldstone_new(const ng_goldstone_params *p, const ng_graph *graph, 
         goto fail;
     if ((st = ngi_gauge_ws_alloc(&gs->ws, graph, N, d))) goto fail;
     if ((st = ng_inner_new(&p->inner, T * N * d, &gs->inner))) goto fail;
-    gs->interval = phase_interval(p, graph, N, d);
     gs->cost = ng_goldstone_phase_cost(p, graph, N, d);
+    gs->interval = phase_interval(p, gs->cost);
     *out = gs;
     return NG_OK;
 fail:
