@@ -1422,7 +1422,7 @@ static int race_parse(race *r, int argc, char **argv)
         {.name = "kfac-rows", .type = NG_CLI_STR, .dst = &o->kfac_rows, .meta = "SPEC",
          .help = "rows beside the paper's K-FAC, ';' between rows, each\n"
                  "'KEY=V[,V..] ...' of 'ae train' options; a list is tuned\n"
-                 "like SGD's grid, e.g. 'curvature=blockdiag lambda0=1,10,150'"},
+                 "like SGD's grid, e.g. 'curvature=tridiag; lambda0=1,10,150'"},
         {.name = "", .type = NG_CLI_SECTION, .help = "Control"},
         {.name = "max-runs", .type = NG_CLI_LONG, .dst = &o->max_runs, .lo = 0, .hi = 1e9, .meta = "N",
          .help = "start at most N runs in this invocation, then stop (0 = all)"},
