@@ -20,6 +20,20 @@ void *ngi_xcalloc(size_t n, size_t size);
 /* Number of ngi_xmalloc/ngi_xcalloc calls so far in this process (all threads). */
 size_t ngi_alloc_count(void);
 
+/* BLAS on one thread for a stretch whose result must not depend on the thread count
+ * (OpenBLAS's threaded products and solves round differently): returns the count to give
+ * back to ngi_blas_restore. */
+static inline int ngi_blas_serial(void)
+{
+    int n = ng_blas_threads();
+    if (n > 1) ng_set_blas_threads(1);
+    return n;
+}
+static inline void ngi_blas_restore(int n)
+{
+    if (n > 1) ng_set_blas_threads(n);
+}
+
 /* Allocation-free variants of the d x d rotation helpers (linalg.c) for the symmetry
  * phase: ws is a caller workspace of ws_len >= ngi_rot_ws_len(d) doubles (sized once;
  * shared by all three; a shorter one is NG_EINVAL). ngi_rot_ws_len returns 0 when d is

@@ -22,9 +22,11 @@ static void cross(size_t N, size_t d, const float *Sp, const float *Sc, double *
     for (size_t k = 0; k < dd; k++) M[k] = Mf[k];
 }
 
-ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
-                     size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
-                     float *Mf, float *tmp, double *rws, size_t rws_len)
+/* Each product depends on the slice rotated just before it, so the chain runs on one
+ * thread, BLAS included: the result is the same for any thread count. */
+static ng_status sync_serial_blas(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
+                                  size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
+                                  float *Mf, float *tmp, double *rws, size_t rws_len)
 {
     size_t T = g->T, nd = N * d;
     int walls = 0;
@@ -54,6 +56,17 @@ ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *wall
     }
     if (walls_removed) *walls_removed = walls;
     return NG_OK;
+}
+
+ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
+                     size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
+                     float *Mf, float *tmp, double *rws, size_t rws_len)
+{
+    int blas = ngi_blas_serial();
+    ng_status st = sync_serial_blas(g, N, d, Z, walls_removed, order, parent, pedge, M, R, Mf, tmp,
+                                    rws, rws_len);
+    ngi_blas_restore(blas);
+    return st;
 }
 
 ng_status ngi_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
