@@ -73,21 +73,32 @@ void ngi_dwe_bidiag_grad(size_t T, size_t d, const float *logb, const float *th,
                          const float *xt, const float *g, size_t xs, float *glogb, float *gth,
                          size_t gs, double *y)
 {
+    /* b_t and tanh th_t once per entry: bp, tp hold slice t-1's, bc slice t's */
+    double *bp = y + d, *tp = y + 2 * d, *bc = y + 3 * d;
     for (size_t t = 0; t < T; t++) {
-        const float *x = xt + t * xs;
+        const float *x = xt + t * xs, *gt_in = g + t * xs, *lb = logb + t * ps;
+        for (size_t k = 0; k < d; k++) bc[k] = exp((double)lb[k]);
         if (t > 0) { /* y still holds y_{t-1}; glogb_{t-1} is written, x~_{t-1} no longer read */
-            const float *tp = th + (t - 1) * ps, *lp = logb + (t - 1) * ps;
             float *gt = gth + (t - 1) * gs, *gl = glogb + (t - 1) * gs;
             for (size_t k = 0; k < d; k++) {
-                const double ge = -y[k] * (double)x[k], b = exp((double)lp[k]), tau = tanh((double)tp[k]);
-                gt[k] = (float)(ge * b * (1.0 - tau * tau));
-                gl[k] = (float)((double)gl[k] + ge * b * tau);
+                const double ge = -y[k] * (double)x[k];
+                gt[k] = (float)(ge * bp[k] * (1.0 - tp[k] * tp[k]));
+                gl[k] = (float)((double)gl[k] + ge * bp[k] * tp[k]);
             }
+            /* y_t = (g_t - e_{t-1} y_{t-1}) / b_t */
+            for (size_t k = 0; k < d; k++) y[k] = ((double)gt_in[k] - bp[k] * tp[k] * y[k]) / bc[k];
+        } else {
+            for (size_t k = 0; k < d; k++) y[k] = (double)gt_in[k] / bc[k];
         }
-        solve_t_step(t, d, logb, th, ps, g + t * xs, y);
-        const float *lb = logb + t * ps;
         float *gl = glogb + t * gs;
-        for (size_t k = 0; k < d; k++) gl[k] = (float)(-exp((double)lb[k]) * y[k] * (double)x[k] + 1.0);
+        for (size_t k = 0; k < d; k++) gl[k] = (float)(-bc[k] * y[k] * (double)x[k] + 1.0);
+        if (t + 1 < T) {
+            const float *tt = th + t * ps;
+            for (size_t k = 0; k < d; k++) tp[k] = tanh((double)tt[k]);
+            double *sw = bp;
+            bp = bc;
+            bc = sw;
+        }
     }
 }
 

@@ -92,7 +92,7 @@ void ngi_dwe_bidiag_solve_t(size_t T, size_t d, const float *logb, const float *
  * glogb may alias xt (each x~_t is read before glogb_t is written). */
 void ngi_dwe_bidiag_grad(size_t T, size_t d, const float *logb, const float *th, size_t ps,
                          const float *xt, const float *g, size_t xs, float *glogb, float *gth,
-                         size_t gs, double *y);
+                         size_t gs, double *y); /* y: 4d doubles here */
 /* theta of a superdiagonal entry e with diagonal b: atanh(e / b), |e / b| clamped below 1. */
 double ngi_dwe_theta_of(double e, double b);
 
@@ -128,7 +128,7 @@ struct ng_dwe {
     double *slice_val;    /* T */
     double *row_val;      /* 2 nb: per row log prior and sum log b (or KL) */
     float *tiles;         /* nthreads x ngi_dwe_lik_ws_len(W) */
-    double *ybuf;         /* nthreads x 2d */
+    double *ybuf;         /* nthreads x 4d */
     /* timing (ng_dwe_get_timing): lik_seconds sums every ngi_dwe_lik_slices call, a step
      * takes its part as a difference */
     double lik_seconds;

@@ -13,6 +13,7 @@
  * coefficient C = d(-l)/dx elementwise, then GU_tile = C V and GV += C^T U_tile (sgemm).
  * One thread owns a slice, so sums and gradients do not depend on the thread count. */
 #include "dwe_internal.h"
+#include "fastexp.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -59,7 +60,7 @@ static void scatter_counts(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size
 
 /* The coefficient C = (n+ + n-) sigma(x) - n+ of a tile in place of its counts P (rt x nJ),
  * x in X; sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) else, e = e^-|x| (no
- * overflow). Adds each row's sum of n+ log sigma(x) + n- log sigma(-x) to *val (row by
+ * overflow; ngi_exp_nonpos, so that tile_coef's loop vectorises). Adds each row's sum of n+ log sigma(x) + n- log sigma(-x) to *val (row by
  * row, in order), with
  * log sigma(+-x) = min(+-x, 0) - log1p(e) (ternaries: fminf is a call without
  * -ffast-math). */
@@ -74,7 +75,7 @@ static void tile_coef_value(const ngi_dwe_slice *sl, const ngi_dwe_block *b, siz
         double acc = 0.0;
         for (size_t c = 0; c < nJ; c++) {
             const float xv = x[c], pos = C[c], neg = ai * sJ[c];
-            const float ex = expf(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
+            const float ex = ngi_exp_nonpos(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
             const float sig = xv >= 0 ? inv : ex * inv;
             C[c] = (pos + neg) * sig - pos;
             const float l1 = log1pf(ex);
@@ -95,7 +96,7 @@ static void tile_coef(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t r0
                       float *X, float *P, const float *sJ)
 {
     const size_t nJ = b->nJ, n = rt * nJ;
-    for (size_t k = 0; k < n; k++) X[k] = copysignf(expf(-fabsf(X[k])), X[k]);
+    for (size_t k = 0; k < n; k++) X[k] = copysignf(ngi_exp_nonpos(-fabsf(X[k])), X[k]);
     for (size_t r = 0; r < rt; r++) {
         const float ai = (float)sl->a[b->wi[r0 + r]];
         const float *restrict e = X + r * nJ;

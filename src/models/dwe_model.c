@@ -142,7 +142,7 @@ static int dwe_layout_of(size_t W, size_t T, const ng_dwe_params *p, int nthread
     L->slice_val = lay_add(L, T, sizeof(double));
     L->row_val = lay_add(L, mul(2, nb), sizeof(double));
     L->tiles = lay_add(L, mul(nth, ngi_dwe_lik_ws_len(W)), sizeof(float));
-    L->ybuf = lay_add(L, mul(nth, mul(2, d)), sizeof(double));
+    L->ybuf = lay_add(L, mul(nth, mul(4, d)), sizeof(double));
     return !L->overflow && W <= INT32_MAX && nb * d <= (size_t)INT32_MAX;
 }
 

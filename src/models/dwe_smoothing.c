@@ -22,7 +22,7 @@ void ngi_dwe_smoothing_eval(ng_dwe *m, uint64_t base, int grad, int want_value,
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (long lp = 0; lp < (long)nr; lp++) {
         size_t p = (size_t)lp, n = ngi_dwe_row(m, p);
-        double *y = m->ybuf + (size_t)omp_get_thread_num() * 2 * d;
+        double *y = m->ybuf + (size_t)omp_get_thread_num() * 4 * d;
         float *xt = m->XT + p * d, *x = m->X + p * d;
         ngi_dwe_row_noise(base, n, T, d, xt, xs);
         ngi_dwe_bidiag_sample(T, d, logb + n * d, th ? th + n * d : NULL, N * d, xt, xs, y);
@@ -39,7 +39,7 @@ void ngi_dwe_smoothing_eval(ng_dwe *m, uint64_t base, int grad, int want_value,
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (long lp = 0; lp < (long)nr; lp++) {
         size_t p = (size_t)lp, n = ngi_dwe_row(m, p);
-        double *y = m->ybuf + (size_t)omp_get_thread_num() * 2 * d;
+        double *y = m->ybuf + (size_t)omp_get_thread_num() * 4 * d;
         double q = ngi_dwe_prior_row(T, d, m->pdiag, m->poff, m->X + p * d, xs,
                                      grad ? m->G + p * d : NULL, xs);
         m->row_val[2 * p] = -q + (double)d * lognorm;
