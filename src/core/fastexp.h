@@ -1,7 +1,7 @@
 /* fastexp.h - e^y for y <= 0 in float without a libm call, so that a loop over an array
  * vectorises (libm's expf is a call per element unless -ffast-math, which this project
  * does not use). Cody-Waite reduction y = k ln2 + r, |r| <= ln2/2, and Cephes' degree-7
- * polynomial for e^r; relative error below 2.5e-7 for y >= -87 (tests/test_fastexp.c
+ * polynomial for e^r; relative error below 2.5e-7 for y >= -87 (tests/test_fastmath.c
  * against double exp). Below -87 the result is e^-87 (1.6e-38): it only ever meets 1 + e or
  * e itself beside O(1) terms. NaN stays NaN. */
 #ifndef NG_FASTEXP_H

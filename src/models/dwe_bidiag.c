@@ -114,6 +114,5 @@ void ngi_dwe_row_noise(uint64_t base, size_t n, size_t T, size_t d, float *eps, 
 {
     ng_rng r;
     ng_rng_seed(&r, mix64(base ^ mix64((uint64_t)n)));
-    for (size_t t = 0; t < T; t++)
-        for (size_t k = 0; k < d; k++) eps[t * xs + k] = (float)ng_rng_normal(&r);
+    for (size_t t = 0; t < T; t++) ngi_normal_fill_f(&r, eps + t * xs, d);
 }
