@@ -4,7 +4,9 @@
  * an instruction, not a call that may set errno; the results are those of IEEE sqrt
  * either way (never -ffast-math). Accuracy against double references: tests/test_fastmath.c. */
 #include "internal.h"
-#include "fastexp.h"
+
+#include <stdint.h>
+#include <string.h>
 
 #include <math.h>
 

@@ -13,7 +13,7 @@
 
 /* Rows of a likelihood tile: the dense part of a slice's block is computed TILE rows at a
  * time (two TILE x nJ float buffers per thread), never as a whole W x W matrix. */
-#define NGI_DWE_TILE 64
+#define NGI_DWE_TILE 128
 
 /* ---------------------------------------------------------------- likelihood */
 /* One slice's counts: the corpus entries (i, j >= i) of row i at [row_ptr[i],

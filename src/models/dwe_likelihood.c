@@ -13,7 +13,6 @@
  * coefficient C = d(-l)/dx elementwise, then GU_tile = C V and GV += C^T U_tile (sgemm).
  * One thread owns a slice, so sums and gradients do not depend on the thread count. */
 #include "dwe_internal.h"
-#include "fastexp.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -60,7 +59,7 @@ static void scatter_counts(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size
 
 /* The coefficient C = (n+ + n-) sigma(x) - n+ of a tile in place of its counts P (rt x nJ),
  * x in X; sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) else, e = e^-|x| (no
- * overflow; ngi_exp_nonpos, so that tile_coef's loop vectorises). Adds each row's sum of n+ log sigma(x) + n- log sigma(-x) to *val (row by
+ * overflow). Adds each row's sum of n+ log sigma(x) + n- log sigma(-x) to *val (row by
  * row, in order), with
  * log sigma(+-x) = min(+-x, 0) - log1p(e) (ternaries: fminf is a call without
  * -ffast-math). */
@@ -75,7 +74,7 @@ static void tile_coef_value(const ngi_dwe_slice *sl, const ngi_dwe_block *b, siz
         double acc = 0.0;
         for (size_t c = 0; c < nJ; c++) {
             const float xv = x[c], pos = C[c], neg = ai * sJ[c];
-            const float ex = ngi_exp_nonpos(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
+            const float ex = expf(-fabsf(xv)), inv = 1.0f / (1.0f + ex);
             const float sig = xv >= 0 ? inv : ex * inv;
             C[c] = (pos + neg) * sig - pos;
             const float l1 = log1pf(ex);
@@ -96,7 +95,7 @@ static void tile_coef(const ngi_dwe_slice *sl, const ngi_dwe_block *b, size_t r0
                       float *X, float *P, const float *sJ)
 {
     const size_t nJ = b->nJ, n = rt * nJ;
-    for (size_t k = 0; k < n; k++) X[k] = copysignf(ngi_exp_nonpos(-fabsf(X[k])), X[k]);
+    for (size_t k = 0; k < n; k++) X[k] = copysignf(expf(-fabsf(X[k])), X[k]);
     for (size_t r = 0; r < rt; r++) {
         const float ai = (float)sl->a[b->wi[r0 + r]];
         const float *restrict e = X + r * nJ;
@@ -165,9 +164,9 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
     const long n = (long)(t1 - t0);
     int nt = ngi_dwe_threads(m, b->nI * b->nJ * d * (size_t)n);
     if (nt > n) nt = n > 0 ? (int)n : 1;
-    /* each slice's sgemms run on one thread; OpenBLAS threads would only oversubscribe */
-    int blas = ng_blas_threads();
-    if (nt > 1) ng_set_blas_threads(1);
+    /* each slice's sgemms run on one thread: OpenBLAS threads would oversubscribe, and its
+     * threaded products round differently, so one OpenMP thread must not use them either */
+    int blas = ngi_blas_serial();
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (long k = 0; k < n; k++) {
         size_t t = t0 + (size_t)k;
@@ -181,7 +180,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
             &sl, b, d, U0 + off, V0 + off, GU0 ? GU0 + off : NULL, GV0 ? GV0 + off : NULL,
             alpha_u, alpha_v, accumulate, want_value, m->tiles + (size_t)omp_get_thread_num() * wsl);
     }
-    if (nt > 1) ng_set_blas_threads(blas);
+    ngi_blas_restore(blas);
     double sum = 0.0;
     for (size_t t = t0; t < t1; t++) sum += m->slice_val[t];
     m->lik_seconds += omp_get_wtime() - clock0;
