@@ -73,17 +73,18 @@ ng_status ngi_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float 
                             double *M, double *R, float *Mf, double *rws, size_t rws_len)
 {
     size_t nd = N * d;
-    int n = 0;
+    int n = 0, blas = ngi_blas_serial(); /* the count, like the phases, for any thread count */
+    ng_status st = NG_OK;
     if (d > 0 && N > 0)
-        for (size_t e = 0; e < g->n_edges; e++) {
+        for (size_t e = 0; e < g->n_edges && !st; e++) {
             cross(N, d, Z + g->ea[e] * nd, Z + g->eb[e] * nd, M, Mf);
             double det = 1.0;
-            ng_status st = ngi_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
-            if (st) return st;
-            if (det < 0) n++;
+            st = ngi_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
+            if (!st && det < 0) n++;
         }
-    *walls = n;
-    return NG_OK;
+    ngi_blas_restore(blas);
+    if (!st) *walls = n;
+    return st;
 }
 
 ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls)
