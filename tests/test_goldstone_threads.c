@@ -47,37 +47,67 @@ static ng_status run_phase(const ng_graph *g, int kind, float *Z, double *Gt)
     return ng_gauge_phase(g, N, D, Z, Gt, &p);
 }
 
+/* the chain, the drifting slices Z0 and room for two copies and the gauge fields */
+typedef struct {
+    ng_graph *g;
+    size_t n;
+    float *Z0, *ref, *Z;
+    double *Gt;
+} fixture;
+
+static int fixture_new(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    f->n = (size_t)T * N * D;
+    NG_CHECK(ng_graph_chain(T, 1.0, &f->g) == NG_OK);
+    f->Z0 = malloc(f->n * sizeof *f->Z0);
+    f->ref = malloc(f->n * sizeof *f->ref);
+    f->Z = malloc(f->n * sizeof *f->Z);
+    f->Gt = calloc((size_t)T * D * D, sizeof *f->Gt);
+    NG_CHECK(f->g && f->Z0 && f->ref && f->Z && f->Gt);
+    if (f->Z0) make_z(f->Z0);
+    return f->g && f->Z0 && f->ref && f->Z && f->Gt;
+}
+
+static void fixture_free(fixture *f)
+{
+    ng_graph_free(f->g);
+    free(f->Z0);
+    free(f->ref);
+    free(f->Z);
+    free(f->Gt);
+}
+
+/* dst = Z0 and the gauge fields at 0: a phase's starting point */
+static void restart(fixture *f, float *dst)
+{
+    memcpy(dst, f->Z0, f->n * sizeof *dst);
+    memset(f->Gt, 0, (size_t)T * D * D * sizeof *f->Gt);
+}
+
 static void test_phases_same_for_any_thread_count(void)
 {
     const int saved = omp_get_max_threads();
-    ng_graph *g = NULL;
-    NG_CHECK(ng_graph_chain(T, 1.0, &g) == NG_OK);
-    size_t n = (size_t)T * N * D;
-    float *Z0 = malloc(n * sizeof *Z0), *ref = malloc(n * sizeof *ref), *Z = malloc(n * sizeof *Z);
-    double *Gt = calloc((size_t)T * D * D, sizeof *Gt);
-    NG_CHECK(g && Z0 && ref && Z && Gt);
-    make_z(Z0);
+    fixture f;
+    if (!fixture_new(&f)) {
+        fixture_free(&f);
+        return;
+    }
     for (int kind = 0; kind < 6; kind++) {
         set_threads(1);
-        memcpy(ref, Z0, n * sizeof *ref);
-        memset(Gt, 0, (size_t)T * D * D * sizeof *Gt);
-        NG_CHECK(run_phase(g, kind, ref, Gt) == NG_OK);
-        NG_CHECK_MSG(!same_bits(ref, Z0, n), "phase %d changed nothing", kind);
+        restart(&f, f.ref);
+        NG_CHECK(run_phase(f.g, kind, f.ref, f.Gt) == NG_OK);
+        NG_CHECK_MSG(!same_bits(f.ref, f.Z0, f.n), "phase %d changed nothing", kind);
         for (int th = 2; th <= 3; th++) {
             set_threads(th);
-            memcpy(Z, Z0, n * sizeof *Z);
-            memset(Gt, 0, (size_t)T * D * D * sizeof *Gt);
-            NG_CHECK(run_phase(g, kind, Z, Gt) == NG_OK);
-            NG_CHECK_MSG(same_bits(Z, ref, n), "phase %d, %d threads: not the 1-thread result", kind, th);
+            restart(&f, f.Z);
+            NG_CHECK(run_phase(f.g, kind, f.Z, f.Gt) == NG_OK);
+            NG_CHECK_MSG(same_bits(f.Z, f.ref, f.n), "phase %d, %d threads: not the 1-thread result", kind, th);
             NG_CHECK(ng_blas_threads() == th); /* the caller's BLAS thread count is given back */
         }
     }
     set_threads(saved);
-    ng_graph_free(g);
-    free(Z0);
-    free(ref);
-    free(Z);
-    free(Gt);
+    fixture_free(&f);
 }
 
 /* A workspace sized for 3 threads run with 1, and one sized for 1 run with 3 (the phase
@@ -85,42 +115,34 @@ static void test_phases_same_for_any_thread_count(void)
 static void test_workspace_thread_mismatch(void)
 {
     const int saved = omp_get_max_threads();
-    ng_graph *g = NULL;
-    NG_CHECK(ng_graph_chain(T, 1.0, &g) == NG_OK);
-    size_t n = (size_t)T * N * D;
-    float *Z0 = malloc(n * sizeof *Z0), *ref = malloc(n * sizeof *ref), *Z = malloc(n * sizeof *Z);
-    double *Gt = calloc((size_t)T * D * D, sizeof *Gt);
-    NG_CHECK(g && Z0 && ref && Z && Gt);
-    make_z(Z0);
+    fixture f;
+    if (!fixture_new(&f)) {
+        fixture_free(&f);
+        return;
+    }
     ng_goldstone_params p = ng_goldstone_default_params();
     p.k2 = 2;
+    p.rotation = NG_ROT_CAYLEY;
     for (int solver = 0; solver < 2; solver++) {
         p.gauge_solver = solver ? NG_GAUGE_RETRACT : NG_GAUGE_QUADRATIC;
-        p.rotation = NG_ROT_CAYLEY;
         set_threads(1);
-        memcpy(ref, Z0, n * sizeof *ref);
-        memset(Gt, 0, (size_t)T * D * D * sizeof *Gt);
-        NG_CHECK(ng_gauge_phase(g, N, D, ref, Gt, &p) == NG_OK);
+        restart(&f, f.ref);
+        NG_CHECK(ng_gauge_phase(f.g, N, D, f.ref, f.Gt, &p) == NG_OK);
         for (int alloc = 1; alloc <= 3; alloc += 2) {
             ngi_gauge_ws w;
             set_threads(alloc);
-            NG_CHECK(ngi_gauge_ws_alloc(&w, g, N, D) == NG_OK);
+            NG_CHECK(ngi_gauge_ws_alloc(&w, f.g, N, D) == NG_OK);
             NG_CHECK(w.nth == alloc);
             set_threads(4 - alloc);
-            memcpy(Z, Z0, n * sizeof *Z);
-            memset(Gt, 0, (size_t)T * D * D * sizeof *Gt);
-            NG_CHECK(ngi_gauge_phase_ws(g, N, D, Z, Gt, &p, &w) == NG_OK);
-            NG_CHECK_MSG(same_bits(Z, ref, n), "solver %d: workspace for %d threads, run with %d", solver,
+            restart(&f, f.Z);
+            NG_CHECK(ngi_gauge_phase_ws(f.g, N, D, f.Z, f.Gt, &p, &w) == NG_OK);
+            NG_CHECK_MSG(same_bits(f.Z, f.ref, f.n), "solver %d: workspace for %d threads, run with %d", solver,
                          alloc, 4 - alloc);
             ngi_gauge_ws_free(&w);
         }
     }
     set_threads(saved);
-    ng_graph_free(g);
-    free(Z0);
-    free(ref);
-    free(Z);
-    free(Gt);
+    fixture_free(&f);
 }
 
 /* A failed rotation on a worker thread still leaves its message on the caller's thread. */
