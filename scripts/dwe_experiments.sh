@@ -1,6 +1,6 @@
 #!/bin/sh
-# The measurements of docs/dwe.md ("A first measurement", "The two models of A first
-# measurement", "State of the Union"): synthetic corpora with planted drift and their
+# The measurements of docs/dwe.md ("A first measurement" and its models, "Results on the
+# State of the Union"): synthetic corpora with planted drift and their
 # null variants, seeds 1-3, trained with --symmetry none and sync+goldstone, evaluated
 # against the truth; the State of the Union, seeds 1-3, both modes, with the overlap
 # figure and the neighbour and aging tables.
@@ -13,7 +13,8 @@
 # skipped, so the script resumes where it stopped. JOBS training runs go at a time
 # (default 1), each with --threads $THREADS (default 2); results do not depend on either.
 # Environment: NATGRAD (the binary, default build/natgrad), JOBS, THREADS, SEEDS (default
-# "1 2 3"), SYMS (default "none sync+goldstone"; State of the Union only).
+# "1 2 3"), SYMS (default "none sync+goldstone"; State of the Union only), SYNTH_SETTINGS
+# and SOTU_SETTINGS (the dwe train options of each part; defaults below).
 set -eu
 
 what=${1:-all}
@@ -64,7 +65,7 @@ train() {
 # ---- synthetic corpora (docs/dwe.md, "A first measurement") ----
 # seed s: dwe synth --seed s and dwe train --seed s; the held-out slices are drawn with
 # --split-seed 1 in every run.
-synth_settings="--test-slices 4 --split-seed 1 --steps 1000 --eval-every 100 --dim 20 --batch-words 300 --batch-contexts 300"
+synth_settings=${SYNTH_SETTINGS:---test-slices 4 --split-seed 1 --steps 2000 --eval-every 200 --dim 20 --batch-words 300 --batch-contexts 300}
 if [ "$what" = synth ] || [ "$what" = all ]; then
     for s in $seeds; do
         for kind in planted null; do
