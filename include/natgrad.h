@@ -1266,11 +1266,12 @@ typedef struct {
     float *mu;            /* T x N x d: the means (Goldstone-GD's Z) */
     float *logb;          /* T x N x d: log of B's diagonal (filtering: log 1/s_t); NULL
                              for MAP */
-    float *e;             /* (T-1) x N x d: B's superdiagonal; NULL unless smoothing with
-                             T > 1 */
+    float *th;            /* (T-1) x N x d: theta, B's superdiagonal being e_t = b_t tanh
+                             theta_t (|e_t| < b_t keeps B^-1 eps bounded); NULL unless
+                             smoothing with T > 1 */
     float *opt_mu[2];     /* optimiser state of mu (Adam m, v; AdaGrad h, NULL; GD NULL) */
     float *opt_logb[2];   /* of logb */
-    float *opt_e[2];      /* of e */
+    float *opt_th[2];     /* of th */
     int64_t *row_steps;   /* N: updates of each row (Adam's bias corrections); filtering:
                              in the current slice */
     int64_t *counters;    /* 3: steps done, filtering slice, steps into that slice */

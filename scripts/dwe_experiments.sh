@@ -1,6 +1,6 @@
 #!/bin/sh
-# The measurements of docs/dwe.md ("A first measurement", "The two models of A first
-# measurement", "State of the Union"): synthetic corpora with planted drift and their
+# The measurements of docs/dwe.md ("A first measurement" and its models, "Results on the
+# State of the Union"): synthetic corpora with planted drift and their
 # null variants, seeds 1-3, trained with --symmetry none and sync+goldstone, evaluated
 # against the truth; the State of the Union, seeds 1-3, both modes, with the overlap
 # figure and the neighbour and aging tables.
@@ -10,16 +10,18 @@
 # Run from the repository root after a Release build (build/natgrad). Everything goes
 # into OUTDIR (default dwe-runs): corpora, models, training logs (*.csv), the output of
 # every command (*.out) and the evaluation CSVs. A step whose result already exists is
-# skipped, so the script resumes where it stopped. Runs go one after another, each with
-# --threads $THREADS (default 2); results do not depend on the thread count.
-# Environment: NATGRAD (the binary, default build/natgrad), THREADS, SEEDS (default
-# "1 2 3"), SYMS (default "none sync+goldstone"; State of the Union only).
+# skipped, so the script resumes where it stopped. JOBS training runs go at a time
+# (default 1), each with --threads $THREADS (default 2); results do not depend on either.
+# Environment: NATGRAD (the binary, default build/natgrad), JOBS, THREADS, SEEDS (default
+# "1 2 3"), SYMS (default "none sync+goldstone"; State of the Union only), SYNTH_SETTINGS
+# and SOTU_SETTINGS (the dwe train options of each part; defaults below).
 set -eu
 
 what=${1:-all}
 out=${2:-dwe-runs}
 ng=${NATGRAD:-build/natgrad}
 threads=${THREADS:-2}
+jobs=${JOBS:-1}
 seeds=${SEEDS:-1 2 3}
 syms=${SYMS:-none sync+goldstone}
 
@@ -28,6 +30,27 @@ case $what in synth|sotu|all|summary) ;; *) echo "usage: $0 [synth|sotu|all|summ
 mkdir -p "$out"
 
 say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+
+# models MODEL...: every model written, else name the failed runs and stop
+models() {
+    bad=0
+    for m in "$@"; do
+        [ -f "$m/model.txt" ] || { say "FAILED $m (see $m.out)"; bad=1; }
+    done
+    [ $bad -eq 0 ] || exit 1
+}
+
+# at most $jobs background runs at a time (plain 'jobs' first: it forgets the finished
+# ones, which 'jobs -p' still lists; into a file: dash forgets its jobs in a pipeline or
+# a command substitution)
+pool_wait() {
+    while :; do
+        jobs > /dev/null
+        jobs -p > "$out/.jobs"
+        [ "$(wc -l < "$out/.jobs")" -lt "$jobs" ] && break
+        sleep 5
+    done
+}
 
 # train LOG MODEL ARGS...: dwe train unless MODEL/model.txt exists; the log is rewritten
 train() {
@@ -42,7 +65,7 @@ train() {
 # ---- synthetic corpora (docs/dwe.md, "A first measurement") ----
 # seed s: dwe synth --seed s and dwe train --seed s; the held-out slices are drawn with
 # --split-seed 1 in every run.
-synth_settings="--test-slices 4 --split-seed 1 --steps 1000 --eval-every 100 --dim 20 --batch-words 300 --batch-contexts 300"
+synth_settings=${SYNTH_SETTINGS:---test-slices 4 --split-seed 1 --steps 2000 --eval-every 200 --dim 20 --batch-words 300 --batch-contexts 300}
 if [ "$what" = synth ] || [ "$what" = all ]; then
     for s in $seeds; do
         for kind in planted null; do
@@ -58,14 +81,24 @@ if [ "$what" = synth ] || [ "$what" = all ]; then
         for kind in planted null; do
             for sym in none sync+goldstone; do
                 m=$out/m-$kind-$sym-$s
-                # shellcheck disable=SC2086
-                train "$m.csv" "$m" --corpus "$out/synth-$kind-$s/counts" $synth_settings \
-                    --seed "$s" --symmetry "$sym"
-                [ -f "$m.eval.csv" ] || "$ng" dwe evaluate "$m" --truth "$out/synth-$kind-$s/truth.csv" \
-                    --csv "$m.eval.csv" > "$m.eval.out"
+                pool_wait
+                {
+                    # shellcheck disable=SC2086
+                    train "$m.csv" "$m" --corpus "$out/synth-$kind-$s/counts" $synth_settings \
+                        --seed "$s" --symmetry "$sym"
+                    [ -f "$m.eval.csv" ] || "$ng" dwe evaluate "$m" --truth "$out/synth-$kind-$s/truth.csv" \
+                        --csv "$m.eval.csv" > "$m.eval.out"
+                } &
             done
+        done
+    done
+    wait
+    models $(for s in $seeds; do for kind in planted null; do for sym in none sync+goldstone; do
+        echo "$out/m-$kind-$sym-$s"; done; done; done)
+    for s in $seeds; do
+        for kind in planted null; do
             o=$out/overlap-$kind-$s
-            [ -f "$o.csv" ] || [ ! -f "$out/sotu-none-$s/model.txt" ] || [ ! -f "$out/sotu-sync+goldstone-$s/model.txt" ] ||
+            [ -f "$o.csv" ] || [ ! -f "$out/m-$kind-none-$s/model.txt" ] || [ ! -f "$out/m-$kind-sync+goldstone-$s/model.txt" ] ||
             "$ng" dwe overlap "$out/m-$kind-none-$s" "$out/m-$kind-sync+goldstone-$s" \
                 --labels none,sync+goldstone --out "$o.png" --csv "$o.csv" > "$o.out"
         done
@@ -83,10 +116,13 @@ if [ "$what" = sotu ] || [ "$what" = all ]; then
     for s in $seeds; do
         for sym in $syms; do
             m=$out/sotu-$sym-$s
+            pool_wait
             # shellcheck disable=SC2086
-            train "$m.csv" "$m" --corpus "$c" $sotu_settings --seed "$s" --symmetry "$sym"
+            train "$m.csv" "$m" --corpus "$c" $sotu_settings --seed "$s" --symmetry "$sym" &
         done
     done
+    wait
+    models $(for s in $seeds; do for sym in $syms; do echo "$out/sotu-$sym-$s"; done; done)
     for s in $seeds; do
         o=$out/sotu-overlap-$s
         [ -f "$o.csv" ] || [ ! -f "$out/sotu-none-$s/model.txt" ] || [ ! -f "$out/sotu-sync+goldstone-$s/model.txt" ] ||

@@ -118,14 +118,16 @@ static void ref_solve(size_t n, const double *A, int trans, double *b)
     free(piv);
 }
 
-/* Dense upper bidiagonal B (T x T) of trajectory k of row n from [t][n][k] arrays. */
-static void ref_B(size_t T, size_t N, size_t d, const double *logb, const double *e, size_t n,
+/* Dense upper bidiagonal B (T x T) of trajectory k of row n from [t][n][k] arrays:
+ * b_t = exp(logb), e_t = b_t tanh(th). */
+static void ref_B(size_t T, size_t N, size_t d, const double *logb, const double *th, size_t n,
                   size_t k, double *B)
 {
     memset(B, 0, T * T * sizeof *B);
     for (size_t t = 0; t < T; t++) {
-        B[t * T + t] = exp(logb[(t * N + n) * d + k]);
-        if (t + 1 < T) B[t * T + t + 1] = e[(t * N + n) * d + k];
+        size_t o = (t * N + n) * d + k;
+        B[t * T + t] = exp(logb[o]);
+        if (t + 1 < T) B[t * T + t + 1] = exp(logb[o]) * tanh(th[o]);
     }
 }
 
@@ -300,7 +302,7 @@ static const double TIMES6[6] = {0.0, 1.0, 2.5, 3.0, 5.0, 5.5};
 static void test_likelihood_dense(void)
 {
     tcorpus tc;
-    const size_t T = 2, W = 150, d = 4;
+    const size_t T = 2, W = 330, d = 4;
     corpus_make(&tc, T, W, 0.08, 11, NULL);
     ng_dwe_params p = small_params(NG_DWE_MAP, d, 0, 0);
     ng_dwe *m = NULL;
@@ -316,8 +318,8 @@ static void test_likelihood_dense(void)
 
     ng_rng g;
     ng_rng_seed(&g, 5);
-    /* a block with 130 words (3 tiles) and 97 contexts, both random subsets */
-    int32_t wi[150], cj[150];
+    /* a block with about 290 words (3 tiles) and 210 contexts, both random subsets */
+    int32_t wi[330], cj[330];
     size_t nI = 0, nJ = 0;
     for (size_t i = 0; i < W; i++) {
         if (ng_rng_uniform(&g) < 0.87) wi[nI++] = (int32_t)i;
@@ -343,7 +345,7 @@ static void test_likelihood_dense(void)
     for (int neg_only = 1; neg_only >= 0; neg_only--) {
         const size_t t = 1;
         ngi_dwe_slice sl = ngi_dwe_slice_of(m, t);
-        int64_t empty[151] = {0};
+        int64_t empty[331] = {0};
         if (neg_only) sl.row_ptr = empty; /* no stored counts: the n- term alone */
         const double au = 0.7, av = 1.9;
         double v = ngi_dwe_lik_slice(&sl, &b, d, U, V, GU, GV, au, av, 0, 1, ws);
@@ -385,7 +387,7 @@ static void test_likelihood_dense(void)
     float *Z = malloc(T * 2 * W * d * sizeof *Z);
     ng_rng_fill_normal(&g, Z, T * 2 * W * d, 0.0f, 0.5f);
     double *Zd = to_double(Z, T * 2 * W * d), ll = 0, cnt = 0;
-    int all[150];
+    int all[330];
     for (size_t i = 0; i < W; i++) all[i] = 1;
     NG_CHECK(ng_dwe_loglik(m, Z, NULL, &ll, &cnt) == NG_OK);
     NG_CHECK_REL(ll, ref_lik(&r, 0, T, Zd, 2 * W * d, all, all), 2e-6, 1.0);
@@ -531,6 +533,7 @@ static void test_prior_dense(void)
 }
 
 /* ------------------------------------------------------------------ bidiagonal family */
+/* log b and theta (e = b tanh theta) */
 static void random_bidiag(ng_rng *g, size_t T, size_t d, size_t ps, float *logb, float *e)
 {
     for (size_t t = 0; t < T; t++)
@@ -564,7 +567,7 @@ static void test_bidiag_sampler(void)
     memset(B, 0, sizeof B);
     for (size_t t = 0; t < T; t++) {
         B[t * T + t] = exp((double)lb1[t]);
-        if (t + 1 < T) B[t * T + t + 1] = e1[t];
+        if (t + 1 < T) B[t * T + t + 1] = exp((double)lb1[t]) * tanh((double)e1[t]);
     }
     double res = 0;
     for (size_t k = 0; k < 50; k++)
@@ -616,7 +619,7 @@ static void test_bidiag_entropy_solve(void)
         memset(B, 0, sizeof B);
         for (size_t t = 0; t < T; t++) {
             B[t * T + t] = exp((double)logb[t * ps + k]);
-            if (t + 1 < T) B[t * T + t + 1] = e[t * ps + k];
+            if (t + 1 < T) B[t * T + t + 1] = exp((double)logb[t * ps + k]) * tanh((double)e[t * ps + k]);
         }
         for (size_t a = 0; a < T; a++)
             for (size_t b = 0; b < T; b++) {
@@ -710,7 +713,7 @@ static void test_smoothing_elbo_fd(void)
         ng_rng_seed(&g, 77 + (uint64_t)mb);
         ng_dwe_init(m, &g);
         perturb(m->v.logb, T * N * d, &g, 0.3);
-        perturb(m->v.e, (T - 1) * N * d, &g, 0.3);
+        perturb(m->v.th, (T - 1) * N * d, &g, 0.3);
         refm r;
         refm_make(&r, &tc, d, p.gamma, p.nu, p.D, p.sigma0, 0);
         const uint64_t base = 1234;
@@ -727,14 +730,14 @@ static void test_smoothing_elbo_fd(void)
                 for (size_t k = 0; k < d; k++) eps[(t * N + n) * d + k] = ef[t * d + k];
         }
         fdctx c = {&r, to_double(m->v.mu, T * N * d), to_double(m->v.logb, T * N * d),
-                   to_double(m->v.e, (T - 1) * N * d), eps, inI, inJ, sw, sc, 0, 0};
+                   to_double(m->v.th, (T - 1) * N * d), eps, inI, inJ, sw, sc, 0, 0};
         NG_CHECK_REL(-(est[0] + est[1] + est[2]), fd_eval(&c), 1e-5, 1.0);
         double emu = grad_vs_fd(m, &c, c.mu, m->G, 0, T);
         double elb = grad_vs_fd(m, &c, c.logb, m->XT, 0, T);
-        double ee = grad_vs_fd(m, &c, c.e, m->GE, 0, T - 1);
+        double ee = grad_vs_fd(m, &c, c.e, m->GTH, 0, T - 1);
         NG_CHECK_MSG(emu < 2e-4, "mean gradient off by %g (minibatch %d)", emu, mb);
         NG_CHECK_MSG(elb < 2e-4, "log b gradient off by %g (minibatch %d)", elb, mb);
-        NG_CHECK_MSG(ee < 2e-4, "e gradient off by %g (minibatch %d)", ee, mb);
+        NG_CHECK_MSG(ee < 2e-4, "theta gradient off by %g (minibatch %d)", ee, mb);
         free(c.mu);
         free(c.logb);
         free(c.e);
@@ -758,7 +761,7 @@ static void test_map_fd(void)
     ng_dwe *m = NULL;
     NG_CHECK(ng_dwe_new(&tc.c, &p, &m) == NG_OK);
     if (!m) return;
-    NG_CHECK(m->v.logb == NULL && m->v.e == NULL && m->XT == NULL);
+    NG_CHECK(m->v.logb == NULL && m->v.th == NULL && m->XT == NULL);
     ng_rng g;
     ng_rng_seed(&g, 8);
     ng_dwe_init(m, &g);
@@ -813,7 +816,7 @@ static void test_filtering_fd(void)
     ng_dwe *m = NULL;
     NG_CHECK(ng_dwe_new(&tc.c, &p, &m) == NG_OK);
     if (!m) return;
-    NG_CHECK(m->v.e == NULL && m->v.logb != NULL);
+    NG_CHECK(m->v.th == NULL && m->v.logb != NULL);
     ng_rng g;
     ng_rng_seed(&g, 10);
     ng_dwe_init(m, &g);
@@ -878,10 +881,10 @@ static void test_minibatch_unbiased(void)
     ng_rng_seed(&g, 13);
     ng_dwe_init(m, &g);
     perturb(m->v.logb, T * N * d, &g, 0.3);
-    perturb(m->v.e, (T - 1) * N * d, &g, 0.3);
+    perturb(m->v.th, (T - 1) * N * d, &g, 0.3);
     memcpy(mf->v.mu, m->v.mu, T * N * d * sizeof(float));
     memcpy(mf->v.logb, m->v.logb, T * N * d * sizeof(float));
-    memcpy(mf->v.e, m->v.e, (T - 1) * N * d * sizeof(float));
+    memcpy(mf->v.th, m->v.th, (T - 1) * N * d * sizeof(float));
     const uint64_t base = 555;
     ng_dwe_info full, fullf;
     NG_CHECK(ng_dwe_objective(m, base, &full) == NG_OK);  /* 3 x 3 blocks */
@@ -896,7 +899,7 @@ static void test_minibatch_unbiased(void)
     NG_CHECK_REL(-(ef[0] + ef[1] + ef[2]), full.loss, 1e-6, 1.0);
     const size_t nf = W + W, xsf = nf * d;
     double gfu = mf->G[1 * xsf + 3 * d + 1], gfv = mf->G[2 * xsf + (W + 5) * d + 0];
-    double glu = mf->XT[0 * xsf + 3 * d + 0], gev = mf->GE[1 * xsf + (W + 5) * d + 1];
+    double glu = mf->XT[0 * xsf + 3 * d + 0], gev = mf->GTH[1 * xsf + (W + 5) * d + 1];
     double sum = 0, sum2 = 0;
     double su[3] = {0}, su2[3] = {0}, sv[3] = {0}, sv2[3] = {0};
     size_t nu = 0, nv = 0;
@@ -916,7 +919,7 @@ static void test_minibatch_unbiased(void)
         }
         if (pv >= 0) {
             size_t pr = m->nI + (size_t)pv;
-            double a[3] = {m->G[2 * xs + pr * d + 0], m->GE[1 * xs + pr * d + 1], 0};
+            double a[3] = {m->G[2 * xs + pr * d + 0], m->GTH[1 * xs + pr * d + 1], 0};
             for (int q = 0; q < 2; q++) sv[q] += a[q], sv2[q] += a[q] * a[q];
             nv++;
         }
@@ -1040,13 +1043,13 @@ static void test_step_reports_estimate(void)
         NG_CHECK(ng_dwe_step(m, &g, 1, &info) == NG_OK);
         memcpy(m->v.mu, mu0, n * sizeof *mu0);
         if (m->v.logb) memcpy(m->v.logb, lb0, n * sizeof *lb0);
-        if (m->v.e) { /* e moved too: take it back through a second model's view */
+        if (m->v.th) { /* e moved too: take it back through a second model's view */
             ng_dwe *m0 = NULL;
             NG_CHECK(ng_dwe_new(&tc.c, &p, &m0) == NG_OK);
             ng_rng g0;
             ng_rng_seed(&g0, 25);
             ng_dwe_init(m0, &g0);
-            memcpy(m->v.e, m0->v.e, (T - 1) * N * d * sizeof(float));
+            memcpy(m->v.th, m0->v.th, (T - 1) * N * d * sizeof(float));
             ng_dwe_free(m0);
         }
         ngi_dwe_draw_block(m, &g2);
@@ -1064,8 +1067,8 @@ static void test_step_reports_estimate(void)
     corpus_free(&tc);
 }
 
-/* Steps with 1 and with 2 OpenMP threads give bit-identical parameters, optimiser state
- * and reported values, for every method. */
+/* Steps with 1 and with 2 threads (OpenMP and BLAS) give bit-identical parameters,
+ * optimiser state and reported values, for every method. */
 static void test_threads_bitidentical(void)
 {
     tcorpus tc;
@@ -1074,15 +1077,18 @@ static void test_threads_bitidentical(void)
     omp_set_num_threads(2);
     for (int method = 0; method < 3; method++) {
         ng_dwe_params p = small_params((ng_dwe_method)method, d, 90, 70);
-        float *snap[2] = {NULL, NULL};
-        double vals[2][4];
+        float *snap[3] = {NULL, NULL, NULL};
+        double vals[3][4];
         size_t total = 0;
-        for (int run = 0; run < 2; run++) {
+        /* (OpenMP, BLAS) threads: (1, 1), (2, 2), (1, 2): OpenBLAS's threaded sgemm rounds
+         * otherwise than its one-thread one, so one OpenMP thread must not use it either */
+        for (int run = 0; run < 3; run++) {
             omp_set_num_threads(2); /* the model's workspace for 2 threads, then run with 1 or 2 */
             ng_dwe *m = NULL;
             NG_CHECK(ng_dwe_new(&tc.c, &p, &m) == NG_OK);
             if (!m) return;
-            omp_set_num_threads(run ? 2 : 1);
+            omp_set_num_threads(run == 1 ? 2 : 1);
+            ng_set_blas_threads(run ? 2 : 1);
             ng_rng g;
             ng_rng_seed(&g, 17);
             ng_dwe_init(m, &g);
@@ -1108,11 +1114,15 @@ static void test_threads_bitidentical(void)
             ng_dwe_free(m);
         }
         omp_set_num_threads(2);
-        NG_CHECK_MSG(!memcmp(snap[0], snap[1], total), "method %s: state differs", ng_dwe_method_name(p.method));
-        NG_CHECK_MSG(!memcmp(vals[0], vals[1], sizeof vals[0]), "method %s: values differ",
-                     ng_dwe_method_name(p.method));
+        ng_set_blas_threads(1);
+        for (int run = 1; run < 3; run++) {
+            NG_CHECK_MSG(!memcmp(snap[0], snap[run], total), "method %s, run %d: state differs",
+                         ng_dwe_method_name(p.method), run);
+            NG_CHECK_MSG(!memcmp(vals[0], vals[run], sizeof vals[0]), "method %s, run %d: values differ",
+                         ng_dwe_method_name(p.method), run);
+            free(snap[run]);
+        }
         free(snap[0]);
-        free(snap[1]);
     }
     corpus_free(&tc);
 }
@@ -1182,9 +1192,10 @@ static void test_model_layout(void)
     ng_dwe_views v = ng_dwe_get_views(m);
     for (size_t t = 0; t < T; t++) {
         size_t o = (t * N + 7) * d + 2;
-        double b = exp((double)v.logb[o]), ep = t > 0 ? v.e[((t - 1) * N + 7) * d + 2] : 0;
+        size_t op = ((t > 0 ? t - 1 : 0) * N + 7) * d + 2; /* e_t = b_t tanh theta_t */
+        double b = exp((double)v.logb[o]), ep = t > 0 ? exp((double)v.logb[op]) * tanh((double)v.th[op]) : 0;
         NG_CHECK_NEAR(b * b + ep * ep, Pi[t * T + t], 1e-4 * Pi[t * T + t]);
-        if (t + 1 < T) NG_CHECK_NEAR(b * v.e[o], Pi[t * T + t + 1], 1e-4 * fabs(Pi[t * T + t + 1]));
+        if (t + 1 < T) NG_CHECK_NEAR(b * b * tanh((double)v.th[o]), Pi[t * T + t + 1], 1e-4 * fabs(Pi[t * T + t + 1]));
     }
     double s2 = 0;
     for (size_t q = 0; q < T * N * d; q++) s2 += (double)v.mu[q] * v.mu[q];
@@ -1196,7 +1207,7 @@ static void test_model_layout(void)
     NG_CHECK(na == 3 + 6 + 2);
     NG_CHECK(ng_dwe_state(m, arr, 16) == na);
     NG_CHECK(!strcmp(arr[0].name, "dwe_mu") && arr[0].t.shape[0] == T && arr[0].t.shape[1] == N);
-    NG_CHECK(!strcmp(arr[6].name, "dwe_e") && arr[6].t.shape[0] == T - 1);
+    NG_CHECK(!strcmp(arr[6].name, "dwe_theta") && arr[6].t.shape[0] == T - 1);
     NG_CHECK(!strcmp(arr[na - 1].name, "dwe_counters") && arr[na - 1].t.dtype == NG_I64);
     NG_CHECK(ng_dwe_state_loaded(m) == NG_OK);
     v.counters[1] = (int64_t)T;

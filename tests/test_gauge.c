@@ -291,10 +291,10 @@ static void test_rotate(void)
         memcpy(Z, Z0, n * sizeof *Z);
         /* a too short workspace is refused by the exact rotations */
         if (rot != NG_ROT_FIRST_ORDER)
-            NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, 0) ==
+            NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, 0, 1) ==
                      NG_EINVAL);
         memcpy(Z, Z0, n * sizeof *Z);
-        NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, rl) == NG_OK);
+        NG_CHECK(ngi_gauge_rotate(T, N, d, Z, Gt, 0.5, (ng_rotation)rot, tmp, Rd, Rf, rws, rl, 1) == NG_OK);
         double err = 0.0, normchange = 0.0;
         for (size_t t = 0; t < T; t++) {
             for (size_t j = 0; j < d; j++)

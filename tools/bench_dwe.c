@@ -428,7 +428,7 @@ static void print_memory(ng_dwe *m, size_t T, size_t N, size_t d, const model_fi
     ng_dwe_views v = ng_dwe_get_views(m);
     double nparam = (double)T * (double)N * (double)d;
     if (v.logb) nparam += (double)T * (double)N * (double)d;
-    if (v.e) nparam += (double)(T - 1) * (double)N * (double)d;
+    if (v.th) nparam += (double)(T - 1) * (double)N * (double)d;
     const double peak = peak_rss_gib();
     printf("%-44s %12.2f\n", "model bytes (ng_dwe_bytes), GiB", (double)fg->bytes * k_gib);
     printf("%-44s %12.2f\n", "  per variational parameter, bytes", (double)fg->bytes / nparam);

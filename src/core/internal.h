@@ -20,6 +20,28 @@ void *ngi_xcalloc(size_t n, size_t size);
 /* Number of ngi_xmalloc/ngi_xcalloc calls so far in this process (all threads). */
 size_t ngi_alloc_count(void);
 
+/* BLAS on one thread for a stretch whose result must not depend on the thread count
+ * (OpenBLAS's threaded products and solves round differently): returns the count to give
+ * back to ngi_blas_restore. */
+static inline int ngi_blas_serial(void)
+{
+    int n = ng_blas_threads();
+    if (n > 1) ng_set_blas_threads(1);
+    return n;
+}
+static inline void ngi_blas_restore(int n)
+{
+    if (n > 1) ng_set_blas_threads(n);
+}
+
+/* Standard normal floats in x[0..n) from r's stream, by a Box-Muller transform that
+ * vectorises (fastmath.c): 24-bit uniforms, so |x| <= 5.8; another sequence than
+ * ng_rng_fill_normal's. ngi_log_unit: log u for u in (0, 1]; ngi_sincos_2pi: sin and cos of
+ * 2 pi v for v in [-1/2, 1/2]; both in float with relative error near 1e-7. */
+void ngi_normal_fill_f(ng_rng *r, float *x, size_t n);
+float ngi_log_unit(float u);
+void ngi_sincos_2pi(float v, float *s, float *c);
+
 /* Allocation-free variants of the d x d rotation helpers (linalg.c) for the symmetry
  * phase: ws is a caller workspace of ws_len >= ngi_rot_ws_len(d) doubles (sized once;
  * shared by all three; a shorter one is NG_EINVAL). ngi_rot_ws_len returns 0 when d is

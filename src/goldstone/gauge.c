@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,19 +41,39 @@ double ngi_sumsq(const float *Z, size_t n)
     return s;
 }
 
-void ngi_gauge_moments(const ng_graph *g, size_t N, size_t d, const float *Z, double *M, float *Mf)
+int ngi_gauge_threads(size_t T)
+{
+    int n = omp_get_max_threads();
+    if (n > 64) n = 64;
+    return (size_t)n > T ? (T ? (int)T : 1) : n;
+}
+
+static void moment(const float *Sa, const float *Sb, size_t N, size_t d, double *M, float *Mf)
+{
+    size_t dd = d * d;
+    if (N == 0) {
+        memset(Mf, 0, dd * sizeof *Mf);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)N, 1.0f, Sb,
+                    (int)d, Sa, (int)d, 0.0f, Mf, (int)d);
+    }
+    for (size_t k = 0; k < dd; k++) M[k] = Mf[k];
+}
+
+void ngi_gauge_moments_mt(const ng_graph *g, size_t N, size_t d, const float *Z, double *M,
+                         float *Mf, int nth)
 {
     size_t nd = N * d, dd = d * d;
-    for (size_t e = 0; e < g->n_edges; e++) {
-        const float *Sa = Z + g->ea[e] * nd, *Sb = Z + g->eb[e] * nd;
-        if (N == 0) {
-            memset(Mf, 0, dd * sizeof *Mf);
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)N, 1.0f, Sb,
-                        (int)d, Sa, (int)d, 0.0f, Mf, (int)d);
-        }
-        for (size_t k = 0; k < dd; k++) M[e * dd + k] = Mf[k];
-    }
+    const long m = (long)g->n_edges;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (long e = 0; e < m; e++)
+        moment(Z + g->ea[e] * nd, Z + g->eb[e] * nd, N, d, M + (size_t)e * dd,
+               Mf + (size_t)omp_get_thread_num() * dd);
+}
+
+void ngi_gauge_moments(const ng_graph *g, size_t N, size_t d, const float *Z, double *M, float *Mf)
+{
+    ngi_gauge_moments_mt(g, N, d, Z, M, Mf, 1);
 }
 
 void ngi_gauge_skew(size_t T, size_t d, const double *Gt, double *Gamma)
@@ -138,53 +159,79 @@ void ngi_slice_rotate(size_t N, size_t d, float *S, const double *R, float *tmp,
     memcpy(S, tmp, N * d * sizeof *S);
 }
 
+/* R = the rotation map of the skew matrix A (d x d); rws: that thread's scratch. */
+static ng_status rotation_of(ng_rotation rot, size_t d, const double *A, double *R, double *rws,
+                             size_t rws_len)
+{
+    if (rot == NG_ROT_CAYLEY) return ngi_cayley_ws(d, A, R, rws, rws_len);
+    if (rot == NG_ROT_EXP) return ngi_expm_skew_ws(d, A, R, rws, rws_len);
+    memcpy(R, A, d * d * sizeof *R);
+    for (size_t j = 0; j < d; j++) R[j * d + j] += 1.0;
+    return NG_OK;
+}
+
+static void skew_part(size_t d, double frac, const double *G, double *A)
+{
+    for (size_t j = 0; j < d; j++)
+        for (size_t k = 0; k < d; k++) A[j * d + k] = frac * (G[j * d + k] - G[k * d + j]);
+}
+
 ng_status ngi_gauge_rotate(size_t T, size_t N, size_t d, float *Z, const double *Gt, double frac,
                           ng_rotation rot, float *tmp, double *Rd, float *Rf, double *rws,
-                          size_t rws_len)
+                          size_t rws_len, int nth)
 {
     size_t dd = d * d, nd = N * d;
-    double *A = Rd, *R = Rd + dd;
-    for (size_t t = 0; t < T; t++) {
-        const double *G = Gt + t * dd;
-        for (size_t j = 0; j < d; j++)
-            for (size_t k = 0; k < d; k++) A[j * d + k] = frac * (G[j * d + k] - G[k * d + j]);
-        ng_status st = NG_OK;
-        if (rot == NG_ROT_CAYLEY) {
-            st = ngi_cayley_ws(d, A, R, rws, rws_len);
-        } else if (rot == NG_ROT_EXP) {
-            st = ngi_expm_skew_ws(d, A, R, rws, rws_len);
-        } else {
-            memcpy(R, A, dd * sizeof *R);
-            for (size_t j = 0; j < d; j++) R[j * d + j] += 1.0;
+    long bad = -1; /* the first slice whose rotation failed */
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        const int th = omp_get_thread_num();
+        double *A = Rd + (size_t)th * 2 * dd, *R = A + dd;
+#pragma omp for schedule(static)
+        for (long t = 0; t < (long)T; t++) {
+            skew_part(d, frac, Gt + (size_t)t * dd, A);
+            if (rotation_of(rot, d, A, R, rws ? rws + (size_t)th * rws_len : NULL, rws_len)) {
+#pragma omp critical(ngi_gauge_rotate_bad)
+                if (bad < 0 || t < bad) bad = t;
+                continue;
+            }
+            ngi_slice_rotate(N, d, Z + (size_t)t * nd, R, tmp + (size_t)th * nd, Rf + (size_t)th * dd);
         }
-        if (st) return st;
-        ngi_slice_rotate(N, d, Z + t * nd, R, tmp, Rf);
     }
-    return NG_OK;
+    if (bad < 0) return NG_OK;
+    /* the message is thread-local: fail again on this thread to set it */
+    skew_part(d, frac, Gt + (size_t)bad * dd, Rd);
+    ng_status st = rotation_of(rot, d, Rd, Rd + dd, rws, rws_len);
+    return st ? st : ngi_fail(NG_ENUMERIC, "ng_gauge_phase: the rotation of slice %ld failed", bad);
 }
 
 ng_status ngi_gauge_ws_alloc(ngi_gauge_ws *w, const ng_graph *g, size_t N, size_t d)
 {
     memset(w, 0, sizeof *w);
     size_t dd = d * d, T = g->T, m = g->n_edges;
+    w->rot_len = ngi_rot_ws_len(d);
+    if (w->rot_len == 0) return ngi_fail(NG_EINVAL, "ngi_gauge_ws_alloc: d = %zu is too large", d);
+    w->nth = ngi_gauge_threads(T);
+    size_t nth = (size_t)w->nth;
     w->M = ngi_xcalloc((m ? m : 1) * dd + 1, sizeof *w->M);
     w->work = ngi_xcalloc(3 * T * dd + 4 * dd + 1, sizeof *w->work);
-    w->Rd = ngi_xcalloc(2 * dd + 1, sizeof *w->Rd);
-    w->Mf = ngi_xcalloc(dd + 1, sizeof *w->Mf);
-    w->Rf = ngi_xcalloc(dd + 1, sizeof *w->Rf);
-    w->tmp = ngi_xcalloc(N * d + 1, sizeof *w->tmp);
-    w->rot_len = ngi_rot_ws_len(d);
-    if (w->rot_len == 0) {
-        ngi_gauge_ws_free(w);
-        return ngi_fail(NG_EINVAL, "ngi_gauge_ws_alloc: d = %zu is too large", d);
-    }
-    w->rot = ngi_xcalloc(w->rot_len, sizeof *w->rot);
-    w->ret = ngi_xcalloc(2 * T * dd + (m ? m : 1) * dd + 2 * dd + 1, sizeof *w->ret);
+    w->Rd = ngi_xcalloc(nth * 2 * dd + 1, sizeof *w->Rd);
+    w->Mf = ngi_xcalloc(nth * dd + 1, sizeof *w->Mf);
+    w->Rf = ngi_xcalloc(nth * dd + 1, sizeof *w->Rf);
+    w->tmp = ngi_xcalloc(nth * N * d + 1, sizeof *w->tmp);
+    w->rot = ngi_xcalloc(nth * w->rot_len, sizeof *w->rot);
+    w->ret = ngi_xcalloc(2 * T * dd + (m ? m : 1) * dd + nth * 2 * dd + 1, sizeof *w->ret);
     if (!w->M || !w->work || !w->Rd || !w->Mf || !w->Rf || !w->tmp || !w->rot || !w->ret) {
         ngi_gauge_ws_free(w);
         return NG_ENOMEM;
     }
     return NG_OK;
+}
+
+/* Threads a phase may use now: those the workspace has scratch for, at most. */
+static int phase_threads(const ngi_gauge_ws *w, size_t T)
+{
+    int n = ngi_gauge_threads(T);
+    return n < w->nth ? n : w->nth;
 }
 
 void ngi_gauge_ws_free(ngi_gauge_ws *w)
@@ -211,19 +258,58 @@ double ngi_gauge_moment_trace(const ng_graph *g, size_t d, const double *M)
     return s;
 }
 
+/* Rn_t = rotation of the clipped step c X_t (Gamma~, made skew), t = 0..T-1, on nth
+ * threads; A: nth*2*d*d scratch. */
+static void step_skew(size_t d, double c, double lim, const double *X, double *A)
+{
+    for (size_t j = 0; j < d; j++)
+        for (size_t k = 0; k < d; k++) {
+            /* Gamma~ = c L+ grad (clipped), Gamma = Gamma~ - Gamma~^T */
+            double a = c * X[j * d + k], b = c * X[k * d + j];
+            a = a > lim ? lim : a < -lim ? -lim : a;
+            b = b > lim ? lim : b < -lim ? -lim : b;
+            A[j * d + k] = a - b;
+        }
+}
+
+static ng_status step_rotations(size_t T, size_t d, double c, double lim, const double *NG, double *Rn,
+                                ng_rotation rot, double *A, ngi_gauge_ws *w, int nth)
+{
+    size_t dd = d * d;
+    long bad = -1;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        const int th = omp_get_thread_num();
+        double *At = A + (size_t)th * 2 * dd;
+#pragma omp for schedule(static)
+        for (long t = 0; t < (long)T; t++) {
+            step_skew(d, c, lim, NG + (size_t)t * dd, At);
+            if (rotation_of(rot, d, At, Rn + (size_t)t * dd, w->rot + (size_t)th * w->rot_len, w->rot_len)) {
+#pragma omp critical(ngi_gauge_step_bad)
+                if (bad < 0 || t < bad) bad = t;
+            }
+        }
+    }
+    if (bad < 0) return NG_OK;
+    step_skew(d, c, lim, NG + (size_t)bad * dd, A); /* again here: the message is thread-local */
+    ng_status st = rotation_of(rot, d, A, Rn + (size_t)bad * dd, w->rot, w->rot_len);
+    return st ? st : ngi_fail(NG_ENUMERIC, "ng_gauge_phase: the rotation of slice %ld failed", bad);
+}
+
 /* The retract solver: k2 natural-gradient steps on SO(d)^T, each from the current point.
  * With R_t the rotation so far, the moments of the rotated slices are R_b M_e R_a^T, so
  * re-expanding there costs O(d^3) per edge and never touches Z; the step's gradient is
  * that of L'' at Gamma = 0 (exact to first order, where the paper's fixed-M model is only
  * exact at the start), and psi(RZ) = const - sum_e w_e Tr(R_b M_e R_a^T) is exact, so a
  * step that would raise psi is halved (up to 20 times, else the phase stops). Z is rotated
- * once at the end. */
+ * once at the end. Loops over slices and edges run on nth threads, one product per call. */
 static ng_status gauge_retract(const ng_graph *g, size_t N, size_t d, float *Z,
                                const ng_goldstone_params *p, double rho, ngi_gauge_ws *w)
 {
     size_t T = g->T, dd = d * d, n = T * dd, m = g->n_edges;
+    const int nth = phase_threads(w, T);
     double *Gam = w->work, *G = w->work + n, *NG = w->work + 2 * n, *w4 = w->work + 3 * n;
-    double *Racc = w->ret, *Rn = Racc + n, *Mold = Rn + n, *A = Mold + m * dd, *tmp = A + dd;
+    double *Racc = w->ret, *Rn = Racc + n, *Mold = Rn + n, *A = Mold + m * dd; /* A: nth*2*dd */
     double lim = p->gauge_clip > 0 ? p->gauge_clip / (double)d : INFINITY;
     memset(Racc, 0, n * sizeof *Racc);
     for (size_t t = 0; t < T; t++)
@@ -239,26 +325,15 @@ static ng_status gauge_retract(const ng_graph *g, size_t N, size_t d, float *Z,
         double frac = 1.0, next = cur;
         int accepted = 0;
         for (int bt = 0; bt < 20 && !accepted; bt++, frac *= 0.5) {
-            for (size_t t = 0; t < T; t++) {
-                const double *X = NG + t * dd;
-                for (size_t j = 0; j < d; j++)
-                    for (size_t k = 0; k < d; k++) {
-                        /* Gamma~ = -frac rho L+ grad (clipped), Gamma = Gamma~ - Gamma~^T */
-                        double a = -frac * rho * X[j * d + k], b = -frac * rho * X[k * d + j];
-                        a = a > lim ? lim : a < -lim ? -lim : a;
-                        b = b > lim ? lim : b < -lim ? -lim : b;
-                        A[j * d + k] = a - b;
-                    }
-                ng_status st = p->rotation == NG_ROT_EXP
-                                   ? ngi_expm_skew_ws(d, A, Rn + t * dd, w->rot, w->rot_len)
-                                   : ngi_cayley_ws(d, A, Rn + t * dd, w->rot, w->rot_len);
-                if (st) return st;
-            }
-            for (size_t e = 0; e < m; e++) {
+            ng_status st = step_rotations(T, d, -frac * rho, lim, NG, Rn, p->rotation, A, w, nth);
+            if (st) return st;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+            for (long e = 0; e < (long)m; e++) {
+                double *tmp = A + (size_t)omp_get_thread_num() * 2 * dd;
                 const double *Ra = Rn + g->ea[e] * dd, *Rb = Rn + g->eb[e] * dd;
-                mm(d, 1.0, Rb, Mold + e * dd, 0.0, tmp);
+                mm(d, 1.0, Rb, Mold + (size_t)e * dd, 0.0, tmp);
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)d, 1.0, tmp,
-                            (int)d, Ra, (int)d, 0.0, w->M + e * dd, (int)d);
+                            (int)d, Ra, (int)d, 0.0, w->M + (size_t)e * dd, (int)d);
             }
             next = ngi_gauge_moment_trace(g, d, w->M);
             if (!isfinite(next)) return ngi_fail(NG_ENUMERIC, "ng_gauge_phase: the gauge fields diverged");
@@ -268,14 +343,36 @@ static ng_status gauge_retract(const ng_graph *g, size_t N, size_t d, float *Z,
             memcpy(w->M, Mold, m * dd * sizeof *Mold);
             break;
         }
-        for (size_t t = 0; t < T; t++) {
-            mm(d, 1.0, Rn + t * dd, Racc + t * dd, 0.0, tmp);
-            memcpy(Racc + t * dd, tmp, dd * sizeof *tmp);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+        for (long t = 0; t < (long)T; t++) {
+            double *tmp = A + (size_t)omp_get_thread_num() * 2 * dd;
+            mm(d, 1.0, Rn + (size_t)t * dd, Racc + (size_t)t * dd, 0.0, tmp);
+            memcpy(Racc + (size_t)t * dd, tmp, dd * sizeof *tmp);
         }
         cur = next;
     }
-    for (size_t t = 0; t < T; t++) ngi_slice_rotate(N, d, Z + t * N * d, Racc + t * dd, w->tmp, w->Rf);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (long t = 0; t < (long)T; t++) {
+        const int th = omp_get_thread_num();
+        ngi_slice_rotate(N, d, Z + (size_t)t * N * d, Racc + (size_t)t * dd, w->tmp + (size_t)th * N * d,
+                         w->Rf + (size_t)th * dd);
+    }
     return NG_OK;
+}
+
+/* The phase after its checks: threads over slices and edges, BLAS on one thread, so the
+ * result is the same for any thread count. */
+static ng_status gauge_phase_serial_blas(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
+                                         const ng_goldstone_params *p, double rho, ngi_gauge_ws *w)
+{
+    size_t T = g->T;
+    ngi_gauge_moments_mt(g, N, d, Z, w->M, w->Mf, phase_threads(w, T));
+    if (p->gauge_solver == NG_GAUGE_RETRACT) return gauge_retract(g, N, d, Z, p, rho, w);
+    ngi_gauge_natgrad(g, d, w->M, Gt, p->k2, rho, p->gauge_clip, w->work);
+    for (size_t k = 0; k < T * d * d; k++)
+        if (!isfinite(Gt[k])) return ngi_fail(NG_ENUMERIC, "ng_gauge_phase: the gauge fields diverged");
+    return ngi_gauge_rotate(T, N, d, Z, Gt, p->apply_fraction, p->rotation, w->tmp, w->Rd, w->Rf,
+                           w->rot, w->rot_len, phase_threads(w, T));
 }
 
 ng_status ngi_gauge_phase_ws(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,
@@ -287,13 +384,10 @@ ng_status ngi_gauge_phase_ws(const ng_graph *g, size_t N, size_t d, float *Z, do
     if (!isfinite(ss)) return ngi_fail(NG_ENUMERIC, "ng_gauge_phase: Z has a non-finite entry");
     if (ss <= 0) return NG_OK; /* Z = 0: nothing to rotate */
     double rho = p->rho_scale * (double)d / ss;
-    ngi_gauge_moments(g, N, d, Z, w->M, w->Mf);
-    if (p->gauge_solver == NG_GAUGE_RETRACT) return gauge_retract(g, N, d, Z, p, rho, w);
-    ngi_gauge_natgrad(g, d, w->M, Gt, p->k2, rho, p->gauge_clip, w->work);
-    for (size_t k = 0; k < T * d * d; k++)
-        if (!isfinite(Gt[k])) return ngi_fail(NG_ENUMERIC, "ng_gauge_phase: the gauge fields diverged");
-    return ngi_gauge_rotate(T, N, d, Z, Gt, p->apply_fraction, p->rotation, w->tmp, w->Rd, w->Rf,
-                           w->rot, w->rot_len);
+    int blas = ngi_blas_serial();
+    ng_status st = gauge_phase_serial_blas(g, N, d, Z, Gt, p, rho, w);
+    ngi_blas_restore(blas);
+    return st;
 }
 
 ng_status ng_gauge_phase(const ng_graph *g, size_t N, size_t d, float *Z, double *Gt,

@@ -20,6 +20,11 @@ struct ng_graph {
  * e = (a, b), i.e. S_b^T S_a with slices S_t (N x d). Mf: d*d float scratch. */
 void ngi_gauge_moments(const ng_graph *g, size_t N, size_t d, const float *Z, double *M,
                       float *Mf);
+/* The same with up to nth OpenMP threads over the edges, Mf: nth*d*d floats. Each product
+ * is one sgemm call whatever thread runs it, so with single-threaded BLAS the result does
+ * not depend on nth. */
+void ngi_gauge_moments_mt(const ng_graph *g, size_t N, size_t d, const float *Z, double *M,
+                         float *Mf, int nth);
 
 /* The second-order gauge loss L''(Gamma; M) of spec section 4, with Gamma (T*d*d) taken
  * as given (unconstrained d x d per node). If G != NULL, writes d L''/d Gamma (T*d*d).
@@ -35,11 +40,13 @@ void ngi_gauge_skew(size_t T, size_t d, const double *Gt, double *Gamma);
 void ngi_gauge_natgrad(const ng_graph *g, size_t d, const double *M, double *Gt, int k2,
                       double rho, double clip, double *work);
 
-/* Rotates every slice by R_t(frac * Gamma_t): z <- R z. tmp: N*d floats, Rd: 2*d*d
- * doubles, Rf: d*d floats, rws: ngi_rot_ws_len(d) doubles (rws_len). No allocation. */
+/* Rotates every slice by R_t(frac * Gamma_t): z <- R z, with up to nth OpenMP threads over
+ * the slices, each with its own scratch: tmp: nth*N*d floats, Rd: nth*2*d*d doubles, Rf:
+ * nth*d*d floats, rws: nth*rws_len doubles, rws_len >= ngi_rot_ws_len(d). No allocation;
+ * the result does not depend on nth (single-threaded BLAS). */
 ng_status ngi_gauge_rotate(size_t T, size_t N, size_t d, float *Z, const double *Gt,
                           double frac, ng_rotation rot, float *tmp, double *Rd, float *Rf,
-                          double *rws, size_t rws_len);
+                          double *rws, size_t rws_len, int nth);
 
 /* Applies z <- R z (R d x d double) to the N x d slice S. tmp: N*d floats, Rf: d*d. */
 void ngi_slice_rotate(size_t N, size_t d, float *S, const double *R, float *tmp, float *Rf);
@@ -47,16 +54,19 @@ void ngi_slice_rotate(size_t N, size_t d, float *S, const double *R, float *tmp,
 /* Workspace of the symmetry phases (gauge and sync); ngi_gauge_ws_alloc sizes it for
  * (graph, N, d) once, after which a phase allocates nothing. */
 typedef struct {
+    int nth;      /* threads the per-thread scratch below is sized for */
     double *M;    /* n_edges * d * d */
     double *work; /* 3*T*d*d + 4*d*d */
-    double *Rd;   /* 2*d*d */
-    float *Mf;    /* d*d */
-    float *Rf;    /* d*d */
-    float *tmp;   /* N*d */
-    double *rot;  /* rot_len = ngi_rot_ws_len(d): Procrustes, Cayley, exp */
+    double *Rd;   /* nth * 2*d*d */
+    float *Mf;    /* nth * d*d */
+    float *Rf;    /* nth * d*d */
+    float *tmp;   /* nth * N*d */
+    double *rot;  /* nth * rot_len, rot_len = ngi_rot_ws_len(d): Procrustes, Cayley, exp */
     size_t rot_len;
-    double *ret;  /* retract solver: 2*T*d*d + n_edges*d*d + 2*d*d */
+    double *ret;  /* retract solver: 2*T*d*d + n_edges*d*d + nth*2*d*d */
 } ngi_gauge_ws;
+/* Threads for the per-slice loops of a phase: omp_get_max_threads() capped at T (and 64). */
+int ngi_gauge_threads(size_t T);
 ng_status ngi_gauge_ws_alloc(ngi_gauge_ws *w, const ng_graph *g, size_t N, size_t d);
 void ngi_gauge_ws_free(ngi_gauge_ws *w);
 /* sum_e w_e Tr M_e: psi(Z) = const - this for any rotation of the slices, so with

@@ -22,9 +22,11 @@ static void cross(size_t N, size_t d, const float *Sp, const float *Sc, double *
     for (size_t k = 0; k < dd; k++) M[k] = Mf[k];
 }
 
-ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
-                     size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
-                     float *Mf, float *tmp, double *rws, size_t rws_len)
+/* Each product depends on the slice rotated just before it, so the chain runs on one
+ * thread, BLAS included: the result is the same for any thread count. */
+static ng_status sync_serial_blas(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
+                                  size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
+                                  float *Mf, float *tmp, double *rws, size_t rws_len)
 {
     size_t T = g->T, nd = N * d;
     int walls = 0;
@@ -56,21 +58,33 @@ ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *wall
     return NG_OK;
 }
 
+ng_status ngi_sync_ws(const ng_graph *g, size_t N, size_t d, float *Z, int *walls_removed,
+                     size_t *order, size_t *parent, size_t *pedge, double *M, double *R,
+                     float *Mf, float *tmp, double *rws, size_t rws_len)
+{
+    int blas = ngi_blas_serial();
+    ng_status st = sync_serial_blas(g, N, d, Z, walls_removed, order, parent, pedge, M, R, Mf, tmp,
+                                    rws, rws_len);
+    ngi_blas_restore(blas);
+    return st;
+}
+
 ng_status ngi_count_walls_ws(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls,
                             double *M, double *R, float *Mf, double *rws, size_t rws_len)
 {
     size_t nd = N * d;
-    int n = 0;
+    int n = 0, blas = ngi_blas_serial(); /* the count, like the phases, for any thread count */
+    ng_status st = NG_OK;
     if (d > 0 && N > 0)
-        for (size_t e = 0; e < g->n_edges; e++) {
+        for (size_t e = 0; e < g->n_edges && !st; e++) {
             cross(N, d, Z + g->ea[e] * nd, Z + g->eb[e] * nd, M, Mf);
             double det = 1.0;
-            ng_status st = ngi_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
-            if (st) return st;
-            if (det < 0) n++;
+            st = ngi_procrustes_cross_ws(d, M, 1, R, &det, rws, rws_len);
+            if (!st && det < 0) n++;
         }
-    *walls = n;
-    return NG_OK;
+    ngi_blas_restore(blas);
+    if (!st) *walls = n;
+    return st;
 }
 
 ng_status ng_count_walls(const ng_graph *g, size_t N, size_t d, const float *Z, int *walls)

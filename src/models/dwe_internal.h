@@ -13,7 +13,7 @@
 
 /* Rows of a likelihood tile: the dense part of a slice's block is computed TILE rows at a
  * time (two TILE x nJ float buffers per thread), never as a whole W x W matrix. */
-#define NGI_DWE_TILE 64
+#define NGI_DWE_TILE 128
 
 /* ---------------------------------------------------------------- likelihood */
 /* One slice's counts: the corpus entries (i, j >= i) of row i at [row_ptr[i],
@@ -72,23 +72,29 @@ double ngi_dwe_prior_lognorm(size_t T, double logdet);
 
 /* ---------------------------------------------------------------- bidiagonal family */
 /* B upper bidiagonal per trajectory: diagonal b_t = exp(logb[t ps + k]), superdiagonal
- * e_t = e[t ps + k] (t < T-1), for the d trajectories k of one row. y: d doubles. */
+ * e_t = b_t tanh(th[t ps + k]) (t < T-1), for the d trajectories k of one row; y: d doubles.
+ * |e_t / b_t| < 1 keeps the samples bounded: x~_t = eps_t / b_t - tanh(th_t) x~_{t+1} would
+ * grow like the product of |e_t / b_t| otherwise, and the exact posterior of a chain prior
+ * (a diagonally dominant precision) has |e_t| < b_t. */
 /* x~ = B^-1 eps in place (xt holds eps on entry): x~_T = eps_T / b_T, then backwards
- * x~_t = (eps_t - e_t x~_{t+1}) / b_t. */
-void ngi_dwe_bidiag_sample(size_t T, size_t d, const float *logb, const float *e, size_t ps,
+ * x~_t = eps_t / b_t - tanh(th_t) x~_{t+1}. */
+void ngi_dwe_bidiag_sample(size_t T, size_t d, const float *logb, const float *th, size_t ps,
                            float *xt, size_t xs, double *y);
 /* sum log b_t over the row's T x d entries (the entropy is -this + T d (1 + log 2pi)/2). */
 double ngi_dwe_bidiag_logdet(size_t T, size_t d, const float *logb, size_t ps);
 /* y = B^-T g: y_1 = g_1 / b_1, y_t = (g_t - e_{t-1} y_{t-1}) / b_t (into yo, float). */
-void ngi_dwe_bidiag_solve_t(size_t T, size_t d, const float *logb, const float *e, size_t ps,
+void ngi_dwe_bidiag_solve_t(size_t T, size_t d, const float *logb, const float *th, size_t ps,
                             const float *g, size_t gs, float *yo, size_t ys, double *y);
 /* Gradients of loss = f(mu + x~) + sum log b (the negative entropy) given g = df/dx at
- * the sample and x~: with y = B^-T g,
- *   dloss/dlog b_t = -b_t y_t x~_t + 1,   dloss/de_t = -y_t x~_{t+1}.
+ * the sample and x~: with y = B^-T g and, in e, dloss/de_t = -y_t x~_{t+1},
+ *   dloss/dth_t    = dloss/de_t b_t (1 - tanh^2 th_t),
+ *   dloss/dlog b_t = -b_t y_t x~_t + 1 + dloss/de_t e_t     (the last term for t < T-1).
  * glogb may alias xt (each x~_t is read before glogb_t is written). */
-void ngi_dwe_bidiag_grad(size_t T, size_t d, const float *logb, const float *e, size_t ps,
-                         const float *xt, const float *g, size_t xs, float *glogb, float *ge,
-                         size_t gs, double *y);
+void ngi_dwe_bidiag_grad(size_t T, size_t d, const float *logb, const float *th, size_t ps,
+                         const float *xt, const float *g, size_t xs, float *glogb, float *gth,
+                         size_t gs, double *y); /* y: 4d doubles here */
+/* theta of a superdiagonal entry e with diagonal b: atanh(e / b), |e / b| clamped below 1. */
+double ngi_dwe_theta_of(double e, double b);
 
 /* The noise of row n for a step: T x d standard normals (eps[t xs + k]) from a stream
  * that depends on (base, n) only, so a row's sample is the same in any minibatch, in the
@@ -117,12 +123,12 @@ struct ng_dwe {
     /* minibatch */
     int32_t *wi, *cj;     /* the block's words I (Bw), contexts J (Bc) */
     int32_t *pos_w, *pos_c, *perm, *iota; /* W each; pos_* are -1 outside a block */
-    float *X, *XT, *G, *GE; /* compact [t][p][k]: sample, x~ (then dloss/dlog b), dloss/dx
-                               (then dloss/dmu), dloss/de; filtering: one slice */
+    float *X, *XT, *G, *GTH; /* compact [t][p][k]: sample, x~ (then dloss/dlog b), dloss/dx
+                               (then dloss/dmu), dloss/dtheta; filtering: one slice */
     double *slice_val;    /* T */
     double *row_val;      /* 2 nb: per row log prior and sum log b (or KL) */
     float *tiles;         /* nthreads x ngi_dwe_lik_ws_len(W) */
-    double *ybuf;         /* nthreads x 2d */
+    double *ybuf;         /* nthreads x 4d */
     /* timing (ng_dwe_get_timing): lik_seconds sums every ngi_dwe_lik_slices call, a step
      * takes its part as a difference */
     double lik_seconds;
@@ -169,7 +175,7 @@ typedef struct {
 } ngi_dwe_parts;
 
 /* Smoothing on the current block with the noise of base: samples into X (x~ in XT); with
- * grad, the compact loss gradients: G (mu), XT (log b), GE (e), the likelihood part of
+ * grad, the compact loss gradients: G (mu), XT (log b), GTH (theta), the likelihood part of
  * word rows scaled by alpha_u and of context rows by alpha_v. */
 void ngi_dwe_smoothing_eval(ng_dwe *m, uint64_t base, int grad, int want_value,
                             double alpha_u, double alpha_v, ngi_dwe_parts *parts);

@@ -164,9 +164,9 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
     const long n = (long)(t1 - t0);
     int nt = ngi_dwe_threads(m, b->nI * b->nJ * d * (size_t)n);
     if (nt > n) nt = n > 0 ? (int)n : 1;
-    /* each slice's sgemms run on one thread; OpenBLAS threads would only oversubscribe */
-    int blas = ng_blas_threads();
-    if (nt > 1) ng_set_blas_threads(1);
+    /* each slice's sgemms run on one thread: OpenBLAS threads would oversubscribe, and its
+     * threaded products round differently, so one OpenMP thread must not use them either */
+    int blas = ngi_blas_serial();
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (long k = 0; k < n; k++) {
         size_t t = t0 + (size_t)k;
@@ -180,7 +180,7 @@ double ngi_dwe_lik_slices(ng_dwe *m, const ngi_dwe_block *b, size_t t0, size_t t
             &sl, b, d, U0 + off, V0 + off, GU0 ? GU0 + off : NULL, GV0 ? GV0 + off : NULL,
             alpha_u, alpha_v, accumulate, want_value, m->tiles + (size_t)omp_get_thread_num() * wsl);
     }
-    if (nt > 1) ng_set_blas_threads(blas);
+    ngi_blas_restore(blas);
     double sum = 0.0;
     for (size_t t = t0; t < t1; t++) sum += m->slice_val[t];
     m->lik_seconds += omp_get_wtime() - clock0;

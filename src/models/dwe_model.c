@@ -77,11 +77,11 @@ ng_status ng_dwe_params_check(const ng_dwe_params *p)
 
 /* ---------------------------------------------------------------- layout */
 typedef struct {
-    size_t mu, logb, e, opt[3][2], row_steps, counters, row_ptr, a, s, count, prior;
-    size_t wi, cj, pos_w, pos_c, perm, iota, X, XT, G, GE, slice_val, row_val, tiles, ybuf;
+    size_t mu, logb, th, opt[3][2], row_steps, counters, row_ptr, a, s, count, prior;
+    size_t wi, cj, pos_w, pos_c, perm, iota, X, XT, G, GTH, slice_val, row_val, tiles, ybuf;
     size_t total;
     size_t Bw, Bc;
-    int overflow, nopt, has_logb, has_e;
+    int overflow, nopt, has_logb, has_th;
 } dwe_layout;
 
 static size_t lay_add(dwe_layout *L, size_t count, size_t elem)
@@ -109,14 +109,14 @@ static int dwe_layout_of(size_t W, size_t T, const ng_dwe_params *p, int nthread
     L->Bw = Bw;
     L->Bc = Bc;
     L->has_logb = p->method != NG_DWE_MAP;
-    L->has_e = p->method == NG_DWE_SMOOTHING && T > 1;
+    L->has_th = p->method == NG_DWE_SMOOTHING && T > 1;
     L->nopt = p->opt.kind == NG_INNER_ADAM ? 2 : p->opt.kind == NG_INNER_ADAGRAD ? 1 : 0;
-    const size_t TNd = mul(mul(T, N), d), eNd = L->has_e ? mul(mul(T - 1, N), d) : 0;
+    const size_t TNd = mul(mul(T, N), d), eNd = L->has_th ? mul(mul(T - 1, N), d) : 0;
     const size_t lNd = L->has_logb ? TNd : 0;
     lay_add(L, sizeof(struct ng_dwe), 1);
     L->mu = lay_add(L, TNd, sizeof(float));
     L->logb = lay_add(L, lNd, sizeof(float));
-    L->e = lay_add(L, eNd, sizeof(float));
+    L->th = lay_add(L, eNd, sizeof(float));
     for (int j = 0; j < L->nopt; j++) {
         L->opt[0][j] = lay_add(L, TNd, sizeof(float));
         L->opt[1][j] = lay_add(L, lNd, sizeof(float));
@@ -138,11 +138,11 @@ static int dwe_layout_of(size_t W, size_t T, const ng_dwe_params *p, int nthread
     L->X = lay_add(L, mul(mul(cs, nb), d), sizeof(float));
     L->XT = lay_add(L, L->has_logb ? mul(mul(cs, nb), d) : 0, sizeof(float));
     L->G = lay_add(L, mul(mul(cs, nb), d), sizeof(float));
-    L->GE = lay_add(L, L->has_e ? mul(mul(T - 1, nb), d) : 0, sizeof(float));
+    L->GTH = lay_add(L, L->has_th ? mul(mul(T - 1, nb), d) : 0, sizeof(float));
     L->slice_val = lay_add(L, T, sizeof(double));
     L->row_val = lay_add(L, mul(2, nb), sizeof(double));
     L->tiles = lay_add(L, mul(nth, ngi_dwe_lik_ws_len(W)), sizeof(float));
-    L->ybuf = lay_add(L, mul(nth, mul(2, d)), sizeof(double));
+    L->ybuf = lay_add(L, mul(nth, mul(4, d)), sizeof(double));
     return !L->overflow && W <= INT32_MAX && nb * d <= (size_t)INT32_MAX;
 }
 
@@ -192,11 +192,11 @@ ng_status ng_dwe_new(const ng_corpus *c, const ng_dwe_params *p, ng_dwe **out)
     v->d = m->d;
     v->mu = VIEW(float, L.mu);
     v->logb = L.has_logb ? VIEW(float, L.logb) : NULL;
-    v->e = L.has_e ? VIEW(float, L.e) : NULL;
+    v->th = L.has_th ? VIEW(float, L.th) : NULL;
     for (int j = 0; j < L.nopt; j++) {
         v->opt_mu[j] = VIEW(float, L.opt[0][j]);
         v->opt_logb[j] = L.has_logb ? VIEW(float, L.opt[1][j]) : NULL;
-        v->opt_e[j] = L.has_e ? VIEW(float, L.opt[2][j]) : NULL;
+        v->opt_th[j] = L.has_th ? VIEW(float, L.opt[2][j]) : NULL;
     }
     v->row_steps = VIEW(int64_t, L.row_steps);
     v->counters = VIEW(int64_t, L.counters);
@@ -220,7 +220,7 @@ ng_status ng_dwe_new(const ng_corpus *c, const ng_dwe_params *p, ng_dwe **out)
     m->X = VIEW(float, L.X);
     m->XT = L.has_logb ? VIEW(float, L.XT) : NULL;
     m->G = VIEW(float, L.G);
-    m->GE = L.has_e ? VIEW(float, L.GE) : NULL;
+    m->GTH = L.has_th ? VIEW(float, L.GTH) : NULL;
     m->slice_val = VIEW(double, L.slice_val);
     m->row_val = VIEW(double, L.row_val);
     m->tiles = VIEW(float, L.tiles);
@@ -288,13 +288,15 @@ void ng_dwe_init(ng_dwe *m, ng_rng *rng)
             float lb = (float)log(m->b0[t]);
             for (size_t k = 0; k < sl; k++) v->logb[t * sl + k] = lb;
         }
-        if (v->e && t + 1 < T)
-            for (size_t k = 0; k < sl; k++) v->e[t * sl + k] = (float)m->e0[t];
+        if (v->th && t + 1 < T) {
+            float th = (float)ngi_dwe_theta_of(m->e0[t], m->b0[t]);
+            for (size_t k = 0; k < sl; k++) v->th[t * sl + k] = th;
+        }
     }
     for (int j = 0; j < m->nopt; j++) {
         memset(v->opt_mu[j], 0, T * sl * sizeof(float));
         if (v->opt_logb[j]) memset(v->opt_logb[j], 0, T * sl * sizeof(float));
-        if (v->opt_e[j]) memset(v->opt_e[j], 0, (T - 1) * sl * sizeof(float));
+        if (v->opt_th[j]) memset(v->opt_th[j], 0, (T - 1) * sl * sizeof(float));
     }
     memset(v->row_steps, 0, N * sizeof *v->row_steps);
     memset(v->counters, 0, 3 * sizeof *v->counters);
@@ -313,18 +315,18 @@ size_t ng_dwe_state(ng_dwe *m, ng_ckpt_array *arrays, size_t cap)
 {
     static const char *const opt_names[3][2] = {{"dwe_opt_mu_0", "dwe_opt_mu_1"},
                                                 {"dwe_opt_logb_0", "dwe_opt_logb_1"},
-                                                {"dwe_opt_e_0", "dwe_opt_e_1"}};
+                                                {"dwe_opt_theta_0", "dwe_opt_theta_1"}};
     ng_dwe_views *v = &m->v;
     const size_t T = m->T, N = m->N, d = m->d;
     ng_ckpt_array own[3 + 6 + 2];
     size_t n = 0;
-    float *par[3] = {v->mu, v->logb, v->e};
-    static const char *const par_names[3] = {"dwe_mu", "dwe_logb", "dwe_e"};
+    float *par[3] = {v->mu, v->logb, v->th};
+    static const char *const par_names[3] = {"dwe_mu", "dwe_logb", "dwe_theta"};
     for (int q = 0; q < 3; q++) {
         if (!par[q]) continue;
         size_t rows = q == 2 ? T - 1 : T;
         own[n++] = ng_ckpt_view(par_names[q], NG_F32, par[q], 3, rows, N, d);
-        float *const *opt = q == 0 ? v->opt_mu : q == 1 ? v->opt_logb : v->opt_e;
+        float *const *opt = q == 0 ? v->opt_mu : q == 1 ? v->opt_logb : v->opt_th;
         for (int j = 0; j < m->nopt; j++) own[n++] = ng_ckpt_view(opt_names[q][j], NG_F32, opt[j], 3, rows, N, d);
     }
     own[n++] = ng_ckpt_view("dwe_row_steps", NG_I64, v->row_steps, 1, N, 0, 0);

@@ -116,6 +116,18 @@ static ng_status put_param(const char *tmp, const char *name, ng_dwe *m, const f
     return put_npy(tmp, name, buf, slices, W, d);
 }
 
+/* B's superdiagonal e_t = b_t tanh theta_t of the rows from r0 (the state stores theta). */
+static ng_status put_superdiag(const char *tmp, const char *name, ng_dwe *m, size_t r0, float *buf)
+{
+    const size_t W = m->W, d = m->d, sl = m->N * d;
+    for (size_t t = 0; t + 1 < m->T; t++)
+        for (size_t q = 0; q < W * d; q++) {
+            size_t o = t * sl + r0 * d + q;
+            buf[t * W * d + q] = (float)(exp((double)m->v.logb[o]) * tanh((double)m->v.th[o]));
+        }
+    return put_npy(tmp, name, buf, m->T - 1, W, d);
+}
+
 static ng_status put_text(const char *tmp, const char *name, ng_dwe *m, const slice_plan *p,
                           const char *symmetry)
 {
@@ -163,8 +175,8 @@ static ng_status write_files(const char *tmp, ng_dwe *m, const slice_plan *p, co
     if (!s) s = put_means(tmp, "V.npy", m, p, W, buf);
     if (!s && m->v.logb) s = put_param(tmp, "U_logb.npy", m, m->v.logb, T, 0, buf);
     if (!s && m->v.logb) s = put_param(tmp, "V_logb.npy", m, m->v.logb, T, W, buf);
-    if (!s && m->v.e) s = put_param(tmp, "U_e.npy", m, m->v.e, T - 1, 0, buf);
-    if (!s && m->v.e) s = put_param(tmp, "V_e.npy", m, m->v.e, T - 1, W, buf);
+    if (!s && m->v.th) s = put_superdiag(tmp, "U_e.npy", m, 0, buf);
+    if (!s && m->v.th) s = put_superdiag(tmp, "V_e.npy", m, W, buf);
     if (!s) s = put_text(tmp, "model.txt", m, p, symmetry);
     return s;
 }
@@ -175,7 +187,7 @@ ng_status ng_dwe_model_write(const char *dir, ng_dwe *m, const double *test_time
     if (!dir || !m || (n_test && !test_times)) return ngi_fail(NG_EINVAL, "ng_dwe_model_write: NULL argument");
     const size_t T = m->T, tsz = T * m->N * m->d;
     if (!all_finite(m->v.mu, tsz) || (m->v.logb && !all_finite(m->v.logb, tsz)) ||
-        (m->v.e && !all_finite(m->v.e, tsz - m->N * m->d)))
+        (m->v.th && !all_finite(m->v.th, tsz - m->N * m->d)))
         return ngi_fail(NG_ENUMERIC, "ng_dwe_model_write: the parameters hold NaN or Inf; nothing written");
     slice_plan p;
     ng_status s = plan_make(m, test_times, n_test, &p);

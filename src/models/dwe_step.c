@@ -106,9 +106,9 @@ void ngi_dwe_update(ng_dwe *m, size_t t0, size_t t1, int64_t s)
             ngi_inner_update(op, rate, sn, v->logb + o, m->XT + g,
                              m->nopt > 0 ? v->opt_logb[0] + o : NULL,
                              m->nopt > 1 ? v->opt_logb[1] + o : NULL, d);
-        if (v->e && t + 1 < T)
-            ngi_inner_update(op, rate, sn, v->e + o, m->GE + g, m->nopt > 0 ? v->opt_e[0] + o : NULL,
-                             m->nopt > 1 ? v->opt_e[1] + o : NULL, d);
+        if (v->th && t + 1 < T)
+            ngi_inner_update(op, rate, sn, v->th + o, m->GTH + g, m->nopt > 0 ? v->opt_th[0] + o : NULL,
+                             m->nopt > 1 ? v->opt_th[1] + o : NULL, d);
     }
     /* the step counts advance once the rows' slices are all done */
     for (size_t p = 0; p < nr; p++) v->row_steps[ngi_dwe_row(m, p)]++;
@@ -179,7 +179,7 @@ ng_status ng_dwe_step(ng_dwe *m, ng_rng *rng, int want_value, ng_dwe_info *info)
     /* before the update: clipping would turn an Inf/NaN gradient into +-clip */
     if ((want_value && !isfinite(est[0] + est[1] + est[2])) || !all_finite(m->G, cs * nr * d, nt) ||
         (m->XT && !all_finite(m->XT, cs * nr * d, nt)) ||
-        (m->GE && !all_finite(m->GE, (m->T - 1) * nr * d, nt)))
+        (m->GTH && !all_finite(m->GTH, (m->T - 1) * nr * d, nt)))
         return ngi_fail(NG_ENUMERIC, "ng_dwe_step: diverged at step %lld (non-finite objective or gradient)",
                         (long long)m->v.counters[0]);
     size_t t0 = filt ? (size_t)m->v.counters[1] : 0;

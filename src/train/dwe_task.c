@@ -70,15 +70,16 @@ static size_t mul_sz(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_M
 static size_t goldstone_bytes(size_t T, size_t N, size_t d)
 {
     size_t dd = mul_sz(d, d), m = T > 1 ? T - 1 : 1, rot = ngi_rot_ws_len(d);
+    size_t nth = (size_t)ngi_gauge_threads(T); /* per-thread scratch */
     if (rot == 0) return SIZE_MAX;
     size_t dbl = mul_sz(T, dd);                        /* gauge fields */
     dbl = add_sz(dbl, mul_sz(m, dd) + 1);              /* M */
     dbl = add_sz(dbl, add_sz(mul_sz(3 * T, dd), 4 * dd + 1)); /* work */
-    dbl = add_sz(dbl, 4 * dd + 3 + rot);               /* Rd, Mf, Rf (as doubles), rot */
-    dbl = add_sz(dbl, add_sz(mul_sz(2 * T, dd), mul_sz(m, dd) + 2 * dd + 1)); /* ret */
+    dbl = add_sz(dbl, mul_sz(nth, 4 * dd + rot) + 3);  /* Rd, Mf, Rf (as doubles), rot */
+    dbl = add_sz(dbl, add_sz(mul_sz(2 * T, dd), mul_sz(m, dd) + mul_sz(nth, 2 * dd) + 1)); /* ret */
     size_t b = mul_sz(dbl, sizeof(double));
     b = add_sz(b, mul_sz(mul_sz(T, N), mul_sz(d, sizeof(float)))); /* gradient buffer */
-    b = add_sz(b, mul_sz(N * d + 1, sizeof(float)));  /* tmp */
+    b = add_sz(b, mul_sz(mul_sz(nth, N * d) + 1, sizeof(float))); /* tmp */
     return add_sz(b, mul_sz(3 * T, sizeof(size_t)) + 4096);
 }
 
