@@ -40,10 +40,12 @@ run() {
         mv "$out/$name.csv.tmp" "$out/$name.csv" && say "done $name"
 }
 
-# a simple job pool: at most $jobs runs at a time (jobs -p into a file: dash forgets its
-# jobs in a pipeline or a command substitution)
+# a simple job pool: at most $jobs runs at a time (plain 'jobs' first: it forgets the
+# finished ones, which 'jobs -p' still lists; into a file: dash forgets its jobs in a
+# pipeline or a command substitution)
 pool_wait() {
     while :; do
+        jobs > /dev/null
         jobs -p > "$out/.jobs"
         [ "$(wc -l < "$out/.jobs")" -lt "$jobs" ] && break
         sleep 5
