@@ -29,7 +29,7 @@ gap_iters=${GAP_ITERS:-1000}
 case $what in iters|gap|all|summary) ;; *) echo "usage: $0 [iters|gap|all|summary] [OUTDIR]" >&2; exit 2 ;; esac
 [ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
 mkdir -p "$out"
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+. "$(dirname "$0")/runlib.sh"
 
 # run NAME STEPS ARGS...: ae train into NAME.csv (under a temporary name until done)
 run() {
@@ -38,18 +38,6 @@ run() {
     say "start $name (load: $(cut -d' ' -f1-3 /proc/loadavg))"
     "$ng" ae train "$@" --steps "$n" --threads 1 --log "$out/$name.csv.tmp" > "$out/$name.out" 2>&1 &&
         mv "$out/$name.csv.tmp" "$out/$name.csv" && say "done $name"
-}
-
-# a simple job pool: at most $jobs runs at a time (plain 'jobs' first: it forgets the
-# finished ones, which 'jobs -p' still lists; into a file: dash forgets its jobs in a
-# pipeline or a command substitution)
-pool_wait() {
-    while :; do
-        jobs > /dev/null
-        jobs -p > "$out/.jobs"
-        [ "$(wc -l < "$out/.jobs")" -lt "$jobs" ] && break
-        sleep 5
-    done
 }
 
 if [ "$what" = iters ] || [ "$what" = all ]; then
