@@ -731,20 +731,29 @@ typedef enum { NG_OPT_SGD_NESTEROV = 0, NG_OPT_ADAM = 1, NG_OPT_KFAC = 2 } ng_op
 NG_API const char *ng_optim_kind_name(ng_optim_kind k); /* "sgd-nesterov" "adam" "kfac" */
 typedef struct {
     ng_optim_kind kind;
-    size_t batch;      /* 1000: SGD/Adam minibatch; K-FAC's first minibatch m1 (kfac.m1 is
-                          set from it) */
+    size_t batch;      /* K-FAC's first minibatch m1, 1000 (kfac.m1 is set from it); SGD's
+                          minibatch 100, Adam's 1000 */
     size_t max_batch;  /* 0: K-FAC's cap on the growing minibatch, 0 = the training set */
     double lr;         /* SGD 0.01, Adam 1e-3 (K-FAC: unused, its step is alpha) */
     double mu_max;     /* 0.99: cap of the Sutskever et al. momentum schedule (SGD) */
     double beta1, beta2, eps; /* 0.9, 0.999, 1e-8 (Adam) */
     double eta;        /* 1e-5: weight decay in h, every kind (kfac.eta is set from it) */
     ng_kfac_params kfac; /* ng_kfac_default_params() */
-    int average;       /* 0: SGD/Adam also keep the Polyak average of the iterate on K-FAC's
+    int average;       /* SGD 1, Adam 0: also keep the Polyak average of the iterate on K-FAC's
                           schedule (kfac.polyak_xi, kfac.polyak_start: from step t = start,
                           avg = xi_t avg + (1 - xi_t) theta, xi_t = min(1 - 1/(t - start + 1),
                           xi)); K-FAC always averages */
 } ng_optim_params;
+/* Defaults: K-FAC the paper's constants but curvature blockdiag; SGD-Nesterov the settings
+ * tuned on the mnist preset (ng_optim_preset_params); Adam Kingma & Ba's, minibatch 1000. */
 NG_API ng_optim_params ng_optim_default_params(ng_optim_kind kind);
+/* The defaults for a paper preset ("mnist", "curves", "faces", ng_net_spec_preset): those
+ * above with the preset's eta (ng_kfac_preset_eta) and, for SGD-Nesterov, the minibatch,
+ * lr and mu_max tuned on the preset's data (docs/kfac.md). *source (may be NULL) says where
+ * the values come from, in one line. preset NULL: the plain defaults; NG_EINVAL for
+ * another name (out: the plain defaults, *source: theirs). */
+NG_API ng_status ng_optim_preset_params(ng_optim_kind kind, const char *preset, ng_optim_params *out,
+                                        const char **source);
 NG_API ng_status ng_optim_params_check(const ng_optim_params *p);
 /* Largest minibatch the optimiser will ask for on a training set of n cases (size the
  * network's max_batch with it). */

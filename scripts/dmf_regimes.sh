@@ -34,7 +34,7 @@ bins=20
 case $what in data|train|summary|all) ;; *) echo "usage: $0 [data|train|summary|all] [OUTDIR]" >&2; exit 2 ;; esac
 [ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
 mkdir -p "$out"
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+. "$(dirname "$0")/runlib.sh"
 
 # ratings before binarisation: about 40% of them end up as training ratings (ties at the
 # median dropped, then the 50% training split), over 20 bins

@@ -29,7 +29,7 @@ case $what in synth|sotu|all|summary) ;; *) echo "usage: $0 [synth|sotu|all|summ
 [ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
 mkdir -p "$out"
 
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+. "$(dirname "$0")/runlib.sh"
 
 # models MODEL...: every model written, else name the failed runs and stop
 models() {
@@ -38,18 +38,6 @@ models() {
         [ -f "$m/model.txt" ] || { say "FAILED $m (see $m.out)"; bad=1; }
     done
     [ $bad -eq 0 ] || exit 1
-}
-
-# at most $jobs background runs at a time (plain 'jobs' first: it forgets the finished
-# ones, which 'jobs -p' still lists; into a file: dash forgets its jobs in a pipeline or
-# a command substitution)
-pool_wait() {
-    while :; do
-        jobs > /dev/null
-        jobs -p > "$out/.jobs"
-        [ "$(wc -l < "$out/.jobs")" -lt "$jobs" ] && break
-        sleep 5
-    done
 }
 
 # train LOG MODEL ARGS...: dwe train unless MODEL/model.txt exists; the log is rewritten

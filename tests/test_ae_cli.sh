@@ -25,6 +25,18 @@ done
 check "ae --help documents every option${miss:+ (missing$miss)}" test -z "$miss"
 check "--help shows defaults" grep -q "\[150\]" <<<"$out"
 check "--help: the old names are gone" bash -c '! grep -q -- "--iters\|--adam-eps\|--m1 " <<<"$0"' "$out"
+# each optimiser's defaults for the preset, and where they come from, whatever the order
+h=$("$BIN" ae train --optimizer sgd-nesterov --help)
+check "sgd help: mnist's tuned lr, batch, averaging" bash -c 'grep -q -- "--lr X .*\[0.01\]" <<<"$0" && grep -q -- "--batch M .*\[100\]" <<<"$0" && grep -q -- "report the better iterate.*\[on\]" <<<"$0"' "$h"
+check "sgd help names the source" bash -c 'grep -q "The defaults in \[\] for --arch mnist come from" <<<"$0" && grep -q "^SGD-Nesterov: our tuning on Fashion-MNIST" <<<"$0"' "$h"
+h=$("$BIN" ae train --help --optimizer sgd-nesterov --arch curves)
+check "sgd help, --arch curves: its lr" bash -c 'grep -q -- "--lr X .*\[0.005\]" <<<"$0" && grep -q "^SGD-Nesterov: our tuning on the CURVES-like" <<<"$0"' "$h"
+h=$("$BIN" ae train --arch faces --help)
+check "kfac help, --arch faces: the paper's eta and source" bash -c 'grep -q "\[5e-06\]" <<<"$0" && grep -q "for --arch faces come from" <<<"$0" && grep -q "^K-FAC: the paper.s constants" <<<"$0"' "$h"
+h=$("$BIN" ae train --optimizer adam --arch 64-12-64 --help)
+check "adam help, no preset: not tuned" bash -c 'grep -q "^The defaults in \[\] come from" <<<"$0" && grep -q "^Adam: Kingma & Ba.s constants.*not tuned here" <<<"$0" && grep -q -- "--lr X .*\[0.001\]" <<<"$0"' "$h"
+b=$("$BIN" ae train --data "$D" --arch 64-12-4-12-64 --lr 0.02 --optimizer sgd-nesterov --steps 1 2>&1 | head -1)
+check "a given --lr beats the defaults, given before --optimizer" bash -c 'grep -q "| lr 0.02 |" <<<"$0" && grep -q "| batch 100 |" <<<"$0" && grep -q "| average on |" <<<"$0"' "$b"
 "$BIN" mlp train --help >/dev/null; check "mlp train --help exits 0" test $? -eq 0
 "$BIN" bench ae --help >/dev/null; check "bench ae --help exits 0" test $? -eq 0
 for args in "--steps abc" "--iters 3" "--adam-eps 1e-8" "--m1 10" "--curvature diagonal" "--bogus" "--lr 0" "--tau1 2" "--tau2 0" "--optimizer sgd" \

@@ -217,13 +217,39 @@ static void test_params(void)
     NG_CHECK(ng_kfac_preset_eta("mnist", &eta) == NG_OK && eta == 1e-5);
     NG_CHECK(ng_kfac_preset_eta("curves", &eta) == NG_OK && eta == 1e-5);
     NG_CHECK(ng_kfac_preset_eta("784-30-784", &eta) == NG_EINVAL && eta == 1e-5);
-    ng_optim_params o = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
-    NG_CHECK(o.kind == NG_OPT_SGD_NESTEROV && o.lr > 0 && o.mu_max == 0.99);
+}
+
+/* Each optimiser's defaults per paper preset, with their source: SGD's tuned values
+ * (docs/kfac.md, "SGD grid"), the preset's eta for all, the plain defaults otherwise. */
+static void test_preset_params(void)
+{
+    ng_optim_params o;
+    const char *src = NULL;
+    NG_CHECK(ng_optim_preset_params(NG_OPT_SGD_NESTEROV, "mnist", &o, &src) == NG_OK);
+    NG_CHECK(o.batch == 100 && o.lr == 0.01 && o.mu_max == 0.99 && o.average == 1 && o.eta == 1e-5);
+    NG_CHECK(src && strstr(src, "tuning on Fashion-MNIST"));
+    NG_CHECK(ng_optim_preset_params(NG_OPT_SGD_NESTEROV, "curves", &o, &src) == NG_OK);
+    NG_CHECK(o.batch == 100 && o.lr == 0.005 && o.mu_max == 0.99 && o.average == 1);
+    NG_CHECK(src && strstr(src, "CURVES-like"));
+    NG_CHECK(ng_optim_preset_params(NG_OPT_KFAC, "faces", &o, &src) == NG_OK);
+    NG_CHECK(o.eta == 0.5e-5 && o.kfac.eta == 0.5e-5 && o.batch == 1000 && o.kfac.lambda0 == 150);
+    NG_CHECK(src && strstr(src, "the paper's constants"));
+    NG_CHECK(ng_optim_preset_params(NG_OPT_SGD_NESTEROV, "faces", &o, &src) == NG_OK);
+    NG_CHECK(o.eta == 0.5e-5 && src && strstr(src, "not tuned on FACES"));
+    NG_CHECK(ng_optim_preset_params(NG_OPT_ADAM, "mnist", &o, &src) == NG_OK);
+    NG_CHECK(o.lr == 1e-3 && o.batch == 1000 && o.average == 0 && src && strstr(src, "not tuned here"));
+    /* not a preset: the plain defaults, which for SGD are mnist's tuned values */
+    NG_CHECK(ng_optim_preset_params(NG_OPT_SGD_NESTEROV, "784-30-784", &o, &src) == NG_EINVAL);
+    NG_CHECK(strstr(ng_last_error(), "784-30-784") != NULL);
+    NG_CHECK(o.batch == 100 && o.lr == 0.01 && o.eta == 1e-5 && src && strstr(src, "not tuned for other"));
+    NG_CHECK(ng_optim_preset_params(NG_OPT_KFAC, NULL, &o, NULL) == NG_OK && o.batch == 1000 && o.eta == 1e-5);
+    NG_CHECK(ng_optim_preset_params(NG_OPT_KFAC, "mnist", NULL, NULL) == NG_EINVAL);
 }
 
 int main(void)
 {
     NG_RUN(test_eps);
+    NG_RUN(test_preset_params);
     NG_RUN(test_lm_rule);
     NG_RUN(test_gamma_rule);
     NG_RUN(test_alpha_mu);

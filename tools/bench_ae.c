@@ -240,6 +240,7 @@ static int beside_new(const char *cmd, const ng_net_spec *sp, const float *init,
 {
     ng_optim_params op = ng_optim_default_params(NG_OPT_SGD_NESTEROV);
     op.lr = 1e-4;
+    op.average = 0; /* the plain iteration, as the tables in docs/kfac.md time it */
     if (ng_net_new(sp, m, snet)) return ng_cli_fail(cmd, "cannot create the network");
     memcpy(ng_net_params(*snet), init, ng_net_num_params(*snet) * sizeof(float));
     if (ng_optim_new(*snet, &op, &bs->sgd)) return ng_cli_fail(cmd, "cannot create SGD");

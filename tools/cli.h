@@ -151,14 +151,17 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads);
 
 /* Network optimiser (ae, mlp): --optimizer kfac|sgd-nesterov|adam, --batch --max-batch
  * --lr --mu-max --beta1 --beta2 --eps --eta into p, then the K-FAC options into p->kfac.
- * All settings. ng_cli_net_preset: a --optimizer other than p->kind swaps in
- * ng_optim_default_params(kind) for every field but p->kfac; a given --curvature is
+ * All settings. ng_cli_net_preset (after the early options): every field but p->kfac
+ * from ng_optim_preset_params(kind, preset), so the options that follow override them,
+ * and the section's title names where those defaults come from; a given --curvature is
  * copied into p->kfac. */
 typedef struct {
     ng_optim_params *p;
+    const char *preset;             /* a paper preset (set before ng_cli_net_preset) or NULL */
     int kind, kind_given;           /* --optimizer: index in kfac|sgd-nesterov|adam */
     int curvature, curvature_given; /* --curvature */
     int eta_given;                  /* --eta */
+    char section[384];              /* the optimiser section's title */
 } ng_cli_net_ctx;
 size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx);
 void ng_cli_net_preset(ng_cli_net_ctx *ctx);

@@ -68,6 +68,19 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads)
 
 /* ------------------------------------------------------------------ networks */
 
+/* The optimiser section's title: the momentum schedule and where the defaults shown
+ * in [] come from (the library's word for the optimiser and preset). */
+static void net_section(ng_cli_net_ctx *ctx, ng_optim_kind kind)
+{
+    ng_optim_params q;
+    const char *source = "";
+    (void)ng_optim_preset_params(kind, ctx->preset, &q, &source);
+    snprintf(ctx->section, sizeof ctx->section,
+             "Optimiser (SGD-Nesterov: mu_t = min(1 - 2^(-1-log2(floor(t/250)+1)), mu_max)).\n"
+             "The defaults in []%s%s come from\n%s:",
+             ctx->preset ? " for --arch " : "", ctx->preset ? ctx->preset : "", source);
+}
+
 size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -75,9 +88,10 @@ size_t ng_cli_group_net(ng_cli_opt *out, ng_optim_params *p, ng_cli_net_ctx *ctx
     for (int k = 0; k < 3; k++)
         if (k_net_kind_of[k] == p->kind) ctx->kind = k;
     ctx->curvature = (int)p->kfac.curvature;
+    net_section(ctx, p->kind);
     ng_kfac_params *k = &p->kfac;
     const ng_cli_opt g[] = {
-        SECTION("Optimiser (SGD-Nesterov: mu_t = min(1 - 2^(-1-log2(floor(t/250)+1)), mu_max))"),
+        SECTION(ctx->section),
         CHOICE("optimizer", &ctx->kind, k_net_kinds,
                "K-FAC, SGD with Nesterov momentum or Adam (sgd-nesterov and adam\n"
                "first take their own defaults for the options of this section)",
@@ -131,11 +145,11 @@ void ng_cli_net_preset(ng_cli_net_ctx *ctx)
 {
     ng_optim_params *p = ctx->p;
     ng_optim_kind kind = k_net_kind_of[ctx->kind];
-    if (ctx->kind_given && kind != p->kind) {
-        ng_kfac_params kfac = p->kfac;
-        *p = ng_optim_default_params(kind);
-        p->kfac = kfac;
-    }
+    ng_kfac_params kfac = p->kfac;
+    (void)ng_optim_preset_params(kind, ctx->preset, p, NULL); /* not a preset: the plain defaults */
+    kfac.eta = p->eta;
+    p->kfac = kfac;
+    net_section(ctx, kind);
     if (ctx->curvature_given) p->kfac.curvature = (ng_kfac_curvature)ctx->curvature;
     ctx->curvature = (int)p->kfac.curvature;
 }

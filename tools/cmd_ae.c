@@ -30,7 +30,19 @@ typedef struct {
     ng_cli_spec spec;
 } ae_cfg;
 
-static void preset(void *ctx) { ng_cli_net_preset(&((ae_cfg *)ctx)->net_ctx); }
+static int paper_preset(const char *arch)
+{
+    return !strcmp(arch, "mnist") || !strcmp(arch, "curves") || !strcmp(arch, "faces");
+}
+
+/* After --arch and --optimizer: the optimiser's defaults for a paper preset (its eta, SGD's
+ * tuned settings), which the other options then override. */
+static void preset(void *ctx)
+{
+    ae_cfg *c = ctx;
+    c->net_ctx.preset = !c->mlp && paper_preset(c->arch) ? c->arch : NULL;
+    ng_cli_net_preset(&c->net_ctx);
+}
 
 /* The command's own options; the optimiser and run control come from the shared groups. */
 static void own_options(ae_cfg *c)
@@ -41,7 +53,7 @@ static void own_options(ae_cfg *c)
         {.name = "data", .type = NG_CLI_STR, .dst = &c->data, .meta = "SPEC", .flags = SET,
          .help = "fashion-mnist | curves | DIR (IDX files) | FILE.npy |\n"
                  "TRAIN.npy,TEST.npy; fashion-mnist is read from\n" NG_CLI_FASHION_MNIST_DIR},
-        {.name = "arch", .type = NG_CLI_STR, .dst = &c->arch, .meta = "A", .flags = SET,
+        {.name = "arch", .type = NG_CLI_STR, .dst = &c->arch, .meta = "A", .flags = SET | NG_CLI_EARLY,
          .help = c->mlp ? "SIZES, e.g. 784-1000-500-10"
                         : "mnist | curves | faces (the paper's) | SIZES (784-...-784)"},
         {.name = "act", .type = NG_CLI_STR, .dst = &c->act, .meta = "NAME[,NAME..]",
@@ -123,7 +135,7 @@ static int net_spec(const ae_cfg *c, ng_net_spec *sp)
 {
     const char *cmd = c->spec.name, *arch = c->arch;
     ng_loss loss = (ng_loss)c->loss;
-    if (!strcmp(arch, "mnist") || !strcmp(arch, "curves") || !strcmp(arch, "faces")) {
+    if (paper_preset(arch)) {
         if (ng_net_spec_preset(arch, sp)) return ng_cli_usage_error(cmd, "--arch %s: %s", arch, ng_last_error());
         if (c->act || c->loss_given) {
             char sizes[NG_NET_MAX_LAYERS * 24];
@@ -279,8 +291,6 @@ static int run_train(int argc, char **argv, int mlp)
     memset(&d, 0, sizeof d);
     memset(&r, 0, sizeof r);
     int rc = ng_cli_parse(&c->spec, argc, argv, NULL, NULL);
-    /* a paper preset brings the paper's eta unless --eta is given (not a preset: kept) */
-    if (rc < 0 && !c->mlp && !c->net_ctx.eta_given) (void)ng_kfac_preset_eta(c->arch, &c->opt.eta);
     if (rc < 0) rc = check_cfg(c);
     if (rc < 0 && c->threads > 0) ng_cli_set_threads((int)c->threads);
     if (rc < 0) rc = net_spec(c, &sp);

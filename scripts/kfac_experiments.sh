@@ -1,0 +1,78 @@
+#!/bin/sh
+# Two K-FAC measurements of docs/kfac.md that count iterations, not seconds, so they may
+# share the machine with other work:
+#   iters   block-tridiagonal against block-diagonal K-FAC (the paper's constants), the
+#           training error against the iteration, Fashion-MNIST (mnist) and CURVES-like
+#           (curves), seeds 1-3 ("Fewer iterations with the tridiagonal inverse");
+#   gap     K-FAC on the CURVES-like data with 20,000 and with 200,000 generated training
+#           cases (the same 10,000 test cases), the minibatch capped at 20,000 so that an
+#           iteration costs the same: does the train/test gap close with more data ("The
+#           train/test gap on the CURVES-like data")?
+#
+#   scripts/kfac_experiments.sh [iters|gap|all|summary] [OUTDIR]
+#
+# Run from the repository root after a Release build (build/natgrad). Everything goes into
+# OUTDIR (default kfac-runs): data, one log (*.csv) and output (*.out) per run; a run
+# whose log is complete is skipped, so the script resumes where it stopped. Runs are one
+# thread each, JOBS at a time (default 2). Environment: NATGRAD (default build/natgrad),
+# JOBS, SEEDS ("1 2 3"), ITERS (iterations of the iters runs, 500), GAP_ITERS (1000).
+set -eu
+
+what=${1:-all}
+out=${2:-kfac-runs}
+ng=${NATGRAD:-build/natgrad}
+jobs=${JOBS:-2}
+seeds=${SEEDS:-1 2 3}
+iters=${ITERS:-500}
+gap_iters=${GAP_ITERS:-1000}
+
+case $what in iters|gap|all|summary) ;; *) echo "usage: $0 [iters|gap|all|summary] [OUTDIR]" >&2; exit 2 ;; esac
+[ -x "$ng" ] || { echo "$0: no $ng: build first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2; exit 1; }
+mkdir -p "$out"
+. "$(dirname "$0")/runlib.sh"
+
+# run NAME STEPS ARGS...: ae train into NAME.csv (under a temporary name until done)
+run() {
+    name=$1; n=$2; shift 2
+    if [ -f "$out/$name.csv" ]; then say "have $name"; return; fi
+    say "start $name (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$ng" ae train "$@" --steps "$n" --threads 1 --log "$out/$name.csv.tmp" > "$out/$name.out" 2>&1 &&
+        mv "$out/$name.csv.tmp" "$out/$name.csv" && say "done $name"
+}
+
+if [ "$what" = iters ] || [ "$what" = all ]; then
+    for data in fashion-mnist:mnist curves:curves; do
+        d=${data%%:*}; a=${data##*:}
+        for s in $seeds; do
+            for c in blockdiag tridiag; do
+                pool_wait
+                run "iters-$a-$c-$s" "$iters" --data "$d" --arch "$a" --optimizer kfac --curvature "$c" \
+                    --seed "$s" --eval-every 25 --eval-subset 10000 &
+            done
+        done
+    done
+    wait
+fi
+
+if [ "$what" = gap ] || [ "$what" = all ]; then
+    [ -f "$out/curves200k/train-images-idx3-ubyte" ] ||
+        "$ng" data curves --out "$out/curves200k" --n 200000 --n-test 10000 > "$out/curves200k.out" 2>&1
+    [ -f "$out/curves20k/train-images-idx3-ubyte" ] ||
+        "$ng" data curves --out "$out/curves20k" --n 20000 --n-test 10000 > "$out/curves20k.out" 2>&1
+    for s in $seeds; do
+        for n in 20k 200k; do
+            pool_wait
+            run "gap-$n-$s" "$gap_iters" --data "$out/curves$n" --arch curves --optimizer kfac --max-batch 20000 \
+                --seed "$s" --eval-every 50 --eval-subset 20000 &
+        done
+    done
+    wait
+fi
+
+if [ "$what" = summary ] || [ "$what" = all ]; then
+    # last row of every log: step, train_error, test_error
+    for f in "$out"/*.csv; do
+        [ -f "$f" ] || continue
+        tail -n 1 "$f" | awk -F, -v f="$(basename "$f" .csv)" '{ printf "%-28s step %6s  train %-10s test %s\n", f, $1, $6, $7 }'
+    done
+fi
