@@ -92,7 +92,7 @@ typedef struct {
     char *runs_dir;
     /* the pool */
     long started, done_here;
-    double wall_sum;
+    double wall_sum, train_sum; /* wall and training seconds of the runs ended in this start */
     int stop;        /* 1 interrupted, 2 failure, 3 --max-runs, 4 a row's options refused */
     int noted;       /* the machine's line written for this start */
     const char *phase;
@@ -387,6 +387,18 @@ static void log_free(run_log *l)
     memset(l, 0, sizeof *l);
 }
 
+/* Training seconds a run's log has reached (0 without a log). */
+static double trained(const race *r, const char *name)
+{
+    run_log l;
+    double t = 0;
+    if (log_load(r, name, &l)) {
+        if (l.n > 0 && isfinite(l.sec[l.n - 1])) t = l.sec[l.n - 1];
+        log_free(&l);
+    }
+    return t;
+}
+
 /* Complete: its last row is at the longest budget, or it diverged (its .diverged mark). */
 static int run_complete(const race *r, const char *name)
 {
@@ -433,7 +445,7 @@ typedef struct {
     char *argv[96];
     int nargv;
     pid_t pid;
-    double t0;
+    double t0, sec0; /* start (wall clock) and the training seconds its log had then */
 } job;
 
 static void job_arg(job *j, const char *s) { j->argv[j->nargv++] = s ? strdup(s) : NULL; }
@@ -519,6 +531,7 @@ static void job_ended(race *r, job *j, int st)
     if (st == 0 && run_complete(r, j->name)) {
         r->done_here++;
         r->wall_sum += wall;
+        r->train_sum += r->tmax - j->sec0;
         fprintf(stderr, "natgrad race: done %s (%.0f s wall)\n", j->name, wall);
     } else if (st == 1) {
         char *ll = last_line(out);
@@ -532,6 +545,7 @@ static void job_ended(race *r, job *j, int st)
             free(mark);
             r->done_here++;
             r->wall_sum += wall;
+            r->train_sum += trained(r, j->name) - j->sec0;
             fprintf(stderr, "natgrad race: %s diverged: %s\n", j->name, ll);
         } else {
             fprintf(stderr, "natgrad race: %s failed (status 1): %s (see %s)\n", j->name, ll, out);
@@ -587,6 +601,22 @@ static int preflight(race *r)
     return rc;
 }
 
+/* ETA of a phase: the training seconds its runs still need (the running ones from their
+ * logs, the queued ones the longest budget each), J at a time but no sooner than the
+ * longest running one, in wall seconds at the wall/training ratio of the runs ended so
+ * far (evaluations included; 1 before any). */
+static void phase_eta(const race *r, job *const *run, int nrun, int queued, char *buf, size_t len)
+{
+    double left = queued * r->tmax, longest = queued > 0 ? r->tmax : 0;
+    for (int i = 0; i < nrun; i++) {
+        double t = fmax(0.0, r->tmax - trained(r, run[i]->name));
+        left += t;
+        longest = fmax(longest, t);
+    }
+    double ratio = r->train_sum > 0 ? r->wall_sum / r->train_sum : 1.0;
+    fmt_eta(fmax(left / r->o.jobs, longest) * ratio, buf, len);
+}
+
 /* Runs the jobs that are not complete, J at a time. */
 static void note_machine(race *r);
 
@@ -594,6 +624,8 @@ static void pool(race *r, job *jobs, int n)
 {
     job *run[MAX_JOBS] = {0};
     int nrun = 0, next = 0, forwarded = 0, ndone = 0;
+    double eta_at = 0;
+    char eta[32] = "?";
     for (int i = 0; i < n; i++) ndone += run_complete(r, jobs[i].name);
     if (n > 0)
         fprintf(stderr, "natgrad race: %s: %d runs, %d of them complete\n", r->phase, n, ndone);
@@ -620,6 +652,7 @@ static void pool(race *r, job *jobs, int n)
             ng_progress_done(&pr);
             fprintf(stderr, "natgrad race: %s %s\n", ng_ckpt_exists(ck) ? "resuming" : "starting", j->name);
             j->t0 = ng_cli_now();
+            j->sec0 = trained(r, j->name);
             j->pid = ng_child_spawn_self(j->argv, out, NG_CHILD_APPEND | NG_CHILD_OWN_GROUP);
             free(out);
             free(ck);
@@ -647,10 +680,10 @@ static void pool(race *r, job *jobs, int n)
             run[i--] = run[--nrun];
         }
         if (ng_cli_interrupted() && !r->stop) r->stop = 1;
-        /* ETA of the phase: the runs left, J at a time, each as long as those done so far */
-        double per = r->done_here ? r->wall_sum / (double)r->done_here : r->tmax;
-        char eta[32];
-        fmt_eta(ceil((double)(n - ndone) / (double)r->o.jobs) * per, eta, sizeof eta);
+        if (ng_cli_now() >= eta_at) {
+            phase_eta(r, run, nrun, n - ndone - nrun, eta, sizeof eta);
+            eta_at = ng_cli_now() + 10.0;
+        }
         ng_progress_update(&pr, "natgrad race: %s: %d/%d runs done, %d running, ETA of the phase %s", r->phase,
                            ndone, n, nrun, eta);
         if (nrun > 0) usleep(200000);
