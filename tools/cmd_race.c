@@ -1012,8 +1012,8 @@ static void tables_head(FILE *f, const race *r)
 {
     char *plan = plan_text(r), *d0, *d1, *mach = machine_notes(r, &d0, &d1);
     fprintf(f, "# K-FAC against SGD-Nesterov: %s, arch %s\n\n", r->o.data, r->o.arch);
-    fprintf(f, "Written by `natgrad race ae` (%s%s%s). Plan (`%s/plan.txt`):\n\n```\n%s```\n\n",
-            d0 ? d0 : "?", d1 ? " to " : "", d1 ? d1 : "", r->o.out, plan);
+    fprintf(f, "Written by `natgrad race ae` (first started %s%s%s). Plan (`%s/plan.txt`):\n\n```\n%s```\n\n",
+            d0 ? d0 : "?", d1 ? ", last started " : "", d1 ? d1 : "", r->o.out, plan);
     fprintf(f, "Runs: 1 thread each, J = %ld at a time. Machine at each start of the race "
                "(sgemm n = %d, 1 thread, as `natgrad bench gemm`):\n\n%s\n",
             r->o.jobs, SGEMM_N, mach);
