@@ -6,7 +6,9 @@
 # the table of both logs' last rows, the most changed words and the aging table of a
 # word planted with an abrupt change (truth.csv), the overlap of both models (and its
 # figure when gnuplot is installed) and the verdict line, whose numbers are the table's.
-# Also: a malformed --parts is a usage error.
+# Part 2 alone at toy size: it runs 'natgrad race ae' with one seed and SGD's defaults as
+# its grid, replacing an earlier demo's race folder, and its table's last row and verdict
+# are the race's medians. Also: a malformed --parts is a usage error.
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh" || exit 1
 test_setup demo_cli
 
@@ -72,6 +74,27 @@ ll=$(awk '$1 == "sync+goldstone" {g = $4} $1 == "none" {n = $4} END {print g " v
 echo "$v" | grep -qF "median overlap $ov; held-out log-likelihood $ll." && ok "the verdict holds the table's numbers" ||
     bad "verdict holds the table's numbers" "'$v', table: overlap $ov, ll $ll"
 [ "$(tail -n 1 "$T/out")" = "$v" ] && ok "the verdict ends the output" || bad "the verdict ends the output"
+
+# --- part 2 alone: 'natgrad race ae' with one seed at toy size (8x8 CURVES-like images, 2 s)
+"$BIN" data curves --out "$T/c" --n 200 --n-test 50 --size 8 >/dev/null 2>&1
+D2=$T/demo2
+mkdir -p "$D2/race" && echo stale >"$D2/race/plan.txt" # another plan: a race would refuse it
+OMP_NUM_THREADS=1 "$BIN" demo --parts 2 --data "$T/c" --arch 64-16-4-16-64 --seconds 2 --out "$D2" \
+    >"$T/out2" 2>"$T/err2"
+st=$?
+[ "$st" -eq 0 ] && ok "demo --parts 2 (exit 0)" || bad_show "demo --parts 2: exit $st" "$T/err2"
+has "part 2's heading" "$T/out2" "== Part 2: K-FAC vs SGD-Nesterov, deep autoencoder ($T/c, arch 64-16-4-16-64), 2 s each, run side by side =="
+grep -q "^\$ natgrad race ae --data $T/c --arch 64-16-4-16-64 --budget 2 --seeds 1 --jobs 2 --eval-seconds 0.2 --sgd-lr 0.01 --sgd-batch 100 --sgd-mu 0.99 --out $D2/race" "$T/err2" &&
+    ok "the race: one seed, SGD's grid its default point" || bad_show "the race's command" "$T/err2"
+check "an earlier demo's race folder was replaced" bash -c '! grep -q stale "$0/race/plan.txt"' "$D2"
+# the table's last row and the verdict are the race's medians at the budget
+sgd=$(awk -F, '$1 == "median" && $2 == "sgd" && $5 == 2 {printf "%.3f", $6}' "$D2/race/race.csv")
+kf=$(awk -F, '$1 == "median" && $2 == "kfac-paper" && $5 == 2 {printf "%.3f", $6}' "$D2/race/race.csv")
+row=$(awk '$1 == "2" {r = $2 " " $3} END {print r}' "$T/out2")
+[ -n "$sgd" ] && [ "$row" = "$sgd $kf" ] && ok "the last table row is race.csv's medians" ||
+    bad "the last table row is race.csv's medians" "row '$row', race.csv '$sgd $kf'"
+if awk -v a="$kf" -v b="$sgd" 'BEGIN {exit !(a < b)}'; then w="beats"; else w="does NOT beat"; fi
+has "the verdict follows the medians" "$T/out2" "verdict: K-FAC $w SGD-Nesterov at the 2 s budget."
 
 # usage errors
 for p in 4 1,,2 x "" 1,; do
