@@ -11,6 +11,10 @@
 #
 #   scripts/kfac_experiments.sh [iters|gap|all|summary] [OUTDIR]
 #
+# summary prints every log's last row, then for iters the error block-diagonal K-FAC
+# reaches at steps 100, 200, ... (median over seeds) beside the step at which
+# block-tridiagonal first reaches it, and for gap both sizes' training and test errors.
+#
 # Run from the repository root after a Release build (build/natgrad). Everything goes into
 # OUTDIR (default kfac-runs): data, one log (*.csv) and output (*.out) per run; a run
 # whose log is complete is skipped, so the script resumes where it stopped. Runs are one
@@ -69,10 +73,58 @@ if [ "$what" = gap ] || [ "$what" = all ]; then
     wait
 fi
 
+# med "a b c": "median [min, max]" of the numbers given (any count)
+med() { echo "$1" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
+    if (!NR) { print "-"; exit } m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.4g [%.4g, %.4g]", m, v[1], v[NR] }'; }
+
+# the training error of log $1 at step $2 (its row there), or empty
+err_at() { awk -F, -v k="$2" 'NR > 1 && $1 == k { print $6 }' < "$1"; }
+# the first step of log $1 whose training error is at most $2, or empty
+first_below() { awk -F, -v e="$2" 'NR > 1 && $6 != "" && $6 + 0 <= e + 0 { print $1; exit }' < "$1"; }
+
 if [ "$what" = summary ] || [ "$what" = all ]; then
     # last row of every log: step, train_error, test_error
     for f in "$out"/*.csv; do
         [ -f "$f" ] || continue
         tail -n 1 "$f" | awk -F, -v f="$(basename "$f" .csv)" '{ printf "%-28s step %6s  train %-10s test %s\n", f, $1, $6, $7 }'
     done
+    # iters: the error block-diagonal K-FAC reaches at step k (median over seeds), and the
+    # step at which block-tridiagonal first reaches that error (median [min, max])
+    for a in mnist curves; do
+        ls "$out"/iters-$a-blockdiag-*.csv >/dev/null 2>&1 || continue
+        echo
+        echo "iters, $a: training error (first 10,000 cases), median [min, max] over seeds"
+        printf '%-6s %-30s %-30s %s\n' step blockdiag tridiag "tridiag's first step at blockdiag's median"
+        k=100
+        while [ "$k" -le "$iters" ]; do
+            eb=""; et=""; ft=""
+            for s in $seeds; do
+                b=$out/iters-$a-blockdiag-$s.csv; t=$out/iters-$a-tridiag-$s.csv
+                [ -f "$b" ] && eb="$eb $(err_at "$b" "$k")"
+                [ -f "$t" ] && et="$et $(err_at "$t" "$k")"
+            done
+            m=$(med "$eb" | cut -d' ' -f1)
+            for s in $seeds; do
+                t=$out/iters-$a-tridiag-$s.csv
+                [ -f "$t" ] && [ "$m" != "-" ] && ft="$ft $(first_below "$t" "$m")"
+            done
+            printf '%-6s %-30s %-30s %s\n' "$k" "$(med "$eb")" "$(med "$et")" "$(med "$ft")"
+            k=$((k + 100))
+        done
+    done
+    # gap: the last row's training and test error with 20,000 and with 200,000 cases
+    if ls "$out"/gap-*.csv >/dev/null 2>&1; then
+        echo
+        echo "gap: K-FAC on the CURVES-like data at step $gap_iters, median [min, max] over seeds"
+        for n in 20k 200k; do
+            tr=""; te=""
+            for s in $seeds; do
+                f=$out/gap-$n-$s.csv
+                [ -f "$f" ] || continue
+                tr="$tr $(tail -n 1 "$f" | cut -d, -f6)"; te="$te $(tail -n 1 "$f" | cut -d, -f7)"
+            done
+            printf '%-5s train %-30s test %s\n' "$n" "$(med "$tr")" "$(med "$te")"
+        done
+    fi
 fi
