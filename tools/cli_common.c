@@ -115,6 +115,34 @@ void ng_cli_set_threads(int n)
     omp_set_num_threads(n);
 }
 
+/* OpenBLAS picks its kernels from a table of the CPUs it knows; on a newer CPU it falls
+ * back to generic SSE kernels that run sgemm at a fraction of the vector units' speed. */
+const char *ng_cli_blas_hint_for(const char *core, int avx512, int avx2)
+{
+    static const char *const wide[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const narrow[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    const char *want = avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
+    const char *const *ok = avx512 ? wide : narrow;
+    if (!want || !core) return NULL;
+    for (; *ok; ok++)
+        if (!strcmp(core, *ok)) return NULL;
+    return want;
+}
+
+const char *ng_cli_blas_hint(void)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return NULL; /* the user's choice */
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ng_cli_blas_hint_for(ng_blas_core(), avx512, avx2);
+#else
+    return NULL;
+#endif
+}
+
 double ng_cli_now(void)
 {
     struct timespec ts;

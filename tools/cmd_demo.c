@@ -174,9 +174,9 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         printf("SGD-Nesterov: lr %s, batch %s, mu_max %s (its defaults); K-FAC: the paper's constants\n",
                lr, batch, mu);
         printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
-        for (int q = 1; q <= 4; q++) {
-            double s = c->seconds * q / 4.0;
-            printf("%-10.0f %18.3f %18.3f\n", s, value_from(&t[0], s), value_from(&t[1], s));
+        for (int q = 1; q <= 5; q++) { /* every other evaluation */
+            double s = c->seconds * q / 5.0;
+            printf("%-10g %18.3f %18.3f\n", s, value_from(&t[0], s), value_from(&t[1], s));
         }
         printf("(training reconstruction error on the full training set, of the better of the\n"
                " current and the averaged iterate; 'seconds' counts training time only)\n");
@@ -471,6 +471,9 @@ int ng_cmd_demo(int argc, char **argv)
         fprintf(stderr, "natgrad demo: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return NG_EXIT_FAIL;
     }
+    const char *hint = ng_cli_blas_hint(); /* the timings of parts 2 and 3 depend on it */
+    printf("OpenBLAS kernels: %s%s%s%s\n", ng_blas_core(), hint ? " (generic for this CPU; OPENBLAS_CORETYPE=" : "",
+           hint ? hint : "", hint ? " selects the ones that fit it)" : "");
     int gw = 0, kw = 0;
     dwe_result dr = {{NAN, NAN}, {NAN, NAN}};
     rc = NG_EXIT_OK;

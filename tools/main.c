@@ -10,11 +10,17 @@ static int cmd_version(int argc, char **argv)
 {
     static const ng_cli_opt none[] = {NG_CLI_END};
     const ng_cli_opt *tables[] = {none};
-    const ng_cli_spec spec = {.name = "version", .intro = "Print the version.\n", .tables = tables,
+    const ng_cli_spec spec = {.name = "version", .intro = "Print the version and the OpenBLAS kernel set in use.\n", .tables = tables,
                               .n_tables = 1};
     int r = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (r >= 0) return r;
     printf("natgrad %s\n", ng_version());
+    const char *hint = ng_cli_blas_hint();
+    printf("OpenBLAS kernels: %s", ng_blas_core());
+    if (hint)
+        printf(" (generic for this CPU: OPENBLAS_CORETYPE=%s selects the kernels that fit it, see "
+               "docs/performance.md)", hint);
+    printf("\n");
     return NG_EXIT_OK;
 }
 
