@@ -76,7 +76,7 @@ demo)
     build build
     shift
     # an OpenBLAS older than the CPU runs generic kernels: name the ones that fit it
-    core=$(./build/natgrad version | sed -n 's/.*OPENBLAS_CORETYPE=\([A-Za-z0-9]*\).*/\1/p')
+    core=$(./build/natgrad version --blas | sed -n 's/.*OPENBLAS_CORETYPE=\([A-Za-z0-9]*\).*/\1/p')
     if [ -n "$core" ]; then
         echo "run.sh: OpenBLAS does not know this CPU; running with OPENBLAS_CORETYPE=$core" >&2
         export OPENBLAS_CORETYPE=$core

@@ -8,13 +8,19 @@
 
 static int cmd_version(int argc, char **argv)
 {
-    static const ng_cli_opt none[] = {NG_CLI_END};
-    const ng_cli_opt *tables[] = {none};
-    const ng_cli_spec spec = {.name = "version", .intro = "Print the version and the OpenBLAS kernel set in use.\n", .tables = tables,
+    int blas = 0;
+    const ng_cli_opt opts[] = {
+        {.name = "blas", .type = NG_CLI_FLAG, .dst = &blas,
+         .help = "also name OpenBLAS's kernel set and, where it is a generic one\n"
+                 "for this CPU, the OPENBLAS_CORETYPE that fits it"},
+        NG_CLI_END};
+    const ng_cli_opt *tables[] = {opts};
+    const ng_cli_spec spec = {.name = "version", .intro = "Print the version.\n", .tables = tables,
                               .n_tables = 1};
     int r = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (r >= 0) return r;
     printf("natgrad %s\n", ng_version());
+    if (!blas) return NG_EXIT_OK;
     const char *hint = ng_cli_blas_hint();
     printf("OpenBLAS kernels: %s", ng_blas_core());
     if (hint)
