@@ -126,6 +126,23 @@ static int race_median(const ng_csv_table *t, const char *method, double budget,
     return 0;
 }
 
+/* Part 2's summary: both logs every other evaluation, then race.csv's medians at the
+ * budget (v[m]: train, test, K-FAC's time to SGD's error; m = 0 SGD, 1 K-FAC). */
+static void print_race(const demo_cfg *c, const ng_log_pair t[2], double v[2][3], const char *dir)
+{
+    printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
+    for (int q = 1; q <= 5; q++) { /* every other evaluation */
+        double s = c->seconds * q / 5.0;
+        printf("%-10g %18.3f %18.3f\n", s, value_from(&t[0], s), value_from(&t[1], s));
+    }
+    printf("(training reconstruction error on the full training set, of the better of the\n"
+           " current and the averaged iterate; 'seconds' counts training time only)\n");
+    printf("test error at %g s: sgd-nesterov %.3f, kfac %.3f\n", c->seconds, v[0][1], v[1][1]);
+    if (isfinite(v[1][2]))
+        printf("K-FAC reaches SGD's %g-s training error after %.0f s of training\n", c->seconds, v[1][2]);
+    printf("table: %s/race.md\n", dir);
+}
+
 /* Part 2 is 'natgrad race ae' with one seed and SGD's grid reduced to its tuned point for
  * the preset (its defaults), so that the demo's numbers come from the protocol of
  * docs/kfac.md: one core each, the same budget, errors on the full sets, the better of
@@ -143,6 +160,8 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
     snprintf(mu, sizeof mu, "%g", sp.mu_max);
     printf("\n== Part 2: K-FAC vs SGD-Nesterov, deep autoencoder (%s, arch %s), %g s each, "
            "run side by side ==\n", c->data, c->arch, c->seconds);
+    printf("SGD-Nesterov: lr %s, batch %s, mu_max %s (its defaults); K-FAC: the paper's constants\n",
+           lr, batch, mu);
     fflush(stdout);
     char *dir = ng_path_in(c->out_dir, "race"), *csv = ng_path_in(dir, "race.csv");
     char sgd_name[200];
@@ -171,19 +190,7 @@ static int kfac_part(const demo_cfg *c, int *kfac_wins)
         rc = NG_EXIT_FAIL;
     }
     if (rc == NG_EXIT_OK) {
-        printf("SGD-Nesterov: lr %s, batch %s, mu_max %s (its defaults); K-FAC: the paper's constants\n",
-               lr, batch, mu);
-        printf("%-10s %18s %18s\n", "seconds", "sgd-nesterov", "kfac");
-        for (int q = 1; q <= 5; q++) { /* every other evaluation */
-            double s = c->seconds * q / 5.0;
-            printf("%-10g %18.3f %18.3f\n", s, value_from(&t[0], s), value_from(&t[1], s));
-        }
-        printf("(training reconstruction error on the full training set, of the better of the\n"
-               " current and the averaged iterate; 'seconds' counts training time only)\n");
-        printf("test error at %g s: sgd-nesterov %.3f, kfac %.3f\n", c->seconds, v[0][1], v[1][1]);
-        if (isfinite(v[1][2]))
-            printf("K-FAC reaches SGD's %g-s training error after %.0f s of training\n", c->seconds, v[1][2]);
-        printf("table: %s/race.md\n", dir);
+        print_race(c, t, v, dir);
         *kfac_wins = v[1][0] < v[0][0];
     }
     ng_csv_table_free(&tab);
