@@ -115,6 +115,13 @@ double ng_log_value_at(const ng_log_pair *l, double s)
     return best;
 }
 
+size_t ng_log_row_from(const double *x, size_t n, double s)
+{
+    size_t r = 0;
+    while (r < n && x[r] < s * (1 - 1e-9)) r++;
+    return r;
+}
+
 char *ng_path_in(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;

@@ -37,6 +37,9 @@ void ng_log_free(ng_log_pair *l);
 double ng_log_first_below(const ng_log_pair *l, double thr);
 /* Last value among rows with x <= s (NaN values skipped); NaN if none. */
 double ng_log_value_at(const ng_log_pair *l, double s);
+/* The row a race reads at budget s: the first of the n ascending x at or after s (a run
+ * with that time limit ends with that step too); n if none. */
+size_t ng_log_row_from(const double *x, size_t n, double s);
 
 /* qsort comparison of doubles, ascending. */
 int ng_cmp_double(const void *a, const void *b);

@@ -417,17 +417,13 @@ static int run_complete(const race *r, const char *name)
     return ok;
 }
 
-/* The row of budget b: the first evaluation at or after b seconds of training (a run of
- * budget b ends with that step too). INFINITY when the run never got there (diverged). */
+/* The row of budget b: the first evaluation at or after b seconds of training
+ * (ng_log_row_from). INFINITY when the run never got there (diverged). */
 static void value_at(const run_log *l, double b, double *tre, double *tee)
 {
-    *tre = *tee = INFINITY;
-    for (size_t i = 0; i < l->n; i++)
-        if (l->sec[i] >= b * (1 - 1e-9)) {
-            *tre = isnan(l->tre[i]) ? INFINITY : l->tre[i];
-            *tee = isnan(l->tee[i]) ? INFINITY : l->tee[i];
-            return;
-        }
+    size_t i = ng_log_row_from(l->sec, l->n, b);
+    *tre = i < l->n && !isnan(l->tre[i]) ? l->tre[i] : INFINITY;
+    *tee = i < l->n && !isnan(l->tee[i]) ? l->tee[i] : INFINITY;
 }
 
 /* Training seconds of the first row with a training error at or below target. */
