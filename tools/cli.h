@@ -208,13 +208,16 @@ void ng_cli_inner_preset(ng_cli_inner_ctx *ctx);
 int ng_cli_train(const ng_cli_spec *spec, const ng_task *task, ng_train_params *tp,
                  ng_train_status *status);
 
-/* Wall clock in seconds (monotonic). */
 /* The OpenBLAS kernel set (an OPENBLAS_CORETYPE value) that fits this CPU when OpenBLAS
  * fell back to slower generic kernels, else NULL (also when OPENBLAS_CORETYPE is set).
  * _for: the rule, for OpenBLAS's kernel set core on a CPU with AVX-512 (F, BW, VL, DQ) or
- * AVX2 + FMA. */
+ * AVX2 + FMA. ng_cli_print_blas: the line "OpenBLAS kernels: SET", with the hint, on
+ * stdout ('version --blas', 'demo'). */
 const char *ng_cli_blas_hint(void);
 const char *ng_cli_blas_hint_for(const char *core, int avx512, int avx2);
+void ng_cli_print_blas(void);
+
+/* Wall clock in seconds (monotonic). */
 double ng_cli_now(void);
 
 /* Progress: on a terminal, one line rewritten in place (\r); otherwise a plain line at

@@ -143,6 +143,16 @@ const char *ng_cli_blas_hint(void)
 #endif
 }
 
+void ng_cli_print_blas(void)
+{
+    const char *hint = ng_cli_blas_hint();
+    printf("OpenBLAS kernels: %s", ng_blas_core());
+    if (hint)
+        printf(" (generic for this CPU: OPENBLAS_CORETYPE=%s selects the kernels that fit it, see "
+               "docs/performance.md)", hint);
+    printf("\n");
+}
+
 double ng_cli_now(void)
 {
     struct timespec ts;

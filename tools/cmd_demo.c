@@ -104,23 +104,29 @@ static int remove_tree(const char *path)
     return rc == 0 || errno == ENOENT ? 0 : -1;
 }
 
-/* The value at a budget as the race reads it: the first row at or after s (NaN if none). */
+/* The value at a budget as the race reads it (ng_log_row_from); NaN if none. */
 static double value_from(const ng_log_pair *l, double s)
 {
-    for (size_t r = 0; r < l->n; r++)
-        if (l->x[r] >= s * (1 - 1e-9)) return l->v[r];
-    return NAN;
+    size_t r = ng_log_row_from(l->x, l->n, s);
+    return r < l->n ? l->v[r] : NAN;
 }
 
-/* Row "median,METHOD,...,BUDGET,train,test,seconds" of race.csv: train, test and K-FAC's
- * time to SGD's error into v[0..3) (NaN where empty); 1 if found. */
+/* The median row of METHOD at the budget in race.csv: train_error, test_error and seconds
+ * (K-FAC's time to SGD's error) into v[0..3) (NaN where empty); 1 if found. */
 static int race_median(const ng_csv_table *t, const char *method, double budget, double v[3])
 {
+    static const char *const names[] = {"section", "method", "budget", "train_error", "test_error", "seconds"};
+    long c[6];
+    for (int k = 0; k < 6; k++)
+        if ((c[k] = ng_csv_table_need("demo", t, names[k], NULL)) < 0) return 0;
     for (size_t r = 0; r < t->nrows; r++) {
         char **row = t->cells + r * t->ncols;
-        if (strcmp(row[0], "median") || strcmp(row[1], method) || fabs(atof(row[4]) - budget) > 1e-6 * budget)
-            continue;
-        for (int k = 0; k < 3; k++) v[k] = *row[5 + k] ? atof(row[5 + k]) : NAN;
+        double b;
+        if (strcmp(row[c[0]], "median") || strcmp(row[c[1]], method)) continue;
+        if (!ng_csv_table_number("demo", t, r, (size_t)c[2], &b)) return 0;
+        if (fabs(b - budget) > 1e-6 * budget) continue;
+        for (int k = 0; k < 3; k++)
+            if (!ng_csv_table_number("demo", t, r, (size_t)c[3 + k], &v[k])) return 0;
         return 1;
     }
     return 0;
@@ -478,9 +484,7 @@ int ng_cmd_demo(int argc, char **argv)
         fprintf(stderr, "natgrad demo: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return NG_EXIT_FAIL;
     }
-    const char *hint = ng_cli_blas_hint(); /* the timings of parts 2 and 3 depend on it */
-    printf("OpenBLAS kernels: %s%s%s%s\n", ng_blas_core(), hint ? " (generic for this CPU; OPENBLAS_CORETYPE=" : "",
-           hint ? hint : "", hint ? " selects the ones that fit it)" : "");
+    ng_cli_print_blas(); /* the timings of parts 2 and 3 depend on it */
     int gw = 0, kw = 0;
     dwe_result dr = {{NAN, NAN}, {NAN, NAN}};
     rc = NG_EXIT_OK;

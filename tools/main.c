@@ -20,13 +20,7 @@ static int cmd_version(int argc, char **argv)
     int r = ng_cli_parse(&spec, argc, argv, NULL, NULL);
     if (r >= 0) return r;
     printf("natgrad %s\n", ng_version());
-    if (!blas) return NG_EXIT_OK;
-    const char *hint = ng_cli_blas_hint();
-    printf("OpenBLAS kernels: %s", ng_blas_core());
-    if (hint)
-        printf(" (generic for this CPU: OPENBLAS_CORETYPE=%s selects the kernels that fit it, see "
-               "docs/performance.md)", hint);
-    printf("\n");
+    if (blas) ng_cli_print_blas();
     return NG_EXIT_OK;
 }
 
