@@ -30,7 +30,7 @@ h=$("$BIN" ae train --optimizer sgd-nesterov --help)
 check "sgd help: mnist's tuned lr, batch, averaging" bash -c 'grep -q -- "--lr X .*\[0.01\]" <<<"$0" && grep -q -- "--batch M .*\[100\]" <<<"$0" && grep -q -- "report the better iterate.*\[on\]" <<<"$0"' "$h"
 check "sgd help names the source" bash -c 'grep -q "The defaults in \[\] for --arch mnist come from" <<<"$0" && grep -q "^SGD-Nesterov: our tuning on Fashion-MNIST" <<<"$0"' "$h"
 h=$("$BIN" ae train --help --optimizer sgd-nesterov --arch curves)
-check "sgd help, --arch curves: its lr" bash -c 'grep -q -- "--lr X .*\[0.005\]" <<<"$0" && grep -q "^SGD-Nesterov: our tuning on the CURVES-like" <<<"$0"' "$h"
+check "sgd help, --arch curves: its lr and batch" bash -c 'grep -q -- "--lr X .*\[0.005\]" <<<"$0" && grep -q -- "--batch M .*\[200\]" <<<"$0" && grep -q "^SGD-Nesterov: our tuning on the CURVES-like" <<<"$0"' "$h"
 h=$("$BIN" ae train --arch faces --help)
 check "kfac help, --arch faces: the paper's eta and source" bash -c 'grep -q "\[5e-06\]" <<<"$0" && grep -q "for --arch faces come from" <<<"$0" && grep -q "^K-FAC: the paper.s constants" <<<"$0"' "$h"
 h=$("$BIN" ae train --optimizer adam --arch 64-12-64 --help)

@@ -220,7 +220,7 @@ static void test_params(void)
 }
 
 /* Each optimiser's defaults per paper preset, with their source: SGD's tuned values
- * (docs/kfac.md, "SGD grid"), the preset's eta for all, the plain defaults otherwise. */
+ * (docs/kfac.md, "Results of natgrad race ae"), the preset's eta for all, the plain defaults otherwise. */
 static void test_preset_params(void)
 {
     ng_optim_params o;
@@ -229,8 +229,8 @@ static void test_preset_params(void)
     NG_CHECK(o.batch == 100 && o.lr == 0.01 && o.mu_max == 0.99 && o.average == 1 && o.eta == 1e-5);
     NG_CHECK(src && strstr(src, "tuning on Fashion-MNIST"));
     NG_CHECK(ng_optim_preset_params(NG_OPT_SGD_NESTEROV, "curves", &o, &src) == NG_OK);
-    NG_CHECK(o.batch == 100 && o.lr == 0.005 && o.mu_max == 0.99 && o.average == 1);
-    NG_CHECK(src && strstr(src, "CURVES-like"));
+    NG_CHECK(o.batch == 200 && o.lr == 0.005 && o.mu_max == 0.99 && o.average == 1);
+    NG_CHECK(src && strstr(src, "CURVES-like") && strstr(src, "--arch curves --budget 300,900"));
     NG_CHECK(ng_optim_preset_params(NG_OPT_KFAC, "faces", &o, &src) == NG_OK);
     NG_CHECK(o.eta == 0.5e-5 && o.kfac.eta == 0.5e-5 && o.batch == 1000 && o.kfac.lambda0 == 150);
     NG_CHECK(src && strstr(src, "the paper's constants"));
