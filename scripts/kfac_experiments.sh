@@ -16,10 +16,11 @@
 # block-tridiagonal first reaches it, and for gap both sizes' training and test errors.
 #
 # Run from the repository root after a Release build (build/natgrad). Everything goes into
-# OUTDIR (default kfac-runs): data, one log (*.csv) and output (*.out) per run; a run
-# whose log is complete is skipped, so the script resumes where it stopped. Runs are one
+# OUTDIR (default kfac-runs): data, one log (*.csv), output (*.out) and checkpoint (*.ckpt)
+# per run; a run whose log is complete is skipped and a stopped run resumes from its
+# checkpoint (every 25 iterations), so the script resumes where it stopped. Runs are one
 # thread each, JOBS at a time (default 2). Environment: NATGRAD (default build/natgrad),
-# JOBS, SEEDS ("1 2 3"), ITERS (iterations of the iters runs, 500), GAP_ITERS (1000).
+# JOBS, SEEDS ("1 2 3"), ITERS (iterations of the iters runs, 400), GAP_ITERS (1000).
 set -eu
 
 what=${1:-all}
@@ -27,7 +28,7 @@ out=${2:-kfac-runs}
 ng=${NATGRAD:-build/natgrad}
 jobs=${JOBS:-2}
 seeds=${SEEDS:-1 2 3}
-iters=${ITERS:-500}
+iters=${ITERS:-400}
 gap_iters=${GAP_ITERS:-1000}
 
 case $what in iters|gap|all|summary) ;; *) echo "usage: $0 [iters|gap|all|summary] [OUTDIR]" >&2; exit 2 ;; esac
@@ -35,12 +36,14 @@ case $what in iters|gap|all|summary) ;; *) echo "usage: $0 [iters|gap|all|summar
 mkdir -p "$out"
 . "$(dirname "$0")/runlib.sh"
 
-# run NAME STEPS ARGS...: ae train into NAME.csv (under a temporary name until done)
+# run NAME STEPS ARGS...: ae train into NAME.csv (under a temporary name until done),
+# resuming from NAME.ckpt where an earlier start stopped
 run() {
     name=$1; n=$2; shift 2
     if [ -f "$out/$name.csv" ]; then say "have $name"; return; fi
     say "start $name (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-    "$ng" ae train "$@" --steps "$n" --threads 1 --log "$out/$name.csv.tmp" > "$out/$name.out" 2>&1 &&
+    "$ng" ae train "$@" --steps "$n" --threads 1 --log "$out/$name.csv.tmp" \
+        --checkpoint "$out/$name.ckpt" --checkpoint-every 25 --resume >> "$out/$name.out" 2>&1 &&
         mv "$out/$name.csv.tmp" "$out/$name.csv" && say "done $name"
 }
 
