@@ -12,7 +12,7 @@
 #   scripts/kfac_experiments.sh [iters|gap|all|summary] [OUTDIR]
 #
 # summary prints every log's last row, then for iters the error block-diagonal K-FAC
-# reaches at steps 100, 200, ... (median over seeds) beside the step at which
+# reaches at steps 100, 200, ... (median over seeds) beside the step and the second at which
 # block-tridiagonal first reaches it, and for gap both sizes' training and test errors.
 #
 # Run from the repository root after a Release build (build/natgrad). Everything goes into
@@ -81,10 +81,17 @@ med() { echo "$1" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
     if (!NR) { print "-"; exit } m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     printf "%.4g [%.4g, %.4g]", m, v[1], v[NR] }'; }
 
-# the training error of log $1 at step $2 (its row there), or empty
-err_at() { awk -F, -v k="$2" 'NR > 1 && $1 == k { print $6 }' < "$1"; }
-# the first step of log $1 whose training error is at most $2, or empty
-first_below() { awk -F, -v e="$2" 'NR > 1 && $6 != "" && $6 + 0 <= e + 0 { print $1; exit }' < "$1"; }
+# column $3 (6: training error, 2: seconds) of log $1 at step $2 (its row there), or empty
+col_at() { awk -F, -v k="$2" -v c="$3" 'NR > 1 && $1 == k { print $c }' < "$1"; }
+# where log $1 first reaches training error $2, in steps ($3 = 1) or seconds ($3 = 2),
+# interpolated between the two evaluations around it (linear in the log of the error)
+first_below() { awk -F, -v e="$2" -v c="$3" 'NR > 1 && $6 != "" {
+    if ($6 + 0 <= e + 0) {
+        f = (pe > 0 && pe > $6) ? (log(pe) - log(e)) / (log(pe) - log($6)) : 1
+        x = (pe > 0) ? px + f * ($c - px) : $c
+        printf "%.1f\n", x; exit
+    }
+    pe = $6; px = $c }' < "$1"; }
 
 if [ "$what" = summary ] || [ "$what" = all ]; then
     # last row of every log: step, train_error, test_error
@@ -92,27 +99,30 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
         [ -f "$f" ] || continue
         tail -n 1 "$f" | awk -F, -v f="$(basename "$f" .csv)" '{ printf "%-28s step %6s  train %-10s test %s\n", f, $1, $6, $7 }'
     done
-    # iters: the error block-diagonal K-FAC reaches at step k (median over seeds), and the
-    # step at which block-tridiagonal first reaches that error (median [min, max])
+    # iters: the error block-diagonal K-FAC reaches at step k (median over seeds), and where
+    # block-tridiagonal first reaches that error, in steps and in seconds (median [min, max];
+    # seconds compare when the runs shared the machine alike, one thread each, JOBS at a time)
     for a in mnist curves; do
         ls "$out"/iters-$a-blockdiag-*.csv >/dev/null 2>&1 || continue
         echo
-        echo "iters, $a: training error (first 10,000 cases), median [min, max] over seeds"
-        printf '%-6s %-30s %-30s %s\n' step blockdiag tridiag "tridiag's first step at blockdiag's median"
+        echo "iters, $a: training error (first 10,000 cases), median [min, max] over seeds;"
+        echo "block-tridiagonal's steps and seconds to block-diagonal's median error at step k"
+        printf '%-5s %-26s %-26s %-26s %-26s %s\n' k "blockdiag error" "tridiag error" \
+            "tridiag steps to it" "blockdiag seconds at k" "tridiag seconds to it"
         k=100
         while [ "$k" -le "$iters" ]; do
-            eb=""; et=""; ft=""
+            eb=""; et=""; sb=""; ft=""; st=""
             for s in $seeds; do
                 b=$out/iters-$a-blockdiag-$s.csv; t=$out/iters-$a-tridiag-$s.csv
-                [ -f "$b" ] && eb="$eb $(err_at "$b" "$k")"
-                [ -f "$t" ] && et="$et $(err_at "$t" "$k")"
+                [ -f "$b" ] && eb="$eb $(col_at "$b" "$k" 6)" && sb="$sb $(col_at "$b" "$k" 2)"
+                [ -f "$t" ] && et="$et $(col_at "$t" "$k" 6)"
             done
             m=$(med "$eb" | cut -d' ' -f1)
             for s in $seeds; do
                 t=$out/iters-$a-tridiag-$s.csv
-                [ -f "$t" ] && [ "$m" != "-" ] && ft="$ft $(first_below "$t" "$m")"
+                [ -f "$t" ] && [ "$m" != "-" ] && ft="$ft $(first_below "$t" "$m" 1)" && st="$st $(first_below "$t" "$m" 2)"
             done
-            printf '%-6s %-30s %-30s %s\n' "$k" "$(med "$eb")" "$(med "$et")" "$(med "$ft")"
+            printf '%-5s %-26s %-26s %-26s %-26s %s\n' "$k" "$(med "$eb")" "$(med "$et")" "$(med "$ft")" "$(med "$sb")" "$(med "$st")"
             k=$((k + 100))
         done
     done
