@@ -13,7 +13,8 @@
 #
 # summary prints every log's last row, then for iters the error block-diagonal K-FAC
 # reaches at steps 100, 200, ... (median over seeds) beside the step and the second at which
-# block-tridiagonal first reaches it, and for gap both sizes' training and test errors.
+# block-tridiagonal first reaches it, and for gap both sizes' training and test errors
+# every 200 steps and their lowest test error.
 #
 # Run from the repository root after a Release build (build/natgrad). Everything goes into
 # OUTDIR (default kfac-runs): data, one log (*.csv), output (*.out) and checkpoint (*.ckpt)
@@ -62,9 +63,9 @@ if [ "$what" = iters ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = gap ] || [ "$what" = all ]; then
-    [ -f "$out/curves200k/train-images-idx3-ubyte" ] ||
+    [ -f "$out/curves200k/train-images-idx3-ubyte.gz" ] ||
         "$ng" data curves --out "$out/curves200k" --n 200000 --n-test 10000 > "$out/curves200k.out" 2>&1
-    [ -f "$out/curves20k/train-images-idx3-ubyte" ] ||
+    [ -f "$out/curves20k/train-images-idx3-ubyte.gz" ] ||
         "$ng" data curves --out "$out/curves20k" --n 20000 --n-test 10000 > "$out/curves20k.out" 2>&1
     for s in $seeds; do
         for n in 20k 200k; do
@@ -126,18 +127,32 @@ if [ "$what" = summary ] || [ "$what" = all ]; then
             k=$((k + 100))
         done
     done
-    # gap: the last row's training and test error with 20,000 and with 200,000 cases
+    # gap: training and test error at steps 200, 400, ... with 20,000 and with 200,000 cases,
+    # and each run's lowest test error with the step where it was reached
     if ls "$out"/gap-*.csv >/dev/null 2>&1; then
         echo
-        echo "gap: K-FAC on the CURVES-like data at step $gap_iters, median [min, max] over seeds"
+        echo "gap: K-FAC on the CURVES-like data, median [min, max] over seeds"
+        printf '%-5s %-5s %-26s %s\n' n k "train error" "test error"
         for n in 20k 200k; do
-            tr=""; te=""
+            k=200
+            while [ "$k" -le "$gap_iters" ]; do
+                tr=""; te=""
+                for s in $seeds; do
+                    f=$out/gap-$n-$s.csv
+                    [ -f "$f" ] || continue
+                    tr="$tr $(col_at "$f" "$k" 6)"; te="$te $(col_at "$f" "$k" 7)"
+                done
+                printf '%-5s %-5s %-26s %s\n' "$n" "$k" "$(med "$tr")" "$(med "$te")"
+                k=$((k + 200))
+            done
+            lo=""; at=""
             for s in $seeds; do
                 f=$out/gap-$n-$s.csv
                 [ -f "$f" ] || continue
-                tr="$tr $(tail -n 1 "$f" | cut -d, -f6)"; te="$te $(tail -n 1 "$f" | cut -d, -f7)"
+                r=$(awk -F, 'NR > 1 && $7 != "" && (m == "" || $7 + 0 < m + 0) { m = $7; k = $1 } END { print m, k }' < "$f")
+                lo="$lo ${r% *}"; at="$at ${r#* }"
             done
-            printf '%-5s train %-30s test %s\n' "$n" "$(med "$tr")" "$(med "$te")"
+            printf '%-5s lowest test error %s at step %s\n' "$n" "$(med "$lo")" "$(med "$at")"
         done
     fi
 fi
