@@ -1424,7 +1424,8 @@ typedef struct {
                                  Applies when steps_given is set or time_limit is 0 (see
                                  steps_given) */
     double time_limit;        /* 0: stop after this many seconds of training; 0 = none */
-    int64_t eval_every;       /* 10: a row every K steps, and after the last step */
+    int64_t eval_every;       /* 10: a row every K steps, and after the last step (see
+                                 eval_every_given) */
     double eval_seconds;      /* 0: instead a row every S seconds of training; 0 = off */
     int eval_at_start;        /* 1: a row at step 0 of a fresh run */
     const char *log;          /* NULL: CSV file for the rows (on resume cut back to the
@@ -1444,12 +1445,22 @@ typedef struct {
      * reached ends the run). The CLI sets it when --steps is given; set it when you set
      * steps and a time limit both. ng_train_step_limit() is the rule. */
     int steps_given;
+    /* 0: eval_every is the default, a fallback: with a time limit and no eval_seconds the
+     * rows come every time_limit/20 seconds of training, so that a run's evaluations cost
+     * about the same share of it whatever a step costs. 1: eval_every was chosen and
+     * applies (the CLI sets it when --eval-every is given). ng_train_eval_seconds() is the
+     * rule. */
+    int eval_every_given;
 } ng_train_params;
 NG_API ng_train_params ng_train_default_params(void);
 NG_API ng_status ng_train_params_check(const ng_train_params *p);
 /* The step limit a run obeys (0: none): p->steps when p->steps_given or p->time_limit is
  * 0, else 0 (a given time limit governs the run's length). */
 NG_API int64_t ng_train_step_limit(const ng_train_params *p);
+/* The seconds of training between rows a run obeys (0: rows every eval_every steps):
+ * p->eval_seconds when > 0; else time_limit/20 when a time limit is set and
+ * eval_every_given is 0; else 0. */
+NG_API double ng_train_eval_seconds(const ng_train_params *p);
 /* Runs task until a limit or a stop request. With k the steps done (0 on a fresh start,
  * the checkpoint's step after a resume):
  *   a fresh run with eval_at_start logs a row at step 0; then, while no limit is reached:

@@ -18,6 +18,7 @@ typedef struct {
     ng_rng rng;
     int fail_at;     /* step() fails on this step (1-based), 0: never */
     double row_sleep; /* seconds row() sleeps */
+    double step_sleep; /* seconds step() sleeps */
     int rows;        /* row() calls */
 } toy;
 
@@ -25,6 +26,10 @@ static ng_status toy_step(void *self, int64_t k, double *vals)
 {
     toy *t = self;
     if (t->fail_at && k + 1 == t->fail_at) return ngi_fail(NG_ENUMERIC, "toy: diverged at step %d", t->fail_at);
+    if (t->step_sleep > 0) {
+        struct timespec ts = {0, (long)(t->step_sleep * 1e9)};
+        nanosleep(&ts, NULL);
+    }
     t->x = 0.5 * t->x + ng_rng_uniform(&t->rng);
     vals[0] = t->x;
     return NG_OK;
@@ -162,6 +167,39 @@ static void test_time_limit_and_eval_time(void)
     NG_CHECK(t2.rows == 5);
     NG_CHECK(st.eval_seconds >= 5 * 0.02 * 0.9);
     NG_CHECK_MSG(st.seconds < 0.02, "training seconds %g include the rows' time", st.seconds);
+}
+
+/* One rule for when rows come: eval_seconds when set; else, with a time limit and the
+ * default eval_every, every time_limit/20 seconds; else every eval_every steps. A
+ * time-limited run of slow steps then logs a row at (nearly) every step, where the
+ * default every 10 steps would give the start's and the last only. */
+static void test_eval_rows_rule(void)
+{
+    ng_train_params p = ng_train_default_params();
+    NG_CHECK(ng_train_eval_seconds(&p) == 0 && !p.eval_every_given);
+    p.time_limit = 2;
+    NG_CHECK(ng_train_eval_seconds(&p) == 0.1);
+    p.eval_seconds = 0.5;
+    NG_CHECK(ng_train_eval_seconds(&p) == 0.5);
+    p.eval_seconds = 0;
+    p.eval_every_given = 1;
+    NG_CHECK(ng_train_eval_seconds(&p) == 0);
+    for (int given = 0; given < 2; given++) {
+        toy t;
+        ng_task k = toy_task(&t, 3);
+        t.step_sleep = 0.02;
+        p = ng_train_default_params();
+        p.time_limit = 0.2; /* rows every 0.01 s of training, so after every step */
+        p.eval_every_given = given;
+        ng_train_status st;
+        NG_CHECK(ng_train_run(&k, &p, &st) == NG_OK);
+        if (given)
+            NG_CHECK_MSG(t.rows <= st.step / 10 + 2, "eval_every given: %d rows in %lld steps", t.rows,
+                         (long long)st.step);
+        else
+            NG_CHECK_MSG(st.step >= 2 && t.rows >= st.step, "time limit alone: %d rows in %lld steps, expected one per step",
+                         t.rows, (long long)st.step);
+    }
 }
 
 /* should_stop: a stop request once *user steps are done */
@@ -617,6 +655,7 @@ int main(void)
     NG_RUN(test_rows_and_limits);
     NG_RUN(test_time_limit_and_eval_time);
     NG_RUN(test_step_limit_rule);
+    NG_RUN(test_eval_rows_rule);
     NG_RUN(test_resume_exact);
     NG_RUN(test_resume_cuts_log);
     NG_RUN(test_stop_row_cut);

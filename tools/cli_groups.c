@@ -46,8 +46,9 @@ size_t ng_cli_group_run(ng_cli_opt *out, ng_train_params *tp, long *threads)
         NUM("time-limit", NG_CLI_DOUBLE, &tp->time_limit, 0, 1e9, "SEC",
             "stop after SEC seconds of training (evaluations not counted),\n"
             "0 = no limit; without --steps the clock alone ends the run", 0),
-        NUM("eval-every", NG_CLI_I64, &tp->eval_every, 1, 1e9, "K",
-            "evaluate and log a row every K steps (and after the last)", 0),
+        {.name = "eval-every", .type = NG_CLI_I64, .dst = &tp->eval_every, .lo = 1, .hi = 1e9, .meta = "K",
+         .given = &tp->eval_every_given,
+         .help = "a row every K steps and after the last (--time-limit alone: every 1/20 of it)"},
         NUM("eval-seconds", NG_CLI_DOUBLE, &tp->eval_seconds, 0, 1e9, "S",
             "evaluate instead every S seconds of training, 0 = off", 0),
         {.name = "log", .type = NG_CLI_STR, .dst = &tp->log, .meta = "FILE.csv",

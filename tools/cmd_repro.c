@@ -285,6 +285,7 @@ static ng_status run_quiet(const cfg_t *c, ng_toy *toy, const ng_goldstone_param
     tp.resume = 0;
     tp.checkpoint_every = 0;
     tp.eval_every = tp.steps;
+    tp.eval_every_given = 1;
     tp.eval_seconds = 0;
     tp.eval_at_start = 0;
     tp.settings = NULL;

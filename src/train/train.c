@@ -42,6 +42,14 @@ int64_t ng_train_step_limit(const ng_train_params *p)
     return (p->steps_given || p->time_limit == 0) ? p->steps : 0;
 }
 
+/* A time-limited run with the default eval_every: about 20 rows, however long a step is
+ * (every 10 steps, a fast optimiser's evaluations would take most of the run). */
+double ng_train_eval_seconds(const ng_train_params *p)
+{
+    if (p->eval_seconds > 0) return p->eval_seconds;
+    return (p->time_limit > 0 && !p->eval_every_given) ? p->time_limit / 20 : 0;
+}
+
 static ng_status task_check(const ng_task *t)
 {
     if (!t || !t->name || !t->step || !t->row || !t->state || !t->state_loaded)
@@ -70,7 +78,8 @@ typedef struct {
     size_t n_arrays;
     double ckpt_seconds;   /* the loop's own state: training seconds */
     int64_t last_ckpt;     /* step of the last checkpoint written or loaded, -1: none */
-    double next_eval;      /* eval_seconds mode: the next row is due at this many seconds */
+    double eval_s;         /* ng_train_eval_seconds: rows every this many seconds; 0 = by steps */
+    double next_eval;      /* rows by seconds: the next row is due at this many seconds */
 } run;
 
 /* The task's arrays plus the loop's: "train_seconds" and "train_settings" (the settings
@@ -182,7 +191,7 @@ static int row_due_at_resume(const run *r)
 {
     const ng_train_params *p = r->p;
     int64_t k = r->st.step;
-    if (p->eval_seconds > 0) return 1;
+    if (r->eval_s > 0) return 1;
     if (k == 0) return p->eval_at_start;
     return k % p->eval_every == 0 || limit_reached(r);
 }
@@ -212,6 +221,7 @@ static ng_status run_open(run *r, const ng_task *task, const ng_train_params *p)
     r->p = p;
     r->last_ckpt = -1;
     r->st.steps = ng_train_step_limit(p);
+    r->eval_s = ng_train_eval_seconds(p);
     r->st.row_step = -1;
     r->line = ngi_xcalloc(task->n_cols + 2 + task->n_step_cols + 1, sizeof *r->line);
     r->n_arrays = task->state(task->self, NULL, 0) + 2;
@@ -222,8 +232,7 @@ static ng_status run_open(run *r, const ng_task *task, const ng_train_params *p)
     if (p->resume && ng_ckpt_exists(p->checkpoint)) s = resume(r);
     if (s) return s;
     if (p->log) s = open_log(r);
-    if (p->eval_seconds > 0)
-        r->next_eval = (floor(r->st.seconds / p->eval_seconds) + 1.0) * p->eval_seconds;
+    if (r->eval_s > 0) r->next_eval = (floor(r->st.seconds / r->eval_s) + 1.0) * r->eval_s;
     return s;
 }
 
@@ -254,9 +263,9 @@ static void progress(run *r)
 
 static int row_due(run *r)
 {
-    if (r->p->eval_seconds <= 0) return r->st.step % r->p->eval_every == 0;
+    if (r->eval_s <= 0) return r->st.step % r->p->eval_every == 0;
     if (r->st.seconds < r->next_eval) return 0;
-    while (r->next_eval <= r->st.seconds) r->next_eval += r->p->eval_seconds;
+    while (r->next_eval <= r->st.seconds) r->next_eval += r->eval_s;
     return 1;
 }
 
