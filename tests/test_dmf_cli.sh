@@ -159,6 +159,12 @@ head -n 1 "$T/err" | grep -qF "| steps no limit (time limit) |" && ! head -n 1 "
 "$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --time-limit 5 --steps 2 --threads 1 >/dev/null 2>"$T/err"
 head -n 1 "$T/err" | grep -qF "| steps 2 |" && ok "banner: --steps beside --time-limit shown" \
     || bad "banner with --steps and --time-limit" "$(head -n 1 "$T/err")"
+# and the rows it gets (ng_train_eval_seconds): every 1/20 of a time limit alone
+head -n 1 "$T/err" | grep -qF "| eval-every 0.25 s (time limit / 20) |" && ok "banner: rows by time under --time-limit" \
+    || bad "banner: rows under --time-limit" "$(head -n 1 "$T/err")"
+"$BIN" dmf train --ratings "$S" --bins 5 --dim 3 --time-limit 5 --steps 2 --eval-every 3 --threads 1 >/dev/null 2>"$T/err"
+head -n 1 "$T/err" | grep -qF "| eval-every 3 |" && ok "banner: --eval-every beside --time-limit shown" \
+    || bad "banner with --eval-every and --time-limit" "$(head -n 1 "$T/err")"
 
 # --- bad and degenerate ratings ------------------------------------------------------
 printf 'userId,movieId,rating,timestamp\n1,2,3.5,100\n1,3,abc,200\n' >"$T/malformed.csv"

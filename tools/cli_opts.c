@@ -363,6 +363,17 @@ static int steps_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
     return tl && tl->type == NG_CLI_DOUBLE && *(const double *)tl->dst > 0;
 }
 
+/* --eval-every not given beside a --time-limit alone: rows come every 1/20 of the limit
+ * (ng_train_eval_seconds); the seconds between rows, else 0. */
+static double eval_every_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
+{
+    if (strcmp(o->name, "eval-every") || !o->given || *o->given) return 0;
+    const ng_cli_opt *tl = find_option(spec, "time-limit"), *es = find_option(spec, "eval-seconds");
+    if (!tl || tl->type != NG_CLI_DOUBLE || !es || es->type != NG_CLI_DOUBLE) return 0;
+    double t = *(const double *)tl->dst;
+    return t > 0 && *(const double *)es->dst == 0 ? t / 20 : 0;
+}
+
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
 {
     char val[64];
@@ -375,7 +386,9 @@ void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
         for (const ng_cli_opt *o = spec->tables[t]; !table_end(o); o++) {
             if (!is_option(o) || o == seed || (o->flags & NG_CLI_NO_BANNER)) continue;
             if (o->type == NG_CLI_STR && !*(const char *const *)o->dst) continue;
+            double ev = eval_every_unused(spec, o);
             if (steps_unused(spec, o)) fprintf(stderr, " | steps no limit (time limit)");
+            else if (ev > 0) fprintf(stderr, " | eval-every %g s (time limit / 20)", ev);
             else fprintf(stderr, " | %s %s", o->name, ng_cli_format_value(o, val, sizeof val));
         }
     if (extra && *extra) fprintf(stderr, " | %s", extra);
