@@ -363,15 +363,18 @@ static int steps_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
     return tl && tl->type == NG_CLI_DOUBLE && *(const double *)tl->dst > 0;
 }
 
-/* --eval-every not given beside a --time-limit alone: rows come every 1/20 of the limit
- * (ng_train_eval_seconds); the seconds between rows, else 0. */
+/* --eval-every not given beside a --time-limit alone: the rows come by time instead
+ * (ng_train_eval_seconds is the rule); the seconds between rows, else 0. */
 static double eval_every_unused(const ng_cli_spec *spec, const ng_cli_opt *o)
 {
-    if (strcmp(o->name, "eval-every") || !o->given || *o->given) return 0;
+    if (strcmp(o->name, "eval-every") || !o->given) return 0;
     const ng_cli_opt *tl = find_option(spec, "time-limit"), *es = find_option(spec, "eval-seconds");
-    if (!tl || tl->type != NG_CLI_DOUBLE || !es || es->type != NG_CLI_DOUBLE) return 0;
-    double t = *(const double *)tl->dst;
-    return t > 0 && *(const double *)es->dst == 0 ? t / 20 : 0;
+    if (!tl || tl->type != NG_CLI_DOUBLE || !es || es->type != NG_CLI_DOUBLE || *(const double *)es->dst > 0)
+        return 0;
+    ng_train_params p = ng_train_default_params();
+    p.time_limit = *(const double *)tl->dst;
+    p.eval_every_given = *o->given;
+    return ng_train_eval_seconds(&p);
 }
 
 void ng_cli_banner_spec(const ng_cli_spec *spec, const char *extra)
